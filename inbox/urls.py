@@ -1,0 +1,19 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from whatsapp.webhook import whatsapp_webhook
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("webhooks/whatsapp/<slug:slug>/", whatsapp_webhook, name="whatsapp_webhook"),
+    path("t/<slug:slug>/", include("whatsapp.urls")),
+]
+
+if settings.DEMO_MODE:
+    urlpatterns.append(path("simulator/", include("whatsapp.simulator.urls")))

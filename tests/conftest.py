@@ -1,0 +1,129 @@
+"""Named fixtures: two tenants (acme, globex), an owner, an agent, an outsider; a fake
+Graph API; and helpers to post signed webhooks through the real view."""
+
+import pytest
+from django.test import Client
+
+from tenants.models import Role
+from tenants.setup import add_member, create_tenant
+from whatsapp.simulator import payloads
+from whatsapp.simulator.fake_graph import FakeGraphAPI
+
+PASSWORD = "correct-horse-battery-staple"
+
+ACME = {
+    "name": "Acme",
+    "waba_id": "ACME_WABA",
+    "phone_number_id": "111000111",
+    "display_phone_number": "15550001111",
+    "access_token": "acme-access-token-0123456789",
+    "app_secret": "acme-app-secret-0123456789",
+    "verify_token": "acme-verify-token",
+}
+GLOBEX = {
+    "name": "Globex",
+    "waba_id": "GLOBEX_WABA",
+    "phone_number_id": "222000222",
+    "display_phone_number": "15550002222",
+    "access_token": "globex-access-token-0123456789",
+    "app_secret": "globex-app-secret-0123456789",
+    "verify_token": "globex-verify-token",
+}
+
+
+@pytest.fixture
+def acme(db):
+    return create_tenant("acme", **ACME)
+
+
+@pytest.fixture
+def globex(db):
+    return create_tenant("globex", **GLOBEX)
+
+
+@pytest.fixture
+def owner(acme):
+    return add_member(acme, "owner@acme.test", role=Role.OWNER, password=PASSWORD).user
+
+
+@pytest.fixture
+def agent(acme):
+    return add_member(acme, "agent@acme.test", role=Role.AGENT, password=PASSWORD).user
+
+
+@pytest.fixture
+def agent_membership(agent, acme):
+    return agent.memberships.get(tenant=acme)
+
+
+@pytest.fixture
+def outsider(globex):
+    """A member of another tenant, not of acme."""
+    return add_member(globex, "outsider@globex.test", role=Role.OWNER, password=PASSWORD).user
+
+
+@pytest.fixture
+def agent_client(agent):
+    client = Client()
+    client.force_login(agent)
+    return client
+
+
+@pytest.fixture
+def outsider_client(outsider):
+    client = Client()
+    client.force_login(outsider)
+    return client
+
+
+class WebhookPoster:
+    """Posts signed bodies to a tenant's webhook through Django's test client."""
+
+    def __init__(self, client, slug, app_secret):
+        self.client, self.slug, self.app_secret = client, slug, app_secret
+
+    def post(self, payload, *, signature="sign", **headers):
+        body = payload if isinstance(payload, bytes) else payloads.encode(payload)
+        if signature == "sign":
+            headers["HTTP_X_HUB_SIGNATURE_256"] = payloads.sign(body, self.app_secret)
+        elif signature is not None:
+            headers["HTTP_X_HUB_SIGNATURE_256"] = signature
+        return self.client.post(
+            f"/webhooks/whatsapp/{self.slug}/", data=body, content_type="application/json", **headers
+        )
+
+
+@pytest.fixture
+def webhook(acme):
+    return WebhookPoster(Client(), "acme", ACME["app_secret"])
+
+
+@pytest.fixture
+def run_tasks():
+    """Runs every task that is due, as a worker would, until none is left."""
+    from django_tasks_db.models import DBTaskResult
+
+    def run():
+        ran = 0
+        while True:
+            result = DBTaskResult.objects.ready().order_by("enqueued_at").first()
+            if result is None:
+                return ran
+            result.claim("test-worker")
+            task = result.task
+            try:
+                task.call(*result.task_result.args, **result.task_result.kwargs)
+                result.set_successful(None)
+            except Exception as error:
+                result.set_failed(error)
+                raise
+            ran += 1
+
+    return run
+
+
+@pytest.fixture
+def fake_graph(settings):
+    with FakeGraphAPI(status_delay=0.05) as fake:
+        settings.WHATSAPP_GRAPH_URL = fake.url
+        yield fake

@@ -1,0 +1,312 @@
+"""The fake Graph API answers like Meta, and the payload factory builds what Meta sends.
+
+No database: a tiny local receiver stands in for the project's webhook endpoint.
+"""
+
+import hashlib
+import hmac
+import json
+import queue
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from pywa import WhatsApp, handlers as pywa_handlers
+
+from whatsapp.simulator import payloads
+from whatsapp.simulator.fake_graph import FakeGraphAPI
+
+PHONE_NUMBER_ID = "1122334455667"
+APP_SECRET = "app-secret-for-tests"
+TOKEN = "token-for-tests"
+CUSTOMER = "15551234567"
+
+
+class Receiver:
+    """A webhook endpoint that records every POST (headers and raw body) and answers 200."""
+
+    def __init__(self):
+        self.posts = queue.Queue()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.posts.put((dict(self.headers), body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def next_post(self, timeout=5):
+        return self.posts.get(timeout=timeout)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def fake(receiver):
+    with FakeGraphAPI(status_delay=0.05) as fake:
+        fake.register_number(PHONE_NUMBER_ID, receiver.url, APP_SECRET, access_token=TOKEN)
+        yield fake
+
+
+@pytest.fixture
+def graph(fake):
+    with httpx.Client(base_url=f"{fake.url}/v24.0", headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+        yield client
+
+
+def send_text(graph, text="Hello", **extra):
+    body = {"messaging_product": "whatsapp", "to": f"+{CUSTOMER}", "type": "text", "text": {"body": text}}
+    return graph.post(f"/{PHONE_NUMBER_ID}/messages", json={**body, **extra})
+
+
+def assert_signed(headers, body):
+    expected = hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["X-Hub-Signature-256"], f"sha256={expected}")
+
+
+def only_status(body):
+    return json.loads(body)["entry"][0]["changes"][0]["value"]["statuses"][0]
+
+
+# Sending
+
+
+def test_a_send_returns_a_wamid_then_signed_sent_delivered_read_webhooks_follow(fake, graph, receiver):
+    response = send_text(graph, biz_opaque_callback_data="outbox-7")
+
+    assert response.status_code == 200
+    answer = response.json()
+    wamid = answer["messages"][0]["id"]
+    assert wamid.startswith("wamid.")
+    assert answer["contacts"] == [{"input": f"+{CUSTOMER}", "wa_id": CUSTOMER}]
+    statuses = []
+    for _ in range(3):
+        headers, body = receiver.next_post()
+        assert_signed(headers, body)
+        statuses.append(only_status(body))
+    assert [s["status"] for s in statuses] == ["sent", "delivered", "read"]
+    assert {s["id"] for s in statuses} == {wamid}
+    assert {s["recipient_id"] for s in statuses} == {CUSTOMER}
+    assert {s["biz_opaque_callback_data"] for s in statuses} == {"outbox-7"}
+    assert fake.sent_messages(to=CUSTOMER)[0]["wamid"] == wamid
+
+
+def test_a_reaction_gets_only_a_sent_status(fake, graph, receiver):
+    reaction = {"message_id": "wamid.ABC", "emoji": "\U0001f44d"}
+    response = graph.post(
+        f"/{PHONE_NUMBER_ID}/messages",
+        json={"messaging_product": "whatsapp", "to": CUSTOMER, "type": "reaction", "reaction": reaction},
+    )
+
+    assert response.status_code == 200
+    assert only_status(receiver.next_post()[1])["status"] == "sent"
+    with pytest.raises(queue.Empty):
+        receiver.next_post(timeout=0.5)
+
+
+def test_a_scripted_131047_comes_back_in_metas_error_shape_and_the_next_send_succeeds(fake, graph):
+    fake.script_error(code=131047, message="Re-engagement message", details="More than 24 hours have passed.")
+
+    refused = send_text(graph)
+    accepted = send_text(graph)
+
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["code"] == 131047
+    assert error["message"] == "(#131047) Re-engagement message"
+    assert error["type"] == "OAuthException"
+    assert error["error_data"] == {"messaging_product": "whatsapp", "details": "More than 24 hours have passed."}
+    assert error["fbtrace_id"]
+    assert accepted.status_code == 200
+    assert len(fake.sent_messages()) == 1
+
+
+def test_a_scripted_drop_closes_the_connection_without_an_answer(fake, graph):
+    fake.script_drop()
+
+    with pytest.raises(httpx.RemoteProtocolError):
+        send_text(graph)
+    assert send_text(graph).status_code == 200
+
+
+def test_mark_as_read_with_a_typing_indicator_returns_success_and_sends_nothing(fake, graph):
+    response = graph.post(
+        f"/{PHONE_NUMBER_ID}/messages",
+        json={"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.IN", "typing_indicator": {"type": "text"}},
+    )
+
+    assert response.json() == {"success": True}
+    assert fake.sent_messages() == []
+    assert fake.marked_read[0]["body"]["message_id"] == "wamid.IN"
+
+
+def test_an_unknown_number_gets_code_100(graph):
+    response = graph.post("/999/messages", json={"messaging_product": "whatsapp", "to": CUSTOMER, "text": {"body": "x"}})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == 100
+
+
+def test_a_wrong_token_gets_code_190(fake):
+    response = httpx.post(
+        f"{fake.url}/v25.0/{PHONE_NUMBER_ID}/messages",
+        json={"messaging_product": "whatsapp", "to": CUSTOMER, "text": {"body": "x"}},
+        headers={"Authorization": "Bearer stolen"},
+    )
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == 190
+
+
+def test_an_unknown_path_gets_a_404_in_metas_shape(fake, graph):
+    response = graph.get(f"/{PHONE_NUMBER_ID}/whatever")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == 100
+
+
+# Media
+
+
+def test_uploaded_media_round_trips_through_its_url_with_the_token(fake, graph):
+    data = b"\x89PNG\r\n\x1a\n\x00binary\r\n--not-a-boundary\xff"
+    upload = graph.post(
+        f"/{PHONE_NUMBER_ID}/media",
+        files={"file": ("pic.png", data, "image/png"), "messaging_product": (None, "whatsapp"), "type": (None, "image/png")},
+    )
+    media_id = upload.json()["id"]
+
+    info = graph.get(f"/{media_id}").json()
+    download = graph.get(info["url"])
+
+    assert info["mime_type"] == "image/png"
+    assert info["file_size"] == len(data)
+    assert info["sha256"] == hashlib.sha256(data).hexdigest()
+    assert download.status_code == 200
+    assert download.content == data
+    assert download.headers["Content-Type"] == "image/png"
+    assert graph.delete(f"/{media_id}").json() == {"success": True}
+    assert graph.get(f"/{media_id}").status_code == 400
+
+
+def test_a_media_download_without_the_token_is_refused(fake, graph):
+    media_id = fake.add_media(b"voice note", "audio/ogg")
+    url = graph.get(f"/{media_id}").json()["url"]
+
+    response = httpx.get(url)
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == 190
+
+
+# The simulated customer and the /_fake endpoints
+
+
+def test_a_customer_message_arrives_signed_at_the_webhook(fake, receiver):
+    wamid = fake.customer_says(PHONE_NUMBER_ID, CUSTOMER, "Olá, café? ☕", name="Zoë")
+
+    headers, body = receiver.next_post()
+    assert_signed(headers, body)
+    assert "\\u00e1" in body.decode("ascii")  # escaped like Meta's, so signatures match
+    value = json.loads(body)["entry"][0]["changes"][0]["value"]
+    assert value["messages"][0]["id"] == wamid
+    assert value["messages"][0]["text"]["body"] == "Olá, café? ☕"
+    assert value["contacts"][0]["profile"]["name"] == "Zoë"
+
+
+def test_another_process_can_configure_script_and_inspect_the_fake_over_http(fake, receiver):
+    base = fake.url
+    registered = httpx.post(
+        f"{base}/_fake/numbers",
+        json={"phone_number_id": "777", "webhook_url": receiver.url, "app_secret": APP_SECRET},
+    )
+    httpx.post(f"{base}/_fake/script", json={"kind": "error", "code": 131026, "message": "Message undeliverable"})
+    headers = {"Authorization": "Bearer any"}
+    body = {"messaging_product": "whatsapp", "to": CUSTOMER, "text": {"body": "hi"}}
+    refused = httpx.post(f"{base}/v24.0/777/messages", json=body, headers=headers)
+    accepted = httpx.post(f"{base}/v24.0/777/messages", json=body, headers=headers)
+    sent = httpx.get(f"{base}/_fake/sent", params={"phone_number_id": "777", "to": CUSTOMER}).json()["data"]
+
+    assert registered.json()["success"] is True
+    assert refused.json()["error"]["code"] == 131026
+    assert [record["wamid"] for record in sent] == [accepted.json()["messages"][0]["id"]]
+    assert httpx.post(f"{base}/_fake/reset").json() == {"success": True}
+    assert fake.sent_messages() == []
+
+
+def test_the_customer_endpoint_delivers_a_text(fake, receiver):
+    response = httpx.post(
+        f"{fake.url}/_fake/customer", json={"phone_number_id": PHONE_NUMBER_ID, "wa_id": CUSTOMER, "text": "hi"}
+    )
+
+    _, body = receiver.next_post()
+    assert json.loads(body)["entry"][0]["changes"][0]["value"]["messages"][0]["id"] == response.json()["wamid"]
+
+
+# The payload factory
+
+
+def test_batch_merges_entries_of_the_same_account_and_keeps_others_apart():
+    first = payloads.text_message(PHONE_NUMBER_ID, CUSTOMER, "one")
+    second = payloads.status(PHONE_NUMBER_ID, "wamid.X", "read", CUSTOMER)
+    other = payloads.text_message("42", CUSTOMER, "three", waba_id="OTHER")
+
+    body = payloads.batch(first, second, other)
+
+    assert [entry["id"] for entry in body["entry"]] == ["WABA_ID", "OTHER"]
+    changes = body["entry"][0]["changes"]
+    assert "messages" in changes[0]["value"] and "statuses" in changes[1]["value"]
+
+
+def test_sign_matches_hmac_for_a_body_with_emoji_and_accents():
+    body = payloads.encode(payloads.text_message(PHONE_NUMBER_ID, CUSTOMER, "Ça va? äöå 😀"))
+
+    expected = hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert payloads.sign(body, APP_SECRET) == f"sha256={expected}"
+    assert b"\\u00e4\\u00f6\\u00e5" in body
+
+
+def test_timestamps_are_strings_of_unix_seconds_and_failures_carry_errors():
+    failed = only_status(payloads.encode(payloads.status(
+        PHONE_NUMBER_ID, "wamid.X", "failed", CUSTOMER, timestamp=1700000000, error_code=131047, error_details="late"
+    )))
+
+    assert failed["timestamp"] == "1700000000"
+    assert failed["errors"][0]["code"] == 131047
+    assert failed["errors"][0]["error_data"] == {"details": "late"}
+    assert "pricing" not in failed
+
+
+def test_pywa_parses_the_text_and_status_payloads():
+    parsed = []
+    wa = WhatsApp(token="unused", filter_updates=False, validate_updates=False)
+    wa.add_handlers(
+        pywa_handlers.MessageHandler(lambda _, update: parsed.append(update)),
+        pywa_handlers.MessageStatusHandler(lambda _, update: parsed.append(update)),
+    )
+
+    wa.webhook_update_handler(payloads.encode(payloads.text_message(PHONE_NUMBER_ID, CUSTOMER, "hi", wamid="wamid.A")))
+    wa.webhook_update_handler(payloads.encode(payloads.status(PHONE_NUMBER_ID, "wamid.B", "delivered", CUSTOMER, tracker="t")))
+
+    message, status = parsed
+    assert (message.id, message.text, message.from_user.wa_id) == ("wamid.A", "hi", CUSTOMER)
+    assert (status.id, status.status.value, status.tracker) == ("wamid.B", "delivered", "t")

@@ -1,0 +1,22 @@
+"""Reads of tenant data. Missing and not yours are the same 404."""
+
+from django.http import Http404
+
+from .models import Connection, Conversation
+
+
+def access_conversation(membership, conversation_id):
+    try:
+        return Conversation.objects.select_related("contact", "phone_number", "assignee", "tenant").get(
+            pk=conversation_id, tenant=membership.tenant
+        )
+    except Conversation.DoesNotExist:
+        raise Http404("No such conversation.")
+
+
+def connection_for_webhook(slug):
+    """The webhook's tenant comes from the URL alone; its secret then proves the sender."""
+    try:
+        return Connection.objects.select_related("tenant").get(tenant__slug=slug, tenant__active=True)
+    except Connection.DoesNotExist:
+        raise Http404("No such tenant.")

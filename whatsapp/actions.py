@@ -1,0 +1,287 @@
+"""Every change to inbox state goes through a function here, and each publishes its own
+realtime event after commit. Views, tasks and the webhook pipeline call these; nothing else
+saves inbox rows."""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from . import cloud_api, realtime
+from .models import (
+    SERVICE_WINDOW,
+    STATUS_RANK,
+    Contact,
+    Conversation,
+    Message,
+    MessageStatus,
+    PhoneNumber,
+    StatusUpdate,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class ActionError(Exception):
+    """A request the user can fix: the message says how."""
+
+
+@dataclass
+class InboundMessage:
+    """A customer's message, as read from one item of a webhook."""
+
+    wamid: str
+    wa_id: str
+    user_id: str
+    profile_name: str
+    timestamp: datetime
+    type: str
+    text: str = ""
+    content: dict = field(default_factory=dict)
+    reply_to_wamid: str = ""
+
+
+@dataclass
+class ReportedStatus:
+    """One entry of a webhook's statuses[]."""
+
+    wamid: str
+    status: str
+    timestamp: datetime
+    recipient: str = ""
+    error_code: int | None = None
+    error_title: str = ""
+    error_detail: str = ""
+    pricing_category: str = ""
+    tracker: str = ""
+
+
+def find_or_create_contact(tenant, wa_id, user_id, profile_name):
+    """The contact Meta names by phone number, by business-scoped user id, or both."""
+    if not (wa_id or user_id):
+        raise ValueError("The message names no sender: no wa_id and no user_id.")
+    lookup = {"wa_id": wa_id} if wa_id else {"user_id": user_id}
+    contact, created = Contact.objects.get_or_create(
+        tenant=tenant, **lookup, defaults={"wa_id": wa_id, "user_id": user_id, "profile_name": profile_name}
+    )
+    changed = {
+        name: value
+        for name, value in (("user_id", user_id), ("wa_id", wa_id), ("profile_name", profile_name))
+        if value and getattr(contact, name) != value
+    }
+    if changed and not created:
+        for name, value in changed.items():
+            setattr(contact, name, value)
+        contact.save(update_fields=[*changed, "updated_at"])
+    return contact
+
+
+def _conversation_for(tenant, contact, phone_number):
+    conversation, _ = Conversation.objects.get_or_create(tenant=tenant, contact=contact, phone_number=phone_number)
+    return conversation
+
+
+def _touch_conversation(conversation, message, *, inbound):
+    """Move the conversation's activity, preview, unread count and service window forward."""
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    fields = []
+    if message.timestamp >= conversation.last_activity_at or conversation.last_message_preview == "":
+        conversation.last_activity_at = max(message.timestamp, conversation.last_activity_at)
+        conversation.last_message_preview = preview_of(message)
+        fields += ["last_activity_at", "last_message_preview"]
+    if inbound:
+        conversation.unread_count += 1
+        if conversation.last_inbound_at is None or message.timestamp > conversation.last_inbound_at:
+            conversation.last_inbound_at = message.timestamp
+            conversation.window_closes_at = message.timestamp + SERVICE_WINDOW
+        if conversation.status == Conversation.Status.RESOLVED:
+            conversation.status = Conversation.Status.OPEN
+        fields += ["unread_count", "last_inbound_at", "window_closes_at", "status"]
+    conversation.save(update_fields=fields)
+    realtime.conversation_changed(conversation)
+    return conversation
+
+
+def preview_of(message):
+    text = message.text or f"[{message.type}]"
+    return " ".join(text.split())[:200]
+
+
+def receive_message(tenant, phone_number, inbound):
+    """Store a customer's message once. Returns it, or None when it was already stored."""
+    with transaction.atomic():
+        contact = find_or_create_contact(tenant, inbound.wa_id, inbound.user_id, inbound.profile_name)
+        conversation = _conversation_for(tenant, contact, phone_number)
+        message = Message(
+            tenant=tenant,
+            conversation=conversation,
+            direction=Message.Direction.IN,
+            type=inbound.type,
+            text=inbound.text,
+            content=inbound.content,
+            wamid=inbound.wamid,
+            reply_to_wamid=inbound.reply_to_wamid,
+            status=MessageStatus.DELIVERED,
+            timestamp=inbound.timestamp,
+        )
+        try:
+            with transaction.atomic():
+                message.save()
+        except IntegrityError:
+            return None  # Meta sent it again: it is stored already.
+        _touch_conversation(conversation, message, inbound=True)
+        realtime.message_created(message)
+    return message
+
+
+def record_status(tenant, reported):
+    """Keep a status Meta reported (once), then move its message forward if we have it."""
+    with transaction.atomic():
+        update = StatusUpdate(
+            tenant=tenant,
+            wamid=reported.wamid,
+            status=reported.status,
+            timestamp=reported.timestamp,
+            recipient=reported.recipient,
+            error_code=reported.error_code,
+            error_title=reported.error_title[:255],
+            error_detail=reported.error_detail,
+            pricing_category=reported.pricing_category,
+            tracker=reported.tracker[:512],
+        )
+        try:
+            with transaction.atomic():
+                update.save()
+        except IntegrityError:
+            return  # a duplicate delivery of a status we hold
+        apply_statuses(tenant, reported.wamid)
+
+
+def _effective_rank(status):
+    # "played" (a voice note was listened to) implies read.
+    return STATUS_RANK.get("read" if status == "played" else status, -1)
+
+
+def apply_statuses(tenant, wamid):
+    """Set the message's status to the furthest one Meta reported. Never moves backwards;
+    failed is final. Safe to call any number of times, in any order."""
+    message = Message.objects.select_for_update().filter(tenant=tenant, wamid=wamid).first()
+    if message is None:
+        return None  # the status waits until the message appears
+    best = max(StatusUpdate.objects.filter(tenant=tenant, wamid=wamid), key=lambda u: _effective_rank(u.status))
+    new_status = "read" if best.status == "played" else best.status
+    if _effective_rank(new_status) <= STATUS_RANK[message.status] or message.status == MessageStatus.FAILED:
+        return message
+    message.status = new_status
+    message.status_changed_at = best.timestamp
+    fields = ["status", "status_changed_at"]
+    if new_status == MessageStatus.FAILED:
+        explained = cloud_api.CloudAPIError(best.error_code or 0, best.error_title, best.error_detail)
+        message.error_code = best.error_code
+        message.error_title = best.error_title
+        message.error_detail = explained.for_agent
+        fields += ["error_code", "error_title", "error_detail"]
+    message.save(update_fields=fields)
+    realtime.message_status_changed(message)
+    return message
+
+
+def send_reply(membership, conversation, text):
+    """Queue an agent's text reply; a worker sends it (whatsapp.tasks.send_message)."""
+    from .tasks import send_message
+
+    text = text.strip()
+    if not text:
+        raise ActionError("Write a message first.")
+    if len(text) > 4096:
+        raise ActionError("WhatsApp text messages are limited to 4,096 characters.")
+    if not conversation.window_is_open:
+        raise ActionError(
+            "The 24-hour window is closed: the customer has not written in the last 24 hours. "
+            "Only a template can be sent now."
+        )
+    with transaction.atomic():
+        message = Message.objects.create(
+            tenant=conversation.tenant,
+            conversation=conversation,
+            direction=Message.Direction.OUT,
+            type="text",
+            text=text,
+            status=MessageStatus.QUEUED,
+            author=membership.user,
+            timestamp=timezone.now(),
+        )
+        # The job is a row in this same transaction: both commit, or neither does.
+        send_message.enqueue(message.pk)
+        Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
+        _touch_conversation(conversation, message, inbound=False)
+        realtime.message_created(message)
+    return message
+
+
+def mark_conversation_read(conversation):
+    if conversation.unread_count:
+        Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
+        conversation.unread_count = 0
+        realtime.conversation_changed(conversation)
+
+
+def claim_for_sending(message_id):
+    """Move a queued message to sending, so that no other worker sends it too.
+    Returns the message, or None when it is not queued any more."""
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .select_related("conversation__contact", "conversation__phone_number", "tenant__whatsapp")
+            .filter(pk=message_id, status=MessageStatus.QUEUED)
+            .first()
+        )
+        if message is None:
+            return None
+        message.status = MessageStatus.SENDING
+        message.save(update_fields=["status"])
+    return message
+
+
+def mark_sent(message, wamid):
+    """Meta accepted the message: keep its wamid, then apply any status that came first."""
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(
+            wamid=wamid, status=MessageStatus.SENT, status_changed_at=timezone.now()
+        )
+        message.refresh_from_db()
+        realtime.message_status_changed(message)
+        apply_statuses(message.tenant, wamid)
+
+
+def mark_failed(message, error):
+    with transaction.atomic():
+        message.status = MessageStatus.FAILED
+        message.error_code = error.code
+        message.error_title = error.message[:255]
+        message.error_detail = error.for_agent
+        message.status_changed_at = timezone.now()
+        message.save(update_fields=["status", "error_code", "error_title", "error_detail", "status_changed_at"])
+        realtime.message_status_changed(message)
+
+
+def count_attempt(message):
+    Message.objects.filter(pk=message.pk).update(send_attempts=F("send_attempts") + 1)
+    message.refresh_from_db(fields=["send_attempts"])
+    return message.send_attempts
+
+
+def retry_later(message, run_after):
+    """Put a message back in the queue with a job to try it again at run_after."""
+    from .tasks import send_message
+
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(status=MessageStatus.QUEUED)
+        send_message.using(run_after=run_after).enqueue(message.pk)
+
+
+def phone_number_for(tenant, phone_number_id):
+    return PhoneNumber.objects.filter(tenant=tenant, phone_number_id=phone_number_id).first()

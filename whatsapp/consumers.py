@@ -1,0 +1,43 @@
+"""The browser's live connection: authenticate, join, forward. No writes here."""
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from tenants.models import Membership
+
+from .realtime import tenant_group, user_group
+
+# Close codes the page understands: do not reconnect after these.
+CLOSE_NOT_ALLOWED = 4403
+
+
+class InboxConsumer(AsyncJsonWebsocketConsumer):
+    groups = []
+
+    async def connect(self):
+        user = self.scope.get("user")
+        slug = self.scope["url_route"]["kwargs"]["slug"]
+        membership = await self._membership(user, slug) if user and user.is_authenticated else None
+        if membership is None:
+            await self.close(code=CLOSE_NOT_ALLOWED)
+            return
+        self.joined = [tenant_group(membership.tenant_id), user_group(user.pk)]
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        for group in getattr(self, "joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        # Browsers write through ordinary POSTs; a ping keeps proxies from closing idle sockets.
+        if content.get("type") == "ping":
+            await self.send_json({"event": "pong"})
+
+    async def inbox_event(self, message):
+        await self.send_json({"event": message["event"], "data": message["data"]})
+
+    @database_sync_to_async
+    def _membership(self, user, slug):
+        return Membership.objects.filter(user=user, tenant__slug=slug, tenant__active=True).first()

@@ -1,0 +1,261 @@
+"""From Meta's POST to stored rows.
+
+The request path only checks the signature, stores the raw body (durable first) and
+enqueues processing. Processing splits the body into its items (every entry, change,
+message, status and error: Meta batches up to 1,000), has PyWA parse each one, and stores
+each exactly once through the database's unique keys, so retries and replays are safe.
+"""
+
+import hashlib
+import json
+import logging
+from datetime import datetime, timezone as dt_timezone
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from pywa import WhatsApp, handlers as pywa_handlers, utils as pywa_utils
+
+from . import actions
+from .models import WebhookEvent
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_ITEM_KEYS = ("messages", "statuses", "errors")
+
+
+# --- The request path -------------------------------------------------------------------
+
+
+def check_signature(app_secret, body, header):
+    """The signature state of a POST: valid, missing or invalid (HMAC of the raw bytes)."""
+    if not header:
+        return WebhookEvent.Signature.MISSING
+    if pywa_utils.webhook_updates_validator(app_secret=app_secret, request_body=body, x_hub_signature=header):
+        return WebhookEvent.Signature.VALID
+    return WebhookEvent.Signature.INVALID
+
+
+def answer_handshake(connection, mode, verify_token, challenge):
+    """Meta's GET verification: (body, status)."""
+    if mode != "subscribe":
+        return "Forbidden", 403
+    wa = WhatsApp(token="unused", verify_token=connection.verify_token, filter_updates=False)
+    return wa.webhook_challenge_handler(vt=verify_token, ch=challenge)
+
+
+def summarize(payload):
+    """The changes' fields and how many items of each kind a payload holds."""
+    fields, counts = [], {}
+    for entry in payload.get("entry") or []:
+        for change in entry.get("changes") or []:
+            field = change.get("field") or "unknown"
+            if field not in fields:
+                fields.append(field)
+            value = change.get("value") or {}
+            kinds = [key for key in MESSAGE_ITEM_KEYS if value.get(key)] if field == "messages" else []
+            for kind in kinds or [field]:
+                counts[kind] = counts.get(kind, 0) + (len(value[kind]) if kinds else 1)
+    return ",".join(fields)[:255], counts
+
+
+def store_event(tenant, body, signature, payload=None, error=""):
+    """Store a POST's raw body. Returns (event, is_new). A body we already hold from Meta
+    counts one more delivery instead; a new signed body gets its processing job, in the
+    same transaction. With an error, the event is kept as failed and not processed."""
+    from .tasks import process_webhook_event
+
+    digest = hashlib.sha256(body).hexdigest()
+    fields, counts = summarize(payload) if isinstance(payload, dict) else ("", {})
+    event = WebhookEvent(
+        tenant=tenant,
+        body=body.decode("utf-8", errors="replace"),
+        body_sha256=digest,
+        signature=signature,
+        fields=fields,
+        item_counts=counts,
+    )
+    if signature != WebhookEvent.Signature.VALID:
+        event.state = WebhookEvent.State.REJECTED
+        event.error = f"Signature {signature}: not processed."
+    elif error:
+        event.state = WebhookEvent.State.FAILED
+        event.error = error
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event.save()
+        except IntegrityError:
+            WebhookEvent.objects.filter(tenant=tenant, body_sha256=digest, signature=signature).update(
+                deliveries=F("deliveries") + 1
+            )
+            return WebhookEvent.objects.get(tenant=tenant, body_sha256=digest, signature=signature), False
+        if event.state == WebhookEvent.State.PENDING:
+            process_webhook_event.enqueue(event.pk)
+    return event, True
+
+
+# --- Processing ---------------------------------------------------------------------------
+
+
+def split_items(payload):
+    """Yield (kind, envelope) for every item, each envelope a webhook body holding that one
+    item, as PyWA expects (it reads only the first item of a batch)."""
+    for entry in payload.get("entry") or []:
+        for change in entry.get("changes") or []:
+            field = change.get("field") or "unknown"
+            value = change.get("value") or {}
+            kinds = [key for key in MESSAGE_ITEM_KEYS if value.get(key)] if field == "messages" else []
+            if not kinds:
+                yield field, _envelope(payload, entry, field, value)
+            for kind in kinds:
+                items = value[kind] if kind != "errors" else [value[kind]]
+                for item in items:
+                    narrowed = {key: val for key, val in value.items() if key not in MESSAGE_ITEM_KEYS}
+                    narrowed[kind] = item if kind == "errors" else [item]
+                    if kind != "errors" and value.get("contacts"):
+                        narrowed["contacts"] = _contacts_for(value["contacts"], item)
+                    yield kind, _envelope(payload, entry, field, narrowed)
+
+
+def _envelope(payload, entry, field, value):
+    single_entry = {key: val for key, val in entry.items() if key != "changes"}
+    single_entry["changes"] = [{"field": field, "value": value}]
+    return {"object": payload.get("object", "whatsapp_business_account"), "entry": [single_entry]}
+
+
+def _contacts_for(contacts, item):
+    """The contacts[] entry that names this item's sender or recipient (PyWA reads [0])."""
+    who = {item.get("from"), item.get("from_user_id"), item.get("recipient_id"), item.get("recipient_user_id")}
+    who.discard(None)
+    who.discard("")
+    matching = [c for c in contacts if c.get("wa_id") in who or c.get("user_id") in who]
+    return matching or contacts[:1]
+
+
+class PyWAParser:
+    """Has PyWA parse one single-item update and says whether it produced a typed update."""
+
+    TYPED = (
+        pywa_handlers.MessageHandler,
+        pywa_handlers.MessageStatusHandler,
+        pywa_handlers.CallbackButtonHandler,
+        pywa_handlers.CallbackSelectionHandler,
+    )
+
+    def __init__(self):
+        self.wa = WhatsApp(
+            token="unused", filter_updates=False, skip_duplicate_updates=False, validate_updates=False
+        )
+        self.wa.add_handlers(*(handler(self._parsed) for handler in self.TYPED))
+        self.parsed = None
+
+    def _parsed(self, _client, update):
+        self.parsed = update
+
+    def parse(self, envelope):
+        self.parsed = None
+        self.wa.webhook_update_handler(json.dumps(envelope).encode())
+        return self.parsed
+
+
+def process_event_id(event_id):
+    event = WebhookEvent.objects.select_related("tenant").get(pk=event_id)
+    process_event(event)
+
+
+def process_event(event):
+    """Process every item of a stored event. Items stand alone: one that fails is reported
+    on the event and the others are stored; replaying the event is always safe."""
+    payload = json.loads(event.body)
+    parser = PyWAParser()
+    problems, notes = [], []
+    for kind, envelope in split_items(payload):
+        try:
+            note = process_item(event.tenant, kind, envelope, parser)
+        except Exception as error:
+            logger.exception("Webhook event %s: a %s item failed", event.pk, kind)
+            problems.append(f"{kind}: {type(error).__name__}: {error}")
+        else:
+            if note:
+                notes.append(note)
+    event.state = WebhookEvent.State.FAILED if problems else WebhookEvent.State.PROCESSED
+    event.error = "\n".join(problems + notes)
+    event.processed_at = timezone.now()
+    event.save(update_fields=["state", "error", "processed_at"])
+
+
+def process_item(tenant, kind, envelope, parser):
+    """Store one item. Returns a note for the log when something is worth knowing."""
+    value = envelope["entry"][0]["changes"][0]["value"]
+    if kind == "messages":
+        typed = parser.parse(envelope)
+        phone_number = _phone_number(tenant, value)
+        inbound = read_message(value)
+        actions.receive_message(tenant, phone_number, inbound)
+        if typed is None:
+            return f"PyWA could not parse message {inbound.wamid}; stored from the raw payload."
+    elif kind == "statuses":
+        parser.parse(envelope)
+        _phone_number(tenant, value)
+        actions.record_status(tenant, read_status(value["statuses"][0]))
+    elif kind == "errors":
+        return f"Meta reported errors: {json.dumps(value['errors'])[:500]}"
+    else:
+        return f"{kind}: stored, not processed yet."
+    return None
+
+
+def _phone_number(tenant, value):
+    phone_number_id = (value.get("metadata") or {}).get("phone_number_id", "")
+    phone_number = actions.phone_number_for(tenant, phone_number_id)
+    if phone_number is None:
+        raise ValueError(f"Phone number id {phone_number_id!r} is not one of this tenant's numbers.")
+    return phone_number
+
+
+def meta_time(value):
+    """Meta's timestamps: Unix seconds as a string (messages, statuses) or an int."""
+    try:
+        return datetime.fromtimestamp(int(value), tz=dt_timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return timezone.now()
+
+
+def read_message(value):
+    message = value["messages"][0]
+    contact = (value.get("contacts") or [{}])[0]
+    kind = message.get("type") or "unknown"
+    content = message.get(kind) if isinstance(message.get(kind), dict) else {}
+    return actions.InboundMessage(
+        wamid=message["id"],
+        wa_id=message.get("from") or contact.get("wa_id") or "",
+        user_id=message.get("from_user_id") or contact.get("user_id") or "",
+        profile_name=(contact.get("profile") or {}).get("name", ""),
+        timestamp=meta_time(message.get("timestamp")),
+        type=kind,
+        text=_text_of(kind, content),
+        content=content,
+        reply_to_wamid=(message.get("context") or {}).get("id", ""),
+    )
+
+
+def _text_of(kind, content):
+    if kind == "text":
+        return content.get("body", "")
+    return content.get("caption") or content.get("body") or content.get("text") or ""
+
+
+def read_status(status):
+    error = (status.get("errors") or [{}])[0]
+    return actions.ReportedStatus(
+        wamid=status["id"],
+        status=status["status"],
+        timestamp=meta_time(status.get("timestamp")),
+        recipient=status.get("recipient_id") or status.get("recipient_user_id") or "",
+        error_code=error.get("code"),
+        error_title=error.get("title") or error.get("message") or "",
+        error_detail=(error.get("error_data") or {}).get("details") or error.get("details") or "",
+        pricing_category=(status.get("pricing") or {}).get("category", ""),
+        tracker=status.get("biz_opaque_callback_data") or "",
+    )

@@ -1,0 +1,242 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from inbox.crypto import EncryptedTextField, mask
+from tenants.models import Tenant
+
+SERVICE_WINDOW = timedelta(hours=24)
+
+
+class Connection(models.Model):
+    """A tenant's link to the WhatsApp Business Cloud API. Secrets are encrypted at rest."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="whatsapp")
+    waba_id = models.CharField("WABA id", max_length=64)
+    app_secret = EncryptedTextField(help_text="The Meta app's secret; signs every webhook.")
+    verify_token = EncryptedTextField(help_text="Your string for Meta's webhook verification handshake.")
+    access_token = EncryptedTextField(help_text="A system-user access token for the Graph API.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"WhatsApp for {self.tenant} (WABA {self.waba_id}, token {mask(self.access_token)})"
+
+
+class PhoneNumber(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="phone_numbers")
+    phone_number_id = models.CharField(max_length=64, help_text="Meta's id of the business number.")
+    display_phone_number = models.CharField(max_length=32)
+    verified_name = models.CharField(max_length=200, blank=True)
+    quality_rating = models.CharField(max_length=32, blank=True)
+    messaging_limit = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "phone_number_id"], name="phone_number_unique_per_tenant")
+        ]
+
+    def __str__(self):
+        return self.display_phone_number
+
+
+class Contact(models.Model):
+    """A WhatsApp user. Meta names them by phone (wa_id), by business-scoped user id, or both."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="contacts")
+    wa_id = models.CharField(max_length=32, blank=True, db_index=True)
+    user_id = models.CharField("business-scoped user id", max_length=128, blank=True)
+    profile_name = models.CharField(max_length=200, blank=True, help_text="The name the customer set in WhatsApp.")
+    name = models.CharField(max_length=200, blank=True, help_text="The name your team gave them.")
+    blocked = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "wa_id"], condition=~Q(wa_id=""), name="contact_unique_wa_id"),
+            models.UniqueConstraint(
+                fields=["tenant", "user_id"], condition=~Q(user_id=""), name="contact_unique_user_id"
+            ),
+        ]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self):
+        return self.name or self.profile_name or self.phone or self.user_id
+
+    @property
+    def phone(self):
+        return f"+{self.wa_id}" if self.wa_id else ""
+
+    @property
+    def recipient(self):
+        """Who the Graph API addresses: the phone number when known, else the user id."""
+        return self.wa_id or self.user_id
+
+
+class Conversation(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PENDING = "pending", "Pending"
+        RESOLVED = "resolved", "Resolved"
+        SNOOZED = "snoozed", "Snoozed"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="conversations")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="conversations")
+    phone_number = models.ForeignKey(PhoneNumber, on_delete=models.CASCADE, related_name="conversations")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_activity_at = models.DateTimeField(default=timezone.now)
+    last_message_preview = models.CharField(max_length=200, blank=True)
+    unread_count = models.PositiveIntegerField(default=0)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    window_closes_at = models.DateTimeField(
+        null=True, blank=True, help_text="24 hours after the customer's last message."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "contact", "phone_number"], name="conversation_unique_per_contact_and_number"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "-last_activity_at"], name="conversation_recent")]
+
+    def __str__(self):
+        return f"{self.contact} ↔ {self.phone_number}"
+
+    @property
+    def window_is_open(self):
+        return self.window_closes_at is not None and self.window_closes_at > timezone.now()
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    READ = "read", "Read"
+    FAILED = "failed", "Failed"
+
+
+# How far along a message is. A status only ever replaces one of lower rank, so a late
+# "delivered" never overwrites "read". Failed is final. Meta's "played" (a voice note was
+# listened to) implies read.
+STATUS_RANK = {
+    MessageStatus.QUEUED: 0,
+    MessageStatus.SENDING: 1,
+    MessageStatus.SENT: 2,
+    MessageStatus.DELIVERED: 3,
+    MessageStatus.READ: 4,
+    MessageStatus.FAILED: 9,
+}
+
+
+class Message(models.Model):
+    class Direction(models.TextChoices):
+        IN = "in", "From the customer"
+        OUT = "out", "To the customer"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="messages")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    type = models.CharField(max_length=32, default="text")
+    text = models.TextField(blank=True)
+    content = models.JSONField(default=dict, blank=True, help_text="The type's own fields, as Meta sent them.")
+    wamid = models.CharField(max_length=255, null=True, blank=True, help_text="Meta's message id.")
+    reply_to_wamid = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_title = models.CharField(max_length=255, blank=True)
+    error_detail = models.TextField(blank=True)
+    timestamp = models.DateTimeField(default=timezone.now, help_text="Meta's time for the message.")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "wamid"], name="message_unique_wamid_per_tenant"),
+        ]
+        indexes = [models.Index(fields=["conversation", "timestamp", "id"], name="message_thread_order")]
+
+    def __str__(self):
+        return f"{self.direction} {self.type} {self.wamid or self.pk}"
+
+    @property
+    def ticks(self):
+        return self.status if self.direction == self.Direction.OUT else ""
+
+
+class StatusUpdate(models.Model):
+    """Every status Meta reported for a message, once each. The message's own status is the
+    furthest of these; statuses for a wamid not yet known wait here until it appears."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    wamid = models.CharField(max_length=255)
+    status = models.CharField(max_length=16)
+    timestamp = models.DateTimeField()
+    recipient = models.CharField(max_length=128, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_title = models.CharField(max_length=255, blank=True)
+    error_detail = models.TextField(blank=True)
+    pricing_category = models.CharField(max_length=64, blank=True)
+    tracker = models.CharField(max_length=512, blank=True, help_text="biz_opaque_callback_data")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "wamid", "status"], name="status_update_unique"),
+        ]
+
+
+class WebhookEvent(models.Model):
+    """One POST from Meta, stored before anything else happens to it."""
+
+    class Signature(models.TextChoices):
+        VALID = "valid", "Valid"
+        MISSING = "missing", "Missing"
+        INVALID = "invalid", "Invalid"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSED = "processed", "Processed"
+        FAILED = "failed", "Failed"
+        REJECTED = "rejected", "Rejected"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="webhook_events")
+    received_at = models.DateTimeField(default=timezone.now)
+    body = models.TextField()
+    body_sha256 = models.CharField(max_length=64)
+    signature = models.CharField(max_length=10, choices=Signature.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    deliveries = models.PositiveIntegerField(default=1, help_text="How many times Meta sent this same body.")
+    fields = models.CharField(max_length=255, blank=True, help_text="changes[].field values")
+    item_counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Meta's retries of a body we already hold add a delivery, not an event.
+            models.UniqueConstraint(
+                fields=["tenant", "body_sha256"], condition=Q(signature="valid"), name="webhook_event_unique_body"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "-received_at"], name="webhook_event_recent"),
+            models.Index(fields=["tenant", "state", "-received_at"], name="webhook_event_state"),
+        ]
+
+    def __str__(self):
+        return f"webhook {self.pk} ({self.state})"

@@ -1,0 +1,88 @@
+"""Domain events to browsers. The only caller of group_send in the project.
+
+Events leave only after the transaction that caused them commits, so a browser never sees
+a state the database does not hold. The HTML of a message or a conversation row is rendered
+here once per event, from the same templates as the page, and browsers insert it as is.
+"""
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.template.loader import render_to_string
+
+logger = logging.getLogger(__name__)
+
+
+def tenant_group(tenant_id):
+    return f"tenant.{tenant_id}"
+
+
+def user_group(user_id):
+    return f"user.{user_id}"
+
+
+def _send(group, event, data):
+    try:
+        async_to_sync(get_channel_layer().group_send)(group, {"type": "inbox.event", "event": event, "data": data})
+    except Exception:
+        # Browsers resynchronise on reconnect; a failed publish must not undo committed work.
+        logger.exception("Could not publish %s to %s", event, group)
+
+
+def publish(tenant_id, event, build_data):
+    """Send `event` to the tenant's browsers after commit; build_data() runs then too."""
+    transaction.on_commit(lambda: _send(tenant_group(tenant_id), event, build_data()))
+
+
+def message_html(message):
+    return render_to_string("whatsapp/_message.html", {"message": message})
+
+
+def conversation_html(conversation):
+    return render_to_string("whatsapp/_conversation_item.html", {"conversation": conversation})
+
+
+def message_created(message):
+    from .models import Message
+
+    def data():
+        fresh = Message.objects.select_related("author").get(pk=message.pk)
+        return {
+            "conversation_id": fresh.conversation_id,
+            "message_id": fresh.pk,
+            "direction": fresh.direction,
+            "timestamp": fresh.timestamp.isoformat(),
+            "html": message_html(fresh),
+        }
+
+    publish(message.tenant_id, "message.created", data)
+
+
+def message_status_changed(message):
+    def data():
+        return {
+            "conversation_id": message.conversation_id,
+            "message_id": message.pk,
+            "status": message.status,
+            "error": message.error_title,
+            "html": message_html(message),
+        }
+
+    publish(message.tenant_id, "message.status", data)
+
+
+def conversation_changed(conversation):
+    from .models import Conversation
+
+    def data():
+        fresh = Conversation.objects.select_related("contact", "assignee", "tenant").get(pk=conversation.pk)
+        return {
+            "conversation_id": fresh.pk,
+            "last_activity_at": fresh.last_activity_at.isoformat(),
+            "unread_count": fresh.unread_count,
+            "html": conversation_html(fresh),
+        }
+
+    publish(conversation.tenant_id, "conversation.updated", data)

@@ -1,0 +1,155 @@
+"""Webhook bodies shaped like Meta's, for tests, the fake Graph API and the simulated customer.
+
+Pure Python on purpose (no Django): the fake Graph API runs as its own process.
+Shapes follow META_FACTS.md sections 2, 6 and 8: timestamps are strings of Unix seconds,
+several updates may share one POST, and the signature covers the exact bytes sent.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from datetime import datetime
+
+import httpx
+
+STATUS_ORDER = ("sent", "delivered", "read")
+
+
+def new_wamid():
+    """A fresh message id that looks like Meta's (`wamid.` + base64) and is safe in URLs."""
+    return "wamid.HBgL" + base64.urlsafe_b64encode(secrets.token_bytes(30)).decode()
+
+
+def unix_seconds(timestamp=None):
+    """Meta's timestamp format: a string of Unix seconds. Accepts None (now), int or datetime."""
+    if timestamp is None:
+        return str(int(time.time()))
+    if isinstance(timestamp, datetime):
+        return str(int(timestamp.timestamp()))
+    return str(int(timestamp))
+
+
+def envelope(changes, waba_id="WABA_ID"):
+    return {"object": "whatsapp_business_account", "entry": [{"id": waba_id, "changes": changes}]}
+
+
+def batch(*envelopes):
+    """One body carrying every change of the given envelopes, as Meta does when it batches.
+
+    Entries for the same WABA are merged, so receivers must walk every entry and change.
+    """
+    entries = {}
+    for body in envelopes:
+        for entry in body["entry"]:
+            merged = entries.setdefault(entry["id"], {"id": entry["id"], "changes": []})
+            merged["changes"].extend(entry["changes"])
+    return {"object": "whatsapp_business_account", "entry": list(entries.values())}
+
+
+def messages_value(phone_number_id, display_phone_number="15550001111"):
+    """The start of every `messages` field value: product and the business number."""
+    return {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": display_phone_number, "phone_number_id": phone_number_id},
+    }
+
+
+def text_message(
+    phone_number_id,
+    wa_id,
+    text,
+    name="Customer",
+    wamid=None,
+    timestamp=None,
+    display_phone_number="15550001111",
+    user_id=None,
+    context_wamid=None,
+    waba_id="WABA_ID",
+):
+    """An inbound text from a customer, as one full webhook envelope."""
+    contact = {"profile": {"name": name}, "wa_id": wa_id}
+    if user_id:
+        contact["user_id"] = user_id
+    message = {
+        "from": wa_id,
+        "id": wamid or new_wamid(),
+        "timestamp": unix_seconds(timestamp),
+        "type": "text",
+        "text": {"body": text},
+    }
+    if context_wamid:
+        message["context"] = {"from": display_phone_number, "id": context_wamid}
+    value = messages_value(phone_number_id, display_phone_number)
+    value["contacts"] = [contact]
+    value["messages"] = [message]
+    return envelope([{"value": value, "field": "messages"}], waba_id=waba_id)
+
+
+def status(
+    phone_number_id,
+    wamid,
+    status,
+    recipient_id,
+    timestamp=None,
+    error_code=None,
+    error_title=None,
+    error_details=None,
+    tracker=None,
+    pricing_category="service",
+    display_phone_number="15550001111",
+    waba_id="WABA_ID",
+):
+    """A status update for one message we sent, as one full webhook envelope."""
+    update = {"id": wamid, "status": status, "timestamp": unix_seconds(timestamp), "recipient_id": recipient_id}
+    # Meta puts pricing on `sent` and on one of delivered/read, never on failures.
+    if status in ("sent", "delivered"):
+        update["pricing"] = _pricing(pricing_category)
+    if status == "failed":
+        update["errors"] = [_status_error(error_code, error_title, error_details)]
+    if tracker is not None:
+        update["biz_opaque_callback_data"] = tracker
+    value = messages_value(phone_number_id, display_phone_number)
+    value["statuses"] = [update]
+    return envelope([{"value": value, "field": "messages"}], waba_id=waba_id)
+
+
+def _pricing(category):
+    free = category in ("service", "referral_conversion")
+    return {
+        "billable": not free,
+        "pricing_model": "PMP",
+        "category": category,
+        "type": "free_customer_service" if free else "regular",
+    }
+
+
+def _status_error(code=None, title=None, details=None):
+    title = title or "Message failed to send due to an unknown error."
+    return {
+        "code": code or 131000,
+        "title": title,
+        "message": title,
+        "error_data": {"details": details or title},
+        "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
+    }
+
+
+def encode(payload):
+    """The bytes Meta would send. ensure_ascii stays on: Meta escapes non-ASCII as \\uXXXX."""
+    return json.dumps(payload, separators=(",", ":")).encode("ascii")
+
+
+def sign(body_bytes, app_secret):
+    """The X-Hub-Signature-256 header value for these exact bytes."""
+    key = app_secret.encode() if isinstance(app_secret, str) else app_secret
+    return "sha256=" + hmac.new(key, body_bytes, hashlib.sha256).hexdigest()
+
+
+def deliver(url, payload_or_bytes, app_secret, timeout=10):
+    """POST a signed webhook like Meta does and return the httpx.Response."""
+    body = payload_or_bytes if isinstance(payload_or_bytes, bytes) else encode(payload_or_bytes)
+    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, app_secret)}
+    return httpx.post(url, content=body, headers=headers, timeout=timeout)
