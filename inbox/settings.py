@@ -106,6 +106,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     # Web and worker write at once: WAL and immediate transactions avoid "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
@@ -232,6 +233,9 @@ LOGGING = {
     "loggers": {
         # PyWA logs request kwargs at DEBUG, headers included: keep it quieter.
         "pywa": {"level": "WARNING"},
+        # PyWA logs a traceback for each item it cannot parse; ingestion keeps a note on the
+        # event and stores the item from the raw payload instead.
+        "pywa.server": {"level": "CRITICAL"},
         "httpx": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
     },

@@ -43,7 +43,7 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def next_post(self, timeout=5):
         return self.posts.get(timeout=timeout)
@@ -151,7 +151,12 @@ def test_a_scripted_drop_closes_the_connection_without_an_answer(fake, graph):
 def test_mark_as_read_with_a_typing_indicator_returns_success_and_sends_nothing(fake, graph):
     response = graph.post(
         f"/{PHONE_NUMBER_ID}/messages",
-        json={"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.IN", "typing_indicator": {"type": "text"}},
+        json={
+            "messaging_product": "whatsapp",
+            "status": "read",
+            "message_id": "wamid.IN",
+            "typing_indicator": {"type": "text"},
+        },
     )
 
     assert response.json() == {"success": True}
@@ -160,7 +165,9 @@ def test_mark_as_read_with_a_typing_indicator_returns_success_and_sends_nothing(
 
 
 def test_an_unknown_number_gets_code_100(graph):
-    response = graph.post("/999/messages", json={"messaging_product": "whatsapp", "to": CUSTOMER, "text": {"body": "x"}})
+    body = {"messaging_product": "whatsapp", "to": CUSTOMER, "text": {"body": "x"}}
+
+    response = graph.post("/999/messages", json=body)
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == 100
@@ -189,10 +196,9 @@ def test_an_unknown_path_gets_a_404_in_metas_shape(fake, graph):
 
 def test_uploaded_media_round_trips_through_its_url_with_the_token(fake, graph):
     data = b"\x89PNG\r\n\x1a\n\x00binary\r\n--not-a-boundary\xff"
-    upload = graph.post(
-        f"/{PHONE_NUMBER_ID}/media",
-        files={"file": ("pic.png", data, "image/png"), "messaging_product": (None, "whatsapp"), "type": (None, "image/png")},
-    )
+    # The multipart fields PyWA's upload_media sends.
+    fields = {"file": ("pic.png", data, "image/png"), "messaging_product": (None, "whatsapp"), "type": (None, "image/png")}
+    upload = graph.post(f"/{PHONE_NUMBER_ID}/media", files=fields)
     media_id = upload.json()["id"]
 
     info = graph.get(f"/{media_id}").json()
@@ -286,9 +292,11 @@ def test_sign_matches_hmac_for_a_body_with_emoji_and_accents():
 
 
 def test_timestamps_are_strings_of_unix_seconds_and_failures_carry_errors():
-    failed = only_status(payloads.encode(payloads.status(
+    payload = payloads.status(
         PHONE_NUMBER_ID, "wamid.X", "failed", CUSTOMER, timestamp=1700000000, error_code=131047, error_details="late"
-    )))
+    )
+
+    failed = only_status(payloads.encode(payload))
 
     assert failed["timestamp"] == "1700000000"
     assert failed["errors"][0]["code"] == 131047
@@ -296,7 +304,8 @@ def test_timestamps_are_strings_of_unix_seconds_and_failures_carry_errors():
     assert "pricing" not in failed
 
 
-def test_pywa_parses_the_text_and_status_payloads():
+def test_pywa_parses_the_payloads_when_they_carry_a_business_scoped_user_id():
+    # PyWA 4.5 reads contacts[0]["user_id"] unconditionally, so the plain shapes only parse raw.
     parsed = []
     wa = WhatsApp(token="unused", filter_updates=False, validate_updates=False)
     wa.add_handlers(
@@ -304,8 +313,11 @@ def test_pywa_parses_the_text_and_status_payloads():
         pywa_handlers.MessageStatusHandler(lambda _, update: parsed.append(update)),
     )
 
-    wa.webhook_update_handler(payloads.encode(payloads.text_message(PHONE_NUMBER_ID, CUSTOMER, "hi", wamid="wamid.A")))
-    wa.webhook_update_handler(payloads.encode(payloads.status(PHONE_NUMBER_ID, "wamid.B", "delivered", CUSTOMER, tracker="t")))
+    text = payloads.text_message(PHONE_NUMBER_ID, CUSTOMER, "hi", wamid="wamid.A", user_id="US.1")
+    delivered = payloads.status(PHONE_NUMBER_ID, "wamid.B", "delivered", CUSTOMER, tracker="t", user_id="US.1")
+
+    wa.webhook_update_handler(payloads.encode(text))
+    wa.webhook_update_handler(payloads.encode(delivered))
 
     message, status = parsed
     assert (message.id, message.text, message.from_user.wa_id) == ("wamid.A", "hi", CUSTOMER)

@@ -171,7 +171,10 @@ def apply_statuses(tenant, wamid):
     message = Message.objects.select_for_update().filter(tenant=tenant, wamid=wamid).first()
     if message is None:
         return None  # the status waits until the message appears
-    best = max(StatusUpdate.objects.filter(tenant=tenant, wamid=wamid), key=lambda u: _effective_rank(u.status))
+    reported = list(StatusUpdate.objects.filter(tenant=tenant, wamid=wamid))
+    if not reported:
+        return message
+    best = max(reported, key=lambda update: _effective_rank(update.status))
     new_status = "read" if best.status == "played" else best.status
     if _effective_rank(new_status) <= STATUS_RANK[message.status] or message.status == MessageStatus.FAILED:
         return message

@@ -17,7 +17,7 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -39,16 +39,7 @@ class GraphError(Exception):
         self.code, self.message, self.http_status, self.details = code, message, http_status, details
 
     def body(self):
-        error_data = {"messaging_product": "whatsapp", "details": self.details or self.message}
-        return {
-            "error": {
-                "message": f"(#{self.code}) {self.message}",
-                "type": "OAuthException",
-                "code": self.code,
-                "error_data": error_data,
-                "fbtrace_id": "A" + secrets.token_urlsafe(16),
-            }
-        }
+        return payloads.graph_error(self.code, self.message, self.details)
 
 
 @dataclass
@@ -109,7 +100,9 @@ class FakeGraphAPI:
         self._server.daemon_threads = True
         self._server.fake = self
         self._stopped.clear()
-        threading.Thread(target=self._server.serve_forever, name="fake-graph", daemon=True).start()
+        # A short poll interval keeps stop() fast: tests start and stop a fake each.
+        serve = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-graph", daemon=True)
+        serve.start()
         logger.info("Fake Graph API listening on %s", self.url)
         return self
 
@@ -229,7 +222,7 @@ class FakeGraphAPI:
                              details="The access token is missing, invalid or expired.")
 
     def _messages(self, request, phone_number_id):
-        self._authenticate(request)
+        self._authenticate(request)  # like Meta: no token is refused before anything is looked up
         number = self._number(phone_number_id)
         self._authenticate(request, number)
         body = request.json()
@@ -313,9 +306,9 @@ class FakeGraphAPI:
     def _media_item(self, request, media_id):
         with self._lock:
             item = self.media.get(media_id)
+            owner = self.numbers.get(item["phone_number_id"]) if item and item["phone_number_id"] else None
         if item is None:
             raise GraphError(100, "Unsupported get request", details=f"Object with ID '{media_id}' does not exist.")
-        owner = self.numbers.get(item["phone_number_id"]) if item["phone_number_id"] else None
         self._authenticate(request, owner)
         return item
 

@@ -101,8 +101,13 @@ def status(
     pricing_category="service",
     display_phone_number="15550001111",
     waba_id="WABA_ID",
+    user_id=None,
 ):
-    """A status update for one message we sent, as one full webhook envelope."""
+    """A status update for one message we sent, as one full webhook envelope.
+
+    With user_id, `contacts` is added as in Meta's business-scoped user id rollout
+    (PyWA 4.5 cannot parse a status without it).
+    """
     update = {"id": wamid, "status": status, "timestamp": unix_seconds(timestamp), "recipient_id": recipient_id}
     # Meta puts pricing on `sent` and on one of delivered/read, never on failures.
     if status in ("sent", "delivered"):
@@ -112,6 +117,8 @@ def status(
     if tracker is not None:
         update["biz_opaque_callback_data"] = tracker
     value = messages_value(phone_number_id, display_phone_number)
+    if user_id:
+        value["contacts"] = [{"wa_id": recipient_id, "user_id": user_id}]
     value["statuses"] = [update]
     return envelope([{"value": value, "field": "messages"}], waba_id=waba_id)
 
@@ -134,6 +141,19 @@ def _status_error(code=None, title=None, details=None):
         "message": title,
         "error_data": {"details": details or title},
         "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
+    }
+
+
+def graph_error(code, message, details=""):
+    """The body of a Graph API error answer (META_FACTS.md section 6)."""
+    return {
+        "error": {
+            "message": f"(#{code}) {message}",
+            "type": "OAuthException",
+            "code": code,
+            "error_data": {"messaging_product": "whatsapp", "details": details or message},
+            "fbtrace_id": "A" + secrets.token_urlsafe(16),
+        }
     }
 
 

@@ -6,4 +6,6 @@ app_name = "simulator"
 
 urlpatterns = [
     path("", views.simulator, name="simulator"),
+    path("thread/", views.thread, name="thread"),
+    path("send/", views.send, name="send"),
 ]
