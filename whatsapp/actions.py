@@ -237,7 +237,7 @@ def claim_for_sending(message_id):
     Returns the message, or None when it is not queued any more."""
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update()
+            Message.objects.select_for_update(of=("self",))
             .select_related("conversation__contact", "conversation__phone_number", "tenant__whatsapp")
             .filter(pk=message_id, status=MessageStatus.QUEUED)
             .first()

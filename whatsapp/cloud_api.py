@@ -59,6 +59,11 @@ class CloudAPIError(Exception):
 
     @property
     def for_agent(self):
+        if self.outcome_unknown:
+            return (
+                "WhatsApp did not answer in time, so we cannot tell whether this message went out. "
+                "Check with the customer before sending it again."
+            )
         return AGENT_EXPLANATIONS.get(self.code) or self.details or self.message
 
 

@@ -15,6 +15,8 @@ import json
 import logging
 import re
 import secrets
+import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -426,6 +428,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     fake = FakeGraphAPI(args.host, args.port, args.status_delay).start()
+    # Process managers stop us with SIGTERM; exit through `finally` as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

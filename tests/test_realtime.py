@@ -1,0 +1,107 @@
+"""The browser's websocket, through the Redis channel layer the tests run on."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from inbox.asgi import application
+from tenants.models import Tenant
+from whatsapp import ingest
+from whatsapp.simulator import payloads
+
+from .conftest import ACME
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_the_tests_run_on_the_redis_channel_layer():
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["socket_timeout"] is None
+
+
+def session_headers(user):
+    client = Client()
+    client.force_login(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    return [(b"cookie", cookie.encode()), (b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+
+
+async def connect(user, slug):
+    headers = await database_sync_to_async(session_headers)(user)
+    communicator = WebsocketCommunicator(application, f"/ws/t/{slug}/", headers=headers)
+    connected, code = await communicator.connect(timeout=5)
+    return communicator, connected, code
+
+
+def receive_customer_message(text):
+    """What the webhook's worker does with a customer's message."""
+    from whatsapp.models import WebhookEvent
+
+    payload = payloads.text_message(ACME["phone_number_id"], "15551234567", text, name="Ada")
+    body = payloads.encode(payload)
+    event, _ = ingest.store_event(Tenant.objects.get(slug="acme"), body, WebhookEvent.Signature.VALID, payload)
+    ingest.process_event(event)
+
+
+async def test_a_member_receives_a_new_message_live(agent):
+    communicator, connected, _ = await connect(agent, "acme")
+    assert connected
+    await database_sync_to_async(receive_customer_message)("Is anyone there?")
+    events = [await communicator.receive_json_from(timeout=5) for _ in range(2)]
+    kinds = {event["event"] for event in events}
+    assert kinds == {"conversation.updated", "message.created"}
+    created = next(event for event in events if event["event"] == "message.created")
+    assert "Is anyone there?" in created["data"]["html"]
+    await communicator.disconnect()
+
+
+async def test_an_outsider_is_refused(outsider, acme):
+    communicator, connected, code = await connect(outsider, "acme")
+    assert not connected
+    assert code == 4403
+
+
+async def test_an_anonymous_visitor_is_refused(acme):
+    communicator = WebsocketCommunicator(application, "/ws/t/acme/", headers=[(b"origin", b"http://127.0.0.1")])
+    connected, code = await communicator.connect(timeout=5)
+    assert not connected
+
+
+async def test_a_foreign_origin_is_refused(agent):
+    headers = await database_sync_to_async(session_headers)(agent)
+    headers = [h for h in headers if h[0] != b"origin"] + [(b"origin", b"https://evil.example")]
+    communicator = WebsocketCommunicator(application, "/ws/t/acme/", headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    assert not connected
+
+
+async def test_another_tenants_events_never_arrive(agent, globex):
+    communicator, connected, _ = await connect(agent, "acme")
+    assert connected
+
+    def globex_message():
+        from whatsapp.models import WebhookEvent
+
+        payload = payloads.text_message("222000222", "15550000000", "for globex only")
+        event, _ = ingest.store_event(globex, payloads.encode(payload), WebhookEvent.Signature.VALID, payload)
+        ingest.process_event(event)
+
+    await database_sync_to_async(globex_message)()
+    assert await communicator.receive_nothing(timeout=1)
+    await communicator.disconnect()
+
+
+@pytest.mark.slow
+async def test_an_idle_socket_stays_open_for_30_seconds(agent):
+    """redis-py 8's default 5 s socket timeout would drop the layer's idle connection."""
+    communicator, connected, _ = await connect(agent, "acme")
+    assert connected
+    await asyncio.sleep(31)
+    await database_sync_to_async(receive_customer_message)("still there?")
+    event = await communicator.receive_json_from(timeout=5)
+    assert event["event"] in {"conversation.updated", "message.created"}
+    await communicator.disconnect()

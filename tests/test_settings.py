@@ -1,0 +1,93 @@
+"""Settings come from the environment; production refuses to start half-configured."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
+    "FIELD_ENCRYPTION_KEYS": "U1LxUMpXKIyKLTgjnQ5uVmYakfkugSK6vmkbcjoENxI=",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
+    "ALLOWED_HOSTS": "inbox.example.com",
+}
+
+
+def manage(*args, **env):
+    # Only the machine's environment: not what the test settings added to this process.
+    ours = {*PRODUCTION, "WHATSAPP_GRAPH_URL", "CHANNELS_PREFIX", "SECURE_SSL_REDIRECT", "DEMO_MODE"}
+    clean = {k: v for k, v in os.environ.items() if k not in ours and not k.startswith("DJANGO_")}
+    clean.update(DJANGO_SETTINGS_MODULE="inbox.settings", VAR_DIR=str(ROOT / "var" / "test-settings"), **env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_with_debug_off_a_missing_secret_key_names_the_variable():
+    result = manage("check", **{**PRODUCTION, "SECRET_KEY": ""})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "SECRET_KEY" in result.stderr
+
+
+def test_with_debug_off_a_missing_redis_url_names_the_variable():
+    result = manage("check", **{**PRODUCTION, "REDIS_URL": ""})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "REDIS_URL" in result.stderr
+
+
+def test_with_debug_off_a_missing_encryption_key_names_the_variable():
+    result = manage("check", **{**PRODUCTION, "FIELD_ENCRYPTION_KEYS": ""})
+    assert "FIELD_ENCRYPTION_KEYS" in result.stderr
+
+
+def test_demo_mode_cannot_be_turned_on_in_production():
+    result = manage("check", **PRODUCTION, DEMO_MODE="true")
+    assert result.returncode != 0
+    assert "DEMO_MODE" in result.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_with_no_variables_the_embedded_defaults_apply():
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'], "
+        "s.CHANNEL_LAYERS['default']['BACKEND'], s.STORAGES['default']['BACKEND'], s.WHATSAPP_GRAPH_URL)",
+        DEBUG="true",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-4:] == [
+        "django.db.backends.sqlite3",
+        "inbox.channel_layers.ThreadSafeInMemoryChannelLayer",
+        "django.core.files.storage.FileSystemStorage",
+        "https://graph.facebook.com",
+    ]
+
+
+def test_postgres_gets_a_connection_pool_and_no_persistent_connections():
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert database["CONN_MAX_AGE"] == 0
+    assert database["OPTIONS"]["pool"]["max_size"] >= 1
+
+
+def test_s3_is_used_when_a_bucket_is_set():
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.STORAGES['default']['BACKEND'], "
+        "s.STORAGES['default']['OPTIONS']['default_acl'])",
+        DEBUG="true",
+        AWS_STORAGE_BUCKET_NAME="inbox-media",
+    )
+    assert result.stdout.split()[-2:] == ["storages.backends.s3.S3Storage", "private"]
