@@ -36,7 +36,7 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 if not FIELD_ENCRYPTION_KEYS and not DEBUG:
     raise ImproperlyConfigured(
         "Set the FIELD_ENCRYPTION_KEYS environment variable (required when DEBUG is off); "
-        "make one with: python manage.py generate_encryption_key"
+        'make one with: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
     )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -205,8 +205,6 @@ WHATSAPP_TIMEOUT_SECONDS = env.float("WHATSAPP_TIMEOUT_SECONDS", default=20.0)
 # Meta's webhook bodies reach 3 MB; Django's default cap is 2.5 MB.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=3 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_BODY_BYTES + 1024, 2621440)
-# Where the simulator and the fake Graph API deliver webhooks (demo mode only).
-SIMULATOR_WEBHOOK_BASE_URL = env.str("SIMULATOR_WEBHOOK_BASE_URL", default="http://127.0.0.1:8000")
 
 # Production hardening: on whenever DEBUG is off.
 SESSION_COOKIE_HTTPONLY = True

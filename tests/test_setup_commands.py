@@ -99,3 +99,17 @@ def test_admin_keeps_a_secret_left_blank(admin_client, acme):
     connection = Connection.objects.get(tenant=acme)
     assert connection.access_token == "a-brand-new-token-000000"
     assert connection.app_secret == "acme-app-secret-0123456789"
+
+
+@pytest.mark.django_db
+def test_rotating_the_encryption_key_keeps_every_secret_readable(acme, settings):
+    from cryptography.fernet import Fernet
+
+    from inbox import crypto
+
+    old_keys = list(settings.FIELD_ENCRYPTION_KEYS)
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), *old_keys]
+    call_command("rotate_encryption_key")
+    settings.FIELD_ENCRYPTION_KEYS = settings.FIELD_ENCRYPTION_KEYS[:1]  # the old key is gone
+    crypto._fernet.cache_clear()
+    assert Connection.objects.get().access_token == "acme-access-token-0123456789"
