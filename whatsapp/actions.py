@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import cloud_api, realtime
+from . import cloud_api, message_types, realtime
 from .models import (
     SERVICE_WINDOW,
     STATUS_RANK,
@@ -42,6 +42,7 @@ class InboundMessage:
     text: str = ""
     content: dict = field(default_factory=dict)
     reply_to_wamid: str = ""
+    target_wamid: str = ""
 
 
 @dataclass
@@ -90,7 +91,7 @@ def _touch_conversation(conversation, message, *, inbound):
     fields = []
     if message.timestamp >= conversation.last_activity_at or conversation.last_message_preview == "":
         conversation.last_activity_at = max(message.timestamp, conversation.last_activity_at)
-        conversation.last_message_preview = preview_of(message)
+        conversation.last_message_preview = message_types.preview_of(message.type, message.text)
         fields += ["last_activity_at", "last_message_preview"]
     if inbound:
         conversation.unread_count += 1
@@ -105,13 +106,11 @@ def _touch_conversation(conversation, message, *, inbound):
     return conversation
 
 
-def preview_of(message):
-    text = message.text or f"[{message.type}]"
-    return " ".join(text.split())[:200]
-
-
 def receive_message(tenant, phone_number, inbound):
-    """Store a customer's message once. Returns it, or None when it was already stored."""
+    """Store a customer's message once. Returns it, or None when it was already stored.
+
+    Reactions, edits and deletions are stored too, and applied to the message they name,
+    now or when that message arrives."""
     with transaction.atomic():
         contact = find_or_create_contact(tenant, inbound.wa_id, inbound.user_id, inbound.profile_name)
         conversation = _conversation_for(tenant, contact, phone_number)
@@ -124,6 +123,7 @@ def receive_message(tenant, phone_number, inbound):
             content=inbound.content,
             wamid=inbound.wamid,
             reply_to_wamid=inbound.reply_to_wamid,
+            target_wamid=inbound.target_wamid,
             status=MessageStatus.DELIVERED,
             timestamp=inbound.timestamp,
         )
@@ -132,9 +132,75 @@ def receive_message(tenant, phone_number, inbound):
                 message.save()
         except IntegrityError:
             return None  # Meta sent it again: it is stored already.
-        _touch_conversation(conversation, message, inbound=True)
+        if message.type in message_types.FOLLOWUP_TYPES:
+            apply_followups(tenant, message.target_wamid)
+            return message
+        if message.type == "system":
+            _apply_system_change(contact, message)
+        _touch_conversation(conversation, message, inbound=message.type != "system")
+        apply_followups(tenant, message.wamid)
         realtime.message_created(message)
     return message
+
+
+def apply_followups(tenant, wamid):
+    """Bring a message up to date with every reaction, edit and deletion that names it,
+    whatever order they came in."""
+    if not wamid:
+        return None
+    target = Message.objects.select_for_update().filter(tenant=tenant, wamid=wamid).first()
+    followups = list(
+        Message.objects.filter(tenant=tenant, target_wamid=wamid, type__in=message_types.FOLLOWUP_TYPES).order_by(
+            "timestamp", "pk"
+        )
+    )
+    if target is None or not followups:
+        return target
+    reactions = {}
+    for followup in followups:
+        who = "customer" if followup.direction == Message.Direction.IN else str(followup.author_id or "business")
+        if followup.type == "reaction":
+            reactions[who] = followup.text  # an empty emoji removes the reaction
+        elif followup.type == "edit":
+            target.text, target.edited_at = followup.text, followup.timestamp
+        elif followup.type == "revoke":
+            target.deleted_at = followup.timestamp
+    target.reactions = {who: emoji for who, emoji in reactions.items() if emoji}
+    target.save(update_fields=["reactions", "text", "edited_at", "deleted_at"])
+    realtime.message_changed(target)
+    if any(followup.type != "reaction" for followup in followups):
+        _refresh_preview(target.conversation_id)
+    return target
+
+
+def _refresh_preview(conversation_id):
+    """After an edit or a deletion, the preview shows the latest message as it now reads."""
+    conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+    latest = (
+        Message.objects.filter(conversation=conversation)
+        .exclude(type__in=message_types.FOLLOWUP_TYPES)
+        .order_by("-timestamp", "-pk")
+        .first()
+    )
+    if latest is None:
+        return
+    preview = "🚫 Deleted message" if latest.deleted_at else message_types.preview_of(latest.type, latest.text)
+    if preview != conversation.last_message_preview:
+        conversation.last_message_preview = preview
+        conversation.save(update_fields=["last_message_preview"])
+        realtime.conversation_changed(conversation)
+
+
+def _apply_system_change(contact, message):
+    """A customer who changed number keeps their contact, under the new number."""
+    system = message.content.get("system") or {}
+    new_wa_id = system.get("wa_id") or system.get("new_wa_id") or ""
+    if system.get("type") != "user_changed_number" or not new_wa_id or new_wa_id == contact.wa_id:
+        return
+    if Contact.objects.filter(tenant=contact.tenant, wa_id=new_wa_id).exists():
+        return  # a contact has that number already: merging is a person's decision
+    contact.wa_id = new_wa_id
+    contact.save(update_fields=["wa_id", "updated_at"])
 
 
 def record_status(tenant, reported):
@@ -188,7 +254,7 @@ def apply_statuses(tenant, wamid):
         message.error_detail = explained.for_agent
         fields += ["error_code", "error_title", "error_detail"]
     message.save(update_fields=fields)
-    realtime.message_status_changed(message)
+    realtime.message_changed(message)
     return message
 
 
@@ -256,7 +322,7 @@ def mark_sent(message, wamid):
             wamid=wamid, status=MessageStatus.SENT, status_changed_at=timezone.now()
         )
         message.refresh_from_db()
-        realtime.message_status_changed(message)
+        realtime.message_changed(message)
         apply_statuses(message.tenant, wamid)
 
 
@@ -268,7 +334,7 @@ def mark_failed(message, error):
         message.error_detail = error.for_agent
         message.status_changed_at = timezone.now()
         message.save(update_fields=["status", "error_code", "error_title", "error_detail", "status_changed_at"])
-        realtime.message_status_changed(message)
+        realtime.message_changed(message)
 
 
 def count_attempt(message):

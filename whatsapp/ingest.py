@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from pywa import WhatsApp, handlers as pywa_handlers, utils as pywa_utils
 
-from . import actions
+from . import account_updates, actions, message_types
 from .models import WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -202,7 +202,8 @@ def process_item(tenant, kind, envelope, parser):
     elif kind == "errors":
         return f"Meta reported errors: {json.dumps(value['errors'])[:500]}"
     else:
-        return f"{kind}: stored, not processed yet."
+        entry = envelope["entry"][0]
+        return account_updates.apply(tenant, kind, value, entry_time=entry.get("time"))
     return None
 
 
@@ -225,25 +226,18 @@ def meta_time(value):
 def read_message(value):
     message = value["messages"][0]
     contact = (value.get("contacts") or [{}])[0]
-    kind = message.get("type") or "unknown"
-    content = message.get(kind) if isinstance(message.get(kind), dict) else {}
     return actions.InboundMessage(
         wamid=message["id"],
         wa_id=message.get("from") or contact.get("wa_id") or "",
         user_id=message.get("from_user_id") or contact.get("user_id") or "",
         profile_name=(contact.get("profile") or {}).get("name", ""),
         timestamp=meta_time(message.get("timestamp")),
-        type=kind,
-        text=_text_of(kind, content),
-        content=content,
+        type=message.get("type") or "unknown",
+        text=message_types.text_of(message),
+        content=message,
         reply_to_wamid=(message.get("context") or {}).get("id", ""),
+        target_wamid=message_types.target_of(message),
     )
-
-
-def _text_of(kind, content):
-    if kind == "text":
-        return content.get("body", "")
-    return content.get("caption") or content.get("body") or content.get("text") or ""
 
 
 def read_status(status):

@@ -52,6 +52,7 @@ class Contact(models.Model):
     profile_name = models.CharField(max_length=200, blank=True, help_text="The name the customer set in WhatsApp.")
     name = models.CharField(max_length=200, blank=True, help_text="The name your team gave them.")
     blocked = models.BooleanField(default=False)
+    marketing_opted_out = models.BooleanField(default=False, help_text="The customer stopped marketing messages.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -151,9 +152,15 @@ class Message(models.Model):
     direction = models.CharField(max_length=3, choices=Direction.choices)
     type = models.CharField(max_length=32, default="text")
     text = models.TextField(blank=True)
-    content = models.JSONField(default=dict, blank=True, help_text="The type's own fields, as Meta sent them.")
+    content = models.JSONField(default=dict, blank=True, help_text="The message object, as Meta sent it.")
     wamid = models.CharField(max_length=255, null=True, blank=True, help_text="Meta's message id.")
-    reply_to_wamid = models.CharField(max_length=255, blank=True)
+    reply_to_wamid = models.CharField(max_length=255, blank=True, help_text="The message this one quotes.")
+    target_wamid = models.CharField(
+        max_length=255, blank=True, help_text="The message a reaction, edit or deletion applies to."
+    )
+    reactions = models.JSONField(default=dict, blank=True, help_text="Current reaction by who: customer or user id.")
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
     error_code = models.IntegerField(null=True, blank=True)
     error_title = models.CharField(max_length=255, blank=True)
@@ -168,14 +175,48 @@ class Message(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "wamid"], name="message_unique_wamid_per_tenant"),
         ]
-        indexes = [models.Index(fields=["conversation", "timestamp", "id"], name="message_thread_order")]
+        indexes = [
+            models.Index(fields=["conversation", "timestamp", "id"], name="message_thread_order"),
+            models.Index(fields=["tenant", "target_wamid"], name="message_followups", condition=~Q(target_wamid="")),
+        ]
 
     def __str__(self):
         return f"{self.direction} {self.type} {self.wamid or self.pk}"
 
     @property
+    def body(self):
+        """The type's own part of Meta's message object (a dict, or a list for contacts)."""
+        return self.content.get(self.type) if isinstance(self.content, dict) else None
+
+    @property
+    def forwarded(self):
+        context = self.content.get("context") or {}
+        return context.get("forwarded") or context.get("frequently_forwarded")
+
+    @property
     def ticks(self):
         return self.status if self.direction == self.Direction.OUT else ""
+
+
+class MessageTemplate(models.Model):
+    """A message template, as Meta last described it (status, category and quality webhooks)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="templates")
+    meta_id = models.CharField("Meta's template id", max_length=64)
+    name = models.CharField(max_length=512, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    status = models.CharField(max_length=32, blank=True)
+    category = models.CharField(max_length=32, blank=True)
+    quality_score = models.CharField(max_length=32, blank=True)
+    reason = models.TextField(blank=True)
+    components = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "meta_id"], name="template_unique_per_tenant")]
+
+    def __str__(self):
+        return f"{self.name} ({self.language})"
 
 
 class StatusUpdate(models.Model):

@@ -37,6 +37,9 @@ def publish(tenant_id, event, build_data):
 
 
 def message_html(message):
+    from .threads import with_quotes
+
+    with_quotes([message])
     return render_to_string("whatsapp/_message.html", {"message": message})
 
 
@@ -48,7 +51,7 @@ def message_created(message):
     from .models import Message
 
     def data():
-        fresh = Message.objects.select_related("author").get(pk=message.pk)
+        fresh = Message.objects.select_related("author", "conversation__contact").get(pk=message.pk)
         return {
             "conversation_id": fresh.conversation_id,
             "message_id": fresh.pk,
@@ -60,7 +63,9 @@ def message_created(message):
     publish(message.tenant_id, "message.created", data)
 
 
-def message_status_changed(message):
+def message_changed(message):
+    """A message's status, reactions, text or deletion changed."""
+
     def data():
         return {
             "conversation_id": message.conversation_id,
@@ -70,7 +75,7 @@ def message_status_changed(message):
             "html": message_html(message),
         }
 
-    publish(message.tenant_id, "message.status", data)
+    publish(message.tenant_id, "message.updated", data)
 
 
 def conversation_changed(conversation):

@@ -9,6 +9,7 @@ from tenants.access import tenant_view
 from . import actions, realtime
 from .access import access_conversation
 from .models import Conversation, Message
+from .threads import thread_messages, with_quotes
 
 CONVERSATIONS_SHOWN = 100
 MESSAGES_SHOWN = 200
@@ -22,12 +23,7 @@ def _inbox_context(membership, conversation=None):
     )
     messages = []
     if conversation is not None:
-        latest = (
-            Message.objects.filter(conversation=conversation)
-            .select_related("author")
-            .order_by("-timestamp", "-pk")[:MESSAGES_SHOWN]
-        )
-        messages = list(reversed(latest))
+        messages = thread_messages(conversation, MESSAGES_SHOWN)
     return {
         "membership": membership,
         "tenant": membership.tenant,

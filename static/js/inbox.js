@@ -84,7 +84,7 @@
       placeMessage(data.html);
       if (data.direction === "in") markRead();
     },
-    "message.status"(data) {
+    "message.updated"(data) {
       if (data.conversation_id === currentId) placeMessage(data.html);
     },
     "conversation.updated"(data) {

@@ -57,35 +57,56 @@ def messages_value(phone_number_id, display_phone_number="15550001111"):
     }
 
 
-def text_message(
+def message(
     phone_number_id,
     wa_id,
-    text,
+    kind,
+    body,
     name="Customer",
     wamid=None,
     timestamp=None,
     display_phone_number="15550001111",
     user_id=None,
-    context_wamid=None,
+    context=None,
     waba_id="WABA_ID",
+    **extra,
 ):
-    """An inbound text from a customer, as one full webhook envelope."""
+    """An inbound message of any type, as one full webhook envelope: `body` is the type's
+    own object (`{"body": ...}` for text, a list of cards for contacts). `extra` adds
+    message-level keys (errors, referral, …). An empty wa_id with a user_id is a customer
+    known only by their business-scoped user id."""
     contact = {"profile": {"name": name}, "wa_id": wa_id}
     if user_id:
         contact["user_id"] = user_id
-    message = {
-        "from": wa_id,
-        "id": wamid or new_wamid(),
-        "timestamp": unix_seconds(timestamp),
-        "type": "text",
-        "text": {"body": text},
-    }
-    if context_wamid:
-        message["context"] = {"from": display_phone_number, "id": context_wamid}
+    item = {"from": wa_id, "id": wamid or new_wamid(), "timestamp": unix_seconds(timestamp), "type": kind}
+    if body is not None:
+        item[kind] = body
+    if user_id and not wa_id:
+        item["from_user_id"] = user_id
+    if context:
+        item["context"] = context
+    item.update(extra)
     value = messages_value(phone_number_id, display_phone_number)
     value["contacts"] = [contact]
-    value["messages"] = [message]
+    value["messages"] = [item]
     return envelope([{"value": value, "field": "messages"}], waba_id=waba_id)
+
+
+def text_message(phone_number_id, wa_id, text, context_wamid=None, display_phone_number="15550001111", **kwargs):
+    """An inbound text from a customer, as one full webhook envelope."""
+    context = {"from": display_phone_number, "id": context_wamid} if context_wamid else None
+    return message(
+        phone_number_id, wa_id, "text", {"body": text}, context=context, display_phone_number=display_phone_number,
+        **kwargs,
+    )
+
+
+def field_update(field, value, waba_id="WABA_ID", time=None):
+    """A change on a field other than messages (templates, numbers, account): no metadata,
+    an integer entry time, as Meta sends them."""
+    body = envelope([{"value": value, "field": field}], waba_id=waba_id)
+    body["entry"][0]["time"] = int(unix_seconds(time))
+    return body
 
 
 def status(
