@@ -95,6 +95,22 @@ def store_event(tenant, body, signature, payload=None, error=""):
     return event, True
 
 
+class ReplayRefused(Exception):
+    pass
+
+
+def replay_event(event):
+    """Process a stored event again (safe: every item is stored at most once). Events whose
+    signature did not match are never processed."""
+    from .tasks import process_webhook_event
+
+    if event.signature != WebhookEvent.Signature.VALID:
+        raise ReplayRefused("This event's signature did not match, so it is never processed.")
+    with transaction.atomic():
+        WebhookEvent.objects.filter(pk=event.pk).update(state=WebhookEvent.State.PENDING, processed_at=None)
+        process_webhook_event.enqueue(event.pk)
+
+
 # --- Processing ---------------------------------------------------------------------------
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import log_views, views
 
 app_name = "whatsapp"
 
@@ -9,4 +9,7 @@ urlpatterns = [
     path("inbox/c/<int:conversation_id>/", views.conversation, name="conversation"),
     path("inbox/c/<int:conversation_id>/send/", views.send, name="send"),
     path("inbox/c/<int:conversation_id>/read/", views.mark_read, name="mark_read"),
+    path("logs/", log_views.logs, name="logs"),
+    path("logs/<int:event_id>/", log_views.event_detail, name="log_event"),
+    path("logs/<int:event_id>/replay/", log_views.replay, name="log_replay"),
 ]

@@ -1,0 +1,121 @@
+"""The logs page: every webhook, filters, the raw body, replay."""
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from tenants.models import Role
+from tenants.setup import add_member
+from whatsapp.models import Message, WebhookEvent
+from whatsapp.simulator import payloads
+
+from .conftest import ACME
+
+PNID = ACME["phone_number_id"]
+
+
+@pytest.fixture
+def admin_client(acme):
+    client = Client()
+    client.force_login(add_member(acme, "admin@acme.test", role=Role.ADMIN).user)
+    return client
+
+
+@pytest.fixture
+def events(webhook, run_tasks):
+    webhook.post(payloads.text_message(PNID, "15551234567", "findable needle"))
+    webhook.post(payloads.status(PNID, "wamid.X", "delivered", "15551234567"))
+    webhook.post(payloads.text_message("999", "15551234567", "for an unknown number"))
+    webhook.post(payloads.text_message(PNID, "15551234567", "bad"), signature="sha256=" + "0" * 64)
+    run_tasks()
+    return WebhookEvent.objects.order_by("pk")
+
+
+def test_login_is_required(client, acme):
+    assert client.get("/t/acme/logs/")["Location"].startswith("/accounts/login/")
+
+
+def test_an_outsider_gets_404(outsider_client, events):
+    assert outsider_client.get("/t/acme/logs/").status_code == 404
+    assert outsider_client.get(f"/t/acme/logs/{events[0].pk}/").status_code == 404
+    assert outsider_client.get(f"/t/globex/logs/{events[0].pk}/").status_code == 404
+    assert outsider_client.post(f"/t/globex/logs/{events[0].pk}/replay/").status_code == 404
+
+
+def test_an_agent_gets_403(agent_client, events):
+    assert agent_client.get("/t/acme/logs/").status_code == 403
+    assert agent_client.post(f"/t/acme/logs/{events[0].pk}/replay/").status_code == 403
+
+
+def test_wrong_methods_get_405(admin_client, events):
+    assert admin_client.post("/t/acme/logs/").status_code == 405
+    assert admin_client.get(f"/t/acme/logs/{events[0].pk}/replay/").status_code == 405
+
+
+def test_the_log_lists_every_event_with_its_state(admin_client, events):
+    content = admin_client.get("/t/acme/logs/").content.decode()
+    for state in ("Processed", "Failed", "Rejected"):
+        assert state in content
+    assert "not one of this tenant&#x27;s numbers" in content
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"state": "failed"}, 1),
+        ({"state": "rejected"}, 1),
+        ({"kind": "statuses"}, 1),
+        ({"q": "findable needle"}, 1),
+        ({"since": "2000-01-01", "until": "2999-01-01"}, 4),
+        ({"until": "2000-01-01"}, 0),
+    ],
+)
+def test_filters_narrow_the_list(admin_client, events, query, expected):
+    response = admin_client.get("/t/acme/logs/", query)
+    assert len(response.context["events"]) == expected
+
+
+def test_pages_go_back_by_key(admin_client, events, monkeypatch):
+    monkeypatch.setattr("whatsapp.log_views.PAGE_SIZE", 3)
+    first = admin_client.get("/t/acme/logs/").context
+    assert len(first["events"]) == 3 and first["older_before"]
+    second = admin_client.get("/t/acme/logs/", {"before": first["older_before"]}).context
+    assert [e.pk for e in second["events"]] == [events[0].pk]
+
+
+def test_the_detail_shows_the_pretty_printed_body_escaped(admin_client, webhook, run_tasks):
+    webhook.post(payloads.text_message(PNID, "15551234567", "<img src=x onerror=alert(1)> olá"))
+    event = WebhookEvent.objects.get()
+    content = admin_client.get(f"/t/acme/logs/{event.pk}/").content.decode()
+    assert '"messaging_product": "whatsapp"' in content.replace("&quot;", '"')
+    assert "<img src=x" not in content and "olá" in content
+
+
+def test_replay_processes_a_failed_event_again(admin_client, acme, events, run_tasks):
+    failed = events.get(state="failed")
+    acme.phone_numbers.create(phone_number_id="999", display_phone_number="15550009999")
+    response = admin_client.post(f"/t/acme/logs/{failed.pk}/replay/")
+    assert response.status_code == 302
+    run_tasks()
+    failed.refresh_from_db()
+    assert failed.state == "processed"
+    assert Message.objects.filter(text="for an unknown number").count() == 1
+
+
+def test_an_unsigned_event_is_never_replayed(admin_client, events, run_tasks):
+    rejected = events.get(state="rejected")
+    admin_client.post(f"/t/acme/logs/{rejected.pk}/replay/")
+    run_tasks()
+    rejected.refresh_from_db()
+    assert rejected.state == "rejected"
+    assert not Message.objects.filter(text="bad").exists()
+
+
+def test_the_replay_command_requeues_failed_events(acme, events, run_tasks):
+    acme.phone_numbers.create(phone_number_id="999", display_phone_number="15550009999")
+    call_command("replay_webhooks", "--tenant", "acme")
+    run_tasks()
+    assert not WebhookEvent.objects.filter(state="failed").exists()
+    call_command("replay_webhooks", "--state", "processed")
+    run_tasks()
+    assert Message.objects.count() == 2  # replaying twice changed nothing
