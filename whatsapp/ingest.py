@@ -31,7 +31,8 @@ def check_signature(app_secret, body, header):
     """The signature state of a POST: valid, missing or invalid (HMAC of the raw bytes)."""
     if not header:
         return WebhookEvent.Signature.MISSING
-    if pywa_utils.webhook_updates_validator(app_secret=app_secret, request_body=body, x_hub_signature=header):
+    # compare_digest refuses non-ASCII text: such a header cannot be a hex digest anyway.
+    if header.isascii() and pywa_utils.webhook_updates_validator(app_secret=app_secret, request_body=body, x_hub_signature=header):
         return WebhookEvent.Signature.VALID
     return WebhookEvent.Signature.INVALID
 
@@ -44,18 +45,37 @@ def answer_handshake(connection, mode, verify_token, challenge):
     return wa.webhook_challenge_handler(vt=verify_token, ch=challenge)
 
 
+def _dicts(items):
+    """The objects of a list that should hold objects; anything else in a payload is skipped
+    here and reported when its item is processed."""
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def _changes(payload):
+    """(entry, field, value) for every change of a payload, whatever its shape."""
+    for entry in _dicts(payload.get("entry")):
+        for change in _dicts(entry.get("changes")):
+            field = change.get("field") if isinstance(change.get("field"), str) else "unknown"
+            value = change.get("value") if isinstance(change.get("value"), dict) else {}
+            yield entry, field, value
+
+
+def _item_kinds(field, value):
+    if field != "messages":
+        return []
+    return [key for key in MESSAGE_ITEM_KEYS if value.get(key)]
+
+
 def summarize(payload):
     """The changes' fields and how many items of each kind a payload holds."""
     fields, counts = [], {}
-    for entry in payload.get("entry") or []:
-        for change in entry.get("changes") or []:
-            field = change.get("field") or "unknown"
-            if field not in fields:
-                fields.append(field)
-            value = change.get("value") or {}
-            kinds = [key for key in MESSAGE_ITEM_KEYS if value.get(key)] if field == "messages" else []
-            for kind in kinds or [field]:
-                counts[kind] = counts.get(kind, 0) + (len(value[kind]) if kinds else 1)
+    for _entry, field, value in _changes(payload):
+        if field not in fields:
+            fields.append(field)
+        kinds = _item_kinds(field, value)
+        for kind in kinds or [field]:
+            size = len(value[kind]) if kinds and isinstance(value[kind], list) else 1
+            counts[kind] = counts.get(kind, 0) + size
     return ",".join(fields)[:255], counts
 
 
@@ -69,7 +89,8 @@ def store_event(tenant, body, signature, payload=None, error=""):
     fields, counts = summarize(payload) if isinstance(payload, dict) else ("", {})
     event = WebhookEvent(
         tenant=tenant,
-        body=body.decode("utf-8", errors="replace"),
+        # PostgreSQL text cannot hold NUL; the digest above still covers the exact bytes.
+        body=body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
         body_sha256=digest,
         signature=signature,
         fields=fields,
@@ -117,34 +138,33 @@ def replay_event(event):
 def split_items(payload):
     """Yield (kind, envelope) for every item, each envelope a webhook body holding that one
     item, as PyWA expects (it reads only the first item of a batch)."""
-    for entry in payload.get("entry") or []:
-        for change in entry.get("changes") or []:
-            field = change.get("field") or "unknown"
-            value = change.get("value") or {}
-            kinds = [key for key in MESSAGE_ITEM_KEYS if value.get(key)] if field == "messages" else []
-            if not kinds:
-                yield field, _envelope(payload, entry, field, value)
-            for kind in kinds:
-                items = value[kind] if kind != "errors" else [value[kind]]
-                for item in items:
-                    narrowed = {key: val for key, val in value.items() if key not in MESSAGE_ITEM_KEYS}
-                    narrowed[kind] = item if kind == "errors" else [item]
-                    if kind != "errors" and value.get("contacts"):
-                        narrowed["contacts"] = _contacts_for(value["contacts"], item)
-                    yield kind, _envelope(payload, entry, field, narrowed)
+    for entry, field, value in _changes(payload):
+        kinds = _item_kinds(field, value)
+        if not kinds:
+            yield field, _envelope(payload, entry, field, value)
+        for kind in kinds:
+            items = value[kind] if kind != "errors" and isinstance(value[kind], list) else [value[kind]]
+            for item in items:
+                narrowed = {key: val for key, val in value.items() if key not in MESSAGE_ITEM_KEYS}
+                narrowed[kind] = item if kind == "errors" else [item]
+                if kind != "errors" and isinstance(value.get("contacts"), list):
+                    narrowed["contacts"] = _contacts_for(value["contacts"], item)
+                yield kind, _envelope(payload, entry, field, narrowed)
 
 
 def _envelope(payload, entry, field, value):
     single_entry = {key: val for key, val in entry.items() if key != "changes"}
     single_entry["changes"] = [{"field": field, "value": value}]
-    return {"object": payload.get("object", "whatsapp_business_account"), "entry": [single_entry]}
+    return {"object": "whatsapp_business_account", "entry": [single_entry]}
 
 
 def _contacts_for(contacts, item):
     """The contacts[] entry that names this item's sender or recipient (PyWA reads [0])."""
-    who = {item.get("from"), item.get("from_user_id"), item.get("recipient_id"), item.get("recipient_user_id")}
-    who.discard(None)
-    who.discard("")
+    contacts = _dicts(contacts)
+    if not isinstance(item, dict):
+        return contacts[:1]
+    who = {item.get(key) for key in ("from", "from_user_id", "recipient_id", "recipient_user_id")}
+    who = {name for name in who if isinstance(name, str) and name}
     matching = [c for c in contacts if c.get("wa_id") in who or c.get("user_id") in who]
     return matching or contacts[:1]
 
@@ -203,7 +223,7 @@ def process_event(event):
 
 def process_item(tenant, kind, envelope, parser):
     """Store one item. Returns a note for the log when something is worth knowing."""
-    value = envelope["entry"][0]["changes"][0]["value"]
+    value = without_nul(envelope["entry"][0]["changes"][0]["value"])
     if kind == "messages":
         typed = parser.parse(envelope)
         phone_number = _phone_number(tenant, value)
@@ -237,6 +257,17 @@ def meta_time(value):
         return datetime.fromtimestamp(int(value), tz=dt_timezone.utc)
     except (TypeError, ValueError, OverflowError, OSError):
         return timezone.now()
+
+
+def without_nul(data):
+    """JSON can carry \u0000, which PostgreSQL's text and jsonb refuse: replace it."""
+    if isinstance(data, str):
+        return data.replace("\x00", "\ufffd")
+    if isinstance(data, list):
+        return [without_nul(item) for item in data]
+    if isinstance(data, dict):
+        return {without_nul(key): without_nul(item) for key, item in data.items()}
+    return data
 
 
 def read_message(value):
