@@ -125,8 +125,28 @@ def _call(function, *args, **kwargs):
     raise return_error
 
 
-def send_text(phone_number, connection, to, text, *, reply_to=None, tracker=None):
-    """Send a text message and return its wamid."""
-    with client(phone_number, connection) as wa:
-        sent = _call(wa.send_message, to=to, text=text, reply_to_message_id=reply_to or None, tracker=tracker)
+def send_message(message):
+    """Send one of our outbound messages and return Meta's wamid. Each message carries its
+    own id as biz_opaque_callback_data, so status webhooks can always be matched to it."""
+    conversation = message.conversation
+    sender = _SENDERS.get(message.type)
+    if sender is None:
+        raise CloudAPIError(code=131051, message=f"This inbox cannot send {message.type} messages yet.")
+    common = {
+        "to": conversation.contact.recipient,
+        "reply_to_message_id": message.reply_to_wamid or None,
+        "tracker": f"message:{message.pk}",
+    }
+    with client(conversation.phone_number, message.tenant.whatsapp) as wa:
+        sent = _call(sender, wa, message, common)
     return sent.id
+
+
+def _send_text(wa, message, common):
+    return wa.send_message(text=message.text, **common)
+
+
+# How each message type is sent: (PyWA client, message, common arguments) -> SentMessage.
+_SENDERS = {
+    "text": _send_text,
+}

@@ -30,16 +30,8 @@ def send_message(message_id):
     message = actions.claim_for_sending(message_id)
     if message is None:
         return
-    conversation = message.conversation
     try:
-        wamid = cloud_api.send_text(
-            conversation.phone_number,
-            message.tenant.whatsapp,
-            to=conversation.contact.recipient,
-            text=message.text,
-            reply_to=message.reply_to_wamid,
-            tracker=f"message:{message.pk}",
-        )
+        wamid = cloud_api.send_message(message)
     except cloud_api.CloudAPIError as error:
         attempts = actions.count_attempt(message)
         if error.retryable and attempts < MAX_SEND_ATTEMPTS:
