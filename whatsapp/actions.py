@@ -262,7 +262,8 @@ def send_reply(membership, conversation, text):
     """Queue an agent's text reply; a worker sends it (whatsapp.tasks.send_message)."""
     from .tasks import send_message
 
-    text = text.strip()
+    # Browsers send a textarea's line breaks as CRLF; WhatsApp shows plain newlines.
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
         raise ActionError("Write a message first.")
     if len(text) > 4096:

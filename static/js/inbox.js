@@ -39,11 +39,18 @@
     document.title = unread ? `(${unread}) ${baseTitle}` : baseTitle;
   }
 
+  // Ticks only move forward, whatever order the page hears about them in.
+  const STATUS_RANK = { queued: 0, sending: 1, sent: 2, delivered: 3, read: 4, failed: 9 };
+
   // Messages sit in Meta's time order, not arrival order.
   function placeMessage(html) {
     const element = fragment(html);
     const existing = document.getElementById(element.id);
     if (existing) {
+      const before = STATUS_RANK[existing.dataset.status] ?? 0;
+      const after = STATUS_RANK[element.dataset.status] ?? 0;
+      // A queued message may go back to queued to wait; once sent, it never goes back.
+      if (before >= STATUS_RANK.sent && after < before) return;
       existing.replaceWith(element);
       return;
     }

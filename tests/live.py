@@ -1,0 +1,186 @@
+"""The real stack for end-to-end tests: Daphne and a task worker as subprocesses on
+pytest-django's test database, and the fake Graph API in this process.
+
+Tests that use `live_stack` must also use `transactional_db`: the subprocesses only see
+committed rows. Import the fixture into a test module with `from tests.live import live_stack`.
+"""
+
+import atexit
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from whatsapp.simulator.fake_graph import FakeGraphAPI
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+STARTUP_TIMEOUT_SECONDS = 20
+STOP_TIMEOUT_SECONDS = 5
+LOG_TAIL_LINES = 40
+PR_SET_PDEATHSIG = 1
+
+
+class LiveStackError(RuntimeError):
+    pass
+
+
+class LiveStack:
+    """Daphne and `db_worker` on the given database, talking to the given Graph API URL."""
+
+    def __init__(self, database_url, graph_url, channels_prefix, host="127.0.0.1"):
+        self.host = host
+        self.port = _free_port(host)
+        self.environment = os.environ | {
+            "DJANGO_SETTINGS_MODULE": "inbox.settings_test",
+            "DATABASE_URL": database_url,
+            "WHATSAPP_GRAPH_URL": graph_url,
+            # The same groups as this process, so a test can listen to what browsers get.
+            "CHANNELS_PREFIX": channels_prefix,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "PYTHONUNBUFFERED": "1",
+        }
+        # The browser tests allow sync ORM calls in their own process only; the servers must
+        # keep Django's check, or an async-unsafe call in the app would go unnoticed.
+        self.environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        self.log_dir = Path(tempfile.mkdtemp(prefix="live-stack-"))
+        self.processes = {}
+
+    @property
+    def url(self):
+        return f"http://{self.host}:{self.port}"
+
+    def start(self):
+        """Start both processes and wait for /healthz; on failure, stop them and raise."""
+        atexit.register(self.stop)  # a safety net if the session dies before teardown
+        try:
+            self._spawn("web", "-m", "daphne", "-b", self.host, "-p", str(self.port), "inbox.asgi:application")
+            self._spawn("worker", "manage.py", "db_worker", "--interval", "0.05", "--queue-name", "*",
+                        "--no-reload", "--no-startup-delay")
+            self._wait_until_healthy()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        """Terminate both processes (kill after STOP_TIMEOUT_SECONDS). Safe to call twice."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+        shutil.rmtree(self.log_dir, ignore_errors=True)
+        atexit.unregister(self.stop)
+
+    def log_tails(self, lines=LOG_TAIL_LINES):
+        """The end of each process's output, for failure messages."""
+        parts = []
+        for name in ("web", "worker"):
+            path = self.log_dir / f"{name}.log"
+            text = path.read_text(errors="replace") if path.exists() else ""
+            tail = "\n".join(text.splitlines()[-lines:]) or "(no output)"
+            parts.append(f"--- {name} log, last {lines} lines ---\n{tail}")
+        return "\n".join(parts)
+
+    def _spawn(self, name, *arguments):
+        # A file, not a pipe: nobody reads the output while tests run, and a full pipe blocks.
+        with open(self.log_dir / f"{name}.log", "wb") as log:
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, *arguments],
+                cwd=BASE_DIR,
+                env=self.environment,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            )
+
+    def _wait_until_healthy(self):
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        problem = "no answer yet"
+        while time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    self._fail(f"The {name} process exited with code {process.returncode} during startup.")
+            try:
+                response = httpx.get(f"{self.url}/healthz", timeout=1)
+                if response.status_code == 200:
+                    return
+                problem = f"HTTP {response.status_code}: {response.text[:200]}"
+            except httpx.HTTPError as error:
+                problem = repr(error)
+            time.sleep(0.1)
+        self._fail(f"{self.url}/healthz did not answer 200 within {STARTUP_TIMEOUT_SECONDS} s ({problem}).")
+
+    def _fail(self, reason):
+        raise LiveStackError(f"{reason}\n{self.log_tails()}")
+
+
+@dataclass
+class Live:
+    """What tests get: the web server's URL, the fake Graph API and the processes."""
+
+    url: str
+    fake: FakeGraphAPI
+    stack: LiveStack
+
+
+def database_url(settings_dict):
+    """A DATABASE_URL for the database Django is connected to (the test database here)."""
+    user = quote(settings_dict["USER"] or "", safe="")
+    password = quote(settings_dict["PASSWORD"] or "", safe="")
+    credentials = f"{user}:{password}@" if password else f"{user}@" if user else ""
+    host = settings_dict["HOST"] or "127.0.0.1"
+    port = f":{settings_dict['PORT']}" if settings_dict["PORT"] else ""
+    return f"postgres://{credentials}{host}{port}/{quote(settings_dict['NAME'], safe='')}"
+
+
+@pytest.fixture(scope="session")
+def live_stack(django_db_setup):
+    """The web server and the worker on the test database, with a fake Graph API.
+
+    Depends on django_db_setup so the test database exists before the processes start, and
+    is torn down before it, so no process holds a connection when the database is dropped.
+    """
+    from django.conf import settings
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("The live stack needs PostgreSQL: other processes cannot see an in-memory database.")
+    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    fake = FakeGraphAPI(status_delay=0.2).start()
+    stack = LiveStack(database_url(connection.settings_dict), fake.url, prefix)
+    try:
+        stack.start()
+        yield Live(url=stack.url, fake=fake, stack=stack)
+    finally:
+        stack.stop()
+        fake.stop()
+
+
+def _die_with_parent():
+    """In the child, before exec: the kernel sends SIGTERM if pytest itself is killed,
+    when no teardown or atexit hook can run."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _free_port(host):
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]

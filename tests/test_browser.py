@@ -1,0 +1,156 @@
+"""An agent in headless Chromium, the real web server and worker, and a simulated customer.
+
+Plain sync tests on purpose: Playwright's sync API refuses to run inside an event loop.
+"""
+
+import time
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.conftest import ACME, PASSWORD
+from tests.live import live_stack  # noqa: F401  (a fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.stack]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CUSTOMER = "15551230000"
+SCREENSHOT = "/tmp/browser-chat.png"
+
+expect.set_options(timeout=10_000)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium for this module only. While Playwright's sync API is active, Django sees its
+    event loop as running and refuses ORM calls, though every call here is plain sync code:
+    allow them for this module, and stop Playwright before the next module's tests."""
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def stack(request, live_stack, transactional_db, acme):  # noqa: F811
+    """The live stack with acme's number registered; the processes' logs follow a failure."""
+    fake = live_stack.fake
+    fake.reset()
+    fake.register_number(ACME["phone_number_id"], f"{live_stack.url}/webhooks/whatsapp/acme/",
+                         ACME["app_secret"], access_token=ACME["access_token"])
+    failures = request.session.testsfailed
+    yield live_stack
+    if request.session.testsfailed > failures:
+        print(live_stack.stack.log_tails())
+
+
+def log_in(page, stack, email):
+    page.goto(f"{stack.url}/accounts/login/")
+    page.fill("#id_username", email)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{stack.url}/t/*/inbox/")
+
+
+def wait_until_live(page):
+    expect(page.locator('main.inbox[data-live="true"]')).to_be_attached()
+
+
+def open_conversation(page, stack, item):
+    item.click()
+    page.wait_for_url(f"{stack.url}/t/acme/inbox/c/*/")
+    wait_until_live(page)  # status updates for a reply must not be missed
+
+
+def customer_writes_and_agent_opens(page, stack, text, **kwargs):
+    """The customer writes, the row appears live, the agent opens the conversation."""
+    stack.fake.customer_says(ACME["phone_number_id"], CUSTOMER, text, name="Carla", **kwargs)
+    open_conversation(page, stack, page.locator(".conversation-item", has_text="Carla"))
+
+
+def sent_texts(stack):
+    return [record["body"]["text"]["body"] for record in stack.fake.sent_messages(ACME["phone_number_id"], CUSTOMER)]
+
+
+def test_an_agent_chats_with_a_customer_live(page, stack, agent):
+    log_in(page, stack, agent.email)
+    expect(page).to_have_url(f"{stack.url}/t/acme/inbox/")
+    wait_until_live(page)
+
+    stack.fake.customer_says(ACME["phone_number_id"], CUSTOMER, "Hello from WhatsApp 👋", name="Carla")
+    item = page.locator(".conversation-item", has_text="Carla")
+    expect(item.locator(".preview")).to_have_text("Hello from WhatsApp 👋")
+    expect(item.locator(".badge")).to_have_text("1")
+    open_conversation(page, stack, item)
+    expect(page.locator("#messages .message.in .text")).to_have_text("Hello from WhatsApp 👋")
+
+    page.fill("#composer-text", "Hi Carla, how can we help?")
+    page.press("#composer-text", "Enter")
+    reply = page.locator("#messages .message.out")
+    expect(reply).to_contain_text("Hi Carla, how can we help?")
+    expect(reply).to_have_attribute("data-status", "read")
+
+    assert sent_texts(stack) == ["Hi Carla, how can we help?"]
+    page.screenshot(path=SCREENSHOT, full_page=True)
+
+
+def test_shift_enter_makes_a_new_line_and_enter_sends(page, stack, agent):
+    log_in(page, stack, agent.email)
+    wait_until_live(page)
+    customer_writes_and_agent_opens(page, stack, "Can you write two lines?")
+
+    composer = page.locator("#composer-text")
+    composer.press_sequentially("First line")
+    composer.press("Shift+Enter")
+    composer.press_sequentially("second line")
+    expect(composer).to_have_value("First line\nsecond line")
+    composer.press("Enter")
+
+    reply = page.locator("#messages .message.out")
+    expect(reply.locator(".text")).to_have_text("First line\nsecond line", use_inner_text=True)  # <br>
+    expect(composer).to_have_value("")
+    # Wait for the last status, so no webhook is still on its way when the test's data goes.
+    expect(reply).to_have_attribute("data-status", "read")
+    assert sent_texts(stack) == ["First line\nsecond line"]
+
+
+def test_a_closed_window_disables_the_composer(page, stack, agent):
+    log_in(page, stack, agent.email)
+    wait_until_live(page)
+    customer_writes_and_agent_opens(page, stack, "Are you there?", timestamp=time.time() - 25 * 3600)
+
+    expect(page.locator("#messages .message.in .text")).to_have_text("Are you there?")
+    expect(page.locator(".thread-header .window")).to_have_text("24-hour window closed")
+    expect(page.locator(".window-closed-note")).to_be_visible()
+    expect(page.locator("#composer-text")).to_have_count(0)
+
+
+OPEN_SOCKET = """path => new Promise(resolve => {
+  let opened = false;
+  const socket = new WebSocket(`ws://${location.host}${path}`);
+  socket.onopen = () => { opened = true; setTimeout(() => socket.close(1000), 300); };
+  socket.onclose = event => resolve({opened, code: event.code});
+})"""
+
+
+def test_an_outsider_cannot_open_a_websocket(page, stack, outsider):
+    log_in(page, stack, outsider.email)
+    expect(page).to_have_url(f"{stack.url}/t/globex/inbox/")
+    wait_until_live(page)  # the page's own socket to globex is open
+
+    assert page.evaluate(OPEN_SOCKET, "/ws/t/globex/") == {"opened": True, "code": 1000}
+    # Closing before accept makes Daphne refuse the handshake (HTTP 403), which a browser
+    # reports as 1006; a socket closed after accept would show 4403 instead.
+    refused = page.evaluate(OPEN_SOCKET, "/ws/t/acme/")
+    assert refused["opened"] is False and refused["code"] in (1006, 4403)
