@@ -4,6 +4,7 @@ or updates in place."""
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from whatsapp import delivery
 from whatsapp.models import Connection, PhoneNumber
 
 from .models import Membership, Tenant
@@ -13,7 +14,8 @@ from .models import Membership, Tenant
 def create_tenant(slug, *, name, waba_id, phone_number_id, display_phone_number, access_token, app_secret,
                   verify_token):
     tenant, _ = Tenant.objects.update_or_create(slug=slug, defaults={"name": name})
-    Connection.objects.update_or_create(
+    previous = Connection.objects.filter(tenant=tenant).first()
+    connection, _ = Connection.objects.update_or_create(
         tenant=tenant,
         defaults={
             "waba_id": waba_id,
@@ -27,6 +29,8 @@ def create_tenant(slug, *, name, waba_id, phone_number_id, display_phone_number,
         phone_number_id=phone_number_id,
         defaults={"display_phone_number": display_phone_number},
     )
+    if previous is not None and previous.access_token != access_token:
+        delivery.token_replaced(connection)
     return tenant
 
 

@@ -127,3 +127,21 @@ def fake_graph(settings):
     with FakeGraphAPI(status_delay=0.05) as fake:
         settings.WHATSAPP_GRAPH_URL = fake.url
         yield fake
+
+
+@pytest.fixture
+def fast_forward():
+    """Makes every waiting send due now, as if its backoff had passed."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from whatsapp.models import Message
+
+    def forward():
+        past = timezone.now() - timedelta(seconds=1)
+        DBTaskResult.objects.filter(status="READY").update(run_after=past)
+        Message.objects.filter(next_attempt_at__isnull=False).update(next_attempt_at=past)
+
+    return forward

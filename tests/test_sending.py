@@ -1,9 +1,6 @@
 """Sending through the fake Graph API: a real HTTP server that answers like Meta."""
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from tenants.models import Membership
@@ -57,14 +54,14 @@ def test_a_permanent_error_fails_the_message_with_a_reason_an_agent_understands(
     assert fake_graph.sent_messages(PNID) == []
 
 
-def test_a_rate_limit_is_retried_later_and_then_sent(reply, run_tasks, fake_graph):
+def test_a_rate_limit_is_retried_later_and_then_sent(reply, run_tasks, fake_graph, fast_forward):
     fake_graph.script_error(code=130429, message="Rate limit hit", http_status=429)
     run_tasks()
     reply.refresh_from_db()
     assert reply.status == "queued"
     retry = DBTaskResult.objects.ready().filter(task_path="whatsapp.tasks.send_message")
     assert not retry.exists()  # it waits for its backoff
-    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now() - timedelta(seconds=1))
+    fast_forward()
     run_tasks()
     reply.refresh_from_db()
     assert reply.status == "sent"
@@ -77,6 +74,7 @@ def test_an_unreachable_graph_api_retries_rather_than_failing(reply, run_tasks, 
     reply.refresh_from_db()
     assert reply.status == "queued"
     assert reply.send_attempts == 1
+    assert reply.waiting_reason.startswith("Waiting to send")
 
 
 def test_a_timeout_after_the_request_left_is_never_resent_blindly(reply, run_tasks, fake_graph, settings):
@@ -88,15 +86,16 @@ def test_a_timeout_after_the_request_left_is_never_resent_blindly(reply, run_tas
     assert not DBTaskResult.objects.filter(status="READY").exists()
 
 
-def test_a_wrong_access_token_fails_with_a_reason(conversation, agent, run_tasks, fake_graph):
+def test_a_wrong_access_token_pauses_sending_and_the_message_waits(conversation, agent, run_tasks, fake_graph):
     connection = conversation.tenant.whatsapp
     connection.access_token = "revoked-token"
     connection.save()
     message = actions.send_reply(Membership.objects.get(user=agent), conversation, "hello")
     run_tasks()
     message.refresh_from_db()
-    assert (message.status, message.error_code) == ("failed", 190)
-    assert "access token" in message.error_detail
+    connection.refresh_from_db()
+    assert message.status == "queued" and "access token" in message.waiting_reason
+    assert connection.sending_paused
 
 
 def test_status_webhooks_move_the_sent_reply_to_read(reply, run_tasks, fake_graph, webhook):

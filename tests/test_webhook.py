@@ -183,7 +183,7 @@ class TestStatuses:
         assert StatusUpdate.objects.filter(wamid="wamid.LATER").exists()
         webhook.post(customer_text("hello"))
         run_tasks()
-        from whatsapp import actions
+        from whatsapp import delivery
 
         message = Message.objects.create(
             tenant=acme,
@@ -192,7 +192,7 @@ class TestStatuses:
             text="x",
             status="sending",
         )
-        actions.mark_sent(message, "wamid.LATER")
+        delivery.mark_sent(message, "wamid.LATER")
         message.refresh_from_db()
         assert message.status == "delivered"
 

@@ -2,7 +2,7 @@
 
 from django.http import Http404
 
-from .models import Connection, Conversation
+from .models import Connection, Conversation, Message
 
 
 def access_conversation(membership, conversation_id):
@@ -12,6 +12,15 @@ def access_conversation(membership, conversation_id):
         )
     except Conversation.DoesNotExist:
         raise Http404("No such conversation.")
+
+
+def access_message(conversation, message_id):
+    try:
+        return Message.objects.select_related("tenant", "conversation__tenant").get(
+            pk=message_id, conversation=conversation
+        )
+    except Message.DoesNotExist:
+        raise Http404("No such message.")
 
 
 def connection_for_webhook(slug):

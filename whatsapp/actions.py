@@ -7,19 +7,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
-from . import cloud_api, message_types, realtime
+from . import delivery, message_types, realtime
 from .models import (
     SERVICE_WINDOW,
-    STATUS_RANK,
     Contact,
     Conversation,
     Message,
     MessageStatus,
     PhoneNumber,
-    StatusUpdate,
 )
 
 logger = logging.getLogger(__name__)
@@ -43,21 +40,6 @@ class InboundMessage:
     content: dict = field(default_factory=dict)
     reply_to_wamid: str = ""
     target_wamid: str = ""
-
-
-@dataclass
-class ReportedStatus:
-    """One entry of a webhook's statuses[]."""
-
-    wamid: str
-    status: str
-    timestamp: datetime
-    recipient: str = ""
-    error_code: int | None = None
-    error_title: str = ""
-    error_detail: str = ""
-    pricing_category: str = ""
-    tracker: str = ""
 
 
 def find_or_create_contact(tenant, wa_id, user_id, profile_name):
@@ -203,65 +185,8 @@ def _apply_system_change(contact, message):
     contact.save(update_fields=["wa_id", "updated_at"])
 
 
-def record_status(tenant, reported):
-    """Keep a status Meta reported (once), then move its message forward if we have it."""
-    with transaction.atomic():
-        update = StatusUpdate(
-            tenant=tenant,
-            wamid=reported.wamid,
-            status=reported.status,
-            timestamp=reported.timestamp,
-            recipient=reported.recipient,
-            error_code=reported.error_code,
-            error_title=reported.error_title[:255],
-            error_detail=reported.error_detail,
-            pricing_category=reported.pricing_category,
-            tracker=reported.tracker[:512],
-        )
-        try:
-            with transaction.atomic():
-                update.save()
-        except IntegrityError:
-            return  # a duplicate delivery of a status we hold
-        apply_statuses(tenant, reported.wamid)
-
-
-def _effective_rank(status):
-    # "played" (a voice note was listened to) implies read.
-    return STATUS_RANK.get("read" if status == "played" else status, -1)
-
-
-def apply_statuses(tenant, wamid):
-    """Set the message's status to the furthest one Meta reported. Never moves backwards;
-    failed is final. Safe to call any number of times, in any order."""
-    message = Message.objects.select_for_update().filter(tenant=tenant, wamid=wamid).first()
-    if message is None:
-        return None  # the status waits until the message appears
-    reported = list(StatusUpdate.objects.filter(tenant=tenant, wamid=wamid))
-    if not reported:
-        return message
-    best = max(reported, key=lambda update: _effective_rank(update.status))
-    new_status = "read" if best.status == "played" else best.status
-    if _effective_rank(new_status) <= STATUS_RANK[message.status] or message.status == MessageStatus.FAILED:
-        return message
-    message.status = new_status
-    message.status_changed_at = best.timestamp
-    fields = ["status", "status_changed_at"]
-    if new_status == MessageStatus.FAILED:
-        explained = cloud_api.CloudAPIError(best.error_code or 0, best.error_title, best.error_detail)
-        message.error_code = best.error_code
-        message.error_title = best.error_title
-        message.error_detail = explained.for_agent
-        fields += ["error_code", "error_title", "error_detail"]
-    message.save(update_fields=fields)
-    realtime.message_changed(message)
-    return message
-
-
 def send_reply(membership, conversation, text):
-    """Queue an agent's text reply; a worker sends it (whatsapp.tasks.send_message)."""
-    from .tasks import send_message
-
+    """Queue an agent's text reply; a worker sends it (whatsapp.delivery)."""
     # Browsers send a textarea's line breaks as CRLF; WhatsApp shows plain newlines.
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
@@ -285,7 +210,7 @@ def send_reply(membership, conversation, text):
             timestamp=timezone.now(),
         )
         # The job is a row in this same transaction: both commit, or neither does.
-        send_message.enqueue(message.pk)
+        delivery.queue(message)
         Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
         _touch_conversation(conversation, message, inbound=False)
         realtime.message_created(message)
@@ -297,60 +222,6 @@ def mark_conversation_read(conversation):
         Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
         conversation.unread_count = 0
         realtime.conversation_changed(conversation)
-
-
-def claim_for_sending(message_id):
-    """Move a queued message to sending, so that no other worker sends it too.
-    Returns the message, or None when it is not queued any more."""
-    with transaction.atomic():
-        message = (
-            Message.objects.select_for_update(of=("self",))
-            .select_related("conversation__contact", "conversation__phone_number", "tenant__whatsapp")
-            .filter(pk=message_id, status=MessageStatus.QUEUED)
-            .first()
-        )
-        if message is None:
-            return None
-        message.status = MessageStatus.SENDING
-        message.save(update_fields=["status"])
-    return message
-
-
-def mark_sent(message, wamid):
-    """Meta accepted the message: keep its wamid, then apply any status that came first."""
-    with transaction.atomic():
-        Message.objects.filter(pk=message.pk).update(
-            wamid=wamid, status=MessageStatus.SENT, status_changed_at=timezone.now()
-        )
-        message.refresh_from_db()
-        realtime.message_changed(message)
-        apply_statuses(message.tenant, wamid)
-
-
-def mark_failed(message, error):
-    with transaction.atomic():
-        message.status = MessageStatus.FAILED
-        message.error_code = error.code
-        message.error_title = error.message[:255]
-        message.error_detail = error.for_agent
-        message.status_changed_at = timezone.now()
-        message.save(update_fields=["status", "error_code", "error_title", "error_detail", "status_changed_at"])
-        realtime.message_changed(message)
-
-
-def count_attempt(message):
-    Message.objects.filter(pk=message.pk).update(send_attempts=F("send_attempts") + 1)
-    message.refresh_from_db(fields=["send_attempts"])
-    return message.send_attempts
-
-
-def retry_later(message, run_after):
-    """Put a message back in the queue with a job to try it again at run_after."""
-    from .tasks import send_message
-
-    with transaction.atomic():
-        Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(status=MessageStatus.QUEUED)
-        send_message.using(run_after=run_after).enqueue(message.pk)
 
 
 def phone_number_for(tenant, phone_number_id):

@@ -3,6 +3,7 @@ from django.contrib import admin
 
 from inbox.crypto import mask
 
+from . import delivery
 from .models import Connection, Contact, Conversation, Message, PhoneNumber, WebhookEvent
 
 SECRET_FIELDS = ("app_secret", "verify_token", "access_token")
@@ -19,11 +20,18 @@ class ConnectionForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.stored_token = self.instance.access_token if self.instance.pk else ""
         for name in SECRET_FIELDS:
             stored = getattr(self.instance, name, "") if self.instance.pk else ""
             self.fields[name].required = not stored
             if stored:
                 self.fields[name].help_text = f"Stored: {mask(stored)}. Leave blank to keep it."
+
+    def save(self, commit=True):
+        connection = super().save(commit=commit)
+        if commit and self.stored_token and connection.access_token != self.stored_token:
+            delivery.token_replaced(connection)
+        return connection
 
     def clean(self):
         cleaned = super().clean()

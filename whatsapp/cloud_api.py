@@ -3,12 +3,16 @@ these functions and catches CloudAPIError.
 
 Every request goes to settings.WHATSAPP_GRAPH_URL: PyWA always builds graph.facebook.com
 URLs, so the httpx transport it is given rewrites them (that is how the fake Graph API
-stands in for Meta in tests and the demo).
+stands in for Meta in tests and the demo). The same transport records every call in the
+Graph API call log.
 """
 
+import json
 import logging
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone as dt_timezone
 
 import httpx
 from django.conf import settings
@@ -19,27 +23,42 @@ logger = logging.getLogger(__name__)
 
 META_GRAPH_HOST = "graph.facebook.com"
 
-# Meta's codes worth another try, with backoff (META_FACTS.md section 6).
-RETRYABLE_CODES = {1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057, 133004}
+# How a failed send is handled, by Meta's code (META_FACTS.md section 6).
+# OUTAGE: Meta or the network is struggling: wait and retry for as long as it takes.
+OUTAGE_CODES = {0, 1, 2, 4, 80007, 130429, 131016, 131057, 133004}
+# The same recipient got too much too fast: back off 4^n seconds for them alone.
+PAIR_RATE_LIMIT = 131056
+# Unknown trouble at Meta: retry, a few times only.
+RETRY_A_FEW = {131000}
+# The access token is refused: pause the tenant's sending until it is replaced.
+TOKEN_CODES = {190}
 
 # What an agent is told, and what to do next, for the errors a sender meets most.
 AGENT_EXPLANATIONS = {
     131047: "The 24-hour window is closed: the customer has not written in the last 24 hours. Send a template.",
-    131026: "WhatsApp could not deliver this message: the number may not use WhatsApp. Reach the customer another way.",
+    131026: "WhatsApp could not deliver this message: the number may not use WhatsApp, or the customer must "
+    "update their app. Reach the customer another way.",
     131051: "WhatsApp does not support this message type.",
     131049: "WhatsApp held this marketing message back to protect engagement. Try again in a day or more.",
     131050: "The customer has stopped marketing messages from you.",
     131048: "This number is limited for spam reports. Pause bulk sending and check its quality in WhatsApp Manager.",
     131056: "Too many messages to this customer in a short time. It will be retried shortly.",
     130429: "The number's sending rate limit was reached. It will be retried shortly.",
+    131052: "WhatsApp could not download this file.",
+    131053: "WhatsApp could not use this file: check its type and size.",
     133010: "The business number is not registered with the Cloud API. An admin must register it.",
-    190: "The WhatsApp access token has expired. An owner must replace it.",
-    368: "The WhatsApp account is restricted for a policy violation.",
+    190: "WhatsApp refused the access token. An owner must replace it; messages wait until then.",
+    368: "The WhatsApp account is restricted for a policy violation. Check WhatsApp Manager.",
     100: "WhatsApp rejected the request as invalid.",
     131008: "WhatsApp rejected the message: a required part is missing.",
     131009: "WhatsApp rejected the message: a value is not allowed.",
     132000: "The template's variables do not match the template.",
     132001: "The template does not exist or is not approved in this language.",
+    132005: "The template's text is too long once its variables are filled in.",
+    132007: "The template breaks WhatsApp's policy.",
+    132012: "The template's variables are not in the expected format.",
+    132015: "The template is paused for low quality.",
+    132016: "The template is disabled for low quality.",
 }
 
 
@@ -51,11 +70,33 @@ class CloudAPIError(Exception):
     code: int
     message: str
     details: str = ""
-    retryable: bool = False
+    http_status: int | None = None
     outcome_unknown: bool = False  # the request may have reached Meta
 
     def __str__(self):
         return f"({self.code}) {self.message}"
+
+    @property
+    def is_outage(self):
+        return not self.outcome_unknown and (
+            self.code in OUTAGE_CODES or (self.http_status is not None and self.http_status >= 500)
+        )
+
+    @property
+    def is_token_problem(self):
+        return self.code in TOKEN_CODES
+
+    def retry_delay(self, attempt):
+        """Seconds to wait before attempt number `attempt` + 1, or None: do not retry."""
+        if self.outcome_unknown or self.is_token_problem:
+            return None
+        if self.code == PAIR_RATE_LIMIT:
+            return min(4**attempt, 600)  # Meta: retry after 4^X seconds
+        if self.is_outage:
+            return min(2**attempt, 300)
+        if self.code in RETRY_A_FEW and attempt < 5:
+            return 2**attempt
+        return None
 
     @property
     def for_agent(self):
@@ -67,30 +108,78 @@ class CloudAPIError(Exception):
         return AGENT_EXPLANATIONS.get(self.code) or self.details or self.message
 
 
-class GraphURLTransport(httpx.HTTPTransport):
-    """Sends requests PyWA addresses to graph.facebook.com to WHATSAPP_GRAPH_URL instead."""
+def explain(code, title="", details=""):
+    """The agent's words for an error Meta reported (synchronously or in a status webhook)."""
+    return CloudAPIError(code or 0, title, details).for_agent
 
-    def __init__(self, graph_url, **kwargs):
+
+class GraphTransport(httpx.HTTPTransport):
+    """Sends requests PyWA addresses to graph.facebook.com to WHATSAPP_GRAPH_URL instead,
+    and records each call for the tenant's log."""
+
+    def __init__(self, graph_url, tenant_id=None, message_id=None, **kwargs):
         super().__init__(**kwargs)
         self.graph_url = httpx.URL(graph_url)
+        self.tenant_id, self.message_id = tenant_id, message_id
 
     def handle_request(self, request):
         if request.url.host == META_GRAPH_HOST and self.graph_url.host != META_GRAPH_HOST:
-            base_path = self.graph_url.path.rstrip("/")
             request.url = request.url.copy_with(
                 scheme=self.graph_url.scheme,
                 host=self.graph_url.host,
                 port=self.graph_url.port,
-                path=base_path + request.url.path,
+                path=self.graph_url.path.rstrip("/") + request.url.path,
             )
             request.headers["Host"] = request.url.netloc.decode()
-        return super().handle_request(request)
+        started, began = time.perf_counter(), time.time()
+        try:
+            response = super().handle_request(request)
+        except httpx.HTTPError as error:
+            self._record(request, began, started, None, None, f"{type(error).__name__}: {error}")
+            raise
+        code, message = None, ""
+        if response.status_code >= 400:
+            response.read()  # error bodies are small; successful ones may be streamed media
+            code, message = _error_of(response)
+        self._record(request, began, started, response.status_code, code, message)
+        return response
+
+    def _record(self, request, began, started, status_code, error_code, error_message):
+        if self.tenant_id is None:
+            return
+        from .models import GraphCall
+
+        try:
+            GraphCall.objects.create(
+                tenant_id=self.tenant_id,
+                message_id=self.message_id,
+                started_at=datetime.fromtimestamp(began, tz=dt_timezone.utc),
+                method=request.method,
+                # Never the query string: media URLs carry signatures there.
+                path=request.url.path[:255],
+                status_code=status_code,
+                duration_ms=int((time.perf_counter() - started) * 1000),
+                error_code=error_code,
+                error_message=error_message[:2000],
+            )
+        except Exception:
+            logger.exception("Could not record a Graph API call")
+
+
+def _error_of(response):
+    try:
+        error = response.json()["error"]
+        return int(error.get("code")), str(error.get("message", ""))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return response.status_code, response.text[:500]
 
 
 @contextmanager
-def client(phone_number, connection):
+def client(phone_number, connection, message=None):
     """A PyWA client for one business number. It never runs a server or touches webhooks."""
-    transport = GraphURLTransport(settings.WHATSAPP_GRAPH_URL)
+    transport = GraphTransport(
+        settings.WHATSAPP_GRAPH_URL, tenant_id=connection.tenant_id, message_id=getattr(message, "pk", None)
+    )
     with httpx.Client(transport=transport, timeout=settings.WHATSAPP_TIMEOUT_SECONDS) as session:
         yield WhatsApp(
             phone_id=phone_number.phone_number_id,
@@ -105,24 +194,18 @@ def _call(function, *args, **kwargs):
     try:
         return function(*args, **kwargs)
     except WhatsAppError as error:
-        status = error.status_code or 0
-        return_error = CloudAPIError(
-            code=error.code,
-            message=error.message,
-            details=error.details or "",
-            retryable=error.code in RETRYABLE_CODES or status >= 500,
+        raised = CloudAPIError(
+            code=error.code, message=error.message, details=error.details or "", http_status=error.status_code
         )
     except (httpx.ConnectError, httpx.ConnectTimeout) as error:
         # The request never left: safe to try again.
-        return_error = CloudAPIError(code=0, message=f"Graph API unreachable: {error}", retryable=True)
+        raised = CloudAPIError(code=0, message=f"WhatsApp is unreachable: {error}")
     except httpx.HTTPError as error:
         # It may have reached Meta: a blind retry could send twice.
-        return_error = CloudAPIError(
-            code=0, message=f"No answer from the Graph API: {error}", retryable=False, outcome_unknown=True
-        )
-    except ValueError as error:
-        return_error = CloudAPIError(code=100, message=str(error))
-    raise return_error
+        raised = CloudAPIError(code=0, message=f"No answer from WhatsApp: {error}", outcome_unknown=True)
+    except (ValueError, json.JSONDecodeError) as error:
+        raised = CloudAPIError(code=100, message=str(error))
+    raise raised
 
 
 def send_message(message):
@@ -135,11 +218,20 @@ def send_message(message):
     common = {
         "to": conversation.contact.recipient,
         "reply_to_message_id": message.reply_to_wamid or None,
-        "tracker": f"message:{message.pk}",
+        "tracker": tracker_for(message),
     }
-    with client(conversation.phone_number, message.tenant.whatsapp) as wa:
+    with client(conversation.phone_number, message.tenant.whatsapp, message) as wa:
         sent = _call(sender, wa, message, common)
     return sent.id
+
+
+def tracker_for(message):
+    return f"message:{message.pk}"
+
+
+def message_id_from_tracker(tracker):
+    prefix, _, number = (tracker or "").partition(":")
+    return int(number) if prefix == "message" and number.isdigit() else None
 
 
 def _send_text(wa, message, common):

@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from pywa import WhatsApp, handlers as pywa_handlers, utils as pywa_utils
 
-from . import account_updates, actions, message_types
+from . import account_updates, actions, delivery, message_types
 from .models import WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -234,7 +234,7 @@ def process_item(tenant, kind, envelope, parser):
     elif kind == "statuses":
         parser.parse(envelope)
         _phone_number(tenant, value)
-        actions.record_status(tenant, read_status(value["statuses"][0]))
+        delivery.record_status(tenant, read_status(value["statuses"][0]))
     elif kind == "errors":
         return f"Meta reported errors: {json.dumps(value['errors'])[:500]}"
     else:
@@ -289,7 +289,7 @@ def read_message(value):
 
 def read_status(status):
     error = (status.get("errors") or [{}])[0]
-    return actions.ReportedStatus(
+    return delivery.ReportedStatus(
         wamid=status["id"],
         status=status["status"],
         timestamp=meta_time(status.get("timestamp")),

@@ -14,9 +14,11 @@ from tenants.access import tenant_view
 from tenants.models import Role
 
 from . import ingest
-from .models import WebhookEvent
+from .models import GraphCall, WebhookEvent
 
 PAGE_SIZE = 50
+# Sends and read receipts go to /messages; uploads, media URLs and downloads are the rest.
+GRAPH_KINDS = ["messages", "media"]
 KINDS = ["messages", "statuses", "errors", "message_template_status_update", "phone_number_quality_update",
          "account_update", "user_preferences"]
 
@@ -36,6 +38,21 @@ def _day(value, end=False):
     return timezone.make_aware(datetime.combine(day, time.max if end else time.min))
 
 
+def _by_date_and_key(rows, model, tenant, params, time_field):
+    """Date filters and key paging, shared by both logs: a page costs the same with a
+    million rows as with fifty."""
+    if since := _day(params.get("since")):
+        rows = rows.filter(**{f"{time_field}__gte": since})
+    if until := _day(params.get("until"), end=True):
+        rows = rows.filter(**{f"{time_field}__lte": until})
+    before = model.objects.filter(tenant=tenant, pk=_int(params.get("before"))).values(time_field, "pk").first()
+    if before:
+        rows = rows.filter(
+            Q(**{f"{time_field}__lt": before[time_field]}) | Q(**{time_field: before[time_field], "pk__lt": before["pk"]})
+        )
+    return rows.order_by(f"-{time_field}", "-pk")
+
+
 def filter_events(tenant, params):
     """Events matching the page's filters, newest first. Paging is by key (`before`), so a
     page costs the same with a million events as with fifty."""
@@ -44,18 +61,25 @@ def filter_events(tenant, params):
         events = events.filter(state=params["state"])
     if params.get("kind"):
         events = events.filter(Q(item_counts__has_key=params["kind"]) | Q(fields__contains=params["kind"]))
-    if since := _day(params.get("since")):
-        events = events.filter(received_at__gte=since)
-    if until := _day(params.get("until"), end=True):
-        events = events.filter(received_at__lte=until)
     if params.get("q"):
         events = events.filter(body__contains=params["q"][:200])
-    before = WebhookEvent.objects.filter(tenant=tenant, pk=_int(params.get("before"))).values("received_at", "pk").first()
-    if before:
-        events = events.filter(
-            Q(received_at__lt=before["received_at"]) | Q(received_at=before["received_at"], pk__lt=before["pk"])
-        )
-    return events.order_by("-received_at", "-pk")
+    return _by_date_and_key(events, WebhookEvent, tenant, params, "received_at")
+
+
+def filter_calls(tenant, params):
+    """Graph API calls matching the page's filters, newest first."""
+    calls = GraphCall.objects.filter(tenant=tenant)
+    if params.get("state") == "ok":
+        calls = calls.filter(status_code__lt=400)
+    elif params.get("state") == "error":
+        calls = calls.filter(Q(status_code__gte=400) | Q(status_code__isnull=True))
+    if params.get("kind") == "messages":
+        calls = calls.filter(path__endswith="/messages")
+    elif params.get("kind") == "media":
+        calls = calls.exclude(path__endswith="/messages")
+    if params.get("q"):
+        calls = calls.filter(Q(path__contains=params["q"][:200]) | Q(error_message__contains=params["q"][:200]))
+    return _by_date_and_key(calls, GraphCall, tenant, params, "started_at")
 
 
 def _int(value):
@@ -84,6 +108,27 @@ def logs(request, membership):
             "query": query.urlencode(),
             "states": WebhookEvent.State.choices,
             "kinds": KINDS,
+        },
+    )
+
+
+@require_GET
+@tenant_view(role=Role.ADMIN)
+def graph_calls(request, membership):
+    page = list(filter_calls(membership.tenant, request.GET)[: PAGE_SIZE + 1])
+    query = request.GET.copy()
+    query.pop("before", None)
+    return render(
+        request,
+        "whatsapp/graph_calls.html",
+        {
+            "tenant": membership.tenant,
+            "membership": membership,
+            "calls": page[:PAGE_SIZE],
+            "older_before": page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None,
+            "filters": request.GET,
+            "query": query.urlencode(),
+            "kinds": GRAPH_KINDS,
         },
     )
 

@@ -19,7 +19,14 @@ class Connection(models.Model):
     app_secret = EncryptedTextField(help_text="The Meta app's secret; signs every webhook.")
     verify_token = EncryptedTextField(help_text="Your string for Meta's webhook verification handshake.")
     access_token = EncryptedTextField(help_text="A system-user access token for the Graph API.")
+    sending_paused_reason = models.CharField(
+        max_length=255, blank=True, help_text="Set when Meta refused the token; cleared when it is replaced."
+    )
     updated_at = models.DateTimeField(auto_now=True)
+
+    @property
+    def sending_paused(self):
+        return bool(self.sending_paused_reason)
 
     def __str__(self):
         return f"WhatsApp for {self.tenant} (WABA {self.waba_id}, token {mask(self.access_token)})"
@@ -32,6 +39,9 @@ class PhoneNumber(models.Model):
     verified_name = models.CharField(max_length=200, blank=True)
     quality_rating = models.CharField(max_length=32, blank=True)
     messaging_limit = models.CharField(max_length=64, blank=True)
+    messages_per_second = models.PositiveIntegerField(
+        default=80, help_text="Meta's throughput for this number: 80 by default, up to 1,000 after an upgrade."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -168,6 +178,11 @@ class Message(models.Model):
     timestamp = models.DateTimeField(default=timezone.now, help_text="Meta's time for the message.")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     send_attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When a waiting message is tried again.")
+    waiting_reason = models.CharField(max_length=255, blank=True, help_text="Why a queued message is waiting.")
+    outcome_unknown = models.BooleanField(
+        default=False, help_text="The send may or may not have reached Meta; never re-sent without a person."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
 
@@ -239,6 +254,28 @@ class StatusUpdate(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "wamid", "status"], name="status_update_unique"),
         ]
+
+
+class GraphCall(models.Model):
+    """One request to the Graph API: what, when, how long, and how it ended. Never a token,
+    never a query string (media URLs carry signatures there)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="graph_calls")
+    started_at = models.DateTimeField(default=timezone.now)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=255)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty when no answer came.")
+    duration_ms = models.PositiveIntegerField(default=0)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+    message = models.ForeignKey("Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "-started_at"], name="graph_call_recent")]
+
+    @property
+    def ok(self):
+        return self.status_code is not None and self.status_code < 400
 
 
 class WebhookEvent(models.Model):

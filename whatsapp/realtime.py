@@ -51,7 +51,7 @@ def message_created(message):
     from .models import Message
 
     def data():
-        fresh = Message.objects.select_related("author", "conversation__contact").get(pk=message.pk)
+        fresh = Message.objects.select_related("author", "conversation__contact", "conversation__tenant").get(pk=message.pk)
         return {
             "conversation_id": fresh.conversation_id,
             "message_id": fresh.pk,

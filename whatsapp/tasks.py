@@ -6,16 +6,11 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks import task
 
-from . import actions, cloud_api, ingest
+from . import cloud_api, delivery, ingest, throttle
 
 logger = logging.getLogger(__name__)
 
-MAX_SEND_ATTEMPTS = 8
-
-
-def retry_delay(attempt):
-    """Exponential backoff: 2, 4, 8 … seconds, at most five minutes."""
-    return timedelta(seconds=min(2**attempt, 300))
+MAINTENANCE_EVERY = timedelta(seconds=30)
 
 
 @task(queue_name="webhooks")
@@ -25,21 +20,52 @@ def process_webhook_event(event_id):
 
 @task()
 def send_message(message_id):
-    """Send one queued message. A message that is not queued any more is left alone,
-    so running this twice never sends twice."""
-    message = actions.claim_for_sending(message_id)
+    """Send one queued message. A message that is not queued any more, or not its turn, is
+    left alone, so running this twice never sends twice."""
+    message = delivery.claim(message_id)
     if message is None:
+        return
+    number = message.conversation.phone_number
+    if not throttle.wait_for_slot(number.phone_number_id, number.messages_per_second):
+        # Every slot of this second is taken for a while: let other work go first.
+        delivery.retry_later(message, cloud_api.CloudAPIError(130429, "Throughput limit"), 1)
         return
     try:
         wamid = cloud_api.send_message(message)
     except cloud_api.CloudAPIError as error:
-        attempts = actions.count_attempt(message)
-        if error.retryable and attempts < MAX_SEND_ATTEMPTS:
-            logger.warning("Send of message %s failed (%s); retrying", message.pk, error)
-            actions.retry_later(message, run_after=timezone.now() + retry_delay(attempts))
-        else:
-            logger.warning("Send of message %s failed for good: %s", message.pk, error)
-            actions.mark_failed(message, error)
+        _handle_send_error(message, error)
         return
-    actions.count_attempt(message)
-    actions.mark_sent(message, wamid)
+    delivery.mark_sent(message, wamid)
+
+
+def _handle_send_error(message, error):
+    if error.is_token_problem:
+        delivery.pause_sending(message, error)
+    elif (delay := error.retry_delay(message.send_attempts)) is not None:
+        logger.warning("Send of message %s failed (%s); retrying in %s s", message.pk, error, delay)
+        delivery.retry_later(message, error, delay)
+    else:
+        logger.warning("Send of message %s failed for good: %s", message.pk, error)
+        delivery.mark_failed(message, error)
+
+
+@task(queue_name="default")
+def maintain_delivery():
+    """Every 30 seconds: settle sends whose worker died, and requeue forgotten messages."""
+    try:
+        stuck = delivery.give_up_on_stuck_sends()
+        requeued = delivery.requeue_forgotten()
+        if stuck or requeued:
+            logger.warning("Maintenance: %s stuck send(s) marked unknown, %s message(s) requeued", stuck, requeued)
+    finally:
+        schedule_maintenance(after=MAINTENANCE_EVERY)
+
+
+def schedule_maintenance(after=None):
+    """Make sure exactly one maintenance job is waiting (idempotent)."""
+    from django_tasks_db.models import DBTaskResult
+
+    waiting = DBTaskResult.objects.filter(task_path=maintain_delivery.module_path, status="READY")
+    if not waiting.exists():
+        run_after = timezone.now() + after if after else None
+        (maintain_delivery.using(run_after=run_after) if run_after else maintain_delivery).enqueue()

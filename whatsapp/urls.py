@@ -9,7 +9,9 @@ urlpatterns = [
     path("inbox/c/<int:conversation_id>/", views.conversation, name="conversation"),
     path("inbox/c/<int:conversation_id>/send/", views.send, name="send"),
     path("inbox/c/<int:conversation_id>/read/", views.mark_read, name="mark_read"),
+    path("inbox/c/<int:conversation_id>/m/<int:message_id>/resend/", views.resend, name="resend"),
     path("logs/", log_views.logs, name="logs"),
+    path("logs/graph/", log_views.graph_calls, name="graph_calls"),
     path("logs/<int:event_id>/", log_views.event_detail, name="log_event"),
     path("logs/<int:event_id>/replay/", log_views.replay, name="log_replay"),
 ]

@@ -6,10 +6,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tenants.access import tenant_view
 
-from . import actions, realtime
-from .access import access_conversation
-from .models import Conversation, Message
-from .threads import thread_messages, with_quotes
+from . import actions, delivery, realtime
+from .access import access_conversation, access_message
+from .models import Conversation
+from .threads import thread_messages
 
 CONVERSATIONS_SHOWN = 100
 MESSAGES_SHOWN = 200
@@ -76,3 +76,15 @@ def mark_read(request, membership, conversation_id):
     conversation = access_conversation(membership, conversation_id)
     actions.mark_conversation_read(conversation)
     return JsonResponse({"unread_count": 0})
+
+
+@require_POST
+@tenant_view()
+def resend(request, membership, conversation_id, message_id):
+    conversation = access_conversation(membership, conversation_id)
+    message = access_message(conversation, message_id)
+    try:
+        delivery.resend(message)
+    except ValueError as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    return JsonResponse({"message_id": message.pk, "status": message.status})

@@ -194,6 +194,21 @@
     }
   }
 
+  // "Send again" on a failed message (the fragment has no form: it is rendered for events too).
+  if (thread) {
+    thread.addEventListener("click", async (event) => {
+      const button = event.target.closest("button.resend");
+      if (!button) return;
+      button.disabled = true;
+      const response = await fetch(button.dataset.url, {
+        method: "POST",
+        headers: { "X-CSRFToken": csrfToken() },
+        credentials: "same-origin",
+      });
+      if (!response.ok) button.disabled = false;
+    });
+  }
+
   document.addEventListener("visibilitychange", markRead);
   markCurrent();
   updateTitle();
