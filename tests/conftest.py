@@ -9,6 +9,8 @@ from tenants.setup import add_member, create_tenant
 from whatsapp.simulator import payloads
 from whatsapp.simulator.fake_graph import FakeGraphAPI
 
+from .live import live_stack  # noqa: F401  (a session fixture: one web + worker stack for all tests)
+
 PASSWORD = "correct-horse-battery-staple"
 
 ACME = {

@@ -65,13 +65,23 @@ class LiveStack:
         atexit.register(self.stop)  # a safety net if the session dies before teardown
         try:
             self._spawn("web", "-m", "daphne", "-b", self.host, "-p", str(self.port), "inbox.asgi:application")
-            self._spawn("worker", "manage.py", "db_worker", "--interval", "0.05", "--queue-name", "*",
-                        "--no-reload", "--no-startup-delay")
+            self.start_worker("worker")
             self._wait_until_healthy()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def start_worker(self, name):
+        """One more task worker process (or a replacement for one that was killed)."""
+        self._spawn(name, "manage.py", "db_worker", "--interval", "0.05", "--queue-name", "*",
+                    "--no-reload", "--no-startup-delay", "--worker-id", name)
+
+    def kill(self, name):
+        """SIGKILL: the process dies at once, mid-task, with no chance to clean up."""
+        process = self.processes.pop(name)
+        process.kill()
+        process.wait()
 
     def stop(self):
         """Terminate both processes (kill after STOP_TIMEOUT_SECONDS). Safe to call twice."""
@@ -91,8 +101,8 @@ class LiveStack:
     def log_tails(self, lines=LOG_TAIL_LINES):
         """The end of each process's output, for failure messages."""
         parts = []
-        for name in ("web", "worker"):
-            path = self.log_dir / f"{name}.log"
+        for path in sorted(self.log_dir.glob("*.log")):
+            name = path.stem
             text = path.read_text(errors="replace") if path.exists() else ""
             tail = "\n".join(text.splitlines()[-lines:]) or "(no output)"
             parts.append(f"--- {name} log, last {lines} lines ---\n{tail}")

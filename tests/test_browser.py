@@ -9,7 +9,6 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import ACME, PASSWORD
-from tests.live import live_stack  # noqa: F401  (a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
@@ -43,7 +42,7 @@ def page(browser):
 
 
 @pytest.fixture
-def stack(request, live_stack, transactional_db, acme):  # noqa: F811
+def stack(request, live_stack, transactional_db, acme):
     """The live stack with acme's number registered; the processes' logs follow a failure."""
     fake = live_stack.fake
     fake.reset()

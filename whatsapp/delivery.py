@@ -88,7 +88,7 @@ def _hand_over(message):
         .first()
     )
     if following:
-        transaction.on_commit(lambda: _enqueue(following))
+        _enqueue(following)  # a row in this transaction: the hand-over cannot be lost
 
 
 def _save(message, fields):
@@ -151,7 +151,7 @@ def resume_sending(connection):
         Connection.objects.filter(pk=connection.pk).update(sending_paused_reason="")
         connection.sending_paused_reason = ""
         for message in _first_queued_per_conversation(connection.tenant_id):
-            transaction.on_commit(lambda message_id=message.pk: _enqueue(message_id))
+            _enqueue(message.pk)
 
 
 def token_replaced(connection):
