@@ -113,3 +113,12 @@ def test_rotating_the_encryption_key_keeps_every_secret_readable(acme, settings)
     settings.FIELD_ENCRYPTION_KEYS = settings.FIELD_ENCRYPTION_KEYS[:1]  # the old key is gone
     crypto._fernet.cache_clear()
     assert Connection.objects.get().access_token == "acme-access-token-0123456789"
+
+
+@pytest.mark.django_db
+def test_schedule_maintenance_keeps_exactly_one_job_waiting():
+    from django_tasks_db.models import DBTaskResult
+
+    call_command("schedule_maintenance")
+    call_command("schedule_maintenance")
+    assert DBTaskResult.objects.filter(task_path="whatsapp.tasks.maintain_delivery", status="READY").count() == 1

@@ -18,6 +18,7 @@ from whatsapp.simulator.demo import (
     seed_demo,
 )
 from whatsapp.simulator.fake_graph import FakeGraphAPI
+from whatsapp.tasks import schedule_maintenance
 
 
 class Command(BaseCommand):
@@ -35,6 +36,7 @@ class Command(BaseCommand):
             raise CommandError("Set WHATSAPP_GRAPH_URL to a local address for the simulator, e.g. http://127.0.0.1:8001")
 
         tenant, first_run = seed_demo()
+        schedule_maintenance()
         connection = tenant.whatsapp
         base_url = f"http://{host}:{port}"
         fake = FakeGraphAPI(host=graph.hostname, port=graph.port or 80, status_delay=1.0).start()
