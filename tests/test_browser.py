@@ -132,7 +132,9 @@ def test_a_closed_window_disables_the_composer(page, stack, agent):
     expect(page.locator("#messages .message.in .text")).to_have_text("Are you there?")
     expect(page.locator(".thread-header .window")).to_have_text("24-hour window closed")
     expect(page.locator(".window-closed-note")).to_be_visible()
-    expect(page.locator("#composer-text")).to_have_count(0)
+    # No reply box: only a private note can be written, after choosing the Note tab.
+    expect(page.locator("#composer-text")).to_be_hidden()
+    expect(page.locator("#template-picker")).to_be_visible()
 
 
 OPEN_SOCKET = """path => new Promise(resolve => {

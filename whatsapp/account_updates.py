@@ -26,8 +26,11 @@ def _template(tenant, value, **changes):
 
 
 def _template_status(tenant, value):
+    from .tasks import sync_templates
+
     event = value.get("event", "")
     template = _template(tenant, value, status=event, reason=value.get("reason") or "")
+    sync_templates.enqueue(tenant.pk)  # the components may have changed too
     name = template.name if template else value.get("message_template_name", "?")
     return f"Template {name} is now {event}" + (f" ({value['reason']})" if value.get("reason") else "")
 

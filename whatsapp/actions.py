@@ -76,13 +76,16 @@ def _touch_conversation(conversation, message, *, inbound):
         conversation.last_message_preview = message_types.preview_of(message.type, message.text)
         fields += ["last_activity_at", "last_message_preview"]
     if inbound:
+        from . import conversations
+
         conversation.unread_count += 1
         if conversation.last_inbound_at is None or message.timestamp > conversation.last_inbound_at:
             conversation.last_inbound_at = message.timestamp
             conversation.window_closes_at = message.timestamp + SERVICE_WINDOW
-        if conversation.status == Conversation.Status.RESOLVED:
-            conversation.status = Conversation.Status.OPEN
-        fields += ["unread_count", "last_inbound_at", "window_closes_at", "status"]
+        fields += ["unread_count", "last_inbound_at", "window_closes_at"]
+        fields += conversations.reopen_for_inbound(conversation)
+        if conversations.auto_assign(conversation):
+            fields.append("assignee")
     conversation.save(update_fields=fields)
     realtime.conversation_changed(conversation)
     return conversation
@@ -185,8 +188,9 @@ def _apply_system_change(contact, message):
     contact.save(update_fields=["wa_id", "updated_at"])
 
 
-def send_reply(membership, conversation, text):
-    """Queue an agent's text reply; a worker sends it (whatsapp.delivery)."""
+def send_reply(membership, conversation, text, reply_to=None):
+    """Queue an agent's text reply, quoting `reply_to` (a message of this conversation) if
+    given; a worker sends it (whatsapp.delivery)."""
     # Browsers send a textarea's line breaks as CRLF; WhatsApp shows plain newlines.
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
@@ -198,6 +202,8 @@ def send_reply(membership, conversation, text):
             "The 24-hour window is closed: the customer has not written in the last 24 hours. "
             "Only a template can be sent now."
         )
+    if reply_to is not None and (reply_to.conversation_id != conversation.pk or not reply_to.wamid):
+        raise ActionError("You can quote a message of this conversation that reached WhatsApp.")
     with transaction.atomic():
         message = Message.objects.create(
             tenant=conversation.tenant,
@@ -205,6 +211,7 @@ def send_reply(membership, conversation, text):
             direction=Message.Direction.OUT,
             type="text",
             text=text,
+            reply_to_wamid=reply_to.wamid if reply_to else "",
             status=MessageStatus.QUEUED,
             author=membership.user,
             timestamp=timezone.now(),
@@ -214,6 +221,10 @@ def send_reply(membership, conversation, text):
         Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
         _touch_conversation(conversation, message, inbound=False)
         realtime.message_created(message)
+        if conversation.tenant.read_receipts == conversation.tenant.ReadReceipts.ON_REPLY:
+            from . import conversations
+
+            conversations.send_read_receipt(conversation)
     return message
 
 

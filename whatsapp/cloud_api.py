@@ -238,7 +238,57 @@ def _send_text(wa, message, common):
     return wa.send_message(text=message.text, **common)
 
 
+def _send_reaction(wa, message, common):
+    # A reaction quotes nothing: it names its message itself.
+    return wa.send_reaction(to=common["to"], emoji=message.text, message_id=message.target_wamid, tracker=common["tracker"])
+
+
+def _send_template(wa, message, common):
+    template = message.content["template"]
+    return wa.send_template(
+        name=template["name"], language=template["language"]["code"], params=template["components"], **common
+    )
+
+
 # How each message type is sent: (PyWA client, message, common arguments) -> SentMessage.
 _SENDERS = {
     "text": _send_text,
+    "reaction": _send_reaction,
+    "template": _send_template,
 }
+
+
+def fetch_templates(phone_number, connection):
+    """Every message template of the WhatsApp Business Account, as Meta describes them.
+    PyWA's typed templates drop what they do not model, so this reads Meta's own JSON,
+    through PyWA's Graph layer, page by page."""
+    fields = ("id", "name", "language", "status", "category", "quality_score", "components")
+    templates, after = [], None
+    with client(phone_number, connection) as wa:
+        for _page in range(50):  # 50 pages of 100: far above Meta's template limit
+            pagination = {"limit": 100, **({"after": after} if after else {})}
+            page = _call(wa.api.get_templates, waba_id=connection.waba_id, fields=fields, pagination=pagination)
+            templates += [_template_fields(raw) for raw in page.get("data", [])]
+            after = ((page.get("paging") or {}).get("cursors") or {}).get("after")
+            if not after or not (page.get("paging") or {}).get("next"):
+                break
+    return templates
+
+
+def _template_fields(raw):
+    quality = raw.get("quality_score")
+    return {
+        "meta_id": str(raw.get("id", "")),
+        "name": raw.get("name", ""),
+        "language": raw.get("language", ""),
+        "status": str(raw.get("status", "")).upper(),
+        "category": str(raw.get("category", "")).upper(),
+        "quality_score": (quality.get("score", "") if isinstance(quality, dict) else str(quality or "")).upper(),
+        "components": raw.get("components") or [],
+    }
+
+
+def mark_read(phone_number, connection, wamid, typing=False):
+    """Blue ticks on the customer's messages up to `wamid`; with typing, also "typing…"."""
+    with client(phone_number, connection) as wa:
+        _call(wa.indicate_typing if typing else wa.mark_message_as_read, message_id=wamid)

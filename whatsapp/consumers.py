@@ -5,6 +5,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from tenants.models import Membership
 
+from . import realtime
 from .realtime import tenant_group, user_group
 
 # Close codes the page understands: do not reconnect after these.
@@ -21,6 +22,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         if membership is None:
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
+        self.tenant_id = membership.tenant_id
         self.joined = [tenant_group(membership.tenant_id), user_group(user.pk)]
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
@@ -31,9 +33,16 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
-        # Browsers write through ordinary POSTs; a ping keeps proxies from closing idle sockets.
+        # Browsers write through ordinary POSTs. Over the socket: a ping that keeps proxies
+        # from closing it, and "I am viewing conversation N", passed on and stored nowhere.
+        if not isinstance(content, dict):
+            return
         if content.get("type") == "ping":
             await self.send_json({"event": "pong"})
+        elif content.get("type") == "viewing":
+            conversation_id = content.get("conversation_id")
+            if conversation_id is None or (isinstance(conversation_id, int) and conversation_id > 0):
+                await realtime.presence(self.tenant_id, self.scope["user"], conversation_id)
 
     async def inbox_event(self, message):
         await self.send_json({"event": message["event"], "data": message["data"]})

@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -9,6 +10,8 @@ from inbox.crypto import EncryptedTextField, mask
 from tenants.models import Tenant
 
 SERVICE_WINDOW = timedelta(hours=24)
+TEMPLATE_VARIABLE = re.compile(r"{{\s*(\w+)\s*}}")
+WINDOW_CLOSING_SOON = timedelta(hours=2)
 
 
 class Connection(models.Model):
@@ -22,6 +25,7 @@ class Connection(models.Model):
     sending_paused_reason = models.CharField(
         max_length=255, blank=True, help_text="Set when Meta refused the token; cleared when it is replaced."
     )
+    templates_synced_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     @property
@@ -112,6 +116,12 @@ class Conversation(models.Model):
     window_closes_at = models.DateTimeField(
         null=True, blank=True, help_text="24 hours after the customer's last message."
     )
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    labels = models.ManyToManyField("Label", blank=True, related_name="conversations")
+    read_receipt_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the customer's messages were last marked read."
+    )
+    typing_indicated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -128,6 +138,75 @@ class Conversation(models.Model):
     @property
     def window_is_open(self):
         return self.window_closes_at is not None and self.window_closes_at > timezone.now()
+
+    @property
+    def window_closing_soon(self):
+        return self.window_is_open and self.window_closes_at - timezone.now() < WINDOW_CLOSING_SOON
+
+
+class Label(models.Model):
+    COLORS = ["#128c7e", "#1f6feb", "#8250df", "#bf3989", "#cf222e", "#bc4c00", "#9a6700", "#57606a"]
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(max_length=40)
+    color = models.CharField(max_length=7, default="#128c7e")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="label_unique_name")]
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def css_class(self):
+        """Colours come from a fixed palette, styled in CSS (no inline styles)."""
+        return f"label-color-{self.COLORS.index(self.color) if self.color in self.COLORS else 0}"
+
+
+class CannedResponse(models.Model):
+    """A saved reply, inserted with /shortcut in the composer."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="canned_responses")
+    shortcut = models.SlugField(max_length=40)
+    text = models.TextField(max_length=4096)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "shortcut"], name="canned_unique_shortcut")]
+        ordering = ["shortcut"]
+
+    def __str__(self):
+        return f"/{self.shortcut}"
+
+
+class Note(models.Model):
+    """A private note in a conversation's thread: never sent to WhatsApp."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey("Conversation", on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField(max_length=10000)
+    mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    timestamp = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["conversation", "timestamp"], name="note_thread_order")]
+
+    is_note = True  # threads mix notes and messages
+
+
+class Notification(models.Model):
+    """Something a person should see: a mention, for now."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    conversation = models.ForeignKey("Conversation", on_delete=models.CASCADE, related_name="+")
+    text = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "tenant", "read_at"], name="notification_unread")]
 
 
 class MessageStatus(models.TextChoices):
@@ -232,6 +311,34 @@ class MessageTemplate(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.language})"
+
+    def _component(self, kind):
+        for component in self.components or []:
+            if isinstance(component, dict) and str(component.get("type", "")).upper() == kind:
+                return component
+        return {}
+
+    @property
+    def body_text(self):
+        return self._component("BODY").get("text", "")
+
+    @property
+    def variables(self):
+        """The placeholders to fill, as (component, name) in order: header first, then body.
+        Meta numbers them {{1}}, {{2}} … or names them {{order_id}}."""
+        found = []
+        for kind in ("HEADER", "BODY"):
+            component = self._component(kind)
+            if kind == "HEADER" and component.get("format", "TEXT").upper() != "TEXT":
+                continue
+            for name in TEMPLATE_VARIABLE.findall(component.get("text", "")):
+                if (kind, name) not in found:
+                    found.append((kind, name))
+        return found
+
+    @property
+    def variable_count(self):
+        return len(self.variables)
 
 
 class StatusUpdate(models.Model):

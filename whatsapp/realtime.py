@@ -54,6 +54,9 @@ def message_created(message):
         fresh = Message.objects.select_related("author", "conversation__contact", "conversation__tenant").get(pk=message.pk)
         return {
             "conversation_id": fresh.conversation_id,
+            "assignee_id": fresh.conversation.assignee_id,
+            "contact": fresh.conversation.contact.display_name,
+            "preview": fresh.text[:120],
             "message_id": fresh.pk,
             "direction": fresh.direction,
             "timestamp": fresh.timestamp.isoformat(),
@@ -87,7 +90,57 @@ def conversation_changed(conversation):
             "conversation_id": fresh.pk,
             "last_activity_at": fresh.last_activity_at.isoformat(),
             "unread_count": fresh.unread_count,
+            "status": fresh.status,
+            "assignee_id": fresh.assignee_id,
             "html": conversation_html(fresh),
+            "meta_html": render_to_string("whatsapp/_conversation_meta.html", {"conversation": fresh}),
         }
 
     publish(conversation.tenant_id, "conversation.updated", data)
+
+
+def note_html(note):
+    return render_to_string("whatsapp/_note.html", {"note": note})
+
+
+def note_created(note):
+    def data():
+        from .models import Note
+
+        fresh = Note.objects.select_related("author").get(pk=note.pk)
+        return {
+            "conversation_id": fresh.conversation_id,
+            "note_id": fresh.pk,
+            "timestamp": fresh.timestamp.isoformat(),
+            "html": note_html(fresh),
+        }
+
+    publish(note.tenant_id, "note.created", data)
+
+
+def notification_created(notification):
+    """To one person only: their user group."""
+
+    def send():
+        _send(
+            user_group(notification.user_id),
+            "notification",
+            {"conversation_id": notification.conversation_id, "text": notification.text, "tenant_id": notification.tenant_id},
+        )
+
+    transaction.on_commit(send)
+
+
+async def presence(tenant_id, user, conversation_id):
+    """Who is looking at which conversation. Not stored anywhere: browsers keep it for a
+    minute and the page repeats it while open."""
+    from channels.layers import get_channel_layer as layer
+
+    await layer().group_send(
+        tenant_group(tenant_id),
+        {
+            "type": "inbox.event",
+            "event": "presence",
+            "data": {"user_id": user.pk, "name": user.display_name, "conversation_id": conversation_id},
+        },
+    )

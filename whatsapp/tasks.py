@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks import task
 
-from . import cloud_api, delivery, ingest, throttle
+from . import cloud_api, conversations, delivery, ingest, throttle
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +49,47 @@ def _handle_send_error(message, error):
         delivery.mark_failed(message, error)
 
 
+@task()
+def mark_read(conversation_id, typing):
+    """Read receipt (and typing indicator) for the customer's latest message. Best effort:
+    a failure is logged in the Graph API call log and not retried."""
+    from .conversations import latest_inbound_wamid
+    from .models import Conversation
+
+    conversation = Conversation.objects.select_related("phone_number", "tenant__whatsapp").get(pk=conversation_id)
+    wamid = latest_inbound_wamid(conversation)
+    if wamid is None:
+        return
+    try:
+        cloud_api.mark_read(conversation.phone_number, conversation.tenant.whatsapp, wamid, typing=typing)
+    except cloud_api.CloudAPIError as error:
+        logger.warning("Read receipt for conversation %s failed: %s", conversation_id, error)
+
+
+@task()
+def sync_templates(tenant_id):
+    from tenants.models import Tenant
+
+    from . import team
+
+    try:
+        team.sync_templates(Tenant.objects.get(pk=tenant_id))
+    except (cloud_api.CloudAPIError, team.ActionError) as error:
+        logger.warning("Template sync for tenant %s failed: %s", tenant_id, error)
+        team.note_sync_attempt(tenant_id)  # try again at the next hourly turn, not every 30 s
+
+
 @task(queue_name="default")
 def maintain_delivery():
     """Every 30 seconds: settle sends whose worker died, and requeue forgotten messages."""
     try:
         stuck = delivery.give_up_on_stuck_sends()
         requeued = delivery.requeue_forgotten()
+        conversations.wake_snoozed()
+        from .team import tenants_due_for_template_sync
+
+        for tenant_id in tenants_due_for_template_sync():
+            sync_templates.enqueue(tenant_id)
         if stuck or requeued:
             logger.warning("Maintenance: %s stuck send(s) marked unknown, %s message(s) requeued", stuck, requeued)
     finally:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import log_views, views
+from . import conversation_views, log_views, team_views, views
 
 app_name = "whatsapp"
 
@@ -10,6 +10,20 @@ urlpatterns = [
     path("inbox/c/<int:conversation_id>/send/", views.send, name="send"),
     path("inbox/c/<int:conversation_id>/read/", views.mark_read, name="mark_read"),
     path("inbox/c/<int:conversation_id>/m/<int:message_id>/resend/", views.resend, name="resend"),
+    path("inbox/c/<int:conversation_id>/m/<int:message_id>/react/", conversation_views.react, name="react"),
+    path("inbox/c/<int:conversation_id>/status/", conversation_views.set_status, name="set_status"),
+    path("inbox/c/<int:conversation_id>/assign/", conversation_views.assign, name="assign"),
+    path("inbox/c/<int:conversation_id>/labels/<int:label_id>/", conversation_views.toggle_label, name="toggle_label"),
+    path("inbox/c/<int:conversation_id>/notes/", conversation_views.add_note, name="add_note"),
+    path("inbox/c/<int:conversation_id>/typing/", conversation_views.typing, name="typing"),
+    path("inbox/c/<int:conversation_id>/template/", team_views.send_template, name="send_template"),
+    path("settings/", team_views.team_settings, name="team_settings"),
+    path("settings/labels/", team_views.add_label, name="add_label"),
+    path("settings/labels/<int:label_id>/delete/", team_views.delete_label, name="delete_label"),
+    path("settings/replies/", team_views.save_canned, name="save_canned"),
+    path("settings/replies/<int:canned_id>/delete/", team_views.delete_canned, name="delete_canned"),
+    path("templates/", team_views.templates, name="templates"),
+    path("templates/sync/", team_views.sync_templates, name="sync_templates"),
     path("logs/", log_views.logs, name="logs"),
     path("logs/graph/", log_views.graph_calls, name="graph_calls"),
     path("logs/<int:event_id>/", log_views.event_detail, name="log_event"),

@@ -1,42 +1,95 @@
 """The agent's pages: the inbox, a conversation's thread, sending."""
 
+from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from tenants.access import tenant_view
+from tenants.models import Membership
 
-from . import actions, delivery, realtime
+from . import actions, conversations, delivery, realtime
 from .access import access_conversation, access_message
-from .models import Conversation
+from .models import WINDOW_CLOSING_SOON, CannedResponse, Conversation, Label, MessageTemplate
 from .threads import thread_messages
 
 CONVERSATIONS_SHOWN = 100
 MESSAGES_SHOWN = 200
+STATUS_FILTERS = ["open", "pending", "snoozed", "resolved", "all"]
+ASSIGNEE_FILTERS = ["mine", "unassigned", "all"]
 
 
-def _inbox_context(membership, conversation=None):
-    conversations = (
-        Conversation.objects.filter(tenant=membership.tenant)
+def inbox_filters(params):
+    """The list's filters from the query string, with their defaults."""
+    status = params.get("status") if params.get("status") in STATUS_FILTERS else "open"
+    assignee = params.get("assignee") if params.get("assignee") in ASSIGNEE_FILTERS else "all"
+    label = params.get("label") if (params.get("label") or "").isdigit() else ""
+    return {"status": status, "assignee": assignee, "label": label, "closing": params.get("closing") == "1"}
+
+
+def filter_conversations(membership, filters, with_assignee=True):
+    conversations_ = Conversation.objects.filter(tenant=membership.tenant)
+    if filters["status"] != "all":
+        conversations_ = conversations_.filter(status=filters["status"])
+    if filters["label"]:
+        conversations_ = conversations_.filter(labels__pk=filters["label"])
+    if filters["closing"]:
+        now = timezone.now()
+        conversations_ = conversations_.filter(window_closes_at__gt=now, window_closes_at__lt=now + WINDOW_CLOSING_SOON)
+    if with_assignee and filters["assignee"] == "mine":
+        conversations_ = conversations_.filter(assignee=membership.user)
+    elif with_assignee and filters["assignee"] == "unassigned":
+        conversations_ = conversations_.filter(assignee__isnull=True)
+    return conversations_
+
+
+def assignee_counts(membership, filters):
+    """How many conversations each of mine / unassigned / all would show: one query."""
+    return filter_conversations(membership, filters, with_assignee=False).aggregate(
+        mine=Count("pk", filter=Q(assignee=membership.user)),
+        unassigned=Count("pk", filter=Q(assignee__isnull=True)),
+        all=Count("pk"),
+    )
+
+
+def _inbox_context(request, membership, conversation=None):
+    filters = inbox_filters(request.GET)
+    listed = (
+        filter_conversations(membership, filters)
         .select_related("contact", "assignee", "tenant")
+        .prefetch_related("labels")
         .order_by("-last_activity_at", "-pk")[:CONVERSATIONS_SHOWN]
     )
-    messages = []
-    if conversation is not None:
-        messages = thread_messages(conversation, MESSAGES_SHOWN)
+    tenant = membership.tenant
+    members = Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__email")
     return {
         "membership": membership,
-        "tenant": membership.tenant,
-        "conversations": conversations,
+        "tenant": tenant,
+        "conversations": listed,
         "conversation": conversation,
-        "thread_messages": messages,
+        "thread_messages": thread_messages(conversation, MESSAGES_SHOWN) if conversation else [],
+        "filters": filters,
+        "counts": assignee_counts(membership, filters),
+        "labels": Label.objects.filter(tenant=tenant),
+        "members": members,
+        "query": request.GET.urlencode(),
+        "reaction_emoji": conversations.REACTION_EMOJI,
+        "templates": MessageTemplate.objects.filter(tenant=tenant, status="APPROVED").order_by("name", "language")
+        if conversation and not conversation.window_is_open else [],
+        "page_data": {
+            "me": membership.user_id,
+            "filters": filters,
+            "canned": list(CannedResponse.objects.filter(tenant=tenant).values("shortcut", "text")),
+            "members": [{"id": m.user_id, "handle": m.user.email.split("@")[0], "name": m.user.display_name} for m in members],
+        },
     }
 
 
 @require_GET
 @tenant_view()
 def inbox(request, membership):
-    return render(request, "whatsapp/inbox.html", _inbox_context(membership))
+    return render(request, "whatsapp/inbox.html", _inbox_context(request, membership))
 
 
 @require_GET
@@ -44,7 +97,9 @@ def inbox(request, membership):
 def conversation(request, membership, conversation_id):
     conversation = access_conversation(membership, conversation_id)
     actions.mark_conversation_read(conversation)
-    return render(request, "whatsapp/inbox.html", _inbox_context(membership, conversation))
+    if membership.tenant.read_receipts == membership.tenant.ReadReceipts.ON_OPEN:
+        conversations.send_read_receipt(conversation)
+    return render(request, "whatsapp/inbox.html", _inbox_context(request, membership, conversation))
 
 
 @require_POST
@@ -52,17 +107,15 @@ def conversation(request, membership, conversation_id):
 def send(request, membership, conversation_id):
     conversation = access_conversation(membership, conversation_id)
     wants_json = "application/json" in request.headers.get("Accept", "")
+    reply_to = request.POST.get("reply_to", "")
     try:
-        message = actions.send_reply(membership, conversation, request.POST.get("text", ""))
+        quoted = access_message(conversation, reply_to) if reply_to.isdigit() else None
+        message = actions.send_reply(membership, conversation, request.POST.get("text", ""), reply_to=quoted)
     except actions.ActionError as error:
         if wants_json:
             return JsonResponse({"error": str(error)}, status=400)
-        return render(
-            request,
-            "whatsapp/inbox.html",
-            _inbox_context(membership, conversation) | {"send_error": str(error)},
-            status=400,
-        )
+        context = _inbox_context(request, membership, conversation) | {"send_error": str(error)}
+        return render(request, "whatsapp/inbox.html", context, status=400)
     if wants_json:
         return JsonResponse(
             {"message_id": message.pk, "status": message.status, "html": realtime.message_html(message)}, status=201
@@ -75,6 +128,8 @@ def send(request, membership, conversation_id):
 def mark_read(request, membership, conversation_id):
     conversation = access_conversation(membership, conversation_id)
     actions.mark_conversation_read(conversation)
+    if membership.tenant.read_receipts == membership.tenant.ReadReceipts.ON_OPEN:
+        conversations.send_read_receipt(conversation)
     return JsonResponse({"unread_count": 0})
 
 

@@ -1,18 +1,24 @@
-// The inbox page: live updates over a websocket, and the composer.
-// Server-rendered HTML arrives in events and is inserted as is; nothing is built here
-// from customer text, so escaping stays with Django's templates.
+// The inbox page: live updates over a websocket, the thread's controls and the composer.
+// Server-rendered HTML arrives in events and is inserted as is; nothing is built here from
+// customer text, so escaping stays with Django's templates.
 (function () {
   "use strict";
 
   const root = document.querySelector("main.inbox");
   if (!root) return;
+  const page = JSON.parse(document.getElementById("inbox-data").textContent);
   const slug = root.dataset.tenant;
   const currentId = root.dataset.conversationId ? Number(root.dataset.conversationId) : null;
   const list = document.getElementById("conversations");
   const thread = document.getElementById("messages");
   const liveState = document.getElementById("live-state");
   const composer = document.getElementById("composer");
+  const controls = document.querySelector(".thread-controls");
   const baseTitle = document.title;
+  const conversationUrl = (id) => `/t/${slug}/inbox/c/${id}/`;
+
+  // Ticks only move forward, whatever order the page hears about them in.
+  const STATUS_RANK = { queued: 0, sending: 1, sent: 2, delivered: 3, read: 4, failed: 9 };
 
   function fragment(html) {
     const template = document.createElement("template");
@@ -27,23 +33,45 @@
     return match ? decodeURIComponent(match[1]) : "";
   }
 
+  async function post(url, fields = {}) {
+    const body = new FormData();
+    for (const [name, value] of Object.entries(fields)) {
+      if (Array.isArray(value)) value.forEach((item) => body.append(name, item));
+      else body.append(name, value);
+    }
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+      body,
+      credentials: "same-origin",
+    });
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) showError(answer.error || "That did not work. Try again.");
+    return response.ok ? answer : null;
+  }
+
+  function showError(text) {
+    const box = document.getElementById("composer-error");
+    if (!box) return window.alert(text);
+    box.textContent = text;
+    box.hidden = false;
+  }
+
   function scrollThreadToEnd() {
     if (thread) thread.scrollTop = thread.scrollHeight;
   }
 
   function updateTitle() {
     let unread = 0;
-    document.querySelectorAll("#conversations .badge").forEach((badge) => {
+    list.querySelectorAll(".badge").forEach((badge) => {
       unread += Number(badge.textContent) || 0;
     });
     document.title = unread ? `(${unread}) ${baseTitle}` : baseTitle;
   }
 
-  // Ticks only move forward, whatever order the page hears about them in.
-  const STATUS_RANK = { queued: 0, sending: 1, sent: 2, delivered: 3, read: 4, failed: 9 };
-
-  // Messages sit in Meta's time order, not arrival order.
-  function placeMessage(html) {
+  // Messages and notes sit in time order (Meta's time for messages), not arrival order.
+  function placeInThread(html) {
+    if (!thread) return;
     const element = fragment(html);
     const existing = document.getElementById(element.id);
     if (existing) {
@@ -55,47 +83,153 @@
       return;
     }
     const atEnd = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 80;
-    const later = Array.from(thread.children).find(
-      (other) => other.dataset.timestamp > element.dataset.timestamp
-    );
+    const later = Array.from(thread.children).find((other) => other.dataset.timestamp > element.dataset.timestamp);
     thread.insertBefore(element, later || null);
     if (atEnd || !later) scrollThreadToEnd();
   }
 
+  // --- The conversation list -----------------------------------------------------------
+
+  function matchesFilters(item) {
+    const filters = page.filters;
+    if (filters.status !== "all" && item.dataset.status !== filters.status) return false;
+    if (filters.assignee === "mine" && item.dataset.assignee !== String(page.me)) return false;
+    if (filters.assignee === "unassigned" && item.dataset.assignee !== "") return false;
+    if (filters.label && !item.dataset.labels.split(",").includes(filters.label)) return false;
+    if (filters.closing) {
+      const closes = Date.parse(item.dataset.windowCloses || "");
+      if (!(closes > Date.now() && closes - Date.now() < 2 * 3600 * 1000)) return false;
+    }
+    return true;
+  }
+
   function placeConversation(data) {
     const element = fragment(data.html);
-    if (data.conversation_id === currentId) element.classList.add("current");
     const existing = list.querySelector(`[data-conversation-id="${data.conversation_id}"]`);
     if (existing) existing.remove();
+    if (data.conversation_id === currentId) element.classList.add("current");
+    if (!matchesFilters(element) && data.conversation_id !== currentId) {
+      updateTitle();
+      return;
+    }
     const empty = document.getElementById("no-conversations");
     if (empty) empty.remove();
-    const later = Array.from(list.children).find(
-      (other) => other.dataset.lastActivity < element.dataset.lastActivity
-    );
+    const later = Array.from(list.children).find((other) => other.dataset.lastActivity < element.dataset.lastActivity);
     list.insertBefore(element, later || null);
+    showViewers();
     updateTitle();
+  }
+
+  function markCurrent() {
+    if (!currentId) return;
+    const item = list.querySelector(`[data-conversation-id="${currentId}"]`);
+    if (item) item.classList.add("current");
   }
 
   function markRead() {
     if (!currentId || document.hidden) return;
-    fetch(`/t/${slug}/inbox/c/${currentId}/read/`, {
+    fetch(`${conversationUrl(currentId)}read/`, {
       method: "POST",
       headers: { "X-CSRFToken": csrfToken() },
       credentials: "same-origin",
     });
   }
 
+  // --- Notifications: a sound and a browser notification for my conversations ------------
+
+  function beep() {
+    try {
+      const audio = new (window.AudioContext || window.webkitAudioContext)();
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = 880;
+      gain.gain.setValueAtTime(0.08, audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.35);
+      tone.connect(gain).connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.35);
+    } catch (error) {
+      /* no sound: the tab title still counts unread messages */
+    }
+  }
+
+  function notify(title, body, conversationId) {
+    beep();
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    const notification = new Notification(title, { body, tag: `conversation-${conversationId}` });
+    notification.onclick = () => {
+      window.focus();
+      window.location.href = conversationUrl(conversationId);
+    };
+  }
+
+  function offerNotifications() {
+    if (!("Notification" in window) || Notification.permission !== "default") return;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "link small";
+    button.textContent = "Enable notifications";
+    button.addEventListener("click", () => Notification.requestPermission().then(() => button.remove()));
+    document.querySelector(".list-header").appendChild(button);
+  }
+
+  // --- Presence: who is looking at which conversation ----------------------------------
+
+  const viewers = new Map(); // user id -> {name, conversationId, at}
+
+  function showViewers() {
+    const now = Date.now();
+    const byConversation = new Map();
+    for (const [userId, seen] of viewers) {
+      if (now - seen.at > 45000) viewers.delete(userId);
+      else if (userId !== page.me && seen.conversationId) {
+        const names = byConversation.get(seen.conversationId) || [];
+        names.push(seen.name);
+        byConversation.set(seen.conversationId, names);
+      }
+    }
+    document.querySelectorAll("[data-viewers-for]").forEach((slot) => {
+      const names = byConversation.get(Number(slot.dataset.viewersFor)) || [];
+      slot.textContent = names.length ? `👁 ${names.join(", ")}` : "";
+      slot.title = names.length ? `${names.join(", ")} viewing now` : "";
+    });
+  }
+
+  // --- Live events ---------------------------------------------------------------------
+
   const handlers = {
     "message.created"(data) {
-      if (data.conversation_id !== currentId) return;
-      placeMessage(data.html);
-      if (data.direction === "in") markRead();
+      if (data.conversation_id === currentId) {
+        placeInThread(data.html);
+        if (data.direction === "in") markRead();
+      }
+      const mine = data.assignee_id === page.me;
+      const looking = data.conversation_id === currentId && !document.hidden;
+      if (data.direction === "in" && mine && !looking) notify(data.contact, data.preview, data.conversation_id);
     },
     "message.updated"(data) {
-      if (data.conversation_id === currentId) placeMessage(data.html);
+      if (data.conversation_id === currentId) placeInThread(data.html);
+    },
+    "note.created"(data) {
+      if (data.conversation_id === currentId) placeInThread(data.html);
     },
     "conversation.updated"(data) {
       placeConversation(data);
+      if (data.conversation_id === currentId) {
+        const meta = document.getElementById("conversation-meta");
+        if (meta) meta.replaceWith(fragment(data.meta_html));
+        const status = document.getElementById("status-select");
+        if (status) status.value = data.status === "snoozed" ? status.value : data.status;
+        const assignee = document.getElementById("assign-select");
+        if (assignee) assignee.value = data.assignee_id ? String(data.assignee_id) : "";
+      }
+    },
+    notification(data) {
+      notify("You were mentioned", data.text, data.conversation_id);
+    },
+    presence(data) {
+      viewers.set(data.user_id, { name: data.name, conversationId: data.conversation_id, at: Date.now() });
+      showViewers();
     },
   };
 
@@ -103,11 +237,11 @@
   async function resynchronise() {
     const response = await fetch(window.location.href, { credentials: "same-origin" });
     if (!response.ok) return;
-    const page = new DOMParser().parseFromString(await response.text(), "text/html");
-    for (const id of ["conversations", "messages"]) {
-      const fresh = page.getElementById(id);
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    for (const id of ["conversations", "messages", "conversation-meta"]) {
+      const newer = fresh.getElementById(id);
       const stale = document.getElementById(id);
-      if (fresh && stale) stale.replaceChildren(...fresh.childNodes);
+      if (newer && stale) stale.replaceChildren(...newer.childNodes);
     }
     markCurrent();
     updateTitle();
@@ -116,7 +250,11 @@
 
   let socket = null;
   let attempts = 0;
-  let pinger = null;
+  let timers = [];
+
+  function send(payload) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(payload));
+  }
 
   function connect() {
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
@@ -127,7 +265,11 @@
       liveState.classList.add("connected");
       liveState.title = "Live";
       root.dataset.live = "true";
-      pinger = setInterval(() => socket.send(JSON.stringify({ type: "ping" })), 25000);
+      send({ type: "viewing", conversation_id: currentId });
+      timers = [
+        setInterval(() => send({ type: "ping" }), 25000),
+        setInterval(() => send({ type: "viewing", conversation_id: document.hidden ? null : currentId }), 20000),
+      ];
     });
     socket.addEventListener("message", (event) => {
       const message = JSON.parse(event.data);
@@ -135,7 +277,7 @@
       if (handler) handler(message.data);
     });
     socket.addEventListener("close", (event) => {
-      clearInterval(pinger);
+      timers.forEach(clearInterval);
       liveState.classList.remove("connected");
       liveState.title = "Reconnecting…";
       root.dataset.live = "false";
@@ -145,34 +287,132 @@
     });
   }
 
-  function markCurrent() {
-    if (!currentId) return;
-    const item = list.querySelector(`[data-conversation-id="${currentId}"]`);
-    if (item) item.classList.add("current");
+  // --- Filters ---------------------------------------------------------------------------
+
+  const filterForm = document.getElementById("filter-form");
+  if (filterForm) {
+    filterForm.addEventListener("change", () => filterForm.submit());
   }
 
-  async function send(event) {
+  // --- The thread's controls -----------------------------------------------------------
+
+  const SNOOZES = { "snooze-hour": "hour", "snooze-tomorrow": "tomorrow", "snooze-week": "week" };
+
+  function setStatus(value) {
+    if (!currentId) return;
+    const fields = SNOOZES[value] ? { status: "snoozed", snooze: SNOOZES[value] } : { status: value };
+    return post(`${conversationUrl(currentId)}status/`, fields);
+  }
+
+  function assignTo(value) {
+    if (currentId) return post(`${conversationUrl(currentId)}assign/`, { assignee: value });
+  }
+
+  if (controls) {
+    controls.addEventListener("click", (event) => {
+      const button = event.target.closest("button");
+      if (!button) return;
+      if (button.dataset.action === "assign-me") assignTo("me");
+      if (button.dataset.action === "resolve") setStatus("resolved");
+      if (button.dataset.labelId) post(`${conversationUrl(currentId)}labels/${button.dataset.labelId}/`);
+    });
+    controls.addEventListener("change", (event) => {
+      if (event.target.dataset.action === "status") setStatus(event.target.value);
+      if (event.target.dataset.action === "assign") assignTo(event.target.value);
+    });
+  }
+
+  // --- Messages: reply with a quote, react, send again ---------------------------------
+
+  const picker = document.getElementById("reaction-picker");
+  let reactingTo = null;
+
+  function quote(messageId, text) {
+    document.getElementById("reply-to").value = messageId;
+    document.getElementById("quote-text").textContent = text;
+    document.getElementById("quote-chip").hidden = false;
+    setMode("reply");
+    const textarea = document.getElementById("composer-text");
+    if (textarea) textarea.focus();
+  }
+
+  function clearQuote() {
+    const replyTo = document.getElementById("reply-to");
+    if (replyTo) replyTo.value = "";
+    const chip = document.getElementById("quote-chip");
+    if (chip) chip.hidden = true;
+  }
+
+  if (thread) {
+    thread.addEventListener("click", async (event) => {
+      const button = event.target.closest("button");
+      if (!button) return;
+      if (button.classList.contains("resend")) {
+        button.disabled = true;
+        if (!(await post(button.dataset.url))) button.disabled = false;
+      } else if (button.dataset.action === "reply") {
+        quote(button.dataset.messageId, button.dataset.quote);
+      } else if (button.dataset.action === "react") {
+        reactingTo = button.dataset.messageId;
+        picker.hidden = false;
+        const box = button.getBoundingClientRect();
+        picker.style.setProperty("--picker-top", `${box.bottom + 4}px`);
+        picker.style.setProperty("--picker-left", `${box.left}px`);
+      }
+    });
+  }
+
+  if (picker) {
+    picker.addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-emoji]");
+      if (!button || !reactingTo) return;
+      post(`${conversationUrl(currentId)}m/${reactingTo}/react/`, { emoji: button.dataset.emoji });
+      picker.hidden = true;
+      reactingTo = null;
+    });
+    document.addEventListener("click", (event) => {
+      if (!picker.hidden && !event.target.closest("#reaction-picker, [data-action=react]")) picker.hidden = true;
+    });
+  }
+
+  // --- The composer: reply or private note, saved replies, typing ----------------------
+
+  let mode = "reply";
+
+  function setMode(next) {
+    if (!composer) return;
+    mode = next;
+    composer.classList.toggle("note-mode", mode === "note");
+    composer.querySelectorAll(".tab").forEach((tab) => {
+      const active = tab.dataset.mode === mode;
+      tab.classList.toggle("active", active);
+      tab.setAttribute("aria-selected", String(active));
+    });
+    const noteRow = composer.querySelector(".note-only");
+    if (noteRow) noteRow.hidden = mode !== "note";
+    const textarea = document.getElementById("composer-text");
+    if (textarea) {
+      textarea.placeholder =
+        mode === "note" ? "Write a private note… (@name notifies)" : "Write a reply… (Enter sends, Shift+Enter for a new line, / for saved replies)";
+    }
+    if (mode === "note") clearQuote();
+  }
+
+  async function submitComposer(event) {
     event.preventDefault();
     const textarea = document.getElementById("composer-text");
-    const errorBox = document.getElementById("composer-error");
-    const text = textarea.value;
+    const text = textarea ? textarea.value : "";
     if (!text.trim()) return;
-    errorBox.hidden = true;
-    const response = await fetch(composer.action, {
-      method: "POST",
-      headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
-      body: new FormData(composer),
-      credentials: "same-origin",
-    });
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      errorBox.textContent = body.error || "The message could not be queued. Try again.";
-      errorBox.hidden = false;
-      return;
-    }
+    document.getElementById("composer-error").hidden = true;
+    const answer =
+      mode === "note"
+        ? await post(composer.dataset.noteUrl, { text })
+        : await post(composer.action, { text, reply_to: document.getElementById("reply-to").value });
+    if (!answer) return;
     textarea.value = "";
     autosize(textarea);
-    if (body.html) placeMessage(body.html);
+    clearQuote();
+    if (answer.html) placeInThread(answer.html);
   }
 
   function autosize(textarea) {
@@ -180,38 +420,186 @@
     textarea.style.height = `${Math.min(textarea.scrollHeight, 200)}px`;
   }
 
+  const cannedMenu = document.getElementById("canned-menu");
+  let cannedChoices = [];
+  let cannedIndex = 0;
+
+  function showCanned(textarea) {
+    const match = textarea.value.match(/^\/(\S*)$/);
+    cannedChoices = match ? page.canned.filter((item) => item.shortcut.startsWith(match[1].toLowerCase())) : [];
+    cannedIndex = 0;
+    cannedMenu.replaceChildren(
+      ...cannedChoices.map((item, index) => {
+        const option = document.createElement("li");
+        option.setAttribute("role", "option");
+        option.dataset.index = index;
+        option.textContent = `/${item.shortcut} — ${item.text.slice(0, 80)}`;
+        return option;
+      })
+    );
+    cannedMenu.hidden = cannedChoices.length === 0;
+    highlightCanned();
+  }
+
+  function highlightCanned() {
+    cannedMenu.querySelectorAll("li").forEach((option, index) => {
+      option.classList.toggle("active", index === cannedIndex);
+      option.setAttribute("aria-selected", String(index === cannedIndex));
+    });
+  }
+
+  function chooseCanned(textarea, index) {
+    textarea.value = cannedChoices[index].text;
+    cannedMenu.hidden = true;
+    cannedChoices = [];
+    autosize(textarea);
+  }
+
+  let lastTyping = 0;
+
+  function announceTyping() {
+    if (mode !== "reply" || Date.now() - lastTyping < 20000) return;
+    lastTyping = Date.now();
+    fetch(composer.dataset.typingUrl, { method: "POST", headers: { "X-CSRFToken": csrfToken() }, credentials: "same-origin" });
+  }
+
   if (composer) {
     const textarea = document.getElementById("composer-text");
-    composer.addEventListener("submit", send);
+    composer.addEventListener("submit", submitComposer);
+    composer.querySelectorAll(".tab").forEach((tab) => tab.addEventListener("click", () => setMode(tab.dataset.mode)));
+    document.getElementById("quote-cancel").addEventListener("click", clearQuote);
     if (textarea) {
       textarea.addEventListener("keydown", (event) => {
+        if (cannedChoices.length) {
+          if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+            event.preventDefault();
+            cannedIndex = (cannedIndex + (event.key === "ArrowDown" ? 1 : -1) + cannedChoices.length) % cannedChoices.length;
+            highlightCanned();
+            return;
+          }
+          if (event.key === "Enter" || event.key === "Tab") {
+            event.preventDefault();
+            chooseCanned(textarea, cannedIndex);
+            return;
+          }
+        }
+        if (event.key === "Escape") textarea.blur();
         if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
           event.preventDefault();
           composer.requestSubmit();
         }
       });
-      textarea.addEventListener("input", () => autosize(textarea));
+      textarea.addEventListener("input", () => {
+        autosize(textarea);
+        showCanned(textarea);
+        if (composer.dataset.windowOpen === "true") announceTyping();
+      });
+      cannedMenu.addEventListener("mousedown", (event) => {
+        const option = event.target.closest("li");
+        if (option) {
+          event.preventDefault();
+          chooseCanned(textarea, Number(option.dataset.index));
+        }
+      });
     }
   }
 
-  // "Send again" on a failed message (the fragment has no form: it is rendered for events too).
-  if (thread) {
-    thread.addEventListener("click", async (event) => {
-      const button = event.target.closest("button.resend");
-      if (!button) return;
-      button.disabled = true;
-      const response = await fetch(button.dataset.url, {
-        method: "POST",
-        headers: { "X-CSRFToken": csrfToken() },
-        credentials: "same-origin",
-      });
-      if (!response.ok) button.disabled = false;
+  // --- Templates, once the 24-hour window has closed -----------------------------------
+
+  const templatePicker = document.getElementById("template-picker");
+  const templateSelect = document.getElementById("template-select");
+  if (templatePicker && templateSelect) {
+    const variables = document.getElementById("template-variables");
+    const sendButton = document.getElementById("template-send");
+    templateSelect.addEventListener("change", () => {
+      const option = templateSelect.selectedOptions[0];
+      const count = Number(option.dataset.variables || 0);
+      document.getElementById("template-preview").textContent = option.dataset.body || "";
+      variables.replaceChildren(
+        ...Array.from({ length: count }, (_, index) => {
+          const input = document.createElement("input");
+          input.name = "values";
+          input.required = true;
+          input.maxLength = 1024;
+          input.placeholder = `Value ${index + 1}`;
+          input.setAttribute("aria-label", `Template value ${index + 1}`);
+          return input;
+        })
+      );
+      sendButton.disabled = !templateSelect.value;
+    });
+    sendButton.addEventListener("click", async () => {
+      const values = Array.from(variables.querySelectorAll("input")).map((input) => input.value);
+      const answer = await post(templatePicker.dataset.url, { template: templateSelect.value, values });
+      if (answer) {
+        templateSelect.value = "";
+        variables.replaceChildren();
+        sendButton.disabled = true;
+      }
     });
   }
 
-  document.addEventListener("visibilitychange", markRead);
+  // --- The 24-hour window countdown ----------------------------------------------------
+
+  const windowBadge = document.getElementById("window");
+
+  function showWindow() {
+    if (!windowBadge || !windowBadge.dataset.closes) return;
+    const left = Date.parse(windowBadge.dataset.closes) - Date.now();
+    if (left <= 0) {
+      windowBadge.textContent = "24-hour window closed";
+      windowBadge.className = "window closed";
+      const textarea = document.getElementById("composer-text");
+      if (textarea && composer.dataset.windowOpen === "true") {
+        composer.dataset.windowOpen = "false";
+        showError("The 24-hour window just closed: reload to send a template.");
+      }
+      return;
+    }
+    const hours = Math.floor(left / 3600000);
+    const minutes = Math.floor((left % 3600000) / 60000);
+    windowBadge.textContent = `Window closes in ${hours ? `${hours} h ` : ""}${minutes} min`;
+    windowBadge.classList.toggle("closing", left < 2 * 3600000);
+  }
+
+  // --- Keyboard ------------------------------------------------------------------------
+
+  function moveTo(step) {
+    const items = Array.from(list.querySelectorAll(".conversation-item"));
+    if (!items.length) return;
+    const index = items.findIndex((item) => Number(item.dataset.conversationId) === currentId);
+    const next = items[Math.min(Math.max(index + step, 0), items.length - 1)];
+    if (next) window.location.href = next.href;
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.target.closest("input, textarea, select") || event.metaKey || event.ctrlKey || event.altKey) return;
+    const keys = {
+      j: () => moveTo(1),
+      k: () => moveTo(-1),
+      a: () => assignTo("me"),
+      e: () => setStatus("resolved"),
+      r: () => { setMode("reply"); document.getElementById("composer-text")?.focus(); },
+      n: () => { setMode("note"); document.getElementById("composer-text")?.focus(); },
+      "?": () => document.getElementById("shortcuts-help").showModal(),
+    };
+    const action = keys[event.key];
+    if (action) {
+      event.preventDefault();
+      action();
+    }
+  });
+
+  document.addEventListener("visibilitychange", () => {
+    markRead();
+    send({ type: "viewing", conversation_id: document.hidden ? null : currentId });
+  });
   markCurrent();
   updateTitle();
   scrollThreadToEnd();
+  showWindow();
+  setInterval(showWindow, 30000);
+  setInterval(showViewers, 15000);
+  offerNotifications();
   connect();
 })();

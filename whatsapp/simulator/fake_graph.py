@@ -79,6 +79,7 @@ class FakeGraphAPI:
         self.host, self.port, self.status_delay = host, port, status_delay
         self.numbers, self.media, self.script = {}, {}, []
         self.sent, self.marked_read = [], []
+        self.templates = {}  # waba id -> list of Meta-shaped template objects
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._server = None
@@ -91,6 +92,7 @@ class FakeGraphAPI:
             ("GET", r"/_fake/media/(?P<media_id>[^/]+)", self._download_media),
             ("POST", VERSION + r"/(?P<phone_number_id>[^/]+)/messages", self._messages),
             ("POST", VERSION + r"/(?P<phone_number_id>[^/]+)/media", self._upload_media),
+            ("GET", VERSION + r"/(?P<waba_id>[^/]+)/message_templates", self._list_templates),
             ("GET", VERSION + r"/(?P<media_id>[^/]+)", self._media_info),
             ("DELETE", VERSION + r"/(?P<media_id>[^/]+)", self._delete_media),
         ]
@@ -161,6 +163,26 @@ class FakeGraphAPI:
             if phone_number_id in (None, record["phone_number_id"])
             and (to is None or _digits(record["to"]) == _digits(to))
         ]
+
+    def add_template(self, waba_id, name, body, language="en_US", status="APPROVED", category="UTILITY"):
+        """A message template as Meta lists it; returns its id."""
+        template = {
+            "id": str(10**14 + secrets.randbelow(9 * 10**14)),
+            "name": name,
+            "language": language,
+            "status": status,
+            "category": category,
+            "components": [{"type": "BODY", "text": body}],
+        }
+        with self._lock:
+            self.templates.setdefault(str(waba_id), []).append(template)
+        return template["id"]
+
+    def _list_templates(self, request, waba_id):
+        self._authenticate(request)
+        with self._lock:
+            templates = list(self.templates.get(waba_id, []))
+        return _json({"data": templates, "paging": {"cursors": {"before": "", "after": ""}}})
 
     def add_media(self, data, mime_type, phone_number_id=None):
         """Store media as if a customer had sent it; returns its media id."""

@@ -1,0 +1,53 @@
+"""What admins manage for their team: labels, saved replies, message templates, and the
+workspace's inbox settings."""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import cloud_api
+from .actions import ActionError
+from .models import CannedResponse, Connection, MessageTemplate
+
+TEMPLATE_SYNC_EVERY = timedelta(hours=1)
+
+
+def save_canned_response(tenant, shortcut, text):
+    shortcut = shortcut.strip().lstrip("/").lower()
+    text = text.replace("\r\n", "\n").strip()
+    if not shortcut or not shortcut.replace("-", "").replace("_", "").isalnum():
+        raise ActionError("A shortcut is one word: letters, digits, - and _.")
+    if not text:
+        raise ActionError("A saved reply needs text.")
+    response, _ = CannedResponse.objects.update_or_create(
+        tenant=tenant, shortcut=shortcut[:40], defaults={"text": text[:4096]}
+    )
+    return response
+
+
+def sync_templates(tenant):
+    """Bring the tenant's templates up to date with Meta's list. Returns how many there are."""
+    connection = Connection.objects.select_related("tenant").get(tenant=tenant)
+    number = tenant.phone_numbers.first()
+    if number is None:
+        raise ActionError("Connect a business number first.")
+    fetched = cloud_api.fetch_templates(number, connection)
+    with transaction.atomic():
+        for fields in fetched:
+            if fields["meta_id"]:
+                MessageTemplate.objects.update_or_create(
+                    tenant=tenant, meta_id=fields.pop("meta_id"), defaults=fields
+                )
+        Connection.objects.filter(pk=connection.pk).update(templates_synced_at=timezone.now())
+    return len(fetched)
+
+
+def tenants_due_for_template_sync(now=None):
+    due = (now or timezone.now()) - TEMPLATE_SYNC_EVERY
+    connections = Connection.objects.filter(tenant__active=True, sending_paused_reason="")
+    return [c.tenant_id for c in connections.exclude(templates_synced_at__gt=due).only("tenant_id")]
+
+
+def note_sync_attempt(tenant_id):
+    Connection.objects.filter(tenant_id=tenant_id).update(templates_synced_at=timezone.now())
