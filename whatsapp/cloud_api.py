@@ -246,8 +246,20 @@ def _send_reaction(wa, message, common):
 def _send_template(wa, message, common):
     template = message.content["template"]
     return wa.send_template(
-        name=template["name"], language=template["language"]["code"], params=template["components"], **common
+        name=template["name"], language=_language(template["language"]["code"]), params=template["components"], **common
     )
+
+
+def _language(code):
+    """PyWA's enum of Meta's languages; a code it does not list yet still goes through."""
+    from types import SimpleNamespace
+
+    from pywa.types.templates import TemplateLanguage
+
+    try:
+        return TemplateLanguage(code)
+    except ValueError:
+        return SimpleNamespace(value=code)
 
 
 # How each message type is sent: (PyWA client, message, common arguments) -> SentMessage.
