@@ -147,3 +147,8 @@ def fast_forward():
         Message.objects.filter(next_attempt_at__isnull=False).update(next_attempt_at=past)
 
     return forward
+
+
+# Fixtures defined in their own modules, shared by every test module. Imported last: they
+# use the names above.
+from .browsing import browser, new_page, page, stack  # noqa: F401,E402  (fixtures for the browser tests)

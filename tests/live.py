@@ -77,6 +77,13 @@ class LiveStack:
         self._spawn(name, "manage.py", "db_worker", "--interval", "0.05", "--queue-name", "*",
                     "--no-reload", "--no-startup-delay", "--worker-id", name)
 
+    def ensure_worker(self):
+        """Start the worker again if it died (a test may have pulled its data away)."""
+        worker = self.processes.get("worker")
+        if worker is None or worker.poll() is not None:
+            self.processes.pop("worker", None)
+            self.start_worker("worker")
+
     def kill(self, name):
         """SIGKILL: the process dies at once, mid-task, with no chance to clean up."""
         process = self.processes.pop(name)

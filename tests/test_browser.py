@@ -6,81 +6,20 @@ Plain sync tests on purpose: Playwright's sync API refuses to run inside an even
 import time
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.conftest import ACME, PASSWORD
+from tests.browsing import (
+    CUSTOMER,
+    SCREENSHOT,
+    customer_writes_and_agent_opens,
+    log_in,
+    open_conversation,
+    sent_texts,
+    wait_until_live,
+)
+from tests.conftest import ACME
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-CUSTOMER = "15551230000"
-SCREENSHOT = "/tmp/browser-chat.png"
-
-expect.set_options(timeout=10_000)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Chromium for this module only. While Playwright's sync API is active, Django sees its
-    event loop as running and refuses ORM calls, though every call here is plain sync code:
-    allow them for this module, and stop Playwright before the next module's tests."""
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1200, "height": 800})
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
-def stack(request, live_stack, transactional_db, acme):
-    """The live stack with acme's number registered; the processes' logs follow a failure."""
-    fake = live_stack.fake
-    fake.reset()
-    fake.register_number(ACME["phone_number_id"], f"{live_stack.url}/webhooks/whatsapp/acme/",
-                         ACME["app_secret"], access_token=ACME["access_token"])
-    failures = request.session.testsfailed
-    yield live_stack
-    if request.session.testsfailed > failures:
-        print(live_stack.stack.log_tails())
-
-
-def log_in(page, stack, email):
-    page.goto(f"{stack.url}/accounts/login/")
-    page.fill("#id_username", email)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{stack.url}/t/*/inbox/")
-
-
-def wait_until_live(page):
-    expect(page.locator('main.inbox[data-live="true"]')).to_be_attached()
-
-
-def open_conversation(page, stack, item):
-    item.click()
-    page.wait_for_url(f"{stack.url}/t/acme/inbox/c/*/")
-    wait_until_live(page)  # status updates for a reply must not be missed
-
-
-def customer_writes_and_agent_opens(page, stack, text, **kwargs):
-    """The customer writes, the row appears live, the agent opens the conversation."""
-    stack.fake.customer_says(ACME["phone_number_id"], CUSTOMER, text, name="Carla", **kwargs)
-    open_conversation(page, stack, page.locator(".conversation-item", has_text="Carla"))
-
-
-def sent_texts(stack):
-    return [record["body"]["text"]["body"] for record in stack.fake.sent_messages(ACME["phone_number_id"], CUSTOMER)]
-
 
 def test_an_agent_chats_with_a_customer_live(page, stack, agent):
     log_in(page, stack, agent.email)

@@ -134,7 +134,7 @@ class TestAssignment:
 class TestLabelsNotesAndMentions:
     def test_an_agent_applies_and_removes_a_label(self, agent_client, acme, conversation):
         label = Label.objects.create(tenant=acme, name="Billing")
-        agent_client.post(url(conversation, f"labels/{label.pk}"))
+        assert agent_client.post(url(conversation, f"labels/{label.pk}")).status_code == 200
         assert list(conversation.labels.all()) == [label]
         agent_client.post(url(conversation, f"labels/{label.pk}"))
         assert not conversation.labels.exists()

@@ -42,7 +42,8 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         elif content.get("type") == "viewing":
             conversation_id = content.get("conversation_id")
             if conversation_id is None or (isinstance(conversation_id, int) and conversation_id > 0):
-                await realtime.presence(self.tenant_id, self.scope["user"], conversation_id)
+                hello = content.get("hello") is True  # a newcomer: the others answer with where they are
+                await realtime.presence(self.tenant_id, self.scope["user"], conversation_id, hello)
 
     async def inbox_event(self, message):
         await self.send_json({"event": message["event"], "data": message["data"]})

@@ -131,7 +131,7 @@ def notification_created(notification):
     transaction.on_commit(send)
 
 
-async def presence(tenant_id, user, conversation_id):
+async def presence(tenant_id, user, conversation_id, hello=False):
     """Who is looking at which conversation. Not stored anywhere: browsers keep it for a
     minute and the page repeats it while open."""
     from channels.layers import get_channel_layer as layer
@@ -141,6 +141,6 @@ async def presence(tenant_id, user, conversation_id):
         {
             "type": "inbox.event",
             "event": "presence",
-            "data": {"user_id": user.pk, "name": user.display_name, "conversation_id": conversation_id},
+            "data": {"user_id": user.pk, "name": user.display_name, "conversation_id": conversation_id, "hello": hello},
         },
     )

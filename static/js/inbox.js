@@ -39,10 +39,11 @@
       if (Array.isArray(value)) value.forEach((item) => body.append(name, item));
       else body.append(name, value);
     }
+    // An empty multipart body is malformed: send none at all when there are no fields.
     const response = await fetch(url, {
       method: "POST",
       headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
-      body,
+      body: Object.keys(fields).length ? body : undefined,
       credentials: "same-origin",
     });
     const answer = await response.json().catch(() => ({}));
@@ -230,6 +231,9 @@
     presence(data) {
       viewers.set(data.user_id, { name: data.name, conversationId: data.conversation_id, at: Date.now() });
       showViewers();
+      if (data.hello && data.user_id !== page.me) {
+        send({ type: "viewing", conversation_id: document.hidden ? null : currentId });
+      }
     },
   };
 
@@ -265,7 +269,7 @@
       liveState.classList.add("connected");
       liveState.title = "Live";
       root.dataset.live = "true";
-      send({ type: "viewing", conversation_id: currentId });
+      send({ type: "viewing", conversation_id: currentId, hello: true });
       timers = [
         setInterval(() => send({ type: "ping" }), 25000),
         setInterval(() => send({ type: "viewing", conversation_id: document.hidden ? null : currentId }), 20000),
