@@ -105,3 +105,22 @@ async def test_an_idle_socket_stays_open_for_30_seconds(agent):
     event = await communicator.receive_json_from(timeout=5)
     assert event["event"] in {"conversation.updated", "message.created"}
     await communicator.disconnect()
+
+
+async def test_presence_reaches_the_other_members_and_is_stored_nowhere(agent, acme):
+    from tenants.models import Role
+    from tenants.setup import add_member
+
+    other = await database_sync_to_async(lambda: add_member(acme, "bob@acme.test", role=Role.AGENT).user)()
+    watcher, connected, _ = await connect(other, "acme")
+    viewer, connected_too, _ = await connect(agent, "acme")
+    assert connected and connected_too
+    await viewer.send_json_to({"type": "viewing", "conversation_id": 7, "hello": True})
+    event = await watcher.receive_json_from(timeout=5)
+    assert event == {
+        "event": "presence",
+        "data": {"user_id": agent.pk, "name": agent.display_name, "conversation_id": 7, "hello": True},
+    }
+    await viewer.send_json_to({"type": "viewing", "conversation_id": "not a number"})
+    await viewer.disconnect()
+    await watcher.disconnect()
