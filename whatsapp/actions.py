@@ -137,6 +137,10 @@ def receive_message(tenant, phone_number, inbound):
             return message
         if message.type == "system":
             _apply_system_change(contact, message)
+        if message.type in message_types.MEDIA_TYPES:
+            from .media_actions import expect_inbound_file
+
+            expect_inbound_file(message)
         _touch_conversation(conversation, message, inbound=message.type != "system")
         apply_followups(tenant, message.wamid)
         realtime.message_created(message)

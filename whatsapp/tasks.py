@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks import task
 
-from . import actions, cloud_api, ingest
+from . import actions, cloud_api, ingest, media_actions
 
 logger = logging.getLogger(__name__)
 
@@ -43,3 +43,9 @@ def send_message(message_id):
         return
     actions.count_attempt(message)
     actions.mark_sent(message, wamid)
+
+
+@task(queue_name="media")
+def download_media(media_file_id):
+    """Fetch one inbound file into our storage; retries enqueue themselves with backoff."""
+    media_actions.download_inbound_file(media_file_id)

@@ -10,7 +10,7 @@ def thread_messages(conversation, limit):
     latest = (
         Message.objects.filter(conversation=conversation)
         .exclude(type__in=FOLLOWUP_TYPES)
-        .select_related("author", "conversation__contact")
+        .select_related("author", "conversation__contact", "tenant", "media_file")
         .order_by("-timestamp", "-pk")[:limit]
     )
     return with_quotes(list(reversed(latest)))
