@@ -295,6 +295,46 @@ def send_reply(membership, conversation, text):
     return message
 
 
+def _require_open_window(conversation):
+    if not conversation.window_is_open:
+        raise ActionError(
+            "The 24-hour window is closed: the customer has not written in the last 24 hours. "
+            "Only a template can be sent now."
+        )
+
+
+def send_media_reply(membership, conversation, upload, caption=""):
+    """Queue an agent's file with an optional caption. The file is checked against Meta's
+    types and limits before anything happens, and kept in our storage with the message."""
+    from . import media, media_actions
+    from .tasks import send_message
+
+    caption = caption.strip()
+    try:
+        checked = media.check_outbound_file(upload, caption)
+    except media.FileRefused as error:
+        raise ActionError(str(error))
+    _require_open_window(conversation)
+    with transaction.atomic():
+        message = Message.objects.create(
+            tenant=conversation.tenant,
+            conversation=conversation,
+            direction=Message.Direction.OUT,
+            type=checked.kind,
+            text=caption,
+            content={checked.kind: {"mime_type": checked.mime_type, "caption": caption, "filename": checked.filename}},
+            status=MessageStatus.QUEUED,
+            author=membership.user,
+            timestamp=timezone.now(),
+        )
+        media_actions.keep_outbound_file(message, upload, checked)
+        send_message.enqueue(message.pk)
+        Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
+        _touch_conversation(conversation, message, inbound=False)
+        realtime.message_created(message)
+    return message
+
+
 def mark_conversation_read(conversation):
     if conversation.unread_count:
         Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)

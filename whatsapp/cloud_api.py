@@ -146,7 +146,15 @@ def _send_text(wa, message, common):
     return wa.send_message(text=message.text, **common)
 
 
+def _send_media(wa, message, common):
+    # Upload once, send by media id: whatsapp/cloud_media.py.
+    from .cloud_media import send_media
+
+    return send_media(wa, message, common)
+
+
 # How each message type is sent: (PyWA client, message, common arguments) -> SentMessage.
 _SENDERS = {
     "text": _send_text,
+    **dict.fromkeys(("image", "video", "audio", "document", "sticker"), _send_media),
 }

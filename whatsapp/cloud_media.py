@@ -11,10 +11,75 @@ import tempfile
 from dataclasses import dataclass, replace
 
 import httpx
+from pywa.errors import WhatsAppError
 
 from .cloud_api import RETRYABLE_CODES, CloudAPIError, _call, client
 
 logger = logging.getLogger(__name__)
+
+# Codes Meta answers when a media id we reused is gone: upload again, once.
+STALE_MEDIA_CODES = {100, 131053}
+
+
+def send_media(wa, message, common):
+    """cloud_api's sender for media types: the file's media id (reused, or uploaded now),
+    then the send. A reused id Meta has lost is replaced by a fresh upload, once."""
+    from .media_actions import forget_uploaded_media, uploaded_media_id
+
+    send = _SENDS[message.type]
+    media_id, reused = uploaded_media_id(message, lambda content: _upload(wa, message, content))
+    try:
+        return send(wa, message, media_id, common)
+    except WhatsAppError as error:
+        if not reused or error.code not in STALE_MEDIA_CODES:
+            raise
+    forget_uploaded_media(message)
+    media_id, _ = uploaded_media_id(message, lambda content: _upload(wa, message, content))
+    return send(wa, message, media_id, common)
+
+
+def _upload(wa, message, content):
+    media_file = message.media_file
+    uploaded = wa.upload_media(
+        media=content, mime_type=media_file.mime_type, filename=media_file.filename, media_type=message.type
+    )
+    return uploaded.id
+
+
+def _caption(message):
+    return message.text or None
+
+
+def _send_image(wa, message, media_id, common):
+    return wa.send_image(image=media_id, caption=_caption(message), **common)
+
+
+def _send_video(wa, message, media_id, common):
+    return wa.send_video(video=media_id, caption=_caption(message), **common)
+
+
+def _send_audio(wa, message, media_id, common):
+    return wa.send_audio(audio=media_id, **common)
+
+
+def _send_sticker(wa, message, media_id, common):
+    return wa.send_sticker(sticker=media_id, **common)
+
+
+def _send_document(wa, message, media_id, common):
+    filename = message.media_file.filename or None
+    return wa.send_document(document=media_id, filename=filename, caption=_caption(message), **common)
+
+
+# How each media type is sent, once its media id is known.
+_SENDS = {
+    "image": _send_image,
+    "video": _send_video,
+    "audio": _send_audio,
+    "sticker": _send_sticker,
+    "document": _send_document,
+}
+
 
 # Inbound media downloads
 

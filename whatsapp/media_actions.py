@@ -3,16 +3,17 @@ habit): an inbound file expected, downloaded, stored or failed, retried; an outb
 kept; Meta's media ids remembered per content. Each publishes the message again after
 commit, so a thread's placeholder turns into the file without a reload."""
 
+import hashlib
 import logging
 from datetime import timedelta
 
 from django.core.files import File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from . import cloud_api, cloud_media, media, realtime
-from .models import MediaFile
+from .models import MediaFile, UploadedMedia
 
 logger = logging.getLogger(__name__)
 
@@ -177,3 +178,68 @@ def retry_download(media_file):
         download_media.enqueue(locked.pk)
         realtime.message_changed(locked.message)
     return locked
+
+
+# Outbound files
+
+
+def keep_outbound_file(message, upload, checked):
+    """Store an agent's file with its message (inside the message's transaction), so the
+    thread shows it and the sender uploads exactly these bytes."""
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    media_file = MediaFile(
+        tenant_id=message.tenant_id,
+        message=message,
+        mime_type=checked.mime_type,
+        sha256=digest.hexdigest(),
+        size=checked.size,
+        filename=checked.filename,
+        state=MediaFile.State.STORED,
+        stored_at=timezone.now(),
+    )
+    media_file.file.save(checked.filename, upload, save=False)
+    media_file.save()
+    return media_file
+
+
+def uploaded_media_id(message, upload):
+    """Meta's media id for an outbound message's file, and whether it was reused: the id of
+    the same bytes uploaded from this number within UPLOAD_REUSE, else `upload(bytes)`'s,
+    remembered for next time."""
+    media_file = getattr(message, "media_file", None)
+    if media_file is None or not media_file.file:
+        raise ValueError("This message has no file to send.")
+    phone_number = message.conversation.phone_number
+    key = {"tenant_id": message.tenant_id, "phone_number": phone_number, "sha256": media_file.sha256,
+           "mime_type": media_file.mime_type}
+    cached = UploadedMedia.objects.filter(**key, uploaded_at__gt=timezone.now() - UPLOAD_REUSE).first()
+    if cached is not None:
+        return cached.meta_media_id, True
+    with media_file.file.open("rb") as content:
+        media_id = upload(content.read())
+    _remember_upload(key, media_id)
+    return media_id, False
+
+
+def _remember_upload(key, media_id):
+    try:
+        with transaction.atomic():
+            UploadedMedia.objects.update_or_create(
+                **key, defaults={"meta_media_id": media_id, "uploaded_at": timezone.now()}
+            )
+    except IntegrityError:
+        pass  # another worker remembered the same bytes at the same moment; theirs will do
+
+
+def forget_uploaded_media(message):
+    """Meta no longer knows the id we kept for this content: the next send uploads again."""
+    media_file = message.media_file
+    UploadedMedia.objects.filter(
+        tenant_id=message.tenant_id,
+        phone_number=message.conversation.phone_number,
+        sha256=media_file.sha256,
+        mime_type=media_file.mime_type,
+    ).delete()

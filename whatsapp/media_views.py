@@ -1,5 +1,5 @@
-"""Files: a message's file served to members of its tenant only, and the retry of a
-failed download."""
+"""Files: an agent's file sent with a caption, a message's file served to members of its
+tenant only, and the retry of a failed download."""
 
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
@@ -7,8 +7,27 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tenants.access import tenant_view
 
-from . import media, media_actions, realtime
-from .access import access_media_file
+from . import actions, media, media_actions, realtime
+from .access import access_conversation, access_media_file
+
+
+@require_POST
+@tenant_view()
+def send_file(request, membership, conversation_id):
+    """The composer's POST when a file is attached: the file, and the text as its caption.
+    A file WhatsApp would refuse gets a 400 that says why."""
+    conversation = access_conversation(membership, conversation_id)
+    upload = request.FILES.get("file")
+    try:
+        if upload is None:
+            raise actions.ActionError("Choose a file to send.")
+        message = actions.send_media_reply(membership, conversation, upload, caption=request.POST.get("text", ""))
+    except actions.ActionError as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"message_id": message.pk, "status": message.status,
+                             "html": realtime.message_html(message)}, status=201)
+    return redirect("whatsapp:conversation", slug=membership.tenant.slug, conversation_id=conversation.pk)
 
 
 @require_GET

@@ -9,6 +9,7 @@ urlpatterns = [
     path("inbox/c/<int:conversation_id>/", views.conversation, name="conversation"),
     path("inbox/c/<int:conversation_id>/send/", views.send, name="send"),
     path("inbox/c/<int:conversation_id>/read/", views.mark_read, name="mark_read"),
+    path("inbox/c/<int:conversation_id>/send-file/", media_views.send_file, name="send_file"),
     path("media/<int:media_file_id>/", media_views.serve_file, name="media"),
     path("media/<int:media_file_id>/retry/", media_views.retry_download, name="media_retry"),
     path("logs/", log_views.logs, name="logs"),
