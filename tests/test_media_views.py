@@ -105,6 +105,11 @@ def test_a_file_not_stored_yet_is_404(agent_client, conversation):
     assert agent_client.get(f"/t/acme/media/{pending.pk}/").status_code == 404
 
 
+def test_a_file_missing_from_storage_is_404_not_500(agent_client, photo):
+    photo.file.storage.delete(photo.file.name)
+    assert agent_client.get(f"/t/acme/media/{photo.pk}/").status_code == 404
+
+
 def test_no_file_is_reachable_by_its_storage_path(agent_client, photo, settings):
     assert agent_client.get(f"{settings.MEDIA_URL}{photo.file.name}").status_code == 404
     assert Client().get(f"{settings.MEDIA_URL}{photo.file.name}").status_code == 404

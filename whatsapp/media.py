@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from django.core.exceptions import SuspiciousFileOperation
-from django.http import FileResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.utils.http import content_disposition_header
 from django.utils.text import get_valid_filename
 
@@ -252,8 +252,12 @@ def serve(media_file, download=False):
         # The browser may reuse the redirect while the signature is still young.
         response["Cache-Control"] = f"private, max-age={max(min(60, storage.querystring_expire // 2), 0)}"
     else:
+        try:
+            content = media_file.file.open("rb")
+        except FileNotFoundError:
+            raise Http404("The file is missing from storage.")
         response = FileResponse(
-            media_file.file.open("rb"),
+            content,
             as_attachment=not inline,
             filename=media_file.filename or "file",
             content_type=mime_type,
