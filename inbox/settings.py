@@ -193,6 +193,8 @@ if AWS_STORAGE_BUCKET_NAME:
             "default_acl": "private",
             "querystring_auth": True,
             "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=300),
+            # Signature v4: v2 presigned URLs are refused by newer AWS regions and many stores.
+            "signature_version": env.str("AWS_S3_SIGNATURE_VERSION", default="s3v4"),
             "file_overwrite": False,
         },
     }

@@ -1,5 +1,6 @@
 """Named fixtures: two tenants (acme, globex), an owner, an agent, an outsider; a fake
-Graph API; and helpers to post signed webhooks through the real view."""
+Graph API; helpers to post signed webhooks through the real view; media in a temporary
+folder."""
 
 import pytest
 from django.test import Client
@@ -129,6 +130,13 @@ def fake_graph(settings):
     with FakeGraphAPI(status_delay=0.05) as fake:
         settings.WHATSAPP_GRAPH_URL = fake.url
         yield fake
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Local media storage in a folder of the test's own, never under var/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
 
 
 @pytest.fixture

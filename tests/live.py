@@ -48,12 +48,14 @@ class LiveStack:
             # The same groups as this process, so a test can listen to what browsers get.
             "CHANNELS_PREFIX": channels_prefix,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "VAR_DIR": "",  # set below: the servers' local media, in a folder of their own
             "PYTHONUNBUFFERED": "1",
         }
         # The browser tests allow sync ORM calls in their own process only; the servers must
         # keep Django's check, or an async-unsafe call in the app would go unnoticed.
         self.environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         self.log_dir = Path(tempfile.mkdtemp(prefix="live-stack-"))
+        self.environment["VAR_DIR"] = str(self.log_dir / "var")
         self.processes = {}
 
     @property

@@ -3,6 +3,7 @@
 No database: a tiny local receiver stands in for the project's webhook endpoint.
 """
 
+import base64
 import hashlib
 import hmac
 import json
@@ -222,6 +223,67 @@ def test_a_media_download_without_the_token_is_refused(fake, graph):
 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == 190
+
+
+def test_each_media_url_replaces_the_one_before(fake, graph):
+    media_id = fake.add_media(b"photo", "image/jpeg")
+    old = graph.get(f"/{media_id}").json()["url"]
+    new = graph.get(f"/{media_id}").json()["url"]
+
+    assert old != new
+    assert graph.get(old).status_code == 404
+    assert graph.get(new).content == b"photo"
+
+
+def test_a_scripted_expired_url_answers_404_once(fake, graph):
+    media_id = fake.add_media(b"photo", "image/jpeg")
+    fake.script_media_url_expired(media_id)
+    url = graph.get(f"/{media_id}").json()["url"]
+
+    assert graph.get(url).status_code == 404
+    assert graph.get(url).content == b"photo"
+    assert [kind for kind, _ in fake.media_requests] == ["url", "download", "download"]
+
+
+def test_scripted_corrupt_bytes_do_not_match_the_advertised_sha256(fake, graph):
+    media_id = fake.add_media(b"a document", "application/pdf")
+    fake.script_media_corrupt(media_id)
+    info = graph.get(f"/{media_id}").json()
+
+    served = graph.get(info["url"]).content
+    assert len(served) == info["file_size"]
+    assert hashlib.sha256(served).hexdigest() != info["sha256"]
+
+
+def test_an_upload_is_logged_and_a_send_by_its_id_is_accepted(fake, graph):
+    fields = {"file": ("a.png", b"\x89PNG", "image/png"), "messaging_product": (None, "whatsapp"),
+              "type": (None, "image/png")}
+    media_id = graph.post(f"/{PHONE_NUMBER_ID}/media", files=fields).json()["id"]
+    body = {"messaging_product": "whatsapp", "to": CUSTOMER, "type": "image", "image": {"id": media_id}}
+
+    assert graph.post(f"/{PHONE_NUMBER_ID}/messages", json=body).status_code == 200
+    assert [(u["media_id"], u["mime_type"], u["size"]) for u in fake.uploaded()] == [(media_id, "image/png", 4)]
+
+
+def test_a_send_by_an_unknown_media_id_is_refused_like_meta(fake, graph):
+    body = {"messaging_product": "whatsapp", "to": CUSTOMER, "type": "image", "image": {"id": "999"}}
+    response = graph.post(f"/{PHONE_NUMBER_ID}/messages", json=body)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == 131053
+
+
+def test_a_customers_media_message_names_a_file_the_fake_serves(fake, graph, receiver):
+    wamid, media_id = fake.customer_sends_media(PHONE_NUMBER_ID, CUSTOMER, "document", b"%PDF-1", "application/pdf",
+                                                filename="invoice.pdf", caption="Here")
+
+    headers, body = receiver.next_post()
+    assert_signed(headers, body)
+    message = json.loads(body)["entry"][0]["changes"][0]["value"]["messages"][0]
+    assert (message["id"], message["type"]) == (wamid, "document")
+    assert message["document"]["id"] == media_id
+    assert message["document"]["filename"] == "invoice.pdf" and message["document"]["caption"] == "Here"
+    assert base64.b64decode(message["document"]["sha256"]) == hashlib.sha256(b"%PDF-1").digest()
+    assert graph.get(graph.get(f"/{media_id}").json()["url"]).content == b"%PDF-1"
 
 
 # The simulated customer and the /_fake endpoints

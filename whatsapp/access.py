@@ -29,3 +29,12 @@ def connection_for_webhook(slug):
         return Connection.objects.select_related("tenant").get(tenant__slug=slug, tenant__active=True)
     except Connection.DoesNotExist:
         raise Http404("No such tenant.")
+
+
+def access_media_file(membership, media_file_id):
+    from .models import MediaFile
+
+    try:
+        return MediaFile.objects.select_related("message").get(pk=media_file_id, tenant=membership.tenant)
+    except MediaFile.DoesNotExist:
+        raise Http404("No such file.")

@@ -122,6 +122,10 @@ def receive_message(tenant, phone_number, inbound):
             return message
         if message.type == "system":
             _apply_system_change(contact, message)
+        if message.type in message_types.MEDIA_TYPES:
+            from .media_actions import expect_inbound_file
+
+            expect_inbound_file(message)
         _touch_conversation(conversation, message, inbound=message.type != "system")
         apply_followups(tenant, message.wamid)
         realtime.message_created(message)
@@ -197,11 +201,7 @@ def send_reply(membership, conversation, text, reply_to=None):
         raise ActionError("Write a message first.")
     if len(text) > 4096:
         raise ActionError("WhatsApp text messages are limited to 4,096 characters.")
-    if not conversation.window_is_open:
-        raise ActionError(
-            "The 24-hour window is closed: the customer has not written in the last 24 hours. "
-            "Only a template can be sent now."
-        )
+    _require_open_window(conversation)
     if reply_to is not None and (reply_to.conversation_id != conversation.pk or not reply_to.wamid):
         raise ActionError("You can quote a message of this conversation that reached WhatsApp.")
     with transaction.atomic():
@@ -225,6 +225,45 @@ def send_reply(membership, conversation, text, reply_to=None):
             from . import conversations
 
             conversations.send_read_receipt(conversation)
+    return message
+
+
+def _require_open_window(conversation):
+    if not conversation.window_is_open:
+        raise ActionError(
+            "The 24-hour window is closed: the customer has not written in the last 24 hours. "
+            "Only a template can be sent now."
+        )
+
+
+def send_media_reply(membership, conversation, upload, caption=""):
+    """Queue an agent's file with an optional caption. The file is checked against Meta's
+    types and limits before anything happens, and kept in our storage with the message."""
+    from . import media, media_actions
+
+    caption = caption.replace("\r\n", "\n").strip()
+    try:
+        checked = media.check_outbound_file(upload, caption)
+    except media.FileRefused as error:
+        raise ActionError(str(error))
+    _require_open_window(conversation)
+    with transaction.atomic():
+        message = Message.objects.create(
+            tenant=conversation.tenant,
+            conversation=conversation,
+            direction=Message.Direction.OUT,
+            type=checked.kind,
+            text=caption,
+            content={checked.kind: {"mime_type": checked.mime_type, "caption": caption, "filename": checked.filename}},
+            status=MessageStatus.QUEUED,
+            author=membership.user,
+            timestamp=timezone.now(),
+        )
+        media_actions.keep_outbound_file(message, upload, checked)
+        delivery.queue(message)
+        Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
+        _touch_conversation(conversation, message, inbound=False)
+        realtime.message_created(message)
     return message
 
 

@@ -4,7 +4,7 @@ from django.contrib import admin
 from inbox.crypto import mask
 
 from . import delivery
-from .models import Connection, Contact, Conversation, Message, PhoneNumber, WebhookEvent
+from .models import Connection, Contact, Conversation, MediaFile, Message, PhoneNumber, WebhookEvent
 
 SECRET_FIELDS = ("app_secret", "verify_token", "access_token")
 
@@ -80,3 +80,16 @@ class WebhookEventAdmin(admin.ModelAdmin):
     list_display = ["pk", "tenant", "received_at", "fields", "signature", "state", "deliveries"]
     list_filter = ["tenant", "state", "signature"]
     readonly_fields = [f.name for f in WebhookEvent._meta.fields]
+
+
+@admin.register(MediaFile)
+class MediaFileAdmin(admin.ModelAdmin):
+    """Read-only: files change through their download and sending jobs, never by hand."""
+
+    list_display = ["pk", "tenant", "state", "mime_type", "size", "filename", "attempts", "created_at"]
+    list_filter = ["tenant", "state"]
+    search_fields = ["meta_media_id", "sha256", "filename"]
+    readonly_fields = [f.name for f in MediaFile._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

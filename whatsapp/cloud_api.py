@@ -32,6 +32,8 @@ PAIR_RATE_LIMIT = 131056
 RETRY_A_FEW = {131000}
 # The access token is refused: pause the tenant's sending until it is replaced.
 TOKEN_CODES = {190}
+# Worth another try of some kind (reads, such as media downloads, retry on all of these).
+RETRYABLE_CODES = OUTAGE_CODES | RETRY_A_FEW | {PAIR_RATE_LIMIT}
 
 # What an agent is told, and what to do next, for the errors a sender meets most.
 AGENT_EXPLANATIONS = {
@@ -72,6 +74,14 @@ class CloudAPIError(Exception):
     details: str = ""
     http_status: int | None = None
     outcome_unknown: bool = False  # the request may have reached Meta
+    # Whether another try may work. Worked out from the code unless the caller knows better
+    # (a lost answer to a read, say, is safe to ask again).
+    retryable: bool | None = None
+
+    def __post_init__(self):
+        if self.retryable is None:
+            server_error = self.http_status is not None and self.http_status >= 500
+            self.retryable = not self.outcome_unknown and (self.code in RETRYABLE_CODES or server_error)
 
     def __str__(self):
         return f"({self.code}) {self.message}"
@@ -105,7 +115,10 @@ class CloudAPIError(Exception):
                 "WhatsApp did not answer in time, so we cannot tell whether this message went out. "
                 "Check with the customer before sending it again."
             )
-        return AGENT_EXPLANATIONS.get(self.code) or self.details or self.message
+        explained = AGENT_EXPLANATIONS.get(self.code)
+        if explained and self.details:
+            return f"{explained} WhatsApp said: {self.details}"
+        return explained or self.details or self.message
 
 
 def explain(code, title="", details=""):
@@ -262,11 +275,19 @@ def _language(code):
         return SimpleNamespace(value=code)
 
 
+def _send_media(wa, message, common):
+    # Upload once, send by media id: whatsapp/cloud_media.py.
+    from .cloud_media import send_media
+
+    return send_media(wa, message, common)
+
+
 # How each message type is sent: (PyWA client, message, common arguments) -> SentMessage.
 _SENDERS = {
     "text": _send_text,
     "reaction": _send_reaction,
     "template": _send_template,
+    **dict.fromkeys(("image", "video", "audio", "document", "sticker"), _send_media),
 }
 
 

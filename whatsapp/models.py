@@ -425,3 +425,64 @@ class WebhookEvent(models.Model):
 
     def __str__(self):
         return f"webhook {self.pk} ({self.state})"
+
+
+def media_upload_path(media_file, filename):
+    """Where a file lives in storage: the tenant, then a random folder, so no path can be
+    guessed from another, then a name safe for any store."""
+    from .media import storage_name
+
+    return storage_name(media_file.tenant_id, filename)
+
+
+class MediaFile(models.Model):
+    """The file of an image, video, audio, document or sticker message, kept in our storage
+    (Meta's copy expires). Inbound files start pending until the download lands."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Downloading"
+        STORED = "stored", "Stored"
+        FAILED = "failed", "Failed"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="media_files")
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="media_file")
+    meta_media_id = models.CharField(max_length=128, blank=True, help_text="Meta's media id, from the webhook.")
+    mime_type = models.CharField(max_length=255, blank=True)
+    meta_sha256 = models.CharField(max_length=128, blank=True, help_text="Meta's checksum: hex or base64.")
+    sha256 = models.CharField(max_length=64, blank=True, help_text="Hex SHA-256 of the stored bytes.")
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    filename = models.CharField(max_length=255, blank=True, help_text="The name shown and offered for download.")
+    file = models.FileField(upload_to=media_upload_path, max_length=500, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    error = models.TextField(blank=True, help_text="Why the download failed, for the agent.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    stored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "state"], name="media_file_state")]
+
+    def __str__(self):
+        return f"{self.message.type} file {self.pk} ({self.state})"
+
+
+class UploadedMedia(models.Model):
+    """A file we uploaded to Meta, by content. Meta keeps uploads for 30 days, so the same
+    bytes sent again within that time go by the same media id, not a second upload."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    phone_number = models.ForeignKey(PhoneNumber, on_delete=models.CASCADE, related_name="+")
+    sha256 = models.CharField(max_length=64)
+    mime_type = models.CharField(max_length=255)
+    meta_media_id = models.CharField(max_length=128)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "phone_number", "sha256", "mime_type"], name="uploaded_media_unique_content"
+            )
+        ]
+
+    def __str__(self):
+        return f"media {self.meta_media_id} ({self.sha256[:12]}…)"

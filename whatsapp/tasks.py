@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks import task
 
-from . import cloud_api, conversations, delivery, ingest, throttle
+from . import cloud_api, conversations, delivery, ingest, media_actions, throttle
 
 logger = logging.getLogger(__name__)
 
@@ -104,3 +104,9 @@ def schedule_maintenance(after=None):
     if not waiting.exists():
         run_after = timezone.now() + after if after else None
         (maintain_delivery.using(run_after=run_after) if run_after else maintain_delivery).enqueue()
+
+
+@task(queue_name="media")
+def download_media(media_file_id):
+    """Fetch one inbound file into our storage; retries enqueue themselves with backoff."""
+    media_actions.download_inbound_file(media_file_id)

@@ -12,7 +12,7 @@ def thread_messages(conversation, limit):
     latest = list(
         Message.objects.filter(conversation=conversation)
         .exclude(type__in=FOLLOWUP_TYPES)
-        .select_related("author", "conversation__contact", "conversation__tenant")
+        .select_related("author", "conversation__contact", "conversation__tenant", "media_file")
         .order_by("-timestamp", "-pk")[:limit]
     )
     notes = Note.objects.filter(conversation=conversation).select_related("author")

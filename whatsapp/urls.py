@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import conversation_views, log_views, team_views, views
+from . import conversation_views, log_views, media_views, team_views, views
 
 app_name = "whatsapp"
 
@@ -24,6 +24,9 @@ urlpatterns = [
     path("settings/replies/<int:canned_id>/delete/", team_views.delete_canned, name="delete_canned"),
     path("templates/", team_views.templates, name="templates"),
     path("templates/sync/", team_views.sync_templates, name="sync_templates"),
+    path("inbox/c/<int:conversation_id>/send-file/", media_views.send_file, name="send_file"),
+    path("media/<int:media_file_id>/", media_views.serve_file, name="media"),
+    path("media/<int:media_file_id>/retry/", media_views.retry_download, name="media_retry"),
     path("logs/", log_views.logs, name="logs"),
     path("logs/graph/", log_views.graph_calls, name="graph_calls"),
     path("logs/<int:event_id>/", log_views.event_detail, name="log_event"),

@@ -467,6 +467,157 @@
     fetch(composer.dataset.typingUrl, { method: "POST", headers: { "X-CSRFToken": csrfToken() }, credentials: "same-origin" });
   }
 
+  // Files: the picker, a drop on the thread, or a pasted image. The file rides in the
+  // composer's own file input; with a file attached, the form goes to the send-file URL and
+  // the text is its caption. Meta's types and sizes are checked here first, to spare a long
+  // upload; the server checks again.
+  const fileInput = document.getElementById("composer-file");
+  const attachment = document.getElementById("composer-attachment");
+  const rulesElement = document.getElementById("media-rules");
+  const mediaRules = rulesElement ? JSON.parse(rulesElement.textContent) : { types: {}, synonyms: {} };
+  const defaultPlaceholder = "Write a reply… (Enter sends, Shift+Enter for a new line)";
+  let sendingFile = false;
+
+  function humanSize(bytes) {
+    for (const [unit, factor] of [["MB", 1e6], ["KB", 1e3]]) {
+      if (bytes >= factor) return `${Number((bytes / factor).toFixed(1))} ${unit}`;
+    }
+    return `${bytes} bytes`;
+  }
+
+  function fileProblem(file) {
+    if (!file.size) return `${file.name} is empty.`;
+    const rule = mediaRules.types[mediaRules.synonyms[file.type] || file.type];
+    if (!rule) {
+      // Some systems give no type at all: the server then judges by the name.
+      return file.type ? `WhatsApp cannot send ${file.name} (${file.type}). It accepts ${mediaRules.accepted}.` : null;
+    }
+    if (file.size > rule.max_bytes) {
+      const size = file.size.toLocaleString("en");
+      return `${file.name} (${size} bytes) is larger than WhatsApp's limit for ${rule.kind} files, ${humanSize(rule.max_bytes)}.`;
+    }
+    return null;
+  }
+
+  function showComposerError(text) {
+    const errorBox = document.getElementById("composer-error");
+    errorBox.textContent = text;
+    errorBox.hidden = !text;
+  }
+
+  function attachFile(file) {
+    const problem = fileProblem(file);
+    if (problem) {
+      clearAttachment();
+      showComposerError(problem);
+      return;
+    }
+    if (fileInput.files[0] !== file) {
+      const transfer = new DataTransfer();
+      transfer.items.add(file);
+      fileInput.files = transfer.files;
+    }
+    document.getElementById("composer-attachment-name").textContent = `📎 ${file.name} · ${humanSize(file.size)}`;
+    attachment.hidden = false;
+    showComposerError("");
+    const textarea = document.getElementById("composer-text");
+    textarea.placeholder = "Add a caption… (optional)";
+    textarea.focus();
+  }
+
+  function clearAttachment() {
+    fileInput.value = "";
+    attachment.hidden = true;
+    document.getElementById("composer-text").placeholder = defaultPlaceholder;
+  }
+
+  async function sendFile(event) {
+    if (!fileInput.files.length) return; // no file: the ordinary send handles it
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    if (sendingFile) return;
+    sendingFile = true;
+    composer.setAttribute("aria-busy", "true");
+    showComposerError("");
+    const response = await fetch(composer.dataset.fileAction, {
+      method: "POST",
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+      body: new FormData(composer),
+      credentials: "same-origin",
+    }).catch(() => null);
+    sendingFile = false;
+    composer.removeAttribute("aria-busy");
+    const body = response ? await response.json().catch(() => ({})) : {};
+    if (!response || !response.ok) {
+      showComposerError(body.error || "The file could not be sent. Try again.");
+      return;
+    }
+    const textarea = document.getElementById("composer-text");
+    textarea.value = "";
+    autosize(textarea);
+    clearAttachment();
+    if (body.html) placeInThread(body.html);
+  }
+
+  if (composer && fileInput) {
+    const threadSection = document.querySelector("section.thread");
+    // Registered before the text send below, so a form with a file never reaches it.
+    composer.addEventListener("submit", sendFile);
+    fileInput.addEventListener("change", () => {
+      if (fileInput.files.length) attachFile(fileInput.files[0]);
+    });
+    document.getElementById("composer-attachment-remove").addEventListener("click", clearAttachment);
+    threadSection.addEventListener("dragover", (event) => {
+      if (!event.dataTransfer.types.includes("Files")) return;
+      event.preventDefault();
+      threadSection.classList.add("dropping");
+    });
+    threadSection.addEventListener("dragleave", () => threadSection.classList.remove("dropping"));
+    threadSection.addEventListener("drop", (event) => {
+      threadSection.classList.remove("dropping");
+      if (!event.dataTransfer.files.length) return;
+      event.preventDefault();
+      attachFile(event.dataTransfer.files[0]);
+    });
+    document.getElementById("composer-text").addEventListener("paste", (event) => {
+      const file = event.clipboardData && event.clipboardData.files[0];
+      if (!file) return; // text pastes as usual
+      event.preventDefault();
+      attachFile(file);
+    });
+  }
+
+  // A photo opens full size in the page's viewer; a failed download can be retried. Both
+  // are delegated: a message's element is replaced whenever the message changes.
+  const viewer = document.getElementById("media-viewer");
+  if (thread && viewer) {
+    thread.addEventListener("click", async (event) => {
+      const thumb = event.target.closest(".media-thumb");
+      if (thumb) {
+        const image = document.getElementById("media-viewer-image");
+        image.src = thumb.dataset.viewerSrc;
+        image.alt = thumb.querySelector("img").alt;
+        document.getElementById("media-viewer-download").href = `${thumb.dataset.viewerSrc}?download`;
+        viewer.showModal();
+        return;
+      }
+      const retry = event.target.closest("button.media-retry");
+      if (!retry) return;
+      retry.disabled = true;
+      const response = await fetch(retry.dataset.url, {
+        method: "POST",
+        headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+        credentials: "same-origin",
+      }).catch(() => null);
+      const body = response ? await response.json().catch(() => ({})) : {};
+      if (body.html) placeInThread(body.html);
+      else retry.disabled = false;
+    });
+    viewer.addEventListener("click", (event) => {
+      if (event.target === viewer) viewer.close(); // a click on the backdrop
+    });
+  }
+
   if (composer) {
     const textarea = document.getElementById("composer-text");
     composer.addEventListener("submit", submitComposer);

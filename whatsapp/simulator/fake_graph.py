@@ -1,13 +1,15 @@
 """A fake WhatsApp Graph API: a real HTTP server that answers like Meta (META_FACTS.md 5-7).
 
 Sends are accepted with a wamid, then signed sent/delivered/read webhooks follow in the
-background, as they do from Meta. Tests script errors, delays and dropped connections.
+background, as they do from Meta. Tests script errors, delays and dropped connections, and
+for media an expired download URL or bytes that do not match the advertised checksum.
 `/_fake/...` endpoints let another process configure and drive it. Run it alone with:
 
     python -m whatsapp.simulator.fake_graph --port 8001 [--status-delay 0.5]
 """
 
 import argparse
+import base64
 import email.parser
 import email.policy
 import hashlib
@@ -80,6 +82,7 @@ class FakeGraphAPI:
         self.numbers, self.media, self.script = {}, {}, []
         self.sent, self.marked_read = [], []
         self.templates = {}  # waba id -> list of Meta-shaped template objects
+        self.media_script, self.uploads, self.media_requests = [], [], []
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._server = None
@@ -149,11 +152,22 @@ class FakeGraphAPI:
     def script_drop(self, times=1, phone_number_id=None):
         self._push_script("drop", phone_number_id, times)
 
+    def script_media_url_expired(self, media_id=None, times=1):
+        """The next download(s) answer 404, as a URL older than 5 minutes does at Meta."""
+        self._push_media_script("expired", media_id, times)
+
+    def script_media_corrupt(self, media_id=None, times=1):
+        """The next download(s) serve bytes that differ from the advertised sha256 and size."""
+        self._push_media_script("corrupt", media_id, times)
+
     def reset(self):
         with self._lock:
             self.script.clear()
             self.sent.clear()
             self.marked_read.clear()
+            self.media_script.clear()
+            self.uploads.clear()
+            self.media_requests.clear()
 
     def sent_messages(self, phone_number_id=None, to=None):
         with self._lock:
@@ -192,6 +206,42 @@ class FakeGraphAPI:
         with self._lock:
             self.media[media_id] = item
         return media_id
+
+    def customer_sends_media(self, phone_number_id, wa_id, kind, data, mime_type, name="Customer", caption=None,
+                             filename=None, voice=None, **kwargs):
+        """A customer's image, video, audio, document or sticker: the file is stored here and
+        a signed webhook names it, with its sha256 in base64 as Meta's webhooks give it.
+        Returns (wamid, media_id)."""
+        number = self._number(phone_number_id)
+        media_id = self.add_media(data, mime_type, number.phone_number_id)
+        body = {"id": media_id, "mime_type": mime_type,
+                "sha256": base64.b64encode(hashlib.sha256(data).digest()).decode()}
+        extras = {"caption": caption, "filename": filename, "voice": voice}
+        body.update({key: value for key, value in extras.items() if value is not None})
+        kwargs.setdefault("display_phone_number", number.display_phone_number)
+        kwargs.setdefault("waba_id", number.waba_id)
+        payload = payloads.message(number.phone_number_id, wa_id, kind, body, name=name, **kwargs)
+        self._deliver_webhook(number, payload)
+        return payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"], media_id
+
+    def uploaded(self, phone_number_id=None):
+        """The files uploaded through POST /{phone-number-id}/media, oldest first."""
+        with self._lock:
+            return [upload for upload in self.uploads if phone_number_id in (None, upload["phone_number_id"])]
+
+    def _push_media_script(self, kind, media_id, times):
+        with self._lock:
+            self.media_script.append({"kind": kind, "media_id": media_id, "times": times})
+
+    def _next_media_script(self, media_id):
+        with self._lock:
+            for step in self.media_script:
+                if step["media_id"] in (None, media_id):
+                    step["times"] -= 1
+                    if step["times"] <= 0:
+                        self.media_script.remove(step)
+                    return step["kind"]
+        return None
 
     def customer_says(self, phone_number_id, wa_id, text, name="Customer", **kwargs):
         """Deliver a signed inbound text to the number's webhook now; returns its wamid."""
@@ -277,6 +327,11 @@ class FakeGraphAPI:
         for field, value in (("to", to), (kind, body.get(kind))):
             if not value:
                 raise GraphError(131008, "Required parameter is missing", details=f"Parameter '{field}' is required.")
+        media_id = body[kind].get("id") if isinstance(body[kind], dict) else None
+        with self._lock:
+            unknown_media = media_id is not None and str(media_id) not in self.media
+        if unknown_media:
+            raise GraphError(131053, "Media upload error", details=f"Media id {media_id} does not exist or expired.")
         wamid = payloads.new_wamid()
         record = {"phone_number_id": number.phone_number_id, "to": to, "body": body, "wamid": wamid,
                   "time": time.time()}
@@ -325,7 +380,11 @@ class FakeGraphAPI:
             raise GraphError(100, "Invalid parameter", details="Parameter 'file' is required.")
         data, file_type = fields["file"]
         mime_type = fields.get("type", (b"", None))[0].decode() or file_type
-        return _json({"id": self.add_media(data, mime_type, number.phone_number_id)})
+        media_id = self.add_media(data, mime_type, number.phone_number_id)
+        with self._lock:
+            self.uploads.append({"phone_number_id": number.phone_number_id, "media_id": media_id,
+                                 "mime_type": mime_type, "size": len(data), "time": time.time()})
+        return _json({"id": media_id})
 
     def _media_item(self, request, media_id):
         with self._lock:
@@ -339,6 +398,10 @@ class FakeGraphAPI:
     def _media_info(self, request, media_id):
         item = self._media_item(request, media_id)
         base = f"http://{request.headers['Host']}" if request.headers.get("Host") else self.url
+        with self._lock:
+            # Each answer is a new URL and the older ones stop working, as at Meta.
+            item["url_token"] = secrets.token_urlsafe(12)
+            self.media_requests.append(("url", media_id))
         return _json({
             "messaging_product": "whatsapp",
             "url": f"{base}/_fake/media/{media_id}?token={item['url_token']}",
@@ -350,8 +413,13 @@ class FakeGraphAPI:
 
     def _download_media(self, request, media_id):
         item = self._media_item(request, media_id)
-        if request.query.get("token") != item["url_token"]:
+        scripted = self._next_media_script(media_id)
+        with self._lock:
+            self.media_requests.append(("download", media_id))
+        if scripted == "expired" or request.query.get("token") != item["url_token"]:
             raise GraphError(100, "Media URL expired", http_status=404, details="Fetch a new media URL.")
+        if scripted == "corrupt":
+            return 200, item["mime_type"], item["data"][:-1] + bytes([item["data"][-1] ^ 0xFF])
         return 200, item["mime_type"], item["data"]
 
     def _delete_media(self, request, media_id):
