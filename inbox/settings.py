@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "accounts",
     "tenants",
     "whatsapp",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
