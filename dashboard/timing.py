@@ -22,9 +22,9 @@ previous resolution to the resolution.
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 
-from tenants.models import Membership
+from tenants.models import Membership, Role
 from whatsapp.models import ConversationResolution, Message, MessageStatus
 
 from .metrics import IN, NOT_IN_THREAD, OUT, thread_messages
@@ -102,21 +102,21 @@ def agent_table(tenant, period, timing):
         .annotate(replies=Count("pk"), conversations=Count("conversation", distinct=True))
         .order_by()
     }
-    people = {m.user_id: (m.user, m.get_role_display()) for m in Membership.objects.filter(tenant=tenant).select_related("user")}
     active = (set(activity) | set(timing.responses_by_user) | set(timing.resolutions_by_user)) - {None}
-    if former := active - set(people):
-        people.update({user.pk: (user, "Former member") for user in get_user_model().objects.filter(pk__in=former)})
-    rows = [_row(user_id, user, role, activity, timing) for user_id, (user, role) in people.items()]
+    members = Membership.objects.filter(tenant=tenant, user=OuterRef("pk"))
+    people = get_user_model().objects.filter(Q(Exists(members)) | Q(pk__in=active))
+    people = people.annotate(role=Subquery(members.values("role")[:1]))
+    rows = [_row(user, activity, timing) for user in people]
     return sorted(rows, key=lambda row: (-row.replies, -row.responses.count, row.user.email))
 
 
-def _row(user_id, user, role, activity, timing):
-    mine = activity.get(user_id, {})
+def _row(user, activity, timing):
+    mine = activity.get(user.pk, {})
     return AgentRow(
         user=user,
-        role=role,
+        role=Role(user.role).label if user.role else "Former member",
         replies=mine.get("replies", 0),
         conversations=mine.get("conversations", 0),
-        responses=timing.responses_by_user.get(user_id, Stats()),
-        resolved=timing.resolutions_by_user.get(user_id, Stats()).count,
+        responses=timing.responses_by_user.get(user.pk, Stats()),
+        resolved=timing.resolutions_by_user.get(user.pk, Stats()).count,
     )
