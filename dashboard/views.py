@@ -10,7 +10,7 @@ from tenants.access import tenant_view
 from tenants.models import Role
 
 from . import charts, health, metrics, timing
-from .forms import PeriodForm
+from .forms import DEFAULT, PeriodForm
 
 
 def figures(tenant, period):
@@ -45,7 +45,7 @@ def figures(tenant, period):
 @require_GET
 @tenant_view(role=Role.ADMIN)
 def dashboard(request, membership):
-    form = PeriodForm(request.GET or None)
+    form = PeriodForm({"range": DEFAULT, **request.GET.dict()})
     period = form.period()
     context = {"tenant": membership.tenant, "membership": membership, "form": form, "period": period,
                "time_zone": settings.TIME_ZONE}

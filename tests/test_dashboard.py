@@ -136,6 +136,12 @@ def test_a_custom_range_covers_whole_days(admin_client):
     assert period.end.isoformat() == "2025-02-03T00:00:00+00:00"
 
 
+def test_the_last_7_days_are_shown_and_selected_by_default(admin_client):
+    response = admin_client.get(URL)
+    assert len(response.context["period"].days) == 7
+    assert '<option value="7d" selected>' in response.content.decode()
+
+
 @pytest.mark.parametrize("range_", ["today", "7d", "30d"])
 def test_each_preset_ends_today(admin_client, range_):
     period = admin_client.get(URL, {"range": range_}).context["period"]
