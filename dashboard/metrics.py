@@ -1,6 +1,7 @@
-"""The dashboard's volume and delivery figures: each one SQL aggregate over a tenant's rows
-in a Period, so a figure costs one query whatever the amount of data. Days and hours are
-counted in settings.TIME_ZONE.
+"""The dashboard's volume and delivery figures: SQL aggregates over a tenant's rows in a
+Period, so a figure costs the same number of queries whatever the amount of data. Days and
+hours are counted in settings.TIME_ZONE. Volumes, the funnel and the heat map share one
+pass over the period's messages (hourly_counts), read from one covering index.
 
 Only messages that stand in a thread count: reactions, edits, deletions and system notices
 (number changes) are stored as messages too, but are not messages anyone wrote.
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db.models import Count, Max, Q, Window
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from whatsapp.cloud_api import explain
@@ -38,6 +39,19 @@ def status_counts(tenant):
     return [(value, label, counts.get(value, 0)) for value, label in Conversation.Status.choices]
 
 
+def hourly_counts(tenant, period):
+    """One pass over the period's messages: (local hour, direction, status, count) rows,
+    from which the daily volumes, the funnel and the heat map are all drawn."""
+    local_hour = TruncHour("timestamp", tzinfo=timezone.get_default_timezone())
+    return list(
+        thread_messages(tenant, period)
+        .annotate(hour=local_hour)
+        .values_list("hour", "direction", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+
+
 @dataclass
 class Day:
     day: object
@@ -49,20 +63,16 @@ class Day:
         return self.inbound + self.outbound
 
 
-def daily_volume(tenant, period):
+def daily_volume(period, hourly):
     """One Day per day of the period, zeros included: messages in and out."""
-    local_day = TruncDate("timestamp", tzinfo=timezone.get_default_timezone())
-    rows = (
-        thread_messages(tenant, period)
-        .annotate(day=local_day)
-        .values_list("day", "direction")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
     days = {day: Day(day) for day in period.days}
-    for day, direction, n in rows:
-        if day in days:
-            setattr(days[day], "inbound" if direction == IN else "outbound", n)
+    for hour, direction, _status, n in hourly:
+        day = days.get(hour.date())
+        if day is not None:
+            if direction == IN:
+                day.inbound += n
+            else:
+                day.outbound += n
     return list(days.values())
 
 
@@ -82,21 +92,24 @@ class Funnel:
         return round(100 * getattr(self, name) / self.total) if self.total else 0
 
 
-def delivery_funnel(tenant, period):
-    accepted = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
-    counts = (
-        thread_messages(tenant, period)
-        .filter(direction=OUT)
-        .aggregate(
-            total=Count("pk"),
-            sent=Count("pk", filter=Q(status__in=accepted)),
-            delivered=Count("pk", filter=Q(status__in=accepted[1:])),
-            read=Count("pk", filter=Q(status=MessageStatus.READ)),
-            failed=Count("pk", filter=Q(status=MessageStatus.FAILED)),
-            waiting=Count("pk", filter=Q(status__in=(MessageStatus.QUEUED, MessageStatus.SENDING))),
-        )
-    )
-    return Funnel(**counts)
+FUNNEL_STAGES = {
+    MessageStatus.QUEUED: ("waiting",),
+    MessageStatus.SENDING: ("waiting",),
+    MessageStatus.SENT: ("sent",),
+    MessageStatus.DELIVERED: ("sent", "delivered"),
+    MessageStatus.READ: ("sent", "delivered", "read"),
+    MessageStatus.FAILED: ("failed",),
+}
+
+
+def delivery_funnel(hourly):
+    funnel = Funnel()
+    for _hour, direction, status, n in hourly:
+        if direction == OUT:
+            funnel.total += n
+            for stage in FUNNEL_STAGES.get(status, ()):
+                setattr(funnel, stage, getattr(funnel, stage) + n)
+    return funnel
 
 
 @dataclass
@@ -133,19 +146,11 @@ class HeatMap:
         return max(max(row) for row in self.cells)
 
 
-def busiest_hours(tenant, period):
-    tz = timezone.get_default_timezone()
-    rows = (
-        thread_messages(tenant, period)
-        .filter(direction=IN)
-        .annotate(weekday=ExtractIsoWeekDay("timestamp", tzinfo=tz), hour=ExtractHour("timestamp", tzinfo=tz))
-        .values_list("weekday", "hour")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
+def busiest_hours(hourly):
     heat_map = HeatMap()
-    for weekday, hour, n in rows:
-        heat_map.cells[weekday - 1][hour] = n
+    for hour, direction, _status, n in hourly:
+        if direction == IN:
+            heat_map.cells[hour.isoweekday() - 1][hour.hour] += n
     return heat_map
 
 

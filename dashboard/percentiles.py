@@ -1,11 +1,12 @@
 """Counts, medians and 90th percentiles of durations, computed by the database.
 
-The input is a queryset of rows with `started`, `ended` (either may be None: such a row is
-counted, but has no duration) and, optionally, `grp` values. PostgreSQL computes everything in one query, exactly, over every
+The input is a query (SQL and its parameters) giving rows with `started`, `ended` (either
+may be None: such a row is counted, but has no duration) and, optionally, `grp` columns. PostgreSQL computes everything in one query, exactly, over every
 row: percentile_cont with GROUPING SETS for the total and each group. SQLite (the embedded
 demo) has no percentile function: it counts every row exactly in SQL, and takes the
 percentiles from the most recent SAMPLE_SIZE measured rows, interpolated the same way as
-percentile_cont, so they are exact whenever the range holds fewer rows than that.
+percentile_cont, so they are exact (to the millisecond) whenever the range holds fewer rows
+than that.
 """
 
 import math
@@ -30,11 +31,14 @@ class Stats:
         return self.count - self.measured
 
 
-def summarize(queryset, grouped=False):
-    """(Stats of every row, {group: Stats}) for a queryset with started/ended(/grp) values."""
-    compiler = queryset.query.get_compiler(using=queryset.db)
-    inner, params = compiler.as_sql()
-    connection = connections[queryset.db]
+def sql_of(queryset):
+    """A queryset's SQL and parameters, to use inside a larger query."""
+    return queryset.query.get_compiler(using=queryset.db).as_sql()
+
+
+def summarize(inner, params, grouped=False, using="default"):
+    """(Stats of every row, {group: Stats}) for the rows of the query `inner`."""
+    connection = connections[using]
     if connection.vendor == "postgresql":
         return _summarize_in_postgresql(connection, inner, params, grouped)
     return _summarize_by_sample(connection, inner, params, grouped)
@@ -77,6 +81,8 @@ def _summarize_by_sample(connection, inner, params, grouped):
             params,
         )
         sample = cursor.fetchall()
+    # julianday() is a float of days: keep the milliseconds, drop its rounding noise.
+    sample = [(key, round(value, 3)) for key, value in sample]
     by_group = {}
     for key, value in sample:
         by_group.setdefault(key, []).append(value)

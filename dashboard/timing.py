@@ -22,46 +22,84 @@ previous resolution to the resolution.
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db import connections
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, When
 
 from tenants.models import Membership, Role
 from whatsapp.models import ConversationResolution, Message, MessageStatus
 
 from .metrics import IN, NOT_IN_THREAD, OUT, thread_messages
-from .percentiles import Stats, summarize
+from .percentiles import Stats, sql_of, summarize
 
 REPLY = Q(direction=OUT, author__isnull=False) & ~Q(status=MessageStatus.FAILED)
 
 
-def waits(tenant, period):
-    """One row per wait that started in the period: started, ended (the reply's timestamp,
-    or None), grp (the replying member's user id, or None)."""
-    thread = Message.objects.exclude(type__in=NOT_IN_THREAD).filter(conversation=OuterRef("conversation_id"))
-    # (timestamp, id) before and after the outer message; the timestamp bound is the index range.
-    before = Q(timestamp__lte=OuterRef("timestamp")) & ~Q(timestamp=OuterRef("timestamp"), pk__gte=OuterRef("pk"))
-    after = Q(timestamp__gte=OuterRef("timestamp")) & ~Q(timestamp=OuterRef("timestamp"), pk__lte=OuterRef("pk"))
-    previous = thread.filter(Q(direction=IN) | REPLY, before).order_by("-timestamp", "-pk").values("direction")[:1]
-    reply = thread.filter(REPLY, after).order_by("timestamp", "pk")
-    return (
+# The waits, in one pass over the period's messages and replies, numbered per conversation
+# by how many replies came before each (its "turn"): a turn's customer messages and the
+# reply that ends it share that number. Per conversation, two index probes at most look past
+# the period: did a wait start before it (then its first turn is not the period's), and which
+# reply, after it, ended a wait that was still open at its end.
+WAITS_SQL = """
+WITH relevant AS ({relevant}),
+turns AS (
+    SELECT conv, ts, replier_id, is_in,
+           SUM(1 - is_in) OVER (PARTITION BY conv ORDER BY ts, id ROWS UNBOUNDED PRECEDING) - (1 - is_in) AS turn
+    FROM relevant
+),
+waits AS (
+    SELECT conv, turn,
+           MIN(CASE WHEN is_in = 1 THEN ts END) AS started,
+           MIN(CASE WHEN is_in = 0 THEN ts END) AS replied,
+           MAX(CASE WHEN is_in = 0 THEN replier_id END) AS replier
+    FROM turns GROUP BY conv, turn
+)
+SELECT started,
+       COALESCE(replied, ({next_reply_time})) AS ended,
+       COALESCE(replier, ({next_reply_author})) AS grp
+FROM waits
+WHERE started IS NOT NULL AND (turn > 0 OR COALESCE(({previous_is_in}), 0) = 0)
+"""
+# Both probes read only the message_waits index: their WHERE repeats its condition exactly.
+_PROBE = """SELECT {column} FROM {table} p
+    WHERE p.conversation_id = waits.conv AND p.timestamp {bound} %s
+      AND NOT (p.type IN ({not_in_thread}))
+      AND (p.direction = %s OR (p.author_id IS NOT NULL AND p.direction = %s AND NOT (p.status = %s))) {which}
+    ORDER BY p.timestamp {order}, p.id {order} LIMIT 1"""
+
+
+def waits(tenant, period, using="default"):
+    """SQL and parameters giving one row per wait that started in the period: started,
+    ended (the reply's timestamp, or NULL), grp (the replying member's user id, or NULL)."""
+    relevant = (
         thread_messages(tenant, period)
-        .filter(direction=IN)
-        .alias(previous_direction=Subquery(previous))
-        .filter(Q(previous_direction=OUT) | Q(previous_direction__isnull=True))  # none: the first message
-        .values(
-            started=F("timestamp"),
-            ended=Subquery(reply.values("timestamp")[:1]),
-            grp=Subquery(reply.values("author")[:1]),
-        )
+        .filter(Q(direction=IN) | REPLY)
+        .values("id", conv=F("conversation_id"), ts=F("timestamp"), replier_id=F("author_id"),
+                is_in=Case(When(direction=IN, then=1), default=0))
         .order_by()
     )
+    relevant_sql, relevant_params = sql_of(relevant)
+    operations = connections[using].ops
+    start, end = (operations.adapt_datetimefield_value(moment) for moment in (period.start, period.end))
+    probe = {"table": Message._meta.db_table, "not_in_thread": ", ".join(["%s"] * len(NOT_IN_THREAD))}
+    reply = {**probe, "bound": ">=", "order": "ASC", "which": "AND p.direction = %s"}
+    previous = {**probe, "bound": "<", "order": "DESC", "which": "", "column": "CASE WHEN p.direction = %s THEN 1 ELSE 0 END"}
+    sql = WAITS_SQL.format(
+        relevant=relevant_sql,
+        next_reply_time=_PROBE.format(column="p.timestamp", **reply),
+        next_reply_author=_PROBE.format(column="p.author_id", **reply),
+        previous_is_in=_PROBE.format(**previous),
+    )
+    condition = [*NOT_IN_THREAD, IN, OUT, MessageStatus.FAILED]
+    reply_params = [end, *condition, OUT]
+    previous_params = [IN, start, *condition]
+    return sql, [*relevant_params, *reply_params, *reply_params, *previous_params]
 
 
 def resolutions(tenant, period):
-    """One row per resolution in the period: started (opened_at), ended, grp (resolved_by)."""
-    return (
-        ConversationResolution.objects.filter(
-            tenant=tenant, resolved_at__gte=period.start, resolved_at__lt=period.end
-        )
+    """SQL and parameters giving one row per resolution in the period: started (opened_at),
+    ended (resolved_at), grp (resolved_by)."""
+    return sql_of(
+        ConversationResolution.objects.filter(tenant=tenant, resolved_at__gte=period.start, resolved_at__lt=period.end)
         .values(started=F("opened_at"), ended=F("resolved_at"), grp=F("resolved_by"))
         .order_by()
     )
@@ -76,8 +114,8 @@ class Timing:
 
 
 def team_timing(tenant, period):
-    responses, responses_by_user = summarize(waits(tenant, period), grouped=True)
-    resolved, resolutions_by_user = summarize(resolutions(tenant, period), grouped=True)
+    responses, responses_by_user = summarize(*waits(tenant, period), grouped=True)
+    resolved, resolutions_by_user = summarize(*resolutions(tenant, period), grouped=True)
     return Timing(responses, resolved, responses_by_user, resolutions_by_user)
 
 

@@ -15,9 +15,10 @@ from .forms import DEFAULT, PeriodForm
 
 def figures(tenant, period):
     """Every figure of the page: a fixed number of queries, whatever the amount of data."""
-    days = metrics.daily_volume(tenant, period)
-    funnel = metrics.delivery_funnel(tenant, period)
-    heat_map = metrics.busiest_hours(tenant, period)
+    hourly = metrics.hourly_counts(tenant, period)
+    days = metrics.daily_volume(period, hourly)
+    funnel = metrics.delivery_funnel(hourly)
+    heat_map = metrics.busiest_hours(hourly)
     team = timing.team_timing(tenant, period)
     closing, closing_total = metrics.closing_windows(tenant)
     return {

@@ -4,7 +4,11 @@ The week is Monday 2 to Sunday 8 March 2026, in UTC (settings.TIME_ZONE) unless 
 otherwise. Rows are written directly: these tests are about reading them back.
 """
 
+import os
+import subprocess
+import sys
 from datetime import date, datetime, timedelta, timezone as dt_timezone
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -74,6 +78,10 @@ def week(acme, agent, owner):
     return s
 
 
+def hourly(scenario):
+    return metrics.hourly_counts(scenario.tenant, WEEK)
+
+
 def test_percentiles_interpolate_like_percentile_cont():
     assert percentile([60, 300, 600, 1800], 0.5) == 450
     assert percentile([60, 300, 600, 1800], 0.9) == pytest.approx(1440)
@@ -82,20 +90,20 @@ def test_percentiles_interpolate_like_percentile_cont():
 
 
 def test_messages_per_day_count_both_directions_without_reactions(week):
-    days = {day.day.day: (day.inbound, day.outbound) for day in metrics.daily_volume(week.tenant, WEEK)}
+    days = {day.day.day: (day.inbound, day.outbound) for day in metrics.daily_volume(WEEK, hourly(week))}
     assert days == {2: (4, 6), 3: (1, 0), 4: (1, 1), 5: (0, 2), 6: (0, 0), 7: (0, 0), 8: (1, 0)}
 
 
 def test_days_follow_the_time_zone_setting(week, settings):
     settings.TIME_ZONE = "Asia/Kolkata"  # UTC+5:30: Sunday 1 March 23:00 UTC is Monday here
-    days = {day.day.day: (day.inbound, day.outbound) for day in metrics.daily_volume(week.tenant, WEEK)}
+    days = {day.day.day: (day.inbound, day.outbound) for day in metrics.daily_volume(WEEK, hourly(week))}
     # Monday now also holds B's 23:00 message; Sunday 8 March 23:59 UTC moved to the 9th.
     assert days[2] == (5, 6) and days[8] == (0, 0)
-    assert metrics.busiest_hours(week.tenant, WEEK).cells[0][4] == 1  # Monday 04:30 local
+    assert metrics.busiest_hours(hourly(week)).cells[0][4] == 1  # Monday 04:30 local
 
 
 def test_the_delivery_funnel_counts_each_message_at_its_furthest_status(week):
-    funnel = metrics.delivery_funnel(week.tenant, WEEK)
+    funnel = metrics.delivery_funnel(hourly(week))
     assert (funnel.total, funnel.sent, funnel.delivered, funnel.read, funnel.failed, funnel.waiting) == (
         9, 5, 4, 2, 3, 1
     )
@@ -110,7 +118,7 @@ def test_failures_are_grouped_by_meta_code_with_the_reason_in_words(week):
 
 
 def test_the_heat_map_counts_customers_messages_by_weekday_and_hour(week):
-    cells = metrics.busiest_hours(week.tenant, WEEK).cells
+    cells = metrics.busiest_hours(hourly(week)).cells
     expected = {(0, 0): 1, (0, 9): 2, (0, 10): 1, (1, 8): 1, (2, 12): 1, (6, 23): 1}
     assert {(d, h): n for d, row in enumerate(cells) for h, n in enumerate(row) if n} == expected
 
@@ -209,6 +217,18 @@ def test_another_tenants_rows_never_count(week, globex):
     other = Scenario(globex, week.agent, week.owner)
     other.message(other.a, IN, at(2, 9))
     other.message(other.a, OUT, at(2, 9, 1), author=week.agent, status="failed", error_code=131026)
-    assert sum(day.inbound for day in metrics.daily_volume(week.tenant, WEEK)) == 7
-    assert metrics.delivery_funnel(week.tenant, WEEK).total == 9
+    assert sum(day.inbound for day in metrics.daily_volume(WEEK, hourly(week))) == 7
+    assert metrics.delivery_funnel(hourly(week)).total == 9
     assert timing.team_timing(week.tenant, WEEK).responses.count == 5
+
+
+@pytest.mark.skipif(os.environ.get("DATABASE_URL", "").startswith("sqlite"), reason="this is the SQLite run")
+def test_the_same_figures_come_out_of_sqlite(tmp_path):
+    """The embedded demo runs on SQLite: every test above, again, in a process on SQLite."""
+    environment = os.environ | {"DATABASE_URL": f"sqlite:///{tmp_path / 'figures.sqlite3'}", "VAR_DIR": str(tmp_path)}
+    finished = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
+        cwd=Path(__file__).resolve().parent.parent, env=environment, capture_output=True, text=True, timeout=300,
+    )
+    assert finished.returncode == 0, finished.stdout[-3000:]
+    assert " passed" in finished.stdout and "failed" not in finished.stdout

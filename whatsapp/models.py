@@ -8,6 +8,8 @@ from django.utils import timezone
 from inbox.crypto import EncryptedTextField, mask
 from tenants.models import Tenant
 
+from .message_types import FOLLOWUP_TYPES
+
 SERVICE_WINDOW = timedelta(hours=24)
 
 
@@ -201,14 +203,17 @@ class Message(models.Model):
             # The dashboard's aggregates over a date range read only this index on PostgreSQL.
             models.Index(
                 fields=["tenant", "timestamp"],
-                include=["direction", "type", "status", "author", "conversation"],
+                include=["id", "direction", "type", "status", "author", "conversation"],
                 name="message_tenant_time",
             ),
-            # The dashboard's response times: an agent's next reply in a conversation.
+            # The dashboard's response times: a conversation's customer messages and the team's
+            # replies (dashboard/timing.py: the probes there repeat this condition exactly).
             models.Index(
                 fields=["conversation", "timestamp", "id"],
-                condition=Q(direction="out", author__isnull=False),
-                name="message_agent_replies",
+                include=["direction", "author"],
+                condition=~Q(type__in=(*FOLLOWUP_TYPES, "system"))
+                & (Q(direction="in") | (Q(direction="out", author__isnull=False) & ~Q(status="failed"))),
+                name="message_waits",
             ),
             models.Index(fields=["tenant", "timestamp"], condition=Q(status="failed"), name="message_failures"),
         ]
