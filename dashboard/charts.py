@@ -54,20 +54,19 @@ def daily_bars(days, width=760, height=240):
     bar = max(slot * 0.38, 1)
     chart = Chart(width, height)
     for fraction in (0, 0.5, 1):
-        y = top + plot_height * (1 - fraction)
-        chart.gridlines.append((round(y, 1), f"{round(top_value * fraction):,}"))
+        chart.gridlines.append((round(top + plot_height * (1 - fraction), 1), f"{round(top_value * fraction):,}"))
     label_every = math.ceil(len(days) / 10)
-    show_values = len(days) <= 14
     for index, day in enumerate(days):
         x = left + index * slot + (slot - 2 * bar) / 2
-        when = f"{day.day:%a %-d %b}"
-        for offset, count, css, who in ((0, day.inbound, "in", "from customers"), (bar, day.outbound, "out", "to customers")):
+        series = ((x, day.inbound, "in", "from customers"), (x + bar, day.outbound, "out", "to customers"))
+        for bar_x, count, css, who in series:
             bar_height = plot_height * count / top_value
             y = top + plot_height - bar_height
             chart.shapes.append(Shape(
-                round(x + offset, 1), round(y, 1), round(bar, 1), round(bar_height, 1),
-                f"{when}: {count:,} {'message' if count == 1 else 'messages'} {who}", css,
-                label=f"{count:,}" if show_values else "", label_x=round(x + offset + bar / 2, 1), label_y=round(y - 4, 1),
+                round(bar_x, 1), round(y, 1), round(bar, 1), round(bar_height, 1),
+                f"{day.day:%a %-d %b}: {count:,} {'message' if count == 1 else 'messages'} {who}", css,
+                label=f"{count:,}" if len(days) <= 14 else "",
+                label_x=round(bar_x + bar / 2, 1), label_y=round(y - 4, 1),
             ))
         if index % label_every == 0:
             chart.x_labels.append((round(left + (index + 0.5) * slot, 1), f"{day.day:%-d %b}"))

@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from whatsapp import cloud_api
-from whatsapp.models import GraphCall, Message, PhoneNumber, WebhookEvent
+from whatsapp.models import Connection, GraphCall, Message, PhoneNumber, WebhookEvent
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class Health:
     last_valid_webhook_at: object
     bad_signatures: int
     failed_events: int
-    token: str  # "valid", "invalid", "no permission", "unknown"
+    token: str  # "valid", "invalid", "no permission", "unknown", "missing"
     token_note: str
     last_call: GraphCall | None
     numbers: list
@@ -82,7 +82,7 @@ def connection_health(tenant, period, now=None):
         token="unknown",
         token_note="",
     )
-    health.token, health.token_note = _token_state(tenant.whatsapp, health.last_call)
+    health.token, health.token_note = _token_state(_connection(tenant), health.last_call)
     health.warnings = _warnings(tenant, health, _last_send_at(tenant), now)
     return health
 
@@ -98,7 +98,17 @@ def _last_send_at(tenant):
     return accepted.order_by("-timestamp").values_list("timestamp", flat=True).first()
 
 
+def _connection(tenant):
+    """The tenant's Connection, or None while a platform admin has not set one up."""
+    try:
+        return tenant.whatsapp
+    except Connection.DoesNotExist:
+        return None
+
+
 def _token_state(connection, last_call):
+    if connection is None:
+        return "missing", "This tenant has no WhatsApp connection yet: a platform admin sets it up in Django admin."
     if connection.sending_paused:
         return "invalid", connection.sending_paused_reason
     if last_call is None:
@@ -119,7 +129,9 @@ def _number_health(number):
 
 def _warnings(tenant, health, last_send_at, now):
     warnings = []
-    if health.token == "invalid":
+    if health.token == "missing":
+        warnings.append(Alert("danger", "WhatsApp is not connected", health.token_note))
+    elif health.token == "invalid":
         warnings.append(Alert("danger", "The access token does not work",
                                 f"{health.token_note} An owner must replace it; messages wait until then."))
     elif health.token == "no permission":
@@ -168,7 +180,9 @@ class CheckFailed(Exception):
 def check_numbers(tenant):
     """Ask the Graph API for each number's quality, messaging limit and name, and keep them.
     Returns the numbers; raises CheckFailed with the reason in words."""
-    connection = tenant.whatsapp
+    connection = _connection(tenant)
+    if connection is None:
+        raise CheckFailed("This tenant has no WhatsApp connection yet.")
     numbers = list(tenant.phone_numbers.order_by("pk"))
     for number in numbers:
         try:

@@ -10,7 +10,7 @@ Only messages that stand in a thread count: reactions, edits, deletions and syst
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count, Max, Q, Window
+from django.db.models import Count, Max, Window
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 

@@ -1,8 +1,11 @@
 """Counts, medians and 90th percentiles of durations, computed by the database.
 
 The input is a query (SQL and its parameters) giving rows with `started`, `ended` (either
-may be None: such a row is counted, but has no duration) and, optionally, `grp` columns. PostgreSQL computes everything in one query, exactly, over every
-row: percentile_cont with GROUPING SETS for the total and each group. SQLite (the embedded
+may be None: such a row is counted, but has no duration) and, optionally, `grp` columns.
+
+PostgreSQL computes everything in one query, exactly, over every row: percentile_cont with
+GROUPING SETS for the total and each group; the input query runs once, which an aggregate
+per figure through the ORM would not do. SQLite (the embedded
 demo) has no percentile function: it counts every row exactly in SQL, and takes the
 percentiles from the most recent SAMPLE_SIZE measured rows, interpolated the same way as
 percentile_cont, so they are exact (to the millisecond) whenever the range holds fewer rows

@@ -82,7 +82,8 @@ def waits(tenant, period, using="default"):
     start, end = (operations.adapt_datetimefield_value(moment) for moment in (period.start, period.end))
     probe = {"table": Message._meta.db_table, "not_in_thread": ", ".join(["%s"] * len(NOT_IN_THREAD))}
     reply = {**probe, "bound": ">=", "order": "ASC", "which": "AND p.direction = %s"}
-    previous = {**probe, "bound": "<", "order": "DESC", "which": "", "column": "CASE WHEN p.direction = %s THEN 1 ELSE 0 END"}
+    previous = {**probe, "bound": "<", "order": "DESC", "which": "",
+                "column": "CASE WHEN p.direction = %s THEN 1 ELSE 0 END"}
     sql = WAITS_SQL.format(
         relevant=relevant_sql,
         next_reply_time=_PROBE.format(column="p.timestamp", **reply),

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.test_browser import browser, log_in, page  # noqa: F401  (fixtures and a helper)
+from tests.test_browser import browser, log_in, page  # noqa: F401, F811  (fixtures and a helper)
 from whatsapp.models import Contact, Conversation, Message, PhoneNumber, WebhookEvent
 from whatsapp.resolutions import record_resolution
 
@@ -50,7 +50,7 @@ def stack(live_stack, transactional_db, acme, agent, owner):
     return live_stack
 
 
-def test_an_owner_sees_the_dashboard_with_data(page, stack, owner):
+def test_an_owner_sees_the_dashboard_with_data(page, stack, owner):  # noqa: F811
     log_in(page, stack, owner.email)
     page.click("nav.tabs >> text=Dashboard")
     page.wait_for_url(f"{stack.url}/t/acme/dashboard/")
@@ -69,7 +69,7 @@ def test_an_owner_sees_the_dashboard_with_data(page, stack, owner):
     expect(page.locator("svg.daily-chart rect.bar")).to_have_count(60)
 
 
-def test_printing_shows_every_table_of_numbers(page, stack, owner):
+def test_printing_shows_every_table_of_numbers(page, stack, owner):  # noqa: F811
     log_in(page, stack, owner.email)
     page.goto(f"{stack.url}/t/acme/dashboard/")
     table = page.locator("#volume details table")

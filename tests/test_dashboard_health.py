@@ -152,3 +152,11 @@ def test_the_fake_graph_api_answers_the_number_node_like_meta(graph):
     assert answer == {"id": PNID, "quality_rating": "GREEN", "messaging_limit_tier": "TIER_1K"}
     refused = httpx.get(f"{graph.url}/v24.0/{PNID}", headers={"Authorization": "Bearer wrong"})
     assert refused.status_code == 401 and refused.json()["error"]["code"] == 190
+
+
+def test_a_tenant_without_a_connection_is_told_so(acme, admin_client):
+    Connection.objects.filter(tenant=acme).delete()
+    content = admin_client.get(URL).content.decode()
+    assert "WhatsApp is not connected" in content
+    response = admin_client.post(URL + "check-number/", follow=True)
+    assert "This tenant has no WhatsApp connection yet." in response.content.decode()
