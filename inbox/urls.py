@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("webhooks/whatsapp/<slug:slug>/", whatsapp_webhook, name="whatsapp_webhook"),
     path("t/<slug:slug>/", include("whatsapp.urls")),
+    path("t/<slug:slug>/dashboard/", include("dashboard.urls")),
     path("t/<slug:slug>/", include("tenants.urls")),
 ]
 

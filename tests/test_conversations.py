@@ -295,3 +295,10 @@ class TestMembersAndConnection:
         acme.whatsapp.refresh_from_db()
         assert acme.whatsapp.access_token == "new-token-0123456789"
         assert acme.whatsapp.app_secret == ACME["app_secret"]
+
+
+def test_resolving_records_a_resolution_for_the_dashboard(agent_client, agent, conversation):
+    agent_client.post(url(conversation, "status"), {"status": "resolved"})
+    agent_client.post(url(conversation, "status"), {"status": "resolved"})  # already resolved: no second row
+    [resolution] = conversation.resolutions.all()
+    assert resolution.resolved_by == agent and resolution.opened_at is not None

@@ -325,3 +325,22 @@ def mark_read(phone_number, connection, wamid, typing=False):
     """Blue ticks on the customer's messages up to `wamid`; with typing, also "typing…"."""
     with client(phone_number, connection) as wa:
         _call(wa.indicate_typing if typing else wa.mark_message_as_read, message_id=wamid)
+
+
+# Fields of a business number that say how it is doing (Graph API phone number node).
+NUMBER_HEALTH_FIELDS = ("verified_name", "display_phone_number", "quality_rating", "messaging_limit_tier",
+                        "whatsapp_business_manager_messaging_limit", "throughput")
+
+
+def get_number_health(phone_number, connection):
+    """Ask Meta for a number's quality rating, messaging limit tier and verified name.
+    Returns {"quality_rating", "messaging_limit", "verified_name"}, values "" when absent."""
+    with client(phone_number, connection) as wa:
+        data = _call(wa.api.get_business_phone_number, phone_id=phone_number.phone_number_id,
+                     fields=NUMBER_HEALTH_FIELDS)
+    limit = data.get("messaging_limit_tier") or data.get("whatsapp_business_manager_messaging_limit") or ""
+    return {
+        "quality_rating": str(data.get("quality_rating") or "")[:32],
+        "messaging_limit": str(limit)[:64],
+        "verified_name": str(data.get("verified_name") or "")[:200],
+    }

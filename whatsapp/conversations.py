@@ -15,6 +15,7 @@ from tenants.models import Membership, Role
 from . import delivery, realtime
 from .actions import ActionError
 from .models import Conversation, Label, Message, MessageStatus, Note, Notification
+from .resolutions import record_resolution
 
 TYPING_EVERY = timedelta(seconds=20)  # Meta shows the indicator for up to 25 s
 REACTION_EMOJI = ["👍", "❤️", "😂", "😮", "😢", "🙏"]
@@ -31,9 +32,12 @@ def set_status(membership, conversation, status, snoozed_until=None):
         raise ActionError("Choose a time in the future to snooze until.")
     with transaction.atomic():
         conversation = _locked(conversation)
+        newly_resolved = status == Conversation.Status.RESOLVED and conversation.status != status
         conversation.status = status
         conversation.snoozed_until = snoozed_until if status == Conversation.Status.SNOOZED else None
         conversation.save(update_fields=["status", "snoozed_until"])
+        if newly_resolved:
+            record_resolution(conversation, by=membership.user)  # the dashboard's resolution times
         realtime.conversation_changed(conversation)
     return conversation
 

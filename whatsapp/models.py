@@ -9,6 +9,8 @@ from django.utils import timezone
 from inbox.crypto import EncryptedTextField, mask
 from tenants.models import Tenant
 
+from .message_types import FOLLOWUP_TYPES
+
 SERVICE_WINDOW = timedelta(hours=24)
 TEMPLATE_VARIABLE = re.compile(r"{{\s*(\w+)\s*}}")
 WINDOW_CLOSING_SOON = timedelta(hours=2)
@@ -130,7 +132,12 @@ class Conversation(models.Model):
                 fields=["tenant", "contact", "phone_number"], name="conversation_unique_per_contact_and_number"
             )
         ]
-        indexes = [models.Index(fields=["tenant", "-last_activity_at"], name="conversation_recent")]
+        indexes = [
+            models.Index(fields=["tenant", "-last_activity_at"], name="conversation_recent"),
+            # The dashboard: conversations by status, and windows that close soon.
+            models.Index(fields=["tenant", "status"], name="conversation_status"),
+            models.Index(fields=["tenant", "window_closes_at"], name="conversation_window"),
+        ]
 
     def __str__(self):
         return f"{self.contact} ↔ {self.phone_number}"
@@ -272,6 +279,22 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["conversation", "timestamp", "id"], name="message_thread_order"),
             models.Index(fields=["tenant", "target_wamid"], name="message_followups", condition=~Q(target_wamid="")),
+            # The dashboard's aggregates over a date range read only this index on PostgreSQL.
+            models.Index(
+                fields=["tenant", "timestamp"],
+                include=["id", "direction", "type", "status", "author", "conversation"],
+                name="message_tenant_time",
+            ),
+            # The dashboard's response times: a conversation's customer messages and the team's
+            # replies (dashboard/timing.py: the probes there repeat this condition exactly).
+            models.Index(
+                fields=["conversation", "timestamp", "id"],
+                include=["direction", "author"],
+                condition=~Q(type__in=(*FOLLOWUP_TYPES, "system"))
+                & (Q(direction="in") | (Q(direction="out", author__isnull=False) & ~Q(status="failed"))),
+                name="message_waits",
+            ),
+            models.Index(fields=["tenant", "timestamp"], condition=Q(status="failed"), name="message_failures"),
         ]
 
     def __str__(self):
@@ -421,6 +444,9 @@ class WebhookEvent(models.Model):
         indexes = [
             models.Index(fields=["tenant", "-received_at"], name="webhook_event_recent"),
             models.Index(fields=["tenant", "state", "-received_at"], name="webhook_event_state"),
+            models.Index(
+                fields=["tenant", "received_at"], condition=~Q(signature="valid"), name="webhook_event_bad_signature"
+            ),
         ]
 
     def __str__(self):
@@ -486,3 +512,25 @@ class UploadedMedia(models.Model):
 
     def __str__(self):
         return f"media {self.meta_media_id} ({self.sha256[:12]}…)"
+
+
+class ConversationResolution(models.Model):
+    """One time a conversation was marked resolved: the dashboard's resolution time is
+    resolved_at - opened_at. Written by whatsapp.resolutions.record_resolution(), from the
+    action that resolves a conversation; a conversation resolved again gets another row."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="resolutions")
+    opened_at = models.DateTimeField(
+        null=True, blank=True, help_text="The customer's first message after the previous resolution."
+    )
+    resolved_at = models.DateTimeField(default=timezone.now)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "resolved_at"], name="resolution_recent")]
+
+    def __str__(self):
+        return f"{self.conversation} resolved at {self.resolved_at:%Y-%m-%d %H:%M}"

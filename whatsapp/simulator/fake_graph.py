@@ -54,6 +54,10 @@ class Number:
     display_phone_number: str = "15550001111"
     waba_id: str = "WABA_ID"
     access_token: str | None = None
+    # What GET /{phone-number-id} answers; tests change them to play a number in trouble.
+    verified_name: str = "Fake Business"
+    quality_rating: str = "GREEN"
+    messaging_limit_tier: str = "TIER_1K"
 
 
 @dataclass
@@ -96,7 +100,7 @@ class FakeGraphAPI:
             ("POST", VERSION + r"/(?P<phone_number_id>[^/]+)/messages", self._messages),
             ("POST", VERSION + r"/(?P<phone_number_id>[^/]+)/media", self._upload_media),
             ("GET", VERSION + r"/(?P<waba_id>[^/]+)/message_templates", self._list_templates),
-            ("GET", VERSION + r"/(?P<media_id>[^/]+)", self._media_info),
+            ("GET", VERSION + r"/(?P<object_id>[^/]+)", self._number_or_media_info),
             ("DELETE", VERSION + r"/(?P<media_id>[^/]+)", self._delete_media),
         ]
 
@@ -394,6 +398,20 @@ class FakeGraphAPI:
             raise GraphError(100, "Unsupported get request", details=f"Object with ID '{media_id}' does not exist.")
         self._authenticate(request, owner)
         return item
+
+    def _number_or_media_info(self, request, object_id):
+        with self._lock:
+            number = self.numbers.get(object_id)
+        return self._number_info(request, number) if number else self._media_info(request, object_id)
+
+    def _number_info(self, request, number):
+        """The phone number node, with only the fields asked for (and its id), as Meta does."""
+        self._authenticate(request, number)
+        node = {"id": number.phone_number_id, "display_phone_number": number.display_phone_number,
+                "verified_name": number.verified_name, "quality_rating": number.quality_rating,
+                "messaging_limit_tier": number.messaging_limit_tier, "throughput": {"level": "STANDARD"}}
+        wanted = [name for name in request.query.get("fields", "").split(",") if name]
+        return _json({key: value for key, value in node.items() if key == "id" or not wanted or key in wanted})
 
     def _media_info(self, request, media_id):
         item = self._media_item(request, media_id)
