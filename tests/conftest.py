@@ -147,3 +147,36 @@ def fast_forward():
         Message.objects.filter(next_attempt_at__isnull=False).update(next_attempt_at=past)
 
     return forward
+
+
+@pytest.fixture
+def admin_client(acme):
+    """A tenant admin of acme (not the owner)."""
+    client = Client()
+    client.force_login(add_member(acme, "admin@acme.test", role=Role.ADMIN, password=PASSWORD).user)
+    return client
+
+
+@pytest.fixture
+def published(monkeypatch, db):
+    """Call it to get the realtime events published since the last call, as (event, data). The
+    test's transaction never commits, so it runs the after-commit callbacks itself, as a commit
+    would."""
+    from django.db import connection
+
+    from whatsapp import realtime
+
+    events, ran = [], len(connection.run_on_commit)
+    monkeypatch.setattr(realtime, "_send", lambda group, event, data: events.append((event, data)))
+
+    def committed():
+        nonlocal ran
+        while ran < len(connection.run_on_commit):
+            _, callback, _ = connection.run_on_commit[ran]
+            ran += 1
+            callback()
+        new = events[:]
+        events.clear()
+        return new
+
+    return committed

@@ -2,7 +2,7 @@
 
 from django.http import Http404
 
-from .models import Connection, Conversation, Message
+from .models import Connection, Contact, Conversation, Message
 
 
 def access_conversation(membership, conversation_id):
@@ -29,3 +29,10 @@ def connection_for_webhook(slug):
         return Connection.objects.select_related("tenant").get(tenant__slug=slug, tenant__active=True)
     except Connection.DoesNotExist:
         raise Http404("No such tenant.")
+
+
+def access_contact(membership, contact_id):
+    try:
+        return Contact.objects.select_related("tenant").get(pk=contact_id, tenant=membership.tenant)
+    except Contact.DoesNotExist:
+        raise Http404("No such contact.")
