@@ -2,9 +2,10 @@
 import. Each publishes contact.updated after commit, and re-sends the rows of the contact's
 conversations when the name they show changed."""
 
+import json
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from . import realtime
@@ -21,8 +22,9 @@ RESERVED_KEYS = {
     "wa_id", "user_id", "name", "profile_name", "notes", "blocked", "marketing_opted_out", "created_at",
 }
 IMPORT_CHUNK = 500
-# Import announces at most this many updated contacts live; browsers see the rest on their next load.
-IMPORT_ANNOUNCE_MAX = 200
+# An import announces this many updated contacts live (each costs ~40 ms); the rest show on
+# the next page load, and an edit of a stale panel is caught by update_contact's version check.
+IMPORT_ANNOUNCE_MAX = 20
 
 
 class ContactConflict(ActionError):
@@ -185,10 +187,7 @@ def _write_chunk(tenant, chunk, counts):
         contact.attributes = merged
         (to_update if contact.pk else to_create).append(contact)
     Contact.objects.bulk_create(to_create)
-    now = timezone.now()
-    for contact in to_update:
-        contact.updated_at = now  # bulk_update skips auto_now
-    Contact.objects.bulk_update(to_update, ["name", "notes", "attributes", "updated_at"])
+    _save_updates(to_update)
     counts.created, counts.updated = len(to_create), len(to_update)
     return to_update
 
@@ -197,3 +196,24 @@ def _differs(contact, row):
     return any(getattr(contact, name) != value for name, value in row.values.items()) or any(
         contact.attributes.get(key) != value for key, value in row.attributes.items()
     )
+
+
+def _save_updates(contacts):
+    """Save name, notes and custom fields of many contacts in one statement. bulk_update
+    builds a CASE per field and row in Python (about 2 s per 500 contacts); on PostgreSQL one
+    UPDATE … FROM (VALUES …) does it in milliseconds. SQLite, the demo, keeps bulk_update."""
+    now = timezone.now()
+    for contact in contacts:
+        contact.updated_at = now  # neither path runs auto_now
+    if not contacts or connection.vendor != "postgresql":
+        Contact.objects.bulk_update(contacts, ["name", "notes", "attributes", "updated_at"])
+        return
+    rows = ", ".join(["(%s::bigint, %s, %s, %s::jsonb)"] * len(contacts))
+    params = [value for c in contacts for value in (c.pk, c.name, c.notes, json.dumps(c.attributes))]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Contact._meta.db_table} AS contact SET name = row.name, notes = row.notes, "
+            f"attributes = row.attributes, updated_at = %s FROM (VALUES {rows}) AS row(id, name, notes, attributes) "
+            "WHERE contact.id = row.id",
+            [now, *params],
+        )

@@ -1,0 +1,18 @@
+from django import template
+
+from whatsapp import search
+
+register = template.Library()
+
+CONVERSATIONS_SHOWN = 20
+
+
+@register.simple_tag
+def conversations_of(contact):
+    """The contact's conversations, latest activity first (one per business number)."""
+    return contact.conversations.select_related("phone_number").order_by("-last_activity_at")[:CONVERSATIONS_SHOWN]
+
+
+@register.filter
+def search_headline(message):
+    return search.headline(message)
