@@ -32,7 +32,7 @@ def form(contact, **changes):
 
 # Access: every view requires login, hides other tenants, refuses wrong methods and roles.
 
-AGENT_PAGES = ["/t/acme/contacts/", "/t/acme/contacts/{id}/"]
+AGENT_PAGES = ["/t/acme/contacts/", "/t/acme/contacts/{id}/", "/t/acme/search/?q=order"]
 AGENT_ACTIONS = ["/t/acme/contacts/{id}/edit/", "/t/acme/contacts/{id}/block/", "/t/acme/contacts/{id}/unblock/"]
 ADMIN_PAGES = ["/t/acme/contacts/export.csv", "/t/acme/contacts/import/"]
 
@@ -233,6 +233,7 @@ def test_only_admins_see_the_import_and_export_links(agent_client, admin_client,
     assert b"export.csv" in admin_client.get("/t/acme/contacts/").content
 
 
-def test_the_contacts_tab_is_on_every_tenant_page(agent_client, acme):
+def test_the_tabs_and_the_search_box_are_on_every_tenant_page(agent_client, acme):
     content = agent_client.get("/t/acme/inbox/").content.decode()
     assert 'href="/t/acme/contacts/"' in content
+    assert 'action="/t/acme/search/"' in content

@@ -9,9 +9,9 @@ has small ones.
 
 import re
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import Q, Value
+from django.db.models import Q
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
@@ -29,8 +29,7 @@ CONTACT_RANKED_VECTOR = (
     SearchVector("name", "profile_name", weight="A", config="simple")
     + SearchVector("notes", weight="C", config="simple")
 )
-# Markers around matches in a headline, replaced by <mark> after the text is escaped.
-MARK_START, MARK_END = "\x02", "\x03"
+HEADLINE_LENGTH = 240
 
 
 def terms_of(query):
@@ -90,7 +89,7 @@ def matching_contacts(tenant, query, *, ranked=False):
 
 
 def matching_messages(tenant, query):
-    """The tenant's messages whose text matches, newest first, each with `.headline`.
+    """The tenant's messages whose text matches, newest first.
 
     Ordered by time, not rank: people look for a recent conversation, and ranking a common
     word would compute a vector for each of its many matches instead of a page's worth."""
@@ -99,6 +98,7 @@ def matching_messages(tenant, query):
         Message.objects.filter(tenant=tenant, deleted_at__isnull=True)
         .exclude(type__in=FOLLOWUP_TYPES)
         .select_related("conversation__contact", "conversation__phone_number")
+        .defer("content")
         .order_by("-timestamp", "-pk")
     )
     if not terms:
@@ -106,17 +106,25 @@ def matching_messages(tenant, query):
     if not full_text():
         for term in terms:
             messages = messages.filter(text__icontains=term)
-        return messages.annotate(headline_source=Value(""))
-    search_query = _prefix_query(terms)
-    return messages.alias(vector=MESSAGE_VECTOR).filter(vector=search_query).annotate(
-        headline_source=SearchHeadline(
-            "text", search_query, config="simple", start_sel=MARK_START, stop_sel=MARK_END,
-            max_words=30, min_words=12, max_fragments=2,
-        )
-    )
+        return messages
+    return messages.alias(vector=MESSAGE_VECTOR).filter(vector=_prefix_query(terms))
 
 
-def headline(message, limit=240):
-    """Safe HTML for a result: the text escaped first, then the matches marked."""
-    source = message.headline_source or message.text[:limit]
-    return mark_safe(escape(source).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>"))
+def headline(text, query):
+    """Safe HTML for a result: an excerpt around the first match, escaped, with the words that
+    start with a term marked. Done here rather than with ts_headline, which drops anything that
+    looks like an HTML tag from the customer's text."""
+    terms = terms_of(query)
+    if not terms:
+        return escape(text[:HEADLINE_LENGTH])
+    # A term matches at the start of a word, as the prefix tsquery does.
+    pattern = re.compile(r"(?<![^\W_])(?:" + "|".join(re.escape(term) for term in terms) + ")", re.IGNORECASE)
+    first = pattern.search(text)
+    start = max(0, first.start() - HEADLINE_LENGTH // 4) if first and len(text) > HEADLINE_LENGTH else 0
+    excerpt = text[start : start + HEADLINE_LENGTH]
+    pieces, done = ["…" if start else ""], 0
+    for match in pattern.finditer(excerpt):
+        pieces += [escape(excerpt[done : match.start()]), "<mark>", escape(match.group()), "</mark>"]
+        done = match.end()
+    pieces += [escape(excerpt[done:]), "…" if start + HEADLINE_LENGTH < len(text) else ""]
+    return mark_safe("".join(pieces))

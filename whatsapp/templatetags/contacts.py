@@ -14,5 +14,6 @@ def conversations_of(contact):
 
 
 @register.filter
-def search_headline(message):
-    return search.headline(message)
+def search_headline(message, query):
+    """The message's text around the search's words, escaped, with the words marked."""
+    return search.headline(message.text, query)
