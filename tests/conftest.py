@@ -150,8 +150,8 @@ def fast_forward():
 
 
 @pytest.fixture
-def admin_client(acme):
-    """A tenant admin of acme (not the owner)."""
+def tenant_admin_client(acme):
+    """A tenant admin of acme (not the owner; pytest-django's admin_client is a superuser)."""
     client = Client()
     client.force_login(add_member(acme, "admin@acme.test", role=Role.ADMIN, password=PASSWORD).user)
     return client

@@ -77,8 +77,8 @@ def test_an_agent_cannot_import_by_posting_either(agent_client, contact):
 
 
 @pytest.mark.parametrize("url", AGENT_PAGES + ["/t/acme/contacts/export.csv"])
-def test_pages_refuse_post(admin_client, contact, url):
-    assert admin_client.post(url.format(id=contact.pk)).status_code == 405
+def test_pages_refuse_post(tenant_admin_client, contact, url):
+    assert tenant_admin_client.post(url.format(id=contact.pk)).status_code == 405
 
 
 @pytest.mark.parametrize("url", AGENT_ACTIONS)
@@ -86,8 +86,8 @@ def test_actions_refuse_get(agent_client, contact, url):
     assert agent_client.get(url.format(id=contact.pk)).status_code == 405
 
 
-def test_import_refuses_put(admin_client):
-    assert admin_client.put("/t/acme/contacts/import/").status_code == 405
+def test_import_refuses_put(tenant_admin_client):
+    assert tenant_admin_client.put("/t/acme/contacts/import/").status_code == 405
 
 
 # The side panel in the inbox.
@@ -228,9 +228,9 @@ def test_the_contacts_page_searches_names_notes_numbers_and_user_ids(agent_clien
     assert found("nobody") == []
 
 
-def test_only_admins_see_the_import_and_export_links(agent_client, admin_client, acme):
+def test_only_admins_see_the_import_and_export_links(agent_client, tenant_admin_client, acme):
     assert b"export.csv" not in agent_client.get("/t/acme/contacts/").content
-    assert b"export.csv" in admin_client.get("/t/acme/contacts/").content
+    assert b"export.csv" in tenant_admin_client.get("/t/acme/contacts/").content
 
 
 def test_the_tabs_and_the_search_box_are_on_every_tenant_page(agent_client, acme):
