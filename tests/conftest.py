@@ -157,6 +157,39 @@ def fast_forward():
     return forward
 
 
+@pytest.fixture
+def tenant_admin_client(acme):
+    """A tenant admin of acme (not the owner; pytest-django's admin_client is a superuser)."""
+    client = Client()
+    client.force_login(add_member(acme, "admin@acme.test", role=Role.ADMIN, password=PASSWORD).user)
+    return client
+
+
+@pytest.fixture
+def published(monkeypatch, db):
+    """Call it to get the realtime events published since the last call, as (event, data). The
+    test's transaction never commits, so it runs the after-commit callbacks itself, as a commit
+    would."""
+    from django.db import connection
+
+    from whatsapp import realtime
+
+    events, ran = [], len(connection.run_on_commit)
+    monkeypatch.setattr(realtime, "_send", lambda group, event, data: events.append((event, data)))
+
+    def committed():
+        nonlocal ran
+        while ran < len(connection.run_on_commit):
+            _, callback, _ = connection.run_on_commit[ran]
+            ran += 1
+            callback()
+        new = events[:]
+        events.clear()
+        return new
+
+    return committed
+
+
 # Fixtures defined in their own modules, shared by every test module. Imported last: they
 # use the names above.
 from .browsing import browser, new_page, page, stack  # noqa: F401,E402  (fixtures for the browser tests)

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.test_browser import browser, log_in, page  # noqa: F401, F811  (fixtures and a helper)
+from tests.browsing import log_in
 from whatsapp.models import Contact, Conversation, Message, PhoneNumber, WebhookEvent
 from whatsapp.resolutions import record_resolution
 

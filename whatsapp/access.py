@@ -2,7 +2,7 @@
 
 from django.http import Http404
 
-from .models import Connection, Conversation, Message
+from .models import Connection, Contact, Conversation, Message
 
 
 def access_conversation(membership, conversation_id):
@@ -38,3 +38,10 @@ def access_media_file(membership, media_file_id):
         return MediaFile.objects.select_related("message").get(pk=media_file_id, tenant=membership.tenant)
     except MediaFile.DoesNotExist:
         raise Http404("No such file.")
+
+
+def access_contact(membership, contact_id):
+    try:
+        return Contact.objects.select_related("tenant").get(pk=contact_id, tenant=membership.tenant)
+    except Contact.DoesNotExist:
+        raise Http404("No such contact.")

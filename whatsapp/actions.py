@@ -126,6 +126,11 @@ def receive_message(tenant, phone_number, inbound):
             from .media_actions import expect_inbound_file
 
             expect_inbound_file(message)
+        if contact.blocked:
+            # Stored, never lost, but it raises nothing: no unread count, no reopening or
+            # moving up the list, no live event. Opening the thread shows it (contacts.py).
+            apply_followups(tenant, message.wamid)
+            return message
         _touch_conversation(conversation, message, inbound=message.type != "system")
         apply_followups(tenant, message.wamid)
         realtime.message_created(message)

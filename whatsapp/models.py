@@ -69,6 +69,8 @@ class Contact(models.Model):
     name = models.CharField(max_length=200, blank=True, help_text="The name your team gave them.")
     blocked = models.BooleanField(default=False)
     marketing_opted_out = models.BooleanField(default=False, help_text="The customer stopped marketing messages.")
+    notes = models.TextField(blank=True, help_text="Your team's notes; the customer never sees them.")
+    attributes = models.JSONField(default=dict, blank=True, help_text="Custom fields: name → text.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -79,6 +81,9 @@ class Contact(models.Model):
                 fields=["tenant", "user_id"], condition=~Q(user_id=""), name="contact_unique_user_id"
             ),
         ]
+        # The contacts page pages by key, newest first. Full-text indexes are PostgreSQL-only
+        # and live in migration 0004_contacts_search.
+        indexes = [models.Index(fields=["tenant", "-id"], name="contact_newest")]
 
     def __str__(self):
         return self.display_name

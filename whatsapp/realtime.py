@@ -144,3 +144,25 @@ async def presence(tenant_id, user, conversation_id, hello=False):
             "data": {"user_id": user.pk, "name": user.display_name, "conversation_id": conversation_id, "hello": hello},
         },
     )
+
+
+def contact_panel_html(contact):
+    """The side panel, as every member sees it: no per-user parts, no CSRF token (the page's
+    script sends the token in a header)."""
+    return render_to_string("whatsapp/_contact_panel.html", {"contact": contact, "tenant": contact.tenant})
+
+
+def contact_changed(contact):
+    """A contact's name, notes, custom fields or blocked state changed."""
+    from .models import Contact
+
+    def data():
+        fresh = Contact.objects.select_related("tenant").get(pk=contact.pk)
+        return {
+            "contact_id": fresh.pk,
+            "display_name": fresh.display_name,
+            "blocked": fresh.blocked,
+            "html": contact_panel_html(fresh),
+        }
+
+    publish(contact.tenant_id, "contact.updated", data)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import conversation_views, log_views, media_views, team_views, views
+from . import contact_views, conversation_views, log_views, media_views, search_views, team_views, views
 
 app_name = "whatsapp"
 
@@ -31,4 +31,13 @@ urlpatterns = [
     path("logs/graph/", log_views.graph_calls, name="graph_calls"),
     path("logs/<int:event_id>/", log_views.event_detail, name="log_event"),
     path("logs/<int:event_id>/replay/", log_views.replay, name="log_replay"),
+    # Contacts and search
+    path("contacts/", contact_views.contact_list, name="contacts"),
+    path("contacts/export.csv", contact_views.export, name="contacts_export"),
+    path("contacts/import/", contact_views.import_contacts, name="contacts_import"),
+    path("contacts/<int:contact_id>/", contact_views.contact_detail, name="contact"),
+    path("contacts/<int:contact_id>/edit/", contact_views.edit, name="contact_edit"),
+    path("contacts/<int:contact_id>/block/", contact_views.block, name="contact_block"),
+    path("contacts/<int:contact_id>/unblock/", contact_views.unblock, name="contact_unblock"),
+    path("search/", search_views.search_page, name="search"),
 ]

@@ -250,6 +250,7 @@
     markCurrent();
     updateTitle();
     scrollThreadToEnd();
+    document.dispatchEvent(new CustomEvent("inbox:resynchronised", { detail: page }));
   }
 
   let socket = null;
@@ -279,6 +280,8 @@
       const message = JSON.parse(event.data);
       const handler = handlers[message.event];
       if (handler) handler(message.data);
+      // Other scripts on the page (contacts.js) listen for their own events.
+      document.dispatchEvent(new CustomEvent("inbox:event", { detail: message }));
     });
     socket.addEventListener("close", (event) => {
       timers.forEach(clearInterval);
