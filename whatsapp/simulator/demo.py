@@ -4,7 +4,7 @@ import secrets
 
 from tenants.models import Role
 from tenants.setup import add_member, create_tenant
-from whatsapp.models import Connection
+from whatsapp.models import CannedResponse, Connection, Label
 
 DEMO_SLUG = "demo"
 DEMO_PHONE_NUMBER_ID = "100200300400"
@@ -15,6 +15,16 @@ DEMO_USERS = [
 ]
 DEMO_PASSWORD = "demo-inbox-2026"
 DEMO_CUSTOMER = ("15557654321", "Maria Silva")
+DEMO_LABELS = ["Billing", "Shipping", "VIP"]
+DEMO_REPLIES = {
+    "hello": "Hi! Thanks for writing to Demo Company. How can we help?",
+    "tracking": "You can follow your parcel here: https://example.com/track",
+    "thanks": "Thank you! Is there anything else we can do for you?",
+}
+DEMO_TEMPLATES = {
+    "order_update": "Hi {{1}}, your order {{2}} has shipped and arrives in 2 days.",
+    "follow_up": "Hi {{1}}, we have news about your request. Reply to continue the conversation.",
+}
 
 
 def seed_demo():
@@ -32,4 +42,14 @@ def seed_demo():
     )
     for email, role, name in DEMO_USERS:
         add_member(tenant, email, role=role, password=DEMO_PASSWORD, name=name)
+    for name in DEMO_LABELS:
+        Label.objects.get_or_create(tenant=tenant, name=name, defaults={"color": Label.COLORS[DEMO_LABELS.index(name)]})
+    for shortcut, text in DEMO_REPLIES.items():
+        CannedResponse.objects.get_or_create(tenant=tenant, shortcut=shortcut, defaults={"text": text})
     return tenant, existing is None
+
+
+def add_demo_templates(fake):
+    """What WhatsApp Manager would list for the demo account, approved and ready."""
+    for name, body in DEMO_TEMPLATES.items():
+        fake.add_template("DEMO_WABA", name, body)

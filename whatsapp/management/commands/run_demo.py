@@ -15,6 +15,7 @@ from whatsapp.simulator.demo import (
     DEMO_PHONE_NUMBER_ID,
     DEMO_SLUG,
     DEMO_USERS,
+    add_demo_templates,
     seed_demo,
 )
 from whatsapp.simulator.fake_graph import FakeGraphAPI
@@ -46,6 +47,7 @@ class Command(BaseCommand):
             connection.app_secret,
             access_token=connection.access_token,
         )
+        add_demo_templates(fake)
         threading.Thread(target=self._run_worker, name="task-worker", daemon=True).start()
         if first_run:
             threading.Thread(target=self._greet, args=(fake, base_url), daemon=True).start()
