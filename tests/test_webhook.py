@@ -241,3 +241,18 @@ class TestBadInput:
         run_tasks()
         contact = Message.objects.get().conversation.contact
         assert (contact.wa_id, contact.user_id) == ("", "US.1234567890")
+
+
+class TestDurability:
+    def test_an_event_that_cannot_be_stored_gets_500_so_meta_retries(self, webhook, monkeypatch):
+        from django.db import DatabaseError
+
+        from whatsapp import ingest
+
+        def fail(*args, **kwargs):
+            raise DatabaseError("the disk is full")
+
+        monkeypatch.setattr(ingest, "store_event", fail)
+        response = webhook.post(customer_text("keep me"))
+        assert response.status_code == 500
+        assert "retry" in response.json()["error"]

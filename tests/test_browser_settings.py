@@ -1,0 +1,52 @@
+"""The flows an admin and an agent do in the browser besides chatting: labels and saved
+replies in Settings, members, snoozing and filtering the list."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tenants.models import Role
+from tenants.setup import add_member
+from tests.browsing import log_in, open_conversation, wait_until_live
+from tests.conftest import ACME, PASSWORD
+from whatsapp.models import CannedResponse, Label
+
+pytestmark = [pytest.mark.browser, pytest.mark.stack]
+
+PNID = ACME["phone_number_id"]
+
+
+def test_an_admin_sets_up_labels_replies_and_a_member(page, stack, acme):
+    admin = add_member(acme, "admin@acme.test", role=Role.ADMIN, password=PASSWORD).user
+    log_in(page, stack, admin.email)
+    page.click("nav.tabs >> text=Settings")
+    page.fill("#label-name", "Returns")
+    page.click("text=Add label")
+    expect(page.locator(".flash")).to_contain_text("Label Returns is ready")
+    page.fill("#canned-shortcut", "refund")
+    page.fill("#canned-text", "Your refund is on its way.")
+    page.click("text=Save reply")
+    expect(page.locator(".plain-list", has_text="/refund")).to_be_visible()
+    page.click(".settings-tabs >> text=Members")
+    page.fill("input[name=email]", "newbie@acme.test")
+    page.fill("input[name=password]", "a-long-passphrase-42")
+    page.click("main button[type=submit] >> text=Add")
+    expect(page.locator(".flash")).to_contain_text("newbie@acme.test is agent here")
+    assert Label.objects.filter(tenant=acme, name="Returns").exists()
+    assert CannedResponse.objects.get(tenant=acme).shortcut == "refund"
+
+
+def test_an_agent_snoozes_a_conversation_and_filters_find_it(page, stack, agent):
+    log_in(page, stack, agent.email)
+    wait_until_live(page)
+    stack.fake.customer_says(PNID, "15550000007", "Call me tomorrow", name="Ivy")
+    open_conversation(page, stack, page.locator(".conversation-item", has_text="Ivy"))
+    page.select_option("#status-select", "snooze-tomorrow")
+    expect(page.locator("#conversation-meta .status-badge")).to_contain_text("Snoozed until")
+
+    page.goto(f"{stack.url}/t/acme/inbox/")
+    expect(page.locator(".conversation-item", has_text="Ivy")).to_have_count(0)  # not in Open
+    page.select_option("#filter-status", "snoozed")
+    page.wait_for_url("**/inbox/?*status=snoozed*")
+    expect(page.locator(".conversation-item", has_text="Ivy")).to_be_visible()
+    page.click(".segmented >> text=Mine")
+    expect(page.locator(".conversation-item", has_text="Ivy")).to_have_count(0)  # nobody took it
