@@ -265,7 +265,9 @@
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
     socket = new WebSocket(`${scheme}://${window.location.host}/ws/t/${slug}/`);
     socket.addEventListener("open", () => {
-      if (attempts > 0) resynchronise();
+      // Events published between the page's rendering and this subscription were missed,
+      // on the first connection as after any reconnect: take the lists again.
+      resynchronise();
       attempts = 0;
       liveState.classList.add("connected");
       liveState.title = "Live";
