@@ -19,7 +19,6 @@ import json
 import logging
 import re
 import time
-import uuid
 
 from django.conf import settings
 from django.db import connections
@@ -31,7 +30,6 @@ from psycopg_pool import AsyncConnectionPool
 from inbox.crypto import decrypt
 
 from . import ingest
-from .models import WebhookEvent
 
 logger = logging.getLogger(__name__)
 
@@ -44,23 +42,26 @@ TENANT_SQL = """
     SELECT t.id, c.app_secret FROM tenants_tenant t JOIN whatsapp_connection c ON c.tenant_id = t.id
     WHERE t.slug = %s AND t.active
 """
-# A body Meta sends again adds a delivery (the partial unique index on valid bodies).
-EVENT_SQL = """
-    INSERT INTO whatsapp_webhookevent
-        (tenant_id, received_at, body, body_sha256, signature, state, deliveries, fields, item_counts, error)
-    VALUES (%(tenant_id)s, now(), %(body)s, %(body_sha256)s, %(signature)s, %(state)s, 1, %(fields)s,
-            %(item_counts)s, %(error)s)
-    ON CONFLICT (tenant_id, body_sha256) WHERE signature = 'valid'
-    DO UPDATE SET deliveries = whatsapp_webhookevent.deliveries + 1
-    RETURNING id, xmax = 0
-"""
-# The row django_tasks_db's DatabaseBackend.enqueue writes for process_webhook_event
-# (tests/test_webhook_fast_path.py runs it with the worker's own code).
-TASK_SQL = """
-    INSERT INTO {table}
+# One statement, so one round trip and one implicit transaction: the event, or one more
+# delivery of a body we hold (the partial unique index on valid bodies), and for a new
+# processable event its task, the row django_tasks_db's DatabaseBackend.enqueue writes
+# (tests/test_webhook_fast_path.py has the worker run it).
+STORE_SQL = """
+    WITH event AS (
+        INSERT INTO whatsapp_webhookevent
+            (tenant_id, received_at, body, body_sha256, signature, state, deliveries, fields, item_counts, error)
+        VALUES (%(tenant_id)s, now(), %(body)s, %(body_sha256)s, %(signature)s, %(state)s, 1, %(fields)s,
+                %(item_counts)s, %(error)s)
+        ON CONFLICT (tenant_id, body_sha256) WHERE signature = 'valid'
+        DO UPDATE SET deliveries = whatsapp_webhookevent.deliveries + 1
+        RETURNING id, xmax = 0 AS is_new, state
+    )
+    INSERT INTO {task_table}
         (id, status, enqueued_at, args_kwargs, priority, task_path, worker_ids, queue_name, backend_name,
          run_after, exception_class_path, traceback)
-    VALUES (%s, 'READY', now(), %s, %s, %s, '[]', %s, %s, '9999-01-01T00:00:00+00:00', '', '')
+    SELECT gen_random_uuid(), 'READY', now(), jsonb_build_object('args', jsonb_build_array(id), 'kwargs', '{{}}'::jsonb),
+           %(priority)s, %(task_path)s, '[]', %(queue_name)s, %(backend)s, '9999-01-01T00:00:00+00:00', '', ''
+    FROM event WHERE is_new AND state = 'pending'
 """
 
 
@@ -122,22 +123,17 @@ class WebhookFastPath:
         return status, reason
 
     async def store(self, tenant_id, body, received):
-        """The event and, for a new processable one, its task: one transaction."""
+        """The event and, for a new processable one, its task: one statement."""
         from django_tasks_db.models import DBTaskResult
 
         from .tasks import process_webhook_event as task
 
         row = ingest.event_fields(body, received.signature, received.payload, received.error)
-        row.update(tenant_id=tenant_id, item_counts=Jsonb(row["item_counts"]))
+        row.update(tenant_id=tenant_id, item_counts=Jsonb(row["item_counts"]), priority=task.priority,
+                   task_path=task.module_path, queue_name=task.queue_name, backend=task.backend)
         pool = await self._pool()
-        async with pool.connection() as connection, connection.transaction():
-            cursor = await connection.execute(EVENT_SQL, row)
-            event_id, is_new = await cursor.fetchone()
-            if is_new and row["state"] == WebhookEvent.State.PENDING:
-                args = Jsonb({"args": [event_id], "kwargs": {}})
-                await connection.execute(
-                    TASK_SQL.format(table=DBTaskResult._meta.db_table), (uuid.uuid4(), args, task.priority, task.module_path, task.queue_name, task.backend)
-                )
+        async with pool.connection() as connection:
+            await connection.execute(STORE_SQL.format(task_table=DBTaskResult._meta.db_table), row)
 
     async def _tenant(self, slug):
         cached = self.secrets.get(slug)
