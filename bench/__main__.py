@@ -42,7 +42,7 @@ def main():
         for stage in STAGES:
             if stage in stages:
                 print(f"== {stage}", flush=True)
-                results[stage] = globals()[f"run_{stage}"](processes, mode)
+                results[stage] = globals()[f"run_{stage}"](processes, mode, results)
     finally:
         processes.stop()
     results["memory_mb"] = {role: round(peak) for role, peak in sorted(processes.peaks.items())}
@@ -54,7 +54,7 @@ def main():
     Path(args.results).with_suffix(".json").write_text(json.dumps(results, indent=1, default=str) + "\n")
 
 
-def run_ingest(processes, mode):
+def run_ingest(processes, mode, results):
     from bench import ingest
 
     ramp = (mode["rates"], mode["duration"], mode["bisect"])
@@ -75,19 +75,20 @@ def run_ingest(processes, mode):
     return out
 
 
-def run_realtime(processes, mode):
+def run_realtime(processes, mode, results):
     from bench import realtime
 
-    return realtime.run(processes, mode)
+    ingest = results.get("ingest", {}).get("uvicorn", {}).get("sustained") or {}
+    return realtime.run(processes, mode, ingest.get("achieved_rate"))
 
 
-def run_outbound(processes, mode):
+def run_outbound(processes, mode, results):
     from bench import outbound
 
     return outbound.run(processes, mode)
 
 
-def run_pages(processes, mode):
+def run_pages(processes, mode, results):
     from bench import pages, seed
 
     seeded = seed.run(mode["scale"])

@@ -89,7 +89,7 @@ def processing_rate(processes, tenant_id, workers, seconds):
     before = pending.count()
     names = [f"processor-{index}" for index in range(workers)]
     for name in names:
-        processes.worker(name, "--queue-name", "webhooks")
+        processes.worker(name, queues="webhooks")
     time.sleep(2)  # start-up
     start_count, start = pending.count(), time.monotonic()
     time.sleep(seconds)

@@ -20,6 +20,12 @@ PHONE_NUMBER_ID = "900000001"
 MAX_STEP_EXTRA_SECONDS = 10  # a step's requests must all be answered this long after its end
 
 
+def status_bodies(count, seed=2):
+    """Status updates only: what a number sending at Meta's top tier brings (3 per message)."""
+    rng = random.Random(seed)
+    return [payloads.encode(_status(rng, f"1555{rng.randrange(10**7):07d}")) for _ in range(count)]
+
+
 def realistic_bodies(count, seed=1):
     """Signed-body candidates like Meta's traffic: mostly single statuses, customer messages,
     some batches of statuses, and about 1% resends of an earlier body."""
@@ -138,7 +144,8 @@ def summary(rate, latencies, statuses, sent, elapsed):
 
 
 async def ramp(args):
-    bodies = realistic_bodies(int((sum(args.rates) + args.bisect * max(args.rates)) * args.duration) + 100)
+    make = status_bodies if args.statuses_only else realistic_bodies
+    bodies = make(int((sum(args.rates) + args.bisect * max(args.rates)) * args.duration) + 100)
     path = f"/webhooks/whatsapp/{args.slug}/" if not args.path else args.path
     cursor, steps, acknowledged = 0, [], set()
 
@@ -189,6 +196,7 @@ def main(argv=None):
     parser.add_argument("--bisect", type=int, default=1)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--pause", type=float, default=1.5)
+    parser.add_argument("--statuses-only", action="store_true")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     try:

@@ -18,7 +18,7 @@ LOG_DIR = Path(tempfile.mkdtemp(prefix="bench-logs-"))
 SERVERS = {
     "daphne": lambda port: ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "inbox.asgi:application"],
     "uvicorn": lambda port: ["-m", "uvicorn", "inbox.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                             "--loop", "uvloop", "--http", "httptools", "--ws", "websockets", "--no-access-log",
+                             "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio", "--no-access-log",
                              "--log-level", "warning", "--lifespan", "off"],
 }
 
@@ -67,9 +67,9 @@ class Processes:
         self.wait_healthy(name, url)
         return url
 
-    def worker(self, name, *extra):
+    def worker(self, name, *extra, queues="*"):
         return self.spawn(name, "worker", ["manage.py", "db_worker", "--interval", "0.05", "--no-reload",
-                                           "--no-startup-delay", "--worker-id", name, *extra])
+                                           "--no-startup-delay", "--worker-id", name, "--queue-name", queues, *extra])
 
     def wait_healthy(self, name, url, timeout=30):
         deadline = time.monotonic() + timeout

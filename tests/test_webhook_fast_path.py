@@ -83,6 +83,14 @@ def test_a_stored_event_and_its_task_are_what_the_worker_expects(webhook, run_ta
     assert WebhookEvent.objects.get().state == WebhookEvent.State.PROCESSED
 
 
+def test_messages_are_processed_before_statuses(webhook):
+    from django_tasks_db.models import DBTaskResult
+
+    webhook.post(payloads.status(PNID, "wamid.X", "delivered", "15551234567"))
+    webhook.post(through_django.customer_text("first in line"))
+    assert [task.priority for task in DBTaskResult.objects.ready()] == [10, 0]
+
+
 def test_a_rejected_body_is_kept_cut_to_16_kb(webhook):
     big = through_django.customer_text("x" * 40_000)
     assert webhook.post(big, signature="sha256=" + "0" * 64).status_code == 403

@@ -129,7 +129,8 @@ class WebhookFastPath:
         from .tasks import process_webhook_event as task
 
         row = ingest.event_fields(body, received.signature, received.payload, received.error)
-        row.update(tenant_id=tenant_id, item_counts=Jsonb(row["item_counts"]), priority=task.priority,
+        row.update(tenant_id=tenant_id, item_counts=Jsonb(row["item_counts"]),
+                   priority=ingest.processing_priority(row["item_counts"]),
                    task_path=task.module_path, queue_name=task.queue_name, backend=task.backend)
         pool = await self._pool()
         async with pool.connection() as connection:
