@@ -67,9 +67,10 @@ class Processes:
         self.wait_healthy(name, url)
         return url
 
-    def worker(self, name, *extra, queues="*"):
+    def worker(self, name, *extra, queues="*", env=None):
         return self.spawn(name, "worker", ["manage.py", "db_worker", "--interval", "0.05", "--no-reload",
-                                           "--no-startup-delay", "--worker-id", name, "--queue-name", queues, *extra])
+                                           "--no-startup-delay", "--worker-id", name, "--queue-name", queues, *extra],
+                          env)
 
     def wait_healthy(self, name, url, timeout=30):
         deadline = time.monotonic() + timeout
