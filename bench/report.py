@@ -98,9 +98,13 @@ def _pages(pages, add):
 
 
 def _outbound(outbound, add):
+    best = 0
     for run in outbound["runs"]:
-        figure = (f"{run['per_second']} msg/s ({run['sent']}/{run['messages']} sent, "
-                  f"{run['duplicates']} duplicates, {run['missing']} missing)")
+        clean = run["duplicates"] == 0 and run["missing"] == 0 and run["in_order"]
+        figure = (f"{run['per_second']} msg/s ({run['sent']}/{run['messages']} sent, {run['duplicates']} duplicates, "
+                  f"{run['missing']} missing, order {'kept' if run['in_order'] else 'BROKEN'})")
         add(("outbound", f"one number, fake answering in {outbound['delay_ms']} ms, {run['label']}", figure,
-             run.get("target", ""), _ok(run["per_second"] >= run["target_rate"] and run["duplicates"] == 0
-                                        and run["missing"] == 0) if run.get("target") else ""))
+             "80/s per number, each once", _ok(run["per_second"] >= 80 and clean)))
+        best = max(best, run["per_second"] if clean else 0)
+    add(("outbound", "best of the runs above, against Meta's top tier", f"{best} msg/s", "1,000/s per machine",
+         _ok(best >= 1000)))
