@@ -91,6 +91,11 @@ def summary(label, latencies, firsts, probes):
 
 
 def run(processes, mode, ingest_rate=None):
+    from django_tasks_db.models import DBTaskResult
+
+    from bench.ingest import vacuum
+
+    vacuum(DBTaskResult._meta.db_table)
     tenant, secret = make_tenant("live", PHONE_NUMBER_ID)
     keys = agent_sessions(tenant, AGENTS)
     out = {}
@@ -129,4 +134,7 @@ def _status_load(processes, url, secret, rate, seconds):
 def _drop_status_backlog():
     from django_tasks_db.models import DBTaskResult
 
+    from bench.ingest import vacuum
+
     DBTaskResult.objects.filter(queue_name="webhooks", status="READY").delete()
+    vacuum(DBTaskResult._meta.db_table)
