@@ -38,6 +38,8 @@ class LiveStackError(RuntimeError):
 class LiveStack:
     """Daphne and `db_worker` on the given database, talking to the given Graph API URL."""
 
+    running = set()  # the stacks started and not yet stopped, for tests that must quiet them
+
     def __init__(self, database_url, graph_url, channels_prefix, host="127.0.0.1"):
         self.host = host
         self.port = _free_port(host)
@@ -65,6 +67,7 @@ class LiveStack:
     def start(self):
         """Start both processes and wait for /healthz; on failure, stop them and raise."""
         atexit.register(self.stop)  # a safety net if the session dies before teardown
+        LiveStack.running.add(self)
         try:
             self._spawn("web", "-m", "daphne", "-b", self.host, "-p", str(self.port), "inbox.asgi:application")
             self.start_worker("worker")
@@ -113,6 +116,7 @@ class LiveStack:
                 process.kill()
                 process.wait()
         self.processes.clear()
+        LiveStack.running.discard(self)
         shutil.rmtree(self.log_dir, ignore_errors=True)
         atexit.unregister(self.stop)
 

@@ -8,9 +8,10 @@ same pieces of ingest.py (Received, event_fields): read the body with a size cap
 signature, store the raw WebhookEvent and its processing task in one transaction, answer.
 Everything else (the GET handshake, other methods, every other URL) goes on to Django.
 
-The tenant's app secret is kept in memory for SECRET_CACHE_SECONDS after it is read, so a
-secret changed in admin applies within seconds; nothing else is cached, so any number of
-web processes can run side by side. Rows go in through psycopg's async pool, one per
+The tenant's id and app secret are kept in memory for SECRET_CACHE_SECONDS after they are
+read; a signature that does not match the cached secret, or a tenant that no longer exists,
+reads them again at once, so a changed secret applies to the next webhook. Nothing else is
+cached, so any number of web processes can run side by side. Rows go in through psycopg's async pool, one per
 process, of WEBHOOK_POOL_SIZE connections (on top of Django's own pool).
 """
 
@@ -24,12 +25,14 @@ from django.conf import settings
 from django.db import connections
 from django.http.request import split_domain_port, validate_host
 from psycopg.conninfo import make_conninfo
+from psycopg.errors import ForeignKeyViolation
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from inbox.crypto import decrypt
 
 from . import ingest
+from .models import WebhookEvent
 
 logger = logging.getLogger(__name__)
 
@@ -101,21 +104,36 @@ class WebhookFastPath:
         body = await _read_body(receive, limit)
         if body is None:
             return 413, f"Body over {limit} bytes."
-        tenant = await self._tenant(slug)
-        if tenant is None:
-            return 404, "No such tenant."
-        tenant_id, app_secret = tenant
-
         header = headers.get(b"x-hub-signature-256", b"").decode("latin-1")
+        for fresh in (False, True):
+            tenant = await self._tenant(slug, fresh)
+            if tenant is None:
+                return 404, "No such tenant."
+            answer = await self._receive(slug, tenant, body, header, last_try=fresh)
+            if answer is not None:
+                return answer
+        raise AssertionError("unreachable: the fresh try always answers")
+
+    async def _receive(self, slug, tenant, body, header, last_try):
+        """(status, reason), or None to try again with the tenant read afresh: a cached secret
+        that does not match may have just changed, and a cached tenant may have been replaced."""
+        tenant_id, app_secret = tenant
         if len(body) > PARSE_IN_THREAD_BYTES:
             received = await asyncio.to_thread(ingest.Received.read, app_secret, body, header)
         else:
             received = ingest.Received.read(app_secret, body, header)
+        if received.signature == WebhookEvent.Signature.INVALID and not last_try:
+            return None
         status, reason = received.answer
         if status != 200:
             logger.warning("Webhook for %s not processed: %s", slug, reason)
         try:
             await self.store(tenant_id, received.stored_body(body), received)
+        except ForeignKeyViolation:
+            if not last_try:
+                return None
+            logger.exception("Webhook for %s could not be stored", slug)
+            return 500, "Could not store the update; please retry."
         except Exception:
             # Not stored, so not acknowledged: Meta will send it again.
             logger.exception("Webhook for %s could not be stored", slug)
@@ -136,9 +154,9 @@ class WebhookFastPath:
         async with pool.connection() as connection:
             await connection.execute(STORE_SQL.format(task_table=DBTaskResult._meta.db_table), row)
 
-    async def _tenant(self, slug):
+    async def _tenant(self, slug, fresh=False):
         cached = self.secrets.get(slug)
-        if cached and time.monotonic() - cached[0] < SECRET_CACHE_SECONDS:
+        if cached and not fresh and time.monotonic() - cached[0] < SECRET_CACHE_SECONDS:
             return cached[1:]
         pool = await self._pool()
         async with pool.connection() as connection:
