@@ -58,9 +58,14 @@ def no_live_worker():
     (the stack fixtures start it again)."""
     from tests.live import LiveStack
 
+    import time
+
     for stack in list(LiveStack.running):
         for name in [name for name in stack.processes if name.startswith("worker")]:
             stack.kill(name)
+        # Its fake Graph API may still be posting status webhooks (0.2 s apart, retried
+        # briefly) for earlier tests' sends to /webhooks/whatsapp/acme/: let them land first.
+        time.sleep(2)
 
 
 @pytest.fixture
