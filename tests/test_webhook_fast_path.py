@@ -69,7 +69,7 @@ def no_live_worker():
 
 
 @pytest.fixture
-def webhook(transactional_db, acme, no_live_worker):
+def webhook(no_live_worker, transactional_db, acme):
     return AsgiPoster("acme", ACME["app_secret"])
 
 
