@@ -212,6 +212,10 @@ WHATSAPP_TIMEOUT_SECONDS = env.float("WHATSAPP_TIMEOUT_SECONDS", default=20.0)
 # Meta's webhook bodies reach 3 MB; Django's default cap is 2.5 MB.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=3 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_BODY_BYTES + 1024, 2621440)
+# Webhook POSTs are stored by a raw ASGI path in front of Django (whatsapp/webhook_asgi.py)
+# on PostgreSQL, through an async pool of this many connections per web process.
+WEBHOOK_FAST_PATH = env.bool("WEBHOOK_FAST_PATH", default=True)
+WEBHOOK_POOL_SIZE = env.int("WEBHOOK_POOL_SIZE", default=8)
 
 # Production hardening: on whenever DEBUG is off.
 SESSION_COOKIE_HTTPONLY = True

@@ -38,6 +38,8 @@ class LiveStackError(RuntimeError):
 class LiveStack:
     """Daphne and `db_worker` on the given database, talking to the given Graph API URL."""
 
+    running = set()  # the stacks started and not yet stopped, for tests that must quiet them
+
     def __init__(self, database_url, graph_url, channels_prefix, host="127.0.0.1"):
         self.host = host
         self.port = _free_port(host)
@@ -65,6 +67,7 @@ class LiveStack:
     def start(self):
         """Start both processes and wait for /healthz; on failure, stop them and raise."""
         atexit.register(self.stop)  # a safety net if the session dies before teardown
+        LiveStack.running.add(self)
         try:
             self._spawn("web", "-m", "daphne", "-b", self.host, "-p", str(self.port), "inbox.asgi:application")
             self.start_worker("worker")
@@ -78,6 +81,15 @@ class LiveStack:
         """One more task worker process (or a replacement for one that was killed)."""
         self._spawn(name, "manage.py", "db_worker", "--interval", "0.05", "--queue-name", "*",
                     "--no-reload", "--no-startup-delay", "--worker-id", name)
+
+    def start_web(self, name):
+        """One more web process, on a port of its own, sharing the database and Redis (a
+        second machine behind the proxy). Returns its URL once /healthz answers."""
+        port = _free_port(self.host)
+        self._spawn(name, "-m", "daphne", "-b", self.host, "-p", str(port), "inbox.asgi:application")
+        url = f"http://{self.host}:{port}"
+        self._wait_until_healthy(url)
+        return url
 
     def ensure_worker(self):
         """Start the worker again if it died (a test may have pulled its data away)."""
@@ -104,6 +116,7 @@ class LiveStack:
                 process.kill()
                 process.wait()
         self.processes.clear()
+        LiveStack.running.discard(self)
         shutil.rmtree(self.log_dir, ignore_errors=True)
         atexit.unregister(self.stop)
 
@@ -130,7 +143,8 @@ class LiveStack:
                 preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
 
-    def _wait_until_healthy(self):
+    def _wait_until_healthy(self, url=None):
+        url = url or self.url
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         problem = "no answer yet"
         while time.monotonic() < deadline:
@@ -138,14 +152,14 @@ class LiveStack:
                 if process.poll() is not None:
                     self._fail(f"The {name} process exited with code {process.returncode} during startup.")
             try:
-                response = httpx.get(f"{self.url}/healthz", timeout=1)
+                response = httpx.get(f"{url}/healthz", timeout=1)
                 if response.status_code == 200:
                     return
                 problem = f"HTTP {response.status_code}: {response.text[:200]}"
             except httpx.HTTPError as error:
                 problem = repr(error)
             time.sleep(0.1)
-        self._fail(f"{self.url}/healthz did not answer 200 within {STARTUP_TIMEOUT_SECONDS} s ({problem}).")
+        self._fail(f"{url}/healthz did not answer 200 within {STARTUP_TIMEOUT_SECONDS} s ({problem}).")
 
     def _fail(self, reason):
         raise LiveStackError(f"{reason}\n{self.log_tails()}")

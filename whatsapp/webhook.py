@@ -1,6 +1,5 @@
 """`/webhooks/whatsapp/<slug>/`: Meta's verification handshake and its updates."""
 
-import json
 import logging
 
 from django.conf import settings
@@ -12,13 +11,10 @@ from django.views.decorators.http import require_http_methods
 
 from . import ingest
 from .access import connection_for_webhook
-from .models import WebhookEvent
 
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
-# An unsigned or wrongly signed body is kept for the log, cut to this size.
-REJECTED_BODY_LIMIT = 16 * 1024
 
 
 def _error(status, reason):
@@ -55,27 +51,16 @@ def _receive(request, connection):
         return _error(413, f"Body over {settings.WEBHOOK_MAX_BODY_BYTES} bytes.")
 
     tenant = connection.tenant
-    signature = ingest.check_signature(connection.app_secret, body, request.headers.get(SIGNATURE_HEADER))
-    if signature != WebhookEvent.Signature.VALID:
-        logger.warning("Webhook for %s rejected: signature %s", tenant.slug, signature)
-        ingest.store_event(tenant, body[:REJECTED_BODY_LIMIT], signature)
-        if signature == WebhookEvent.Signature.MISSING:
-            return _error(401, f"Missing {SIGNATURE_HEADER} header.")
-        return _error(403, f"{SIGNATURE_HEADER} does not match the body.")
-
-    try:
-        payload = json.loads(body)
-        if not isinstance(payload, dict):
-            raise ValueError("the body is not a JSON object")
-    except (ValueError, UnicodeDecodeError) as error:
-        logger.warning("Webhook for %s: malformed JSON (%s)", tenant.slug, error)
-        ingest.store_event(tenant, body, signature, error=f"Malformed JSON: {error}")
-        return _error(400, f"Malformed JSON: {error}")
-
-    try:
-        ingest.store_event(tenant, body, signature, payload)
-    except DatabaseError:
-        # Not stored, so not acknowledged: Meta will send it again.
-        logger.exception("Webhook for %s could not be stored", tenant.slug)
-        return _error(500, "Could not store the update; please retry.")
-    return HttpResponse("ok", content_type="text/plain")
+    received = ingest.Received.read(connection.app_secret, body, request.headers.get(SIGNATURE_HEADER))
+    status, reason = received.answer
+    if status == 200:
+        try:
+            ingest.store_event(tenant, body, received.signature, received.payload)
+        except DatabaseError:
+            # Not stored, so not acknowledged: Meta will send it again.
+            logger.exception("Webhook for %s could not be stored", tenant.slug)
+            return _error(500, "Could not store the update; please retry.")
+        return HttpResponse("ok", content_type="text/plain")
+    logger.warning("Webhook for %s not processed: %s", tenant.slug, reason)
+    ingest.store_event(tenant, received.stored_body(body), received.signature, error=received.error)
+    return _error(status, reason)

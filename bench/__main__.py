@@ -1,0 +1,99 @@
+"""Run the benchmarks and print one table: `bench/run [--quick] [--only ingest,realtime,…]`."""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from bench import procs, report, setup
+
+STAGES = ["ingest", "realtime", "outbound", "pages"]
+
+MODES = {
+    # rates: the steps of the ingest ramp; the first failing one is bisected `bisect` times.
+    "quick": {"rates": [250, 500, 1000, 1500, 2000, 3000, 4000], "duration": 3, "bisect": 1,
+              "processing_seconds": 5, "probes": 20, "load_seconds": 8, "outbound_messages": 300,
+              "outbound_workers": [1, 8], "scale": 0.05, "page_runs": 3},
+    "full": {"rates": [250, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000], "duration": 6, "bisect": 2,
+             "processing_seconds": 15, "probes": 60, "load_seconds": 20, "outbound_messages": 2000,
+             "outbound_workers": [1, 4, 8, 16], "scale": 1.0, "page_runs": 7},
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(prog="bench/run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a few minutes, less data (default: full run)")
+    parser.add_argument("--only", default=",".join(STAGES), help=f"stages to run, of {','.join(STAGES)}")
+    parser.add_argument("--keep-data", action="store_true", help="reuse inbox_bench as it is (seeded data too)")
+    parser.add_argument("--scale", type=float, help="seed scale factor (1.0 = 100k contacts, 2M messages)")
+    parser.add_argument("--results", default=str(Path(__file__).parent / "results" / "latest.md"))
+    args = parser.parse_args()
+    mode = dict(MODES["quick" if args.quick else "full"])
+    if args.scale:
+        mode["scale"] = args.scale
+    stages = [stage for stage in args.only.split(",") if stage]
+
+    started = time.monotonic()
+    setup.fresh_database(keep=args.keep_data)
+    setup.django_setup()
+    processes = procs.Processes(setup.ENVIRONMENT)
+    results = {"mode": "quick" if args.quick else "full", "stages": stages}
+    try:
+        for stage in STAGES:
+            if stage in stages:
+                print(f"== {stage}", flush=True)
+                results[stage] = globals()[f"run_{stage}"](processes, mode, results)
+    finally:
+        processes.stop()
+    results["memory_mb"] = {role: round(peak) for role, peak in sorted(processes.peaks.items())}
+    results["minutes"] = round((time.monotonic() - started) / 60, 1)
+    table = report.render(results)
+    print(table)
+    Path(args.results).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.results).write_text(table + "\n")
+    Path(args.results).with_suffix(".json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+
+
+def run_ingest(processes, mode, results):
+    from bench import ingest
+
+    ramp = (mode["rates"], mode["duration"], mode["bisect"])
+    out = {}
+    print("  bare ASGI + psycopg (Uvicorn)", flush=True)
+    out["bare"] = ingest.bare_limit(processes, *ramp)
+    for label, server, env in (("uvicorn", "uvicorn", None), ("daphne", "daphne", None),
+                               ("django-view", "uvicorn", {"WEBHOOK_FAST_PATH": "false"})):
+        print(f"  inbox, {label}", flush=True)
+        out[label] = ingest.inbox_ingest(processes, server, *ramp, env=env, label=label)
+    for workers in (1, 2):
+        out[f"processing_{workers}"] = ingest.processing_rate(
+            processes, out["uvicorn"]["tenant_id"], workers, mode["processing_seconds"])
+        print(f"  processing with {workers} worker(s): {out[f'processing_{workers}']}", flush=True)
+    ingest.drop_backlog()
+    for result in out.values():
+        result.pop("acknowledged", None)
+    return out
+
+
+def run_realtime(processes, mode, results):
+    from bench import realtime
+
+    ingest = results.get("ingest", {}).get("uvicorn", {}).get("sustained") or {}
+    return realtime.run(processes, mode, ingest.get("achieved_rate"))
+
+
+def run_outbound(processes, mode, results):
+    from bench import outbound
+
+    return outbound.run(processes, mode)
+
+
+def run_pages(processes, mode, results):
+    from bench import pages, seed
+
+    seeded = seed.run(mode["scale"])
+    return {"seed": seeded, **pages.run(processes, seeded, mode)}
+
+
+if __name__ == "__main__":
+    main()

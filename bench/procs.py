@@ -1,0 +1,114 @@
+"""The processes a benchmark starts: web servers, task workers, the fake Graph API. Each is
+stopped by its own id, its peak memory (VmHWM) read just before."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LOG_DIR = Path(tempfile.mkdtemp(prefix="bench-logs-"))
+
+SERVERS = {
+    "daphne": lambda port: ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "inbox.asgi:application"],
+    "uvicorn": lambda port: ["-m", "uvicorn", "inbox.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+                             "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio", "--no-access-log",
+                             "--log-level", "warning", "--lifespan", "off"],
+}
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def peak_rss_mb(pid):
+    """The process's peak resident memory so far, in MB (Linux: VmHWM)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+class Processes:
+    """Everything started here; stop() ends each by its pid and records its peak RSS."""
+
+    def __init__(self, environment):
+        self.environment = environment
+        self.running = {}  # name -> (role, Popen)
+        self.peaks = {}  # role -> max peak RSS in MB seen
+        self.logs = {}
+
+    def spawn(self, name, role, arguments, env=None):
+        log_path = LOG_DIR / f"{name}.log"
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, *arguments], cwd=BASE_DIR, env=self.environment | (env or {}),
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        self.running[name] = (role, process)
+        self.logs[name] = log_path
+        return process
+
+    def web(self, name, server, env=None):
+        port = free_port()
+        self.spawn(name, f"web ({server})", SERVERS[server](port), env)
+        url = f"http://127.0.0.1:{port}"
+        self.wait_healthy(name, url)
+        return url
+
+    def worker(self, name, *extra, queues="*", env=None):
+        return self.spawn(name, "worker", ["manage.py", "db_worker", "--interval", "0.05", "--no-reload",
+                                           "--no-startup-delay", "--worker-id", name, "--queue-name", queues, *extra],
+                          env)
+
+    def wait_healthy(self, name, url, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.running[name][1].poll() is not None:
+                raise RuntimeError(f"{name} exited during startup:\n{self.tail(name)}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{name} did not answer /healthz within {timeout} s:\n{self.tail(name)}")
+
+    def pid(self, name):
+        return self.running[name][1].pid
+
+    def sample(self):
+        for role, process in self.running.values():
+            peak = peak_rss_mb(process.pid)
+            if peak is not None:
+                self.peaks[role] = max(self.peaks.get(role, 0), peak)
+
+    def stop(self, *names):
+        names = names or list(self.running)
+        self.sample()
+        for name in names:
+            _role, process = self.running[name]
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for name in names:
+            _role, process = self.running.pop(name)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)  # its own session: only what it started
+                process.wait()
+
+    def tail(self, name, lines=30):
+        text = self.logs[name].read_text(errors="replace") if name in self.logs else ""
+        return "\n".join(text.splitlines()[-lines:])

@@ -1,0 +1,140 @@
+"""(b) Webhook to browser: from the POST of a customer's message to the message.created
+event on each of 50 agents' websockets, idle and while status webhooks pour in at half the
+maximum ingest rate."""
+
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+import httpx
+import websockets
+
+from bench.load import PHONE_NUMBER_ID
+from bench.procs import BASE_DIR
+from bench.setup import make_tenant
+from whatsapp.simulator import payloads
+
+AGENTS = 50
+
+
+def agent_sessions(tenant, count):
+    """Logged-in sessions made straight in the database: the session cookies of `count` agents."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from tenants.models import Role
+    from tenants.setup import add_member
+
+    keys = []
+    for index in range(count):
+        user = add_member(tenant, f"agent{index}@{tenant.slug}.bench", role=Role.AGENT).user
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        keys.append(session.session_key)
+    return keys
+
+
+async def probe(url, slug, secret, session_keys, probes, interval):
+    """Post `probes` customer messages; returns one latency (s) per socket per probe."""
+    ws_url = url.replace("http://", "ws://") + f"/ws/t/{slug}/"
+    arrivals, sent_at = {}, {}
+
+    async def agent(key, ready):
+        async with websockets.connect(ws_url, additional_headers={"Cookie": f"sessionid={key}"}, origin=url,
+                                      max_size=None) as socket:
+            ready.set_result(True) if not ready.done() else None
+            async for raw in socket:
+                event = json.loads(raw)
+                if event.get("event") == "message.created":
+                    token = event["data"]["preview"].rsplit(" ", 1)[-1]
+                    arrivals.setdefault(token, []).append(time.monotonic())
+
+    readies = [asyncio.get_running_loop().create_future() for _ in session_keys]
+    agents = [asyncio.create_task(agent(key, ready)) for key, ready in zip(session_keys, readies)]
+    await asyncio.wait_for(asyncio.gather(*readies), 30)
+    await asyncio.sleep(0.5)
+    async with httpx.AsyncClient(timeout=10) as client:
+        warm_up = payloads.encode(payloads.text_message(PHONE_NUMBER_ID, "16660000000", "warm up"))
+        await client.post(f"{url}/webhooks/whatsapp/{slug}/", content=warm_up, headers={
+            "Content-Type": "application/json", "X-Hub-Signature-256": payloads.sign(warm_up, secret)})
+        await asyncio.sleep(1)
+        for index in range(probes):
+            token = f"probe{index}-{time.monotonic_ns()}"
+            body = payloads.encode(payloads.text_message(PHONE_NUMBER_ID, f"1666{index:07d}", f"Hi {token}"))
+            headers = {"Content-Type": "application/json", "X-Hub-Signature-256": payloads.sign(body, secret)}
+            sent_at[token] = time.monotonic()
+            await client.post(f"{url}/webhooks/whatsapp/{slug}/", content=body, headers=headers)
+            await asyncio.sleep(interval)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and sum(len(arrivals.get(t, [])) for t in sent_at) < len(sent_at) * len(agents):
+        await asyncio.sleep(0.1)
+    for task in agents:
+        task.cancel()
+    await asyncio.gather(*agents, return_exceptions=True)
+    firsts = [min(arrivals[token]) - sent_at[token] for token in sent_at if arrivals.get(token)]
+    latencies = [arrival - sent_at[token] for token in sent_at for arrival in arrivals.get(token, [])]
+    return latencies, firsts, len(sent_at)
+
+
+def summary(label, latencies, firsts, probes):
+    ordered = sorted(latencies) or [float("nan")]
+    return {"label": label, "expected": probes * AGENTS, "received": len(latencies),
+            "first_socket_p50_ms": round(1000 * statistics.median(firsts or [float("nan")]), 1),
+            "p50_ms": round(1000 * statistics.median(ordered), 1),
+            "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1)}
+
+
+def run(processes, mode, ingest_rate=None):
+    from django_tasks_db.models import DBTaskResult
+
+    from bench.ingest import vacuum
+
+    vacuum(DBTaskResult._meta.db_table)
+    tenant, secret = make_tenant("live", PHONE_NUMBER_ID)
+    keys = agent_sessions(tenant, AGENTS)
+    out = {}
+    for server in ("uvicorn", "daphne"):
+        url = processes.web(f"live-{server}", server)
+        workers = [f"live-worker-{index}" for index in range(2)]
+        for name in workers:
+            processes.worker(name)
+        try:
+            latencies, firsts, sent = asyncio.run(probe(url, "live", secret, keys, mode["probes"], 0.2))
+            out[f"{server}_idle"] = summary(f"{server}, idle, {AGENTS} sockets", latencies, firsts, sent)
+            print(f"  {out[f'{server}_idle']}", flush=True)
+            rate = max(50, int((ingest_rate or 1000) / 2))
+            load = _status_load(processes, url, secret, rate, mode["load_seconds"])
+            time.sleep(1)
+            probes = max(5, int((mode["load_seconds"] - 3) / 0.25))
+            latencies, firsts, sent = asyncio.run(probe(url, "live", secret, keys, probes, 0.25))
+            load.wait(mode["load_seconds"] + 30)
+            out[f"{server}_loaded"] = summary(f"{server}, {rate} status webhooks/s, {AGENTS} sockets", latencies,
+                                              firsts, sent)
+            print(f"  {out[f'{server}_loaded']}", flush=True)
+        finally:
+            processes.stop(f"live-{server}", *workers)
+        _drop_status_backlog()
+    return out
+
+
+def _status_load(processes, url, secret, rate, seconds):
+    port = url.rsplit(":", 1)[1]
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench.load", "--port", port, "--slug", "live", "--secret", secret, "--rates",
+         str(rate), "--duration", str(seconds), "--bisect", "0", "--statuses-only", "--out", "/dev/null"],
+        cwd=BASE_DIR, env=processes.environment, stdout=subprocess.DEVNULL)
+
+
+def _drop_status_backlog():
+    from django_tasks_db.models import DBTaskResult
+
+    from bench.ingest import vacuum
+
+    DBTaskResult.objects.filter(queue_name="webhooks", status="READY").delete()
+    vacuum(DBTaskResult._meta.db_table)

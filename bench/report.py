@@ -1,0 +1,110 @@
+"""The one table: every figure beside its target, as Markdown (stdout and results/latest.md)."""
+
+import os
+import platform
+from datetime import datetime, timezone
+
+
+def _ok(flag):
+    return "met" if flag else "**not met**"
+
+
+def _rate(result):
+    sustained = result.get("sustained")
+    return sustained["achieved_rate"] if sustained else 0
+
+
+def render(results):
+    rows = []
+    add = rows.append
+    if "ingest" in results:
+        _ingest(results["ingest"], add)
+    if "realtime" in results:
+        _realtime(results["realtime"], add)
+    if "pages" in results:
+        _pages(results["pages"], add)
+    if "outbound" in results:
+        _outbound(results["outbound"], add)
+    for role, peak in results.get("memory_mb", {}).items():
+        target = role.startswith(("web", "worker"))
+        add(("memory", f"peak RSS, {role}", f"{peak} MB", "< 200 MB" if target else "", _ok(peak < 200) if target else ""))
+    header = [
+        f"# Benchmark results ({results['mode']} run, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)",
+        "",
+        f"Machine: {os.cpu_count()} cores, {_memory_gb()} GB, {platform.python_implementation()} "
+        f"{platform.python_version()}, PostgreSQL and Redis on the same machine. Run time: {results['minutes']} min.",
+        "",
+        "| part | measure | figure | target | stands |",
+        "|---|---|---|---|---|",
+    ]
+    return "\n".join(header + [f"| {' | '.join(str(cell) for cell in row)} |" for row in rows])
+
+
+def _memory_gb():
+    try:
+        with open("/proc/meminfo") as meminfo:
+            return round(int(meminfo.readline().split()[1]) / 1024 / 1024)
+    except OSError:
+        return "?"
+
+
+def _ingest(ingest, add):
+    bare = _rate(ingest["bare"]) if "bare" in ingest else 0
+    if bare:
+        b = ingest["bare"]["sustained"]
+        add(("ingest", "bare limit: raw ASGI + psycopg INSERT (Uvicorn)",
+             f"{bare:.0f}/s (p50 {b['p50_ms']} ms, p99 {b['p99_ms']} ms, lost {ingest['bare']['lost']})", "", ""))
+    for label, name in (("uvicorn", "inbox under Uvicorn (fast path)"), ("daphne", "inbox under Daphne (fast path)"),
+                        ("django-view", "inbox under Uvicorn, Django view (no fast path)")):
+        if label not in ingest:
+            continue
+        result = ingest[label]
+        sustained = result["sustained"]
+        rate = _rate(result)
+        ratio = rate / bare if bare else 0
+        figure = (f"{rate:.0f}/s = {ratio:.2f} × bare (p50 {sustained['p50_ms']} ms, p99 {sustained['p99_ms']} ms, "
+                  f"lost {result['lost']})" if sustained else f"no rate passed (lost {result['lost']})")
+        target = "≥ 0.5 × bare, p50 < 250 ms, < 1% over 1 s, no loss" if label != "django-view" else "(for comparison)"
+        stands = _ok(ratio >= 0.5 and result["lost"] == 0) if label != "django-view" else ""
+        add(("ingest", name, figure, target, stands))
+    for workers in (1, 2):
+        key = f"processing_{workers}"
+        if key in ingest:
+            add(("ingest", f"processing behind it, {workers} worker process(es)",
+                 f"{ingest[key]['events_per_second']} events/s", "(context: see README)", ""))
+
+
+def _realtime(realtime, add):
+    for key, result in realtime.items():
+        if not isinstance(result, dict) or "p50_ms" not in result:
+            continue
+        figure = (f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, first socket p50 "
+                  f"{result['first_socket_p50_ms']} ms ({result['received']}/{result['expected']} events received)")
+        good = result["p50_ms"] < 50 and result["p99_ms"] < 250 and result["received"] == result["expected"]
+        add(("webhook → browser", f"{result['label']}", figure, "p50 < 50 ms, p99 < 250 ms", _ok(good)))
+
+
+def _pages(pages, add):
+    seed = pages["seed"]
+    add(("pages", "seed (COPY)", f"{seed['seconds']} s for {seed['summary']}", "", ""))
+    for page in pages["pages"]:
+        if page.get("skipped"):
+            add(("pages", page["name"], page["skipped"], "< 150 ms", "n/a"))
+            continue
+        figure = (f"{page['server_ms']} ms server, {page['queries']} queries "
+                  f"({page['queries_small']} on a small tenant), HTTP {page['http_ms']} ms")
+        good = page["server_ms"] < 150 and page["queries"] == page["queries_small"]
+        add(("pages", page["name"], figure, "< 150 ms, queries flat", _ok(good)))
+
+
+def _outbound(outbound, add):
+    best = 0
+    for run in outbound["runs"]:
+        clean = run["duplicates"] == 0 and run["missing"] == 0 and run["in_order"]
+        figure = (f"{run['per_second']} msg/s ({run['sent']}/{run['messages']} sent, {run['duplicates']} duplicates, "
+                  f"{run['missing']} missing, order {'kept' if run['in_order'] else 'BROKEN'})")
+        add(("outbound", f"one number, fake answering in {outbound['delay_ms']} ms, {run['label']}", figure,
+             "80/s per number, each once", _ok(run["per_second"] >= 80 and clean)))
+        best = max(best, run["per_second"] if clean else 0)
+    add(("outbound", "best of the runs above, against Meta's top tier", f"{best} msg/s", "1,000/s per machine",
+         _ok(best >= 1000)))

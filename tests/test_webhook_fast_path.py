@@ -1,0 +1,234 @@
+"""The webhook's ASGI fast path (whatsapp/webhook_asgi.py), driven through the ASGI
+application itself: the same contract as the Django view, the same rows.
+
+The behaviour tests of test_webhook.py run here again through the fast path (the classes
+below inherit them). The fast path writes on its own connections, so these tests use
+transactional_db."""
+
+import asyncio
+
+import httpx
+import pytest
+
+from tests import test_webhook as through_django
+from whatsapp import webhook_asgi
+from whatsapp.models import Message, WebhookEvent
+from whatsapp.simulator import payloads
+
+from .conftest import ACME, GLOBEX
+
+PNID = ACME["phone_number_id"]
+
+
+class AsgiPoster:
+    """Posts signed bodies through the ASGI application, as Daphne or Uvicorn would."""
+
+    def __init__(self, slug, app_secret):
+        self.slug, self.app_secret = slug, app_secret
+
+    def post(self, payload, *, signature="sign", path=None, method="POST", **headers):
+        body = payload if isinstance(payload, bytes) else payloads.encode(payload)
+        headers = {key.removeprefix("HTTP_").replace("_", "-"): value for key, value in headers.items()}
+        headers["Content-Type"] = "application/json"
+        if signature == "sign":
+            headers["X-Hub-Signature-256"] = payloads.sign(body, self.app_secret)
+        elif signature is not None:
+            headers["X-Hub-Signature-256"] = signature
+        url = path or f"/webhooks/whatsapp/{self.slug}/"
+        return asyncio.run(request(method, url, content=body, headers=headers))
+
+
+async def request(method, url, **kwargs):
+    """One request through a fresh fast path in front of Django (its pool closed after)."""
+    from inbox.asgi import django_asgi_app
+
+    app = webhook_asgi.WebhookFastPath(django_asgi_app)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            return await client.request(method, url, **kwargs)
+    finally:
+        await app.close()
+
+
+@pytest.fixture
+def no_live_worker():
+    """These tests commit rows and run the tasks themselves. A live stack started by earlier
+    tests has a worker on this same database that would take those tasks first: stop it
+    (the stack fixtures start it again)."""
+    from tests.live import LiveStack
+
+    import time
+
+    for stack in list(LiveStack.running):
+        for name in [name for name in stack.processes if name.startswith("worker")]:
+            stack.kill(name)
+        # Its fake Graph API may still be posting status webhooks (0.2 s apart, retried
+        # briefly) for earlier tests' sends to /webhooks/whatsapp/acme/: let them land first.
+        time.sleep(2)
+
+
+@pytest.fixture
+def webhook(no_live_worker, transactional_db, acme):
+    return AsgiPoster("acme", ACME["app_secret"])
+
+
+class TestSignaturesOnTheFastPath(through_django.TestSignatures):
+    pass
+
+
+class TestExactlyOnceOnTheFastPath(through_django.TestExactlyOnce):
+    pass
+
+
+class TestBadInputOnTheFastPath(through_django.TestBadInput):
+    pass
+
+
+def test_the_asgi_application_routes_webhook_posts_to_the_fast_path():
+    from inbox.asgi import application
+
+    assert isinstance(application.application_mapping["http"], webhook_asgi.WebhookFastPath)
+
+
+def test_a_stored_event_and_its_task_are_what_the_worker_expects(webhook, run_tasks):
+    assert webhook.post(through_django.customer_text("Hi", name="Ada")).status_code == 200
+    event = WebhookEvent.objects.get()
+    assert (event.state, event.fields, event.item_counts, event.deliveries) == ("pending", "messages", {"messages": 1}, 1)
+    assert run_tasks() == 1
+    assert Message.objects.get().text == "Hi"
+    assert WebhookEvent.objects.get().state == WebhookEvent.State.PROCESSED
+
+
+def test_messages_are_processed_before_statuses(webhook):
+    from django_tasks_db.models import DBTaskResult
+
+    webhook.post(payloads.status(PNID, "wamid.X", "delivered", "15551234567"))
+    webhook.post(through_django.customer_text("first in line"))
+    assert [task.priority for task in DBTaskResult.objects.ready()] == [10, 0]
+
+
+def test_a_rejected_body_is_kept_cut_to_16_kb(webhook):
+    big = through_django.customer_text("x" * 40_000)
+    assert webhook.post(big, signature="sha256=" + "0" * 64).status_code == 403
+    event = WebhookEvent.objects.get()
+    assert (event.state, len(event.body)) == (WebhookEvent.State.REJECTED, 16 * 1024)
+
+
+def test_an_unknown_or_inactive_tenant_is_404(webhook, acme):
+    assert AsgiPoster("nobody", ACME["app_secret"]).post(through_django.customer_text()).status_code == 404
+    acme.active = False
+    acme.save()
+    assert webhook.post(through_django.customer_text()).status_code == 404
+    assert not WebhookEvent.objects.exists()
+
+
+def test_each_tenant_checks_its_own_secret(webhook, globex):
+    assert AsgiPoster("globex", GLOBEX["app_secret"]).post(through_django.customer_text()).status_code == 200
+    assert AsgiPoster("globex", ACME["app_secret"]).post(through_django.customer_text()).status_code == 403
+    assert WebhookEvent.objects.filter(tenant=globex).count() == 2
+
+
+def test_a_declared_length_over_the_cap_is_413_before_reading(webhook, settings):
+    settings.WEBHOOK_MAX_BODY_BYTES = 100
+    assert webhook.post(through_django.customer_text()).status_code == 413
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_bad_content_length_is_400(acme, transactional_db):
+    async def post():
+        app = webhook_asgi.WebhookFastPath(None)
+        try:
+            return await app.receive_webhook("acme", {b"content-length": b"many"}, None)
+        finally:
+            await app.close()
+
+    assert asyncio.run(post()) == (400, "Bad Content-Length header.")
+
+
+def test_a_database_failure_is_500_so_meta_retries(webhook, monkeypatch):
+    async def broken(*args):
+        raise OSError("the database went away")
+
+    monkeypatch.setattr(webhook_asgi.WebhookFastPath, "store", broken)
+    response = webhook.post(through_django.customer_text())
+    assert response.status_code == 500
+    assert response.json() == {"error": "Could not store the update; please retry."}
+    assert not WebhookEvent.objects.exists()
+
+
+def test_the_handshake_and_other_methods_still_reach_django(webhook):
+    query = f"hub.mode=subscribe&hub.verify_token={ACME['verify_token']}&hub.challenge=42"
+    response = asyncio.run(request("GET", f"/webhooks/whatsapp/acme/?{query}"))
+    assert (response.status_code, response.text) == (200, "42")
+    assert asyncio.run(request("PUT", "/webhooks/whatsapp/acme/")).status_code == 405
+
+
+def test_a_host_django_refuses_is_still_refused(webhook):
+    response = webhook.post(through_django.customer_text(), Host="evil.example")
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_changed_app_secret_applies_to_the_next_webhook(webhook, acme):
+    """One fast path, as in a running server: the secret is read once and cached; a body
+    signed with a new secret makes it read the secret again."""
+    from inbox.asgi import django_asgi_app
+
+    new_secret = "acme-new-app-secret-987654321"
+    body = payloads.encode(through_django.customer_text())
+
+    async def post_before_and_after_the_change():
+        app = webhook_asgi.WebhookFastPath(django_asgi_app)
+        transport = httpx.ASGITransport(app=app)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+                url = "/webhooks/whatsapp/acme/"
+                old = await client.post(url, content=body, headers={"X-Hub-Signature-256": payloads.sign(body, ACME["app_secret"])})
+                await asyncio.to_thread(change_secret)
+                other = payloads.encode(through_django.customer_text("after"))
+                new = await client.post(url, content=other, headers={"X-Hub-Signature-256": payloads.sign(other, new_secret)})
+                return old.status_code, new.status_code
+        finally:
+            await app.close()
+
+    def change_secret():
+        from django.db import connection
+
+        acme.whatsapp.app_secret = new_secret
+        acme.whatsapp.save()
+        connection.close()  # this thread's connection, back to the pool
+
+    assert asyncio.run(post_before_and_after_the_change()) == (200, 200)
+
+
+def test_a_tenant_replaced_under_the_same_slug_is_read_again(webhook, acme):
+    """Tests (and admins) can delete a tenant and make another with its slug within seconds."""
+    from inbox.asgi import django_asgi_app
+    from tenants.setup import create_tenant
+
+    async def post_twice():
+        app = webhook_asgi.WebhookFastPath(django_asgi_app)
+        transport = httpx.ASGITransport(app=app)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+                answers = []
+                for text in ("before", "after"):
+                    body = payloads.encode(through_django.customer_text(text))
+                    headers = {"X-Hub-Signature-256": payloads.sign(body, ACME["app_secret"])}
+                    answers.append((await client.post("/webhooks/whatsapp/acme/", content=body, headers=headers)).status_code)
+                    if text == "before":
+                        await asyncio.to_thread(replace_tenant)
+                return answers
+        finally:
+            await app.close()
+
+    def replace_tenant():
+        from django.db import connection
+
+        acme.delete()
+        create_tenant("acme", **{key: value for key, value in ACME.items()})
+        connection.close()
+
+    assert asyncio.run(post_twice()) == [200, 200]
+    assert WebhookEvent.objects.get().tenant.slug == "acme"
