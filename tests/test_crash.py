@@ -34,6 +34,7 @@ def stack(live_stack):
     """The session's web + worker stack. Its worker is killed here, so a fresh one is put
     back for the tests that follow."""
     live_stack.fake.reset()
+    live_stack.stack.ensure_worker()
     yield live_stack
     for name in list(live_stack.stack.processes):
         if name.startswith("worker"):

@@ -20,6 +20,7 @@ import secrets
 import signal
 import sys
 import threading
+import weakref
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -89,6 +90,7 @@ class FakeGraphAPI:
         self.media_script, self.uploads, self.media_requests = [], [], []
         self._lock = threading.Lock()
         self._stopped = threading.Event()
+        self._generation = 0  # a reset forgets the status webhooks still to come
         self._server = None
         self.routes = [
             ("POST", r"/_fake/numbers", self._fake_register),
@@ -106,7 +108,10 @@ class FakeGraphAPI:
 
     # Lifecycle
 
+    running = weakref.WeakSet()  # every started fake, so tests can quiet them all
+
     def start(self):
+        FakeGraphAPI.running.add(self)
         self._server = ThreadingHTTPServer((self.host, self.port), _Handler)
         self._server.daemon_threads = True
         self._server.fake = self
@@ -118,6 +123,7 @@ class FakeGraphAPI:
         return self
 
     def stop(self):
+        FakeGraphAPI.running.discard(self)
         self._stopped.set()  # status threads stop sending webhooks
         if self._server:
             self._server.shutdown()
@@ -166,6 +172,7 @@ class FakeGraphAPI:
 
     def reset(self):
         with self._lock:
+            self._generation += 1
             self.script.clear()
             self.sent.clear()
             self.marked_read.clear()
@@ -350,8 +357,9 @@ class FakeGraphAPI:
                       "messages": [{"id": wamid}]})
 
     def _send_statuses(self, number, wamid, recipient_id, statuses, tracker):
+        generation = self._generation
         for status in statuses:
-            if self._stopped.wait(self.status_delay):
+            if self._stopped.wait(self.status_delay) or generation != self._generation:
                 return
             payload = payloads.status(number.phone_number_id, wamid, status, recipient_id, tracker=tracker,
                                       display_phone_number=number.display_phone_number, waba_id=number.waba_id)
