@@ -11,8 +11,6 @@ import asyncio
 import hashlib
 import json
 import random
-import statistics
-import time
 
 from whatsapp.simulator import payloads
 
