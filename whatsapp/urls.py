@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import conversation_views, log_views, media_views, team_views, views
+from . import conversation_views, log_views, media_views, privacy_views, team_views, views
 
 app_name = "whatsapp"
 
@@ -31,4 +31,6 @@ urlpatterns = [
     path("logs/graph/", log_views.graph_calls, name="graph_calls"),
     path("logs/<int:event_id>/", log_views.event_detail, name="log_event"),
     path("logs/<int:event_id>/replay/", log_views.replay, name="log_replay"),
+    path("contacts/<int:contact_id>/export/", privacy_views.contact_export, name="contact_export"),
+    path("contacts/<int:contact_id>/delete/", privacy_views.contact_delete, name="contact_delete"),
 ]
