@@ -173,7 +173,7 @@ def test_setting_up_two_factors_shows_a_qr_code_drawn_here_and_confirms_with_a_c
     client.force_login(owner)
     page = client.get("/accounts/2fa/")
     assert page.status_code == 200
-    assert re.search(rb'<img class="qr-code" src="data:image/svg\+xml;base64,', page.content)
+    assert re.search(rb'<img class="qr-code" src="data:image/svg\+xml;charset=utf-8,', page.content)
     device = TOTPDevice.objects.get(user=owner, confirmed=False)
 
     assert client.post("/accounts/2fa/", {"code": "000000"}).status_code == 400
