@@ -13,9 +13,16 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from whatsapp.routing import websocket_urlpatterns  # noqa: E402
 
+from django.conf import settings  # noqa: E402
+
+from .body_limit import RequestBodyLimit  # noqa: E402
+
+# The endpoints anyone can flood get bounded bodies (see body_limit.py).
+BODY_LIMITS = {"/webhooks/": settings.WEBHOOK_MAX_BODY_BYTES, "/accounts/": settings.ACCOUNTS_MAX_BODY_BYTES}
+
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": RequestBodyLimit(django_asgi_app, BODY_LIMITS),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -250,6 +250,8 @@ WHATSAPP_TIMEOUT_SECONDS = env.float("WHATSAPP_TIMEOUT_SECONDS", default=20.0)
 # Meta's webhook bodies reach 3 MB; Django's default cap is 2.5 MB.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=3 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_BODY_BYTES + 1024, 2621440)
+# Login, reset and 2FA forms are tiny: anything larger is refused before it is read.
+ACCOUNTS_MAX_BODY_BYTES = env.int("ACCOUNTS_MAX_BODY_BYTES", default=64 * 1024)
 
 # Production hardening: on whenever DEBUG is off.
 SESSION_COOKIE_HTTPONLY = True
