@@ -7,6 +7,7 @@ from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -45,5 +46,8 @@ def record_lockout(sender, request=None, username=None, **kwargs):
         return
     since = timezone.now() - (settings.AXES_COOLOFF_TIME or timedelta(hours=1))
     recent = AuditEvent.objects.filter(action=audit.Action.LOCKED_OUT, target=user.email, created_at__gte=since)
-    if not recent.exists():
-        audit.record_for_member(user, audit.Action.LOCKED_OUT, request=request, actor=user)
+    with transaction.atomic():
+        # Concurrent guesses reach the limit together: the person's row serialises them.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        if not recent.exists():
+            audit.record_for_member(user, audit.Action.LOCKED_OUT, request=request, actor=user)
