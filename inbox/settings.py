@@ -303,5 +303,7 @@ LOGGING = {
         "pywa.server": {"level": "CRITICAL"},
         "httpx": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
+        # django-axes logs every login at INFO; lockouts and failures still show at WARNING.
+        "axes": {"level": "WARNING"},
     },
 }
