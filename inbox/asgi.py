@@ -11,15 +11,21 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from django.conf import settings  # noqa: E402
+
 from whatsapp import webhook_asgi  # noqa: E402
 from whatsapp.routing import websocket_urlpatterns  # noqa: E402
 
+from .body_limit import RequestBodyLimit  # noqa: E402
+
 # Webhook POSTs skip Django's request cycle, which costs ~5x the work itself (bench/).
 http_app = webhook_asgi.WebhookFastPath(django_asgi_app) if webhook_asgi.enabled() else django_asgi_app
+# The endpoints anyone can flood get bounded bodies (see body_limit.py).
+BODY_LIMITS = {"/webhooks/": settings.WEBHOOK_MAX_BODY_BYTES, "/accounts/": settings.ACCOUNTS_MAX_BODY_BYTES}
 
 application = ProtocolTypeRouter(
     {
-        "http": http_app,
+        "http": RequestBodyLimit(http_app, BODY_LIMITS),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

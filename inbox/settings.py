@@ -5,6 +5,7 @@ in-memory channel layer, media under var/media/. Production sets DATABASE_URL, R
 and the S3 variables; `.env.example` lists every setting with its default.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -57,6 +58,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "channels",
+    "axes",
+    "django_otp",
+    "csp",
     "django_tasks",
     "django_tasks_db",
     "accounts",
@@ -68,12 +72,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused by the throttle into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "inbox.urls"
@@ -127,12 +135,47 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
+# The login throttle checks first, then Django's own backend checks the password.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env.int("PASSWORD_MIN_LENGTH", default=12)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one email from
+# one address, that pair waits AXES_COOLOFF_MINUTES; other people and addresses are unaffected.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.throttle.username"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_ip"
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+# A refused attempt neither extends the lockout nor writes a row: bounded work under a flood.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_VERBOSE = False
+# Proxies in front of the app that append to X-Forwarded-For (0: use the socket's address).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Two-factor authentication (django-otp, TOTP): the name authenticator apps show.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Team Inbox")
+
+# Password reset emails: printed on the console unless an SMTP server is configured.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Team Inbox <inbox@localhost>")
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -216,10 +259,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_BODY_BYTES + 1024, 2621440)
 # on PostgreSQL, through an async pool of this many connections per web process.
 WEBHOOK_FAST_PATH = env.bool("WEBHOOK_FAST_PATH", default=True)
 WEBHOOK_POOL_SIZE = env.int("WEBHOOK_POOL_SIZE", default=8)
+# Login, reset and 2FA forms are tiny: anything larger is refused before it is read.
+ACCOUNTS_MAX_BODY_BYTES = env.int("ACCOUNTS_MAX_BODY_BYTES", default=64 * 1024)
 
 # Production hardening: on whenever DEBUG is off.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=False)
+# The pages' scripts read the CSRF token from the page (every logged-in page has a form).
+CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -236,11 +284,25 @@ if not DEBUG:
         # Joining browsers' preload list is hard to undo: the operator's choice, not a default.
         SILENCED_SYSTEM_CHECKS.append("security.W021")
 
+# Content Security Policy (django-csp): scripts and styles only from our own files, no
+# inline code, no framing; images and media also from data:/blob: and the S3 host.
+from inbox.csp import content_security_policy  # noqa: E402
+
+CONTENT_SECURITY_POLICY = content_security_policy(
+    allowed_hosts=ALLOWED_HOSTS,
+    secure=not DEBUG and env.bool("SECURE_SSL_REDIRECT", default=True),
+    bucket=AWS_STORAGE_BUCKET_NAME,
+    endpoint_url=env.str("AWS_S3_ENDPOINT_URL", default=""),
+    region=env.str("AWS_S3_REGION_NAME", default=""),
+    extra_media_hosts=env.list("CSP_MEDIA_HOSTS", default=[]),
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "inbox.log_filters.RedactSecrets"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # PyWA logs request kwargs at DEBUG, headers included: keep it quieter.
@@ -250,5 +312,7 @@ LOGGING = {
         "pywa.server": {"level": "CRITICAL"},
         "httpx": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
+        # django-axes logs every login at INFO; lockouts and failures still show at WARNING.
+        "axes": {"level": "WARNING"},
     },
 }

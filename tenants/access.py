@@ -1,11 +1,16 @@
 """Reaching a tenant's pages. A tenant you are not a member of does not exist for you:
-missing and not yours are the same 404; a role too low for the page is a 403."""
+missing and not yours are the same 404; a role too low for the page is a 403. A tenant
+that requires two factors sends a session that has not passed one to set it up."""
 
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.urls import reverse
+
+from accounts.two_factor import session_is_verified
 
 from .models import Membership, Role
 
@@ -27,6 +32,8 @@ def tenant_view(role=Role.AGENT):
         @wraps(view)
         def wrapper(request, slug, *args, **kwargs):
             membership = access_membership(request.user, slug)
+            if membership.tenant.require_2fa and not session_is_verified(request):
+                return redirect_to_login(request.get_full_path(), reverse("two_factor"), "next")
             if not membership.has_role(role):
                 raise PermissionDenied(f"This page needs the {role} role.")
             request.tenant = membership.tenant

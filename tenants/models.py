@@ -1,5 +1,10 @@
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
+
+# Meta resends a webhook for up to 7 days; one purged sooner could come back as new.
+MIN_RETENTION_DAYS = 7
 
 
 class Tenant(models.Model):
@@ -18,6 +23,14 @@ class Tenant(models.Model):
     )
     auto_assign = models.BooleanField(
         default=False, help_text="Give new conversations to available agents in turn (round robin)."
+    )
+    require_2fa = models.BooleanField(
+        "require two-factor authentication", default=False,
+        help_text="Members without an authenticator app must set one up before they reach this workspace.",
+    )
+    retention_days = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(MIN_RETENTION_DAYS)],
+        help_text="Delete messages and their files older than this many days. Empty: keep everything.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -55,3 +68,68 @@ class Membership(models.Model):
 
     def has_role(self, role):
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+
+class AppendOnly(Exception):
+    """Audit entries are never changed or removed through the application."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnly("Audit events cannot be changed.")
+
+    def delete(self):
+        raise AppendOnly("Audit events cannot be deleted.")
+
+
+class AuditEvent(models.Model):
+    """One thing someone did in a workspace. Append-only: saving an existing entry, updating
+    or deleting raises AppendOnly. Entries go when their workspace is deleted."""
+
+    class Action(models.TextChoices):
+        LOGIN = "auth.login", "Signed in"
+        LOGIN_FAILED = "auth.login_failed", "Failed sign-in"
+        LOCKED_OUT = "auth.locked_out", "Locked out after failed sign-ins"
+        PASSWORD_CHANGED = "auth.password_changed", "Changed their password"
+        PASSWORD_RESET = "auth.password_reset", "Reset their password by email"
+        TWO_FACTOR_ENABLED = "auth.2fa_enabled", "Turned on two-factor authentication"
+        TWO_FACTOR_DISABLED = "auth.2fa_disabled", "Turned off two-factor authentication"
+        MEMBER_ADDED = "member.added", "Added a member"
+        MEMBER_ROLE_CHANGED = "member.role_changed", "Changed a member's role"
+        MEMBER_REMOVED = "member.removed", "Removed a member"
+        CONNECTION_CHANGED = "connection.changed", "Changed the WhatsApp connection"
+        TOKEN_REPLACED = "connection.token_replaced", "Replaced the access token"
+        SETTINGS_CHANGED = "settings.changed", "Changed security settings"
+        CONTACT_EXPORTED = "contact.exported", "Exported a contact's data"
+        CONTACT_DELETED = "contact.deleted", "Deleted a contact and their data"
+        WEBHOOK_REPLAYED = "webhook.replayed", "Replayed a webhook"
+        RETENTION_PURGED = "retention.purged", "Deleted data past the retention period"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", help_text="Empty for the system (scheduled jobs, scripts).")
+    actor_email = models.EmailField(blank=True, help_text="Kept when the person's account is deleted.")
+    action = models.CharField(max_length=40, choices=Action.choices)
+    target = models.CharField(max_length=255, blank=True, help_text="What was acted on, in words.")
+    details = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="audit_event_recent"),
+            models.Index(fields=["tenant", "action", "-created_at"], name="audit_event_action"),
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_email or 'system'}: {self.get_action_display()}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnly("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnly("Audit events cannot be deleted.")

@@ -7,6 +7,7 @@ from django.db import transaction
 from whatsapp import delivery
 from whatsapp.models import Connection, PhoneNumber
 
+from . import audit
 from .models import Membership, Tenant
 
 
@@ -31,11 +32,18 @@ def create_tenant(slug, *, name, waba_id, phone_number_id, display_phone_number,
     )
     if previous is not None and previous.access_token != access_token:
         delivery.token_replaced(connection)
+    changed = [name for name in ("waba_id", "access_token", "app_secret", "verify_token")
+               if previous is None or getattr(previous, name) != getattr(connection, name)]
+    if changed:
+        action = audit.Action.TOKEN_REPLACED if previous is not None and "access_token" in changed else audit.Action.CONNECTION_CHANGED
+        audit.record(tenant, action, target="WhatsApp connection", details={"fields": changed, "by": "create_tenant"})
     return tenant
 
 
 @transaction.atomic
-def add_member(tenant, email, *, role, password=None, name=""):
+def add_member(tenant, email, *, role, password=None, name="", actor=None, request=None):
+    """Add the person (made if new) with this role, or change their role. The audit log
+    records either; `actor` is None for scripts."""
     User = get_user_model()
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
@@ -43,5 +51,12 @@ def add_member(tenant, email, *, role, password=None, name=""):
     elif password and not user.check_password(password):
         user.set_password(password)
         user.save(update_fields=["password"])
-    membership, _ = Membership.objects.update_or_create(user=user, tenant=tenant, defaults={"role": role})
+    previous = Membership.objects.filter(user=user, tenant=tenant).values_list("role", flat=True).first()
+    membership, created = Membership.objects.update_or_create(user=user, tenant=tenant, defaults={"role": role})
+    if created:
+        audit.record(tenant, audit.Action.MEMBER_ADDED, actor=actor, target=user.email, details={"role": role},
+                     request=request)
+    elif previous != role:
+        audit.record(tenant, audit.Action.MEMBER_ROLE_CHANGED, actor=actor, target=user.email,
+                     details={"from": previous, "to": role}, request=request)
     return membership

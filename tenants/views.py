@@ -2,14 +2,17 @@
 
 from django import forms
 from django.contrib import messages as flash
+from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from whatsapp.admin import ConnectionForm
+from whatsapp.admin import SECRET_FIELDS, ConnectionForm
 
+from . import audit
 from .access import tenant_view
 from .models import Membership, Role
 from .setup import add_member
@@ -22,11 +25,16 @@ class MemberForm(forms.Form):
         widget=forms.PasswordInput, required=False, help_text="For a new person: their first password."
     )
 
-    def clean_password(self):
-        password = self.cleaned_data["password"]
-        if password:
-            validate_password(password)
-        return password
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password"):
+            # Checked against the person too: a password like their email is refused.
+            person = get_user_model()(email=cleaned.get("email") or "")
+            try:
+                validate_password(cleaned["password"], user=person)
+            except forms.ValidationError as error:
+                self.add_error("password", error)
+        return cleaned
 
 
 def _check_role_change(membership, role, target=None):
@@ -35,6 +43,7 @@ def _check_role_change(membership, role, target=None):
         raise PermissionDenied("Only owners manage owners.")
 
 
+@sensitive_post_parameters("password")
 @require_http_methods(["GET", "POST"])
 @tenant_view(role=Role.ADMIN)
 def members(request, membership):
@@ -47,7 +56,7 @@ def members(request, membership):
         else:
             added = add_member(
                 membership.tenant, form.cleaned_data["email"], role=form.cleaned_data["role"],
-                password=form.cleaned_data["password"] or None,
+                password=form.cleaned_data["password"] or None, actor=request.user, request=request,
             )
             flash.success(request, f"{added.user.email} is {added.get_role_display().lower()} here.")
             return redirect("tenants:members", slug=membership.tenant.slug)
@@ -79,8 +88,10 @@ def change_role(request, membership, member_id):
         if target.role == Role.OWNER and role != Role.OWNER and _last_owner(target):
             flash.error(request, "A workspace keeps at least one owner.")
         else:
-            target.role = role
+            previous, target.role = target.role, role
             target.save(update_fields=["role"])
+            audit.record(membership.tenant, audit.Action.MEMBER_ROLE_CHANGED, actor=request.user,
+                         target=target.user.email, details={"from": previous, "to": role}, request=request)
             flash.success(request, f"{target.user.email} is now {target.get_role_display().lower()}.")
     return redirect("tenants:members", slug=membership.tenant.slug)
 
@@ -94,6 +105,8 @@ def remove_member(request, membership, member_id):
         flash.error(request, "A workspace keeps at least one owner.")
     else:
         target.delete()
+        audit.record(membership.tenant, audit.Action.MEMBER_REMOVED, actor=request.user, target=target.user.email,
+                     details={"role": target.role}, request=request)
         flash.success(request, f"{target.user.email} no longer has access.")
     return redirect("tenants:members", slug=membership.tenant.slug)
 
@@ -102,10 +115,12 @@ def _last_owner(target):
     return not Membership.objects.filter(tenant=target.tenant, role=Role.OWNER).exclude(pk=target.pk).exists()
 
 
+@sensitive_post_parameters(*SECRET_FIELDS)
 @require_http_methods(["GET", "POST"])
 @tenant_view(role=Role.OWNER)
 def connection(request, membership):
     form = ConnectionForm(request.POST or None, instance=membership.tenant.whatsapp)
+    form.request = request
     if request.method == "POST" and form.is_valid():
         form.save()
         flash.success(request, "WhatsApp connection saved.")

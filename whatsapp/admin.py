@@ -11,7 +11,10 @@ SECRET_FIELDS = ("app_secret", "verify_token", "access_token")
 
 class ConnectionForm(forms.ModelForm):
     """Secrets are write-only: the form shows their last characters, and a blank field
-    keeps the stored value."""
+    keeps the stored value. Saving writes the audit log: which fields changed, never their
+    values. Set `request` on the form (or its class) to record who did it."""
+
+    request = None
 
     class Meta:
         model = Connection
@@ -21,6 +24,7 @@ class ConnectionForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.stored_token = self.instance.access_token if self.instance.pk else ""
+        self.stored = {name: getattr(self.instance, name) if self.instance.pk else None for name in self.Meta.fields}
         for name in SECRET_FIELDS:
             stored = getattr(self.instance, name, "") if self.instance.pk else ""
             self.fields[name].required = not stored
@@ -31,7 +35,19 @@ class ConnectionForm(forms.ModelForm):
         connection = super().save(commit=commit)
         if commit and self.stored_token and connection.access_token != self.stored_token:
             delivery.token_replaced(connection)
+        if commit:
+            self._record_change(connection)
         return connection
+
+    def _record_change(self, connection):
+        from tenants import audit
+
+        changed = [name for name in self.Meta.fields if getattr(connection, name) != self.stored[name]]
+        if changed:
+            action = audit.Action.TOKEN_REPLACED if "access_token" in changed else audit.Action.CONNECTION_CHANGED
+            user = getattr(self.request, "user", None)
+            audit.record(connection.tenant, action, actor=user, target="WhatsApp connection",
+                         details={"fields": changed}, request=self.request)
 
     def clean(self):
         cleaned = super().clean()
@@ -45,6 +61,11 @@ class ConnectionInline(admin.StackedInline):
     model = Connection
     form = ConnectionForm
     can_delete = False
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = type("AuditedConnectionForm", (formset.form,), {"request": request})
+        return formset
 
 
 class PhoneNumberInline(admin.TabularInline):

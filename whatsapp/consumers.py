@@ -3,6 +3,7 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from accounts.two_factor import scope_is_verified
 from tenants.models import Membership
 
 from . import realtime
@@ -18,7 +19,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
         slug = self.scope["url_route"]["kwargs"]["slug"]
-        membership = await self._membership(user, slug) if user and user.is_authenticated else None
+        membership = await self._membership(user, slug, self.scope.get("session")) if user and user.is_authenticated else None
         if membership is None:
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
@@ -49,5 +50,12 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"event": message["event"], "data": message["data"]})
 
     @database_sync_to_async
-    def _membership(self, user, slug):
-        return Membership.objects.filter(user=user, tenant__slug=slug, tenant__active=True).first()
+    def _membership(self, user, slug, session):
+        """The member's membership, unless the tenant requires two factors and this session
+        has not passed one (as for its pages)."""
+        membership = Membership.objects.select_related("tenant").filter(
+            user=user, tenant__slug=slug, tenant__active=True
+        ).first()
+        if membership and membership.tenant.require_2fa and not scope_is_verified(user, session):
+            return None
+        return membership

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from tenants import audit
 from tenants.access import tenant_view
 from tenants.models import Role
 
@@ -157,5 +158,7 @@ def replay(request, membership, event_id):
     except ingest.ReplayRefused as error:
         flash.error(request, str(error))
     else:
+        audit.record(membership.tenant, audit.Action.WEBHOOK_REPLAYED, actor=request.user,
+                     target=f"Webhook {event.pk}", request=request)
         flash.success(request, f"Event {event.pk} is queued for processing again.")
     return redirect("whatsapp:log_event", slug=membership.tenant.slug, event_id=event.pk)

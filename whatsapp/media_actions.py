@@ -120,8 +120,8 @@ def _store(media_file, downloaded):
     media_file.file.save(media_file.filename or "file", File(downloaded.file), save=False)
     name = media_file.file.name
     with transaction.atomic():
-        locked = MediaFile.objects.select_for_update(of=("self",)).select_related("message").get(pk=media_file.pk)
-        if locked.state != MediaFile.State.PENDING:
+        locked = MediaFile.objects.select_for_update(of=("self",)).select_related("message").filter(pk=media_file.pk).first()
+        if locked is None or locked.state != MediaFile.State.PENDING:  # None: its contact was deleted meanwhile
             transaction.on_commit(lambda: media_file.file.storage.delete(name))
             return
         locked.file.name = name

@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks import task
 
-from . import cloud_api, conversations, delivery, ingest, media_actions, throttle
+from . import cloud_api, conversations, delivery, ingest, media_actions, privacy, throttle
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +86,7 @@ def maintain_delivery():
         stuck = delivery.give_up_on_stuck_sends()
         requeued = delivery.requeue_forgotten()
         conversations.wake_snoozed()
+        privacy.enqueue_purge_if_due()
         from .team import tenants_due_for_template_sync
 
         for tenant_id in tenants_due_for_template_sync():
@@ -110,3 +111,11 @@ def schedule_maintenance(after=None):
 def download_media(media_file_id):
     """Fetch one inbound file into our storage; retries enqueue themselves with backoff."""
     media_actions.download_inbound_file(media_file_id)
+
+
+@task(queue_name="default")
+def purge_expired_data():
+    """Each workspace's retention period (hourly, from the maintenance job); runs again at
+    once while a workspace has more than one run's worth left."""
+    if privacy.purge_expired_data():
+        purge_expired_data.enqueue()

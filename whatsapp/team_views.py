@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import messages as flash
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -71,7 +72,8 @@ def add_label(request, membership):
 @require_POST
 @tenant_view(role=Role.ADMIN)
 def delete_label(request, membership, label_id):
-    Label.objects.filter(tenant=membership.tenant, pk=label_id).delete()
+    if not Label.objects.filter(tenant=membership.tenant, pk=label_id).delete()[0]:
+        raise Http404("No such label.")
     return _back_with(request, membership, success="Label deleted.")
 
 
@@ -88,7 +90,8 @@ def save_canned(request, membership):
 @require_POST
 @tenant_view(role=Role.ADMIN)
 def delete_canned(request, membership, canned_id):
-    CannedResponse.objects.filter(tenant=membership.tenant, pk=canned_id).delete()
+    if not CannedResponse.objects.filter(tenant=membership.tenant, pk=canned_id).delete()[0]:
+        raise Http404("No such saved reply.")
     return _back_with(request, membership, success="Saved reply deleted.")
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import contact_views, conversation_views, log_views, media_views, search_views, team_views, views
+from . import contact_views, conversation_views, log_views, media_views, privacy_views, search_views, team_views, views
 
 app_name = "whatsapp"
 
@@ -40,4 +40,6 @@ urlpatterns = [
     path("contacts/<int:contact_id>/block/", contact_views.block, name="contact_block"),
     path("contacts/<int:contact_id>/unblock/", contact_views.unblock, name="contact_unblock"),
     path("search/", search_views.search_page, name="search"),
+    path("contacts/<int:contact_id>/export/", privacy_views.contact_export, name="contact_export"),
+    path("contacts/<int:contact_id>/delete/", privacy_views.contact_delete, name="contact_delete"),
 ]

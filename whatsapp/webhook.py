@@ -44,7 +44,8 @@ def _receive(request, connection):
     if declared > settings.WEBHOOK_MAX_BODY_BYTES:
         return _error(413, f"Body over {settings.WEBHOOK_MAX_BODY_BYTES} bytes.")
     try:
-        body = request.body
+        # Never more than the limit in memory, even when no Content-Length was declared.
+        body = request.read(settings.WEBHOOK_MAX_BODY_BYTES + 1)
     except RequestDataTooBig:
         return _error(413, f"Body over {settings.WEBHOOK_MAX_BODY_BYTES} bytes.")
     if len(body) > settings.WEBHOOK_MAX_BODY_BYTES:

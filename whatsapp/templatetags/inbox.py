@@ -1,10 +1,37 @@
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from django import template
 from django.template.loader import select_template
+from django.utils.html import Urlizer
 from django.utils.safestring import mark_safe
 
 register = template.Library()
+
+
+class CustomerLinks(Urlizer):
+    """Django's urlize for text customers wrote: only http(s) and bare domains become links
+    (never javascript:, data: or mailto:), each opening apart from the inbox with no referrer."""
+
+    url_template = '<a href="{href}" rel="nofollow noopener noreferrer" target="_blank"{attrs}>{url}</a>'
+
+    def is_email_simple(self, value):
+        return False
+
+
+customer_links = CustomerLinks()
+
+
+@register.filter(is_safe=True, needs_autoescape=True)
+def linkify(text, autoescape=True):
+    """Escape the text and make its web addresses clickable, safely."""
+    return mark_safe(customer_links(str(text), trim_url_limit=80, autoescape=autoescape))
+
+
+@register.filter
+def web_url(url):
+    """The URL if it is http(s), else nothing: for links whose address comes from outside."""
+    url = str(url or "").strip()
+    return url if urlsplit(url).scheme.lower() in ("http", "https") else ""
 
 
 @register.simple_tag(takes_context=True)

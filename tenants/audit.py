@@ -1,0 +1,43 @@
+"""The audit log: who did what in a workspace, and when. Every entry goes through
+`record`; entries are never changed or removed (see AuditEvent)."""
+
+import logging
+
+from .models import AuditEvent, Membership
+
+logger = logging.getLogger(__name__)
+
+Action = AuditEvent.Action
+
+
+def client_ip(request):
+    """The address the request came from, as the login throttle sees it."""
+    if request is None:
+        return None
+    from accounts.throttle import client_ip as throttle_ip
+
+    return throttle_ip(request)
+
+
+def record(tenant, action, *, actor=None, target="", details=None, request=None):
+    """Append one entry. `target` names what was acted on, in words; `details` holds
+    facts, never a secret and never the content of a customer's messages."""
+    actor = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    return AuditEvent.objects.create(
+        tenant=tenant,
+        actor=actor,
+        actor_email=actor.email if actor else "",
+        action=action,
+        target=str(target)[:255],
+        details=details or {},
+        ip=client_ip(request),
+    )
+
+
+def record_for_member(user, action, *, request=None, details=None, actor=None):
+    """One entry in each workspace the person belongs to (a sign-in concerns them all)."""
+    tenants = [m.tenant for m in Membership.objects.filter(user=user).select_related("tenant")]
+    for tenant in tenants:
+        record(tenant, action, actor=actor if actor is not None else user, target=user.email,
+               details=details, request=request)
+    return len(tenants)

@@ -1,0 +1,309 @@
+"""Tenant isolation, proven on every route the project has.
+
+The walker reads the URL configuration itself, so a page added later (contacts, search,
+dashboard…) is covered without touching this file. Every route under /t/<slug>/ is asked
+with GET and POST, with acme's real ids, by a member of another tenant and by an anonymous
+visitor: each gets what a tenant that does not exist would give (404, or 405 for a method
+the view never takes), or a redirect to the login page. A route that takes an id this file
+cannot fill fails loudly, and so does a route outside /t/ that is not on the public list.
+"""
+
+import re
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+from django.urls import URLResolver, get_resolver
+
+from inbox.asgi import application
+from tenants.models import AuditEvent, Membership, Role
+from tenants.setup import add_member
+from whatsapp.models import CannedResponse, Contact, Conversation, Label, MediaFile, Message, Note, WebhookEvent
+from whatsapp.routing import websocket_urlpatterns
+
+from .conftest import ACME, GLOBEX, PASSWORD
+from .world import build_world
+
+TENANT_PREFIX = "t/<slug:slug>/"
+
+# Which object of the tenant each URL argument names. A new argument must be added here,
+# or every test below fails: no future URL can escape isolation testing silently.
+KWARG_OBJECTS = {
+    "conversation_id": lambda world: world.conversation.pk,
+    "message_id": lambda world: world.message.pk,
+    "media_file_id": lambda world: world.media_file.pk,
+    "event_id": lambda world: world.event.pk,
+    "label_id": lambda world: world.label.pk,
+    "canned_id": lambda world: world.canned.pk,
+    "member_id": lambda world: world.member.pk,
+    "contact_id": lambda world: world.contact.pk,
+    "template_id": lambda world: world.template.pk,
+    "note_id": lambda world: world.note.pk,
+    "call_id": lambda world: world.call.pk,
+}
+
+# Routes outside /t/<slug>/, each with the reason it is not tenant data.
+PUBLIC_ROUTES = {
+    "": "the landing redirect: login required, lists only one's own workspaces (tested below)",
+    "healthz": "health check: no data",
+    "accounts/login/": "login form",
+    "accounts/login/verify/": "the login's code step: only for a session that passed the password",
+    "accounts/logout/": "logout",
+    "accounts/2fa/": "one's own two-factor settings: login required (tested below)",
+    "accounts/password/": "one's own password change: login required (tested below)",
+    "accounts/password/done/": "a confirmation page: login required",
+    "accounts/password-reset/": "password reset by email",
+    "accounts/password-reset/sent/": "password reset by email",
+    "accounts/password-reset/<uidb64>/<token>/": "password reset by email: the signed link",
+    "accounts/password-reset/complete/": "password reset by email",
+    "webhooks/whatsapp/<slug:slug>/": "Meta's webhook: signature-protected (tested below and in test_webhook.py)",
+}
+PUBLIC_PREFIXES = {
+    "admin/": "Django admin: staff only (tested below)",
+    "simulator/": "the demo's simulated customer: routed only in demo mode, never in production or tests",
+}
+LOGIN_REQUIRED = ["", "accounts/2fa/", "accounts/password/", "accounts/password/done/"]
+CONVERTER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
+
+
+def all_routes(patterns=None, prefix=""):
+    """Every route of the project as its full pattern text, includes flattened."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            yield from all_routes(pattern.url_patterns, route)
+        else:
+            yield route
+
+
+def tenant_routes():
+    return sorted({route for route in all_routes() if route.startswith(TENANT_PREFIX)})
+
+
+def fill(route, slug, world):
+    """The route as a path, for this slug, with the world's real ids."""
+
+    def value(match):
+        name = match["name"]
+        if name == "slug":
+            return slug
+        if name not in KWARG_OBJECTS:
+            pytest.fail(f"{route}: no object for the URL argument <{name}>; add it to KWARG_OBJECTS in {__file__}")
+        return str(KWARG_OBJECTS[name](world))
+
+    return "/" + CONVERTER.sub(value, route)
+
+
+def takes_ids(route):
+    return any(match["name"] != "slug" for match in CONVERTER.finditer(route))
+
+
+@pytest.fixture
+def acme_world(acme, owner):
+    return build_world(acme, Membership.objects.get(user=owner, tenant=acme))
+
+
+@pytest.fixture
+def globex_world(globex, outsider):
+    return build_world(globex, Membership.objects.get(user=outsider, tenant=globex), customer="15558880000",
+                       name="Grace")
+
+
+def client_for(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def snapshot(tenant):
+    """What an outsider's requests must not change."""
+    return {
+        "contacts": list(Contact.objects.filter(tenant=tenant).values_list("pk", "name", "blocked")),
+        "conversations": list(Conversation.objects.filter(tenant=tenant).values_list("pk", "status", "assignee_id")),
+        "messages": Message.objects.filter(tenant=tenant).count(),
+        "notes": Note.objects.filter(tenant=tenant).count(),
+        "labels": list(Label.objects.filter(tenant=tenant).values_list("pk", "name")),
+        "canned": CannedResponse.objects.filter(tenant=tenant).count(),
+        "members": list(Membership.objects.filter(tenant=tenant).values_list("pk", "role")),
+        "events": list(WebhookEvent.objects.filter(tenant=tenant).values_list("pk", "state")),
+        "files": list(MediaFile.objects.filter(tenant=tenant).values_list("pk", "state")),
+        "audit": AuditEvent.objects.filter(tenant=tenant).count(),
+    }
+
+
+def answer(client, method, path):
+    return getattr(client, method)(path)
+
+
+def assert_like_a_missing_tenant(client, method, path, reference_path, who):
+    response = answer(client, method, path)
+    reference = answer(client, method, reference_path)
+    assert reference.status_code in (302, 404, 405), f"{method} {reference_path}: {reference.status_code}"
+    if response.status_code == 302:
+        assert response["Location"].startswith(settings.LOGIN_URL), f"{who} {method} {path} → {response['Location']}"
+    else:
+        assert response.status_code == reference.status_code, (
+            f"{who} {method} {path} answered {response.status_code}; a missing tenant answers {reference.status_code}"
+        )
+        assert response.status_code in (404, 405)
+
+
+def test_the_walker_finds_the_pages_media_and_replay_buttons():
+    routes = tenant_routes()
+    for expected in ["t/<slug:slug>/inbox/", "t/<slug:slug>/inbox/c/<int:conversation_id>/",
+                     "t/<slug:slug>/media/<int:media_file_id>/", "t/<slug:slug>/logs/<int:event_id>/replay/",
+                     "t/<slug:slug>/contacts/<int:contact_id>/export/", "t/<slug:slug>/audit/"]:
+        assert expected in routes
+    assert len(routes) >= 30
+
+
+def test_every_route_outside_tenants_is_on_the_public_list():
+    unexplained = [
+        route for route in all_routes()
+        if not route.startswith(TENANT_PREFIX) and route not in PUBLIC_ROUTES
+        and not route.startswith(tuple(PUBLIC_PREFIXES))
+    ]
+    assert unexplained == [], "New routes outside /t/<slug>/: test their access and add them to PUBLIC_ROUTES"
+
+
+def test_every_route_argument_has_a_real_object(acme_world):
+    for route in tenant_routes():
+        fill(route, "acme", acme_world)  # fails loudly on an unknown argument
+
+
+def test_a_member_of_another_tenant_gets_404_everywhere_with_real_ids(acme_world, globex_world, outsider):
+    client = client_for(outsider)
+    before = snapshot(acme_world.tenant)
+    for route in tenant_routes():
+        path = fill(route, "acme", acme_world)
+        missing = fill(route, "no-such-tenant", acme_world)
+        for method in ("get", "post"):
+            assert_like_a_missing_tenant(client, method, path, missing, "globex's owner")
+    assert snapshot(acme_world.tenant) == before
+
+
+def test_a_member_of_another_tenant_gets_404_with_real_ids_under_their_own_slug(acme_world, globex_world, outsider):
+    client = client_for(outsider)
+    before = snapshot(acme_world.tenant)
+    for route in filter(takes_ids, tenant_routes()):
+        path = fill(route, "globex", acme_world)
+        missing = fill(route, "no-such-tenant", acme_world)
+        for method in ("get", "post"):
+            assert_like_a_missing_tenant(client, method, path, missing, "globex's owner on /t/globex/")
+    assert snapshot(acme_world.tenant) == before
+
+
+def test_an_anonymous_visitor_is_sent_to_login_or_gets_404_everywhere(acme_world):
+    client = Client()
+    before = snapshot(acme_world.tenant)
+    for route in tenant_routes():
+        path = fill(route, "acme", acme_world)
+        missing = fill(route, "no-such-tenant", acme_world)
+        for method in ("get", "post"):
+            assert_like_a_missing_tenant(client, method, path, missing, "anonymous")
+    assert snapshot(acme_world.tenant) == before
+
+
+def test_the_ids_are_real_the_owner_reaches_every_page(acme_world, owner):
+    """The control: the same paths work for acme's owner, so the 404s above are isolation,
+    not wrong ids."""
+    client = client_for(owner)
+    for route in tenant_routes():
+        path = fill(route, "acme", acme_world)
+        status = client.get(path).status_code
+        assert status in (200, 302, 405), f"acme's owner GET {path}: {status}"
+
+
+def test_every_form_needs_its_csrf_token(acme_world, owner):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    for route in tenant_routes():
+        path = fill(route, "acme", acme_world)
+        assert client.post(path).status_code == 403, f"POST {path} without a CSRF token"
+    anonymous = Client(enforce_csrf_checks=True)
+    for route in ["accounts/login/", "accounts/password-reset/", "accounts/logout/"]:
+        assert anonymous.post("/" + route, {"username": "owner@acme.test", "password": PASSWORD}).status_code == 403
+
+
+def test_the_landing_page_lists_only_ones_own_workspaces(acme_world, globex_world, outsider):
+    add_member(globex_world.tenant, outsider.email, role=Role.OWNER)
+    response = client_for(outsider).get("/", follow=True)
+    assert b"Acme" not in response.content and b"Ada" not in response.content
+
+
+def test_personal_pages_need_a_login(db):
+    for route in LOGIN_REQUIRED:
+        response = Client().get("/" + route)
+        assert response.status_code == 302 and response["Location"].startswith(settings.LOGIN_URL), route
+
+
+def test_admin_sends_anyone_but_staff_to_its_login(acme_world, owner):
+    client = client_for(owner)
+    for path in ["/admin/", "/admin/tenants/tenant/", f"/admin/tenants/tenant/{acme_world.tenant.pk}/change/",
+                 "/admin/whatsapp/message/", "/admin/tenants/auditevent/"]:
+        response = client.get(path)
+        assert response.status_code == 302 and response["Location"].startswith("/admin/login/"), path
+        assert Client().get(path)["Location"].startswith("/admin/login/")
+
+
+def test_the_simulator_is_not_routed_outside_demo_mode():
+    assert not settings.DEMO_MODE
+    assert not [route for route in all_routes() if route.startswith("simulator/")]
+
+
+def test_the_webhook_takes_only_its_own_tenants_signature_and_token(acme_world, globex_world):
+    from whatsapp.simulator import payloads
+
+    client = Client()
+    body = payloads.encode(payloads.text_message(ACME["phone_number_id"], "15550000001", "forged"))
+    url = "/webhooks/whatsapp/acme/"
+    assert client.post(url, body, content_type="application/json").status_code == 401
+    forged = payloads.sign(body, GLOBEX["app_secret"])
+    assert client.post(url, body, content_type="application/json", HTTP_X_HUB_SIGNATURE_256=forged).status_code == 403
+    handshake = {"hub.mode": "subscribe", "hub.verify_token": GLOBEX["verify_token"], "hub.challenge": "42"}
+    assert client.get(url, handshake).status_code == 403
+    assert not Message.objects.filter(text="forged").exists()
+
+
+# --- Websockets ----------------------------------------------------------------------------
+
+
+def websocket_paths(slug):
+    return ["/" + CONVERTER.sub(lambda m: slug if m["name"] == "slug" else pytest.fail(f"<{m['name']}>"),
+                                str(pattern.pattern)) for pattern in websocket_urlpatterns]
+
+
+def socket_headers(user, origin=b"http://127.0.0.1"):
+    headers = [(b"host", b"127.0.0.1")]
+    if origin:
+        headers.append((b"origin", origin))
+    if user is not None:
+        client = client_for(user)
+        headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
+    return headers
+
+
+async def connects(path, headers):
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    if connected:
+        await communicator.disconnect()
+    return connected
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_every_websocket_route_refuses_outsiders_anonymous_visitors_and_foreign_origins(acme, owner, outsider):
+    as_owner = await database_sync_to_async(socket_headers)(owner)
+    as_outsider = await database_sync_to_async(socket_headers)(outsider)
+    no_origin = await database_sync_to_async(socket_headers)(owner, origin=None)
+    foreign = await database_sync_to_async(socket_headers)(owner, origin=b"https://evil.example")
+    for path in websocket_paths("acme"):
+        assert await connects(path, as_owner), "the control: acme's owner connects"
+        assert not await connects(path, as_outsider)
+        assert not await connects(path, socket_headers(None))
+        assert not await connects(path, no_origin)
+        assert not await connects(path, foreign)
+    for path in websocket_paths("no-such-tenant"):
+        assert not await connects(path, as_owner)
