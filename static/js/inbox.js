@@ -250,7 +250,7 @@
     markCurrent();
     updateTitle();
     scrollThreadToEnd();
-    document.dispatchEvent(new CustomEvent("inbox:resynchronised", { detail: page }));
+    document.dispatchEvent(new CustomEvent("inbox:resynchronised", { detail: fresh }));
   }
 
   let socket = null;
