@@ -88,7 +88,9 @@ class LiveStack:
         port = _free_port(self.host)
         self._spawn(name, "-m", "daphne", "-b", self.host, "-p", str(port), "inbox.asgi:application")
         url = f"http://{self.host}:{port}"
-        self._wait_until_healthy(url)
+        self._wait_until_healthy(url, starting=[name])
+        # A worker of the session may have died with an earlier test's data: replace it.
+        self.ensure_worker()
         return url
 
     def ensure_worker(self):
@@ -143,13 +145,16 @@ class LiveStack:
                 preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
 
-    def _wait_until_healthy(self, url=None):
+    def _wait_until_healthy(self, url=None, starting=None):
+        """Wait for `url`'s /healthz; fail early if a process being started exits."""
         url = url or self.url
+        starting = starting or list(self.processes)
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         problem = "no answer yet"
         while time.monotonic() < deadline:
-            for name, process in self.processes.items():
-                if process.poll() is not None:
+            for name in starting:
+                process = self.processes.get(name)
+                if process is not None and process.poll() is not None:
                     self._fail(f"The {name} process exited with code {process.returncode} during startup.")
             try:
                 response = httpx.get(f"{url}/healthz", timeout=1)
