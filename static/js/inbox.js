@@ -242,14 +242,19 @@
     const response = await fetch(window.location.href, { credentials: "same-origin" });
     if (!response.ok) return;
     const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    let threadChanged = false;
     for (const id of ["conversations", "messages", "conversation-meta"]) {
       const newer = fresh.getElementById(id);
       const stale = document.getElementById(id);
-      if (newer && stale) stale.replaceChildren(...newer.childNodes);
+      // Only what changed is replaced: the thread keeps its scroll and its #message target.
+      if (newer && stale && newer.innerHTML !== stale.innerHTML) {
+        stale.replaceChildren(...newer.childNodes);
+        threadChanged = threadChanged || id === "messages";
+      }
     }
     markCurrent();
     updateTitle();
-    scrollThreadToEnd();
+    if (threadChanged && !window.location.hash) scrollThreadToEnd();
     document.dispatchEvent(new CustomEvent("inbox:resynchronised", { detail: fresh }));
   }
 
