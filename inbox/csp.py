@@ -32,7 +32,8 @@ def websocket_sources(allowed_hosts, secure):
     sources = []
     for host in allowed_hosts:
         host = host.strip()
-        if not host or host == "*":
+        # CSP host sources cannot name IPv6 literals ([::1]); 'self' still covers them.
+        if not host or host == "*" or host.startswith("["):
             continue
         name = f"*{host}" if host.startswith(".") else host
         sources += [f"{scheme}://{name}:*" for scheme in schemes]
