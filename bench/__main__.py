@@ -31,6 +31,7 @@ def main():
     mode = dict(MODES["quick" if args.quick else "full"])
     if args.scale:
         mode["scale"] = args.scale
+    mode["keep_data"] = args.keep_data
     stages = [stage for stage in args.only.split(",") if stage]
 
     started = time.monotonic()
@@ -91,7 +92,7 @@ def run_outbound(processes, mode, results):
 def run_pages(processes, mode, results):
     from bench import pages, seed
 
-    seeded = seed.run(mode["scale"])
+    seeded = seed.run(mode["scale"], reuse=mode.get("keep_data", False))
     return {"seed": seeded, **pages.run(processes, seeded, mode)}
 
 
