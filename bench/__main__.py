@@ -62,6 +62,8 @@ def run_ingest(processes, mode, results):
     out = {}
     print("  bare ASGI + psycopg (Uvicorn)", flush=True)
     out["bare"] = ingest.bare_limit(processes, *ramp)
+    print("  bare ASGI + psycopg (Daphne)", flush=True)
+    out["bare-daphne"] = ingest.bare_limit(processes, *ramp, server="daphne")
     for label, server, env in (("uvicorn", "uvicorn", None), ("daphne", "daphne", None),
                                ("django-view", "uvicorn", {"WEBHOOK_FAST_PATH": "false"})):
         print(f"  inbox, {label}", flush=True)

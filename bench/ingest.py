@@ -45,16 +45,22 @@ def stored_hashes(table, tenant_id=None):
         return {row[0] for row in rows}
 
 
-def bare_limit(processes, rates, duration, bisect):
+BARE_SERVERS = {
+    "uvicorn": lambda port: ["-m", "uvicorn", "bench.bare:app", "--host", "127.0.0.1", "--port", str(port),
+                             "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+                             "--lifespan", "off"],
+    "daphne": lambda port: ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "bench.bare:app"],
+}
+
+
+def bare_limit(processes, rates, duration, bisect, server="uvicorn"):
+    """The bare app under `server`: under Daphne it shows what Daphne itself allows."""
     secret = "bare-app-secret-0123456789"
     with psycopg.connect(database_dsn(), autocommit=True) as connection:
         connection.execute(bare.TABLE_SQL)
         connection.execute("TRUNCATE bench_bare_event")
     port = free_port()
-    processes.spawn("bare", "bare ASGI", ["-m", "uvicorn", "bench.bare:app", "--host", "127.0.0.1", "--port", str(port),
-                                          "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-                                          "--log-level", "warning", "--lifespan", "off"],
-                    env={"BARE_DSN": database_dsn(), "BARE_SECRET": secret})
+    processes.spawn("bare", "bare ASGI", BARE_SERVERS[server](port), env={"BARE_DSN": database_dsn(), "BARE_SECRET": secret})
     processes.wait_healthy("bare", f"http://127.0.0.1:{port}")
     try:
         result = ramp(processes, port, secret, rates, duration, bisect, path="/hook")

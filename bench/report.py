@@ -54,6 +54,12 @@ def _ingest(ingest, add):
         b = ingest["bare"]["sustained"]
         add(("ingest", "bare limit: raw ASGI + psycopg INSERT (Uvicorn)",
              f"{bare:.0f}/s (p50 {b['p50_ms']} ms, p99 {b['p99_ms']} ms, lost {ingest['bare']['lost']})", "", ""))
+    bare_daphne = _rate(ingest["bare-daphne"]) if "bare-daphne" in ingest else 0
+    if bare_daphne:
+        b = ingest["bare-daphne"]["sustained"]
+        add(("ingest", "the same bare app under Daphne (Daphne's own ceiling)",
+             f"{bare_daphne:.0f}/s = {bare_daphne / bare:.2f} × bare (p50 {b['p50_ms']} ms, p99 {b['p99_ms']} ms, "
+             f"lost {ingest['bare-daphne']['lost']})", "", ""))
     for label, name in (("uvicorn", "inbox under Uvicorn (fast path)"), ("daphne", "inbox under Daphne (fast path)"),
                         ("django-view", "inbox under Uvicorn, Django view (no fast path)")):
         if label not in ingest:
@@ -64,6 +70,8 @@ def _ingest(ingest, add):
         ratio = rate / bare if bare else 0
         figure = (f"{rate:.0f}/s = {ratio:.2f} × bare (p50 {sustained['p50_ms']} ms, p99 {sustained['p99_ms']} ms, "
                   f"lost {result['lost']})" if sustained else f"no rate passed (lost {result['lost']})")
+        if label == "daphne" and bare_daphne and sustained:
+            figure += f"; {rate / bare_daphne:.2f} × the bare app under Daphne"
         target = "≥ 0.5 × bare, p50 < 250 ms, < 1% over 1 s, no loss" if label != "django-view" else "(for comparison)"
         stands = _ok(ratio >= 0.5 and result["lost"] == 0) if label != "django-view" else ""
         add(("ingest", name, figure, target, stands))
