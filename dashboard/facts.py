@@ -98,9 +98,9 @@ SELECT tenant_id, conv, started, replied, replier FROM (
 """
 
 
-def backfill(schema_editor):
+def backfill(using=connection):
     """Tallies and waits of every message already stored: two set-based passes."""
-    with schema_editor.connection.cursor() as cursor:
+    with using.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO dashboard_messagetally ({TALLY_COLUMNS}) SELECT tenant_id, quarter, direction, status, COUNT(*) "
             f"FROM (SELECT m.tenant_id, {QUARTER.format('m')} AS quarter, m.direction, m.status FROM whatsapp_message m "

@@ -11,7 +11,7 @@ def install(apps, schema_editor):
     from dashboard import facts
 
     schema_editor.execute(facts.TRIGGERS)
-    facts.backfill(schema_editor)
+    facts.backfill(schema_editor.connection)
 
 
 def uninstall(apps, schema_editor):
