@@ -77,24 +77,25 @@ DROP FUNCTION IF EXISTS dashboard_message_updated();
 """
 
 # The waits of whole conversations (dashboard/timing.py defines them), in one ordered
-# pass over the message_waits index: a turn's customer messages and the reply that ends
+# pass over the message_waits index alone (the tenant comes from the conversation): a turn's customer messages and the reply that ends
 # it share a number, the count of replies before them.
 WAITS_OF_CONVERSATIONS = f"""
 INSERT INTO dashboard_responsewait (tenant_id, conversation_id, started_at, replied_at, replied_by_id)
-SELECT tenant_id, conv, started, replied, replier FROM (
-    SELECT tenant_id, conv, turn,
+SELECT c.tenant_id, waits.conv, started, replied, replier FROM (
+    SELECT conv, turn,
            MIN(CASE WHEN is_in = 1 THEN ts END) AS started,
            MIN(CASE WHEN is_in = 0 THEN ts END) AS replied,
            MAX(CASE WHEN is_in = 0 THEN replier END) AS replier
     FROM (
-        SELECT m.tenant_id, m.conversation_id AS conv, m.timestamp AS ts, m.author_id AS replier,
+        SELECT m.conversation_id AS conv, m.timestamp AS ts, m.author_id AS replier,
                CASE WHEN m.direction = 'in' THEN 1 ELSE 0 END AS is_in,
                COUNT(*) FILTER (WHERE m.direction = 'out') OVER (
                    PARTITION BY m.conversation_id ORDER BY m.timestamp, m.id ROWS UNBOUNDED PRECEDING
                ) - CASE WHEN m.direction = 'out' THEN 1 ELSE 0 END AS turn
         FROM whatsapp_message m WHERE {MOVES_WAITS} {{which}}
-    ) turns GROUP BY tenant_id, conv, turn
-) waits WHERE started IS NOT NULL
+    ) turns GROUP BY conv, turn
+) waits JOIN whatsapp_conversation c ON c.id = waits.conv
+WHERE started IS NOT NULL
 """
 
 
