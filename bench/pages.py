@@ -5,6 +5,7 @@ on this branch are skipped with a note, so new pages are picked up by adding a l
 
 import statistics
 import time
+from datetime import date, timedelta
 
 import httpx
 from django.db import connection
@@ -12,12 +13,15 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import Resolver404, resolve
 
-# (name, path): {slug} is the tenant, {thread} a conversation (10k messages on the big tenant).
+# (name, path): {slug} is the tenant, {thread} a conversation (10k messages on the big tenant),
+# {since} and {until} the dates of a custom range (three weeks ago to a week ago).
 PAGES = [
     ("inbox", "/t/{slug}/inbox/"),
     ("thread of 10k messages", "/t/{slug}/inbox/c/{thread}/"),
     ("search", "/t/{slug}/search/?q=order+4242"),
     ("dashboard", "/t/{slug}/dashboard/"),
+    ("dashboard, 30 days", "/t/{slug}/dashboard/?range=30d"),
+    ("dashboard, custom dates", "/t/{slug}/dashboard/?range=custom&since={since}&until={until}"),
     ("logs page", "/t/{slug}/logs/"),
     ("logs, filtered by state", "/t/{slug}/logs/?state=processed"),
     ("logs, text search", "/t/{slug}/logs/?q=wamid.seed.1.4242"),
@@ -78,9 +82,10 @@ def run(processes, seeded, mode):
     url = processes.web("pages-web", "uvicorn")
     cookie = _session("seed-big")
     results = []
+    dates = {"since": date.today() - timedelta(days=21), "until": date.today() - timedelta(days=7)}
     try:
         for name, template in PAGES:
-            path = template.format(slug="seed-big", thread=big["thread"])
+            path = template.format(slug="seed-big", thread=big["thread"], **dates)
             try:
                 resolve(path.split("?")[0])
             except Resolver404:
@@ -89,7 +94,7 @@ def run(processes, seeded, mode):
                 results.append({"name": name, "skipped": note})
                 continue
             server_ms, queries, status = measure(clients["big"], path, runs)
-            small_path = template.format(slug="seed-small", thread=small["small_thread"])
+            small_path = template.format(slug="seed-small", thread=small["small_thread"], **dates)
             _ms, queries_small, _status = measure(clients["small"], small_path, 1)
             if status != 200:
                 raise RuntimeError(f"{path} answered {status}")

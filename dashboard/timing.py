@@ -29,6 +29,7 @@ from tenants.models import Membership, Role
 from whatsapp.models import ConversationResolution, Message, MessageStatus
 
 from .metrics import IN, NOT_IN_THREAD, OUT, thread_messages
+from .models import ResponseWait, StaleConversation
 from .percentiles import Stats, sql_of, summarize
 
 REPLY = Q(direction=OUT, author__isnull=False) & ~Q(status=MessageStatus.FAILED)
@@ -69,10 +70,33 @@ _PROBE = """SELECT {column} FROM {table} p
 
 def waits(tenant, period, using="default"):
     """SQL and parameters giving one row per wait that started in the period: started,
-    ended (the reply's timestamp, or NULL), grp (the replying member's user id, or NULL)."""
+    ended (the reply's timestamp, or NULL), grp (the replying member's user id, or NULL).
+
+    On PostgreSQL the waits are recorded (dashboard.models.ResponseWait); only those of
+    conversations changed since the maintenance job last counted them are computed here.
+    SQLite has no recorded waits: all are computed."""
+    if connections[using].vendor != "postgresql":
+        return computed_waits(tenant, period, using)
+    stale = StaleConversation.objects.filter(tenant_id=tenant.pk).values("conversation_id")
+    recorded = (
+        ResponseWait.objects.filter(tenant=tenant, started_at__gte=period.start, started_at__lt=period.end)
+        .exclude(conversation__in=stale)
+        .values(started=F("started_at"), ended=F("replied_at"), grp=F("replied_by"))
+        .order_by()
+    )
+    recorded_sql, recorded_params = sql_of(recorded)
+    computed_sql, computed_params = computed_waits(tenant, period, using, conversations=stale)
+    return f"({recorded_sql}) UNION ALL ({computed_sql})", [*recorded_params, *computed_params]
+
+
+def computed_waits(tenant, period, using="default", conversations=None):
+    """waits(), computed from the messages of the period (of `conversations` only, a
+    queryset of conversation ids, if given)."""
+    relevant = thread_messages(tenant, period)
+    if conversations is not None:
+        relevant = relevant.filter(conversation__in=conversations)
     relevant = (
-        thread_messages(tenant, period)
-        .filter(Q(direction=IN) | REPLY)
+        relevant.filter(Q(direction=IN) | REPLY)
         .values("id", conv=F("conversation_id"), ts=F("timestamp"), replier_id=F("author_id"),
                 is_in=Case(When(direction=IN, then=1), default=0))
         .order_by()

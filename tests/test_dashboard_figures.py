@@ -47,6 +47,10 @@ class Scenario:
 
 @pytest.fixture
 def week(acme, agent, owner):
+    return build_week(acme, agent, owner)
+
+
+def build_week(acme, agent, owner):
     s = Scenario(acme, agent, owner)
     # A: two messages make one wait, answered by the agent in 300 s; a second reply is a
     # follow-up. A new wait at 10:00 outlasts an automated message and a failed reply, and

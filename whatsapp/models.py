@@ -300,6 +300,13 @@ class Message(models.Model):
                 name="message_waits",
             ),
             models.Index(fields=["tenant", "timestamp"], condition=Q(status="failed"), name="message_failures"),
+            # The dashboard's team table: each member's messages in a date range.
+            models.Index(
+                fields=["tenant", "timestamp"],
+                include=["author", "conversation"],
+                condition=~Q(type__in=(*FOLLOWUP_TYPES, "system")) & Q(direction="out", author__isnull=False),
+                name="message_authored",
+            ),
         ]
 
     def __str__(self):

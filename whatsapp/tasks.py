@@ -81,8 +81,13 @@ def sync_templates(tenant_id):
 
 @task(queue_name="default")
 def maintain_delivery():
-    """Every 30 seconds: settle sends whose worker died, and requeue forgotten messages."""
+    """Every 30 seconds: settle sends whose worker died, requeue forgotten messages, and
+    bring the dashboard's recorded figures up to date."""
+    from dashboard import facts
+
     try:
+        facts.fold_tallies()
+        facts.recount_stale_waits()
         stuck = delivery.give_up_on_stuck_sends()
         requeued = delivery.requeue_forgotten()
         conversations.wake_snoozed()
