@@ -12,10 +12,10 @@ from tenants.models import Membership
 from . import actions, conversations, delivery, realtime
 from .access import access_conversation, access_message
 from .models import WINDOW_CLOSING_SOON, CannedResponse, Conversation, Label, MessageTemplate
-from .threads import thread_messages
+from .search import page_key
+from .threads import thread_page
 
 CONVERSATIONS_SHOWN = 100
-MESSAGES_SHOWN = 200
 STATUS_FILTERS = ["open", "pending", "snoozed", "resolved", "all"]
 ASSIGNEE_FILTERS = ["mine", "unassigned", "all"]
 
@@ -68,7 +68,8 @@ def _inbox_context(request, membership, conversation=None):
         "tenant": tenant,
         "conversations": listed,
         "conversation": conversation,
-        "thread_messages": thread_messages(conversation, MESSAGES_SHOWN) if conversation else [],
+        "thread": _thread(request, conversation) if conversation else None,
+        "paging_query": _without(request.GET, "before", "at"),
         "filters": filters,
         "counts": assignee_counts(membership, filters),
         "labels": Label.objects.filter(tenant=tenant),
@@ -84,6 +85,19 @@ def _inbox_context(request, membership, conversation=None):
             "members": [{"id": m.user_id, "handle": m.user.email.split("@")[0], "name": m.user.display_name} for m in members],
         },
     }
+
+
+def _thread(request, conversation):
+    """The page of the thread the URL asks for: the latest, or ?before= / ?at= a message."""
+    return thread_page(conversation, before=page_key(request.GET.get("before")), at=page_key(request.GET.get("at")))
+
+
+def _without(params, *names):
+    """The query string without `names`, ending in & when not empty, for links to add theirs."""
+    kept = params.copy()
+    for name in names:
+        kept.pop(name, None)
+    return f"{kept.urlencode()}&" if kept else ""
 
 
 @require_GET

@@ -83,10 +83,72 @@
       existing.replaceWith(element);
       return;
     }
+    // An older page of the thread (?before=, ?at=) takes no new messages: they belong to a
+    // later page, which its link shows.
+    if (document.getElementById("thread-later")) return;
     const atEnd = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 80;
+    const later = insertInOrder(element);
+    if (atEnd || !later) scrollThreadToEnd();
+  }
+
+  // Returns the item the element went before, if any.
+  function insertInOrder(element) {
     const later = Array.from(thread.children).find((other) => other.dataset.timestamp > element.dataset.timestamp);
     thread.insertBefore(element, later || null);
-    if (atEnd || !later) scrollThreadToEnd();
+    return later;
+  }
+
+  // --- Earlier messages: the page shows the thread's latest messages; older pages load in
+  // place when the agent scrolls to the top or follows the link (which works without script).
+
+  let loadingEarlier = false;
+
+  async function loadEarlier() {
+    const pager = document.getElementById("thread-earlier");
+    if (!pager || loadingEarlier) return;
+    loadingEarlier = true;
+    const response = await fetch(pager.querySelector("a").href, { credentials: "same-origin" }).catch(() => null);
+    const html = response && response.ok ? await response.text() : null;
+    loadingEarlier = false;
+    const older = html && new DOMParser().parseFromString(html, "text/html").getElementById("messages");
+    if (!older) return;
+    const fromBottom = thread.scrollHeight - thread.scrollTop;
+    pager.remove();
+    // The older page's own earlier link comes along; its link to later pages does not.
+    const items = Array.from(older.children).filter((item) => item.id !== "thread-later" && !document.getElementById(item.id));
+    thread.prepend(...items);
+    thread.scrollTop = thread.scrollHeight - fromBottom;
+  }
+
+  if (thread) {
+    thread.addEventListener("click", (event) => {
+      if (!event.target.closest("#thread-earlier a")) return;
+      event.preventDefault();
+      loadEarlier();
+    });
+    thread.addEventListener("scroll", () => {
+      if (thread.scrollTop < 200) loadEarlier();
+    });
+  }
+
+  // After a reconnect: the fresh page's items replace those that changed and join the thread
+  // in order, so earlier pages loaded in place stay. When the fresh page does not reach back
+  // to what is shown (many messages were missed), it replaces the thread.
+  function mergeThread(fresh) {
+    const items = Array.from(fresh.children).filter((item) => item.dataset.timestamp);
+    if (fresh.querySelector("#thread-earlier") && items.length && !document.getElementById(items[0].id)) {
+      thread.replaceChildren(...fresh.childNodes);
+      return true;
+    }
+    let changed = false;
+    for (const item of items) {
+      const existing = document.getElementById(item.id);
+      if (existing && existing.outerHTML === item.outerHTML) continue;
+      if (existing) existing.replaceWith(item);
+      else insertInOrder(item);
+      changed = true;
+    }
+    return changed;
   }
 
   // --- The conversation list -----------------------------------------------------------
@@ -243,15 +305,14 @@
     if (!response.ok) return;
     const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
     let threadChanged = false;
-    for (const id of ["conversations", "messages", "conversation-meta"]) {
+    for (const id of ["conversations", "conversation-meta"]) {
       const newer = fresh.getElementById(id);
       const stale = document.getElementById(id);
       // Only what changed is replaced: the thread keeps its scroll and its #message target.
-      if (newer && stale && newer.innerHTML !== stale.innerHTML) {
-        stale.replaceChildren(...newer.childNodes);
-        threadChanged = threadChanged || id === "messages";
-      }
+      if (newer && stale && newer.innerHTML !== stale.innerHTML) stale.replaceChildren(...newer.childNodes);
     }
+    const freshThread = fresh.getElementById("messages");
+    if (thread && freshThread) threadChanged = mergeThread(freshThread);
     markCurrent();
     updateTitle();
     if (threadChanged && !window.location.hash) scrollThreadToEnd();
@@ -754,6 +815,16 @@
       action();
     }
   });
+
+  // A link to a message as #message-<id> alone (an older bookmark) opens the page that holds it.
+  const wanted = window.location.hash.match(/^#message-(\d+)$/);
+  const here = new URL(window.location.href);
+  if (wanted && thread && !document.getElementById(`message-${wanted[1]}`) && !here.searchParams.has("at")) {
+    here.searchParams.delete("before");
+    here.searchParams.set("at", wanted[1]);
+    window.location.replace(here.href);
+    return;
+  }
 
   document.addEventListener("visibilitychange", () => {
     markRead();
