@@ -24,11 +24,12 @@ class ThreadPage:
     later: int | None = None  # the `at` key of the page after this one; None on the latest page
 
 
-def thread_page(conversation, *, before=None, at=None, size=PAGE_SIZE):
+def thread_page(conversation, *, before=None, at=None):
     """The page of the conversation's thread asked for by `before` or `at` (message ids of
     this conversation; an id that is not is ignored), else the latest page.
     Reactions, edits and deletions are shown on the messages they change, not as messages
     of their own."""
+    size = PAGE_SIZE
     messages = (
         Message.objects.filter(conversation=conversation)
         .exclude(type__in=FOLLOWUP_TYPES)

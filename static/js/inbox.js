@@ -178,6 +178,11 @@
     const empty = document.getElementById("no-conversations");
     if (empty) empty.remove();
     const later = Array.from(list.children).find((other) => other.dataset.lastActivity < element.dataset.lastActivity);
+    // An older page of the list takes no conversation newer than its own: that one is on the first page.
+    if (list.dataset.paged && later === list.firstElementChild) {
+      updateTitle();
+      return;
+    }
     list.insertBefore(element, later || null);
     showViewers();
     updateTitle();
