@@ -12,10 +12,15 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import Resolver404, resolve
 
-# (name, path): {slug} is the tenant, {thread} a conversation (10k messages on the big tenant).
+# (name, path): {slug} is the tenant, {thread} a conversation (10k messages on the big tenant),
+# {middle} the message halfway through that thread.
 PAGES = [
     ("inbox", "/t/{slug}/inbox/"),
+    ("inbox, filtered", "/t/{slug}/inbox/?status=resolved&assignee=unassigned"),
     ("thread of 10k messages", "/t/{slug}/inbox/c/{thread}/"),
+    ("thread, earlier page", "/t/{slug}/inbox/c/{thread}/?before={middle}"),
+    ("contacts", "/t/{slug}/contacts/"),
+    ("contacts, search", "/t/{slug}/contacts/?q=customer+4242"),
     ("search", "/t/{slug}/search/?q=order+4242"),
     ("dashboard", "/t/{slug}/dashboard/"),
     ("logs page", "/t/{slug}/logs/"),
@@ -23,6 +28,14 @@ PAGES = [
     ("logs, text search", "/t/{slug}/logs/?q=wamid.seed.1.4242"),
     ("Graph API calls page", "/t/{slug}/logs/graph/"),
 ]
+
+
+def _middle(conversation_id):
+    """The id of the message halfway through a thread, for a page from its middle."""
+    from whatsapp.models import Message
+
+    thread = Message.objects.filter(conversation_id=conversation_id).order_by("timestamp", "pk")
+    return thread.values_list("pk", flat=True)[thread.count() // 2]
 
 
 def _client(slug):
@@ -80,7 +93,7 @@ def run(processes, seeded, mode):
     results = []
     try:
         for name, template in PAGES:
-            path = template.format(slug="seed-big", thread=big["thread"])
+            path = template.format(slug="seed-big", thread=big["thread"], middle=_middle(big["thread"]))
             try:
                 resolve(path.split("?")[0])
             except Resolver404:
@@ -89,7 +102,8 @@ def run(processes, seeded, mode):
                 results.append({"name": name, "skipped": note})
                 continue
             server_ms, queries, status = measure(clients["big"], path, runs)
-            small_path = template.format(slug="seed-small", thread=small["small_thread"])
+            small_path = template.format(slug="seed-small", thread=small["small_thread"],
+                                         middle=_middle(small["small_thread"]))
             _ms, queries_small, _status = measure(clients["small"], small_path, 1)
             if status != 200:
                 raise RuntimeError(f"{path} answered {status}")
