@@ -70,17 +70,32 @@
     document.title = unread ? `(${unread}) ${baseTitle}` : baseTitle;
   }
 
+  // What live events changed, by the count of events heard so far: a resync's copy of the
+  // page fetched before an event must not put back what that event replaced.
+  let eventCount = 0;
+  const changedAt = new Map(); // element id -> event count
+
+  function changedSince(id, count) {
+    return (changedAt.get(id) || 0) > count;
+  }
+
+  function replaceItem(existing, element) {
+    const before = STATUS_RANK[existing.dataset.status] ?? 0;
+    const after = STATUS_RANK[element.dataset.status] ?? 0;
+    // A queued message may go back to queued to wait; once sent, it never goes back.
+    if (before >= STATUS_RANK.sent && after < before) return false;
+    existing.replaceWith(element);
+    return true;
+  }
+
   // Messages and notes sit in time order (Meta's time for messages), not arrival order.
   function placeInThread(html) {
     if (!thread) return;
     const element = fragment(html);
+    changedAt.set(element.id, eventCount);
     const existing = document.getElementById(element.id);
     if (existing) {
-      const before = STATUS_RANK[existing.dataset.status] ?? 0;
-      const after = STATUS_RANK[element.dataset.status] ?? 0;
-      // A queued message may go back to queued to wait; once sent, it never goes back.
-      if (before >= STATUS_RANK.sent && after < before) return;
-      existing.replaceWith(element);
+      replaceItem(existing, element);
       return;
     }
     // An older page of the thread (?before=, ?at=) takes no new messages: they belong to a
@@ -134,19 +149,21 @@
   // After a reconnect: the fresh page's items replace those that changed and join the thread
   // in order, so earlier pages loaded in place stay. When the fresh page does not reach back
   // to what is shown (many messages were missed), it replaces the thread.
-  function mergeThread(fresh) {
+  function mergeThread(fresh, fetchedAt) {
     const items = Array.from(fresh.children).filter((item) => item.dataset.timestamp);
     if (fresh.querySelector("#thread-earlier") && items.length && !document.getElementById(items[0].id)) {
       thread.replaceChildren(...fresh.childNodes);
       return true;
     }
     let changed = false;
-    for (const item of items) {
+    for (const item of items.filter((each) => !changedSince(each.id, fetchedAt))) {
       const existing = document.getElementById(item.id);
       if (existing && existing.outerHTML === item.outerHTML) continue;
-      if (existing) existing.replaceWith(item);
-      else insertInOrder(item);
-      changed = true;
+      if (existing) changed = replaceItem(existing, item) || changed;
+      else {
+        insertInOrder(item);
+        changed = true;
+      }
     }
     return changed;
   }
@@ -282,6 +299,8 @@
       if (data.conversation_id === currentId) placeInThread(data.html);
     },
     "conversation.updated"(data) {
+      changedAt.set("conversations", eventCount);
+      changedAt.set("conversation-meta", eventCount);
       placeConversation(data);
       if (data.conversation_id === currentId) {
         const meta = document.getElementById("conversation-meta");
@@ -306,6 +325,7 @@
 
   // After a reconnect, events may have been missed: take the lists from the server again.
   async function resynchronise() {
+    const fetchedAt = eventCount;
     const response = await fetch(window.location.href, { credentials: "same-origin" });
     if (!response.ok) return;
     const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
@@ -314,10 +334,11 @@
       const newer = fresh.getElementById(id);
       const stale = document.getElementById(id);
       // Only what changed is replaced: the thread keeps its scroll and its #message target.
+      if (changedSince(id, fetchedAt)) continue;
       if (newer && stale && newer.innerHTML !== stale.innerHTML) stale.replaceChildren(...newer.childNodes);
     }
     const freshThread = fresh.getElementById("messages");
-    if (thread && freshThread) threadChanged = mergeThread(freshThread);
+    if (thread && freshThread) threadChanged = mergeThread(freshThread, fetchedAt);
     markCurrent();
     updateTitle();
     if (threadChanged && !window.location.hash) scrollThreadToEnd();
@@ -351,6 +372,7 @@
     });
     socket.addEventListener("message", (event) => {
       const message = JSON.parse(event.data);
+      eventCount += 1;
       const handler = handlers[message.event];
       if (handler) handler(message.data);
       // Other scripts on the page (contacts.js) listen for their own events.
