@@ -1,6 +1,7 @@
 """A long thread in the browser: it opens on its latest messages, earlier ones load in place
 when the agent scrolls up or follows the link, new messages still arrive live, and an old
-link to a message far back opens the page that holds it."""
+link to a message far back opens the page that holds it, and what is written there shows
+on the latest page."""
 
 from datetime import timedelta
 
@@ -64,3 +65,11 @@ def test_an_old_link_to_a_message_far_back_opens_its_page(page, stack, agent, lo
     page.wait_for_url(f"**/?at={old.pk}#message-{old.pk}")
     expect(page.locator(f"#message-{old.pk}")).to_be_in_viewport()
     expect(page.locator("#thread-later a").first).to_have_text("Later messages")
+
+    # A note written there is shown where it belongs: on the latest page.
+    page.click(".composer .tab[data-mode=note]")
+    page.fill("#composer-text", "asked about the old order")
+    page.press("#composer-text", "Enter")
+    page.wait_for_url(f"**/inbox/c/{long_thread.pk}/?")
+    expect(page.locator("#messages .note-item").last).to_contain_text("asked about the old order")
+    expect(page.locator("#thread-later")).to_have_count(0)

@@ -500,6 +500,13 @@
     if (mode === "note") clearQuote();
   }
 
+  // A reply sent from an older page of the thread is shown where it belongs: on the latest.
+  function showSent(html) {
+    const latest = document.getElementById("thread-latest");
+    if (latest) window.location.assign(latest.href);
+    else placeInThread(html);
+  }
+
   async function submitComposer(event) {
     event.preventDefault();
     const textarea = document.getElementById("composer-text");
@@ -514,7 +521,7 @@
     textarea.value = "";
     autosize(textarea);
     clearQuote();
-    if (answer.html) placeInThread(answer.html);
+    if (answer.html) showSent(answer.html);
   }
 
   function autosize(textarea) {
@@ -654,7 +661,7 @@
     textarea.value = "";
     autosize(textarea);
     clearAttachment();
-    if (body.html) placeInThread(body.html);
+    if (body.html) showSent(body.html);
   }
 
   if (composer && fileInput) {
