@@ -14,10 +14,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import Resolver404, resolve
 
 # (name, path): {slug} is the tenant, {thread} a conversation (10k messages on the big tenant),
-# {since} and {until} the dates of a custom range (three weeks ago to a week ago).
+# {middle} the message halfway through that thread, {since} and {until} the dates of a
+# custom range (three weeks ago to a week ago).
 PAGES = [
     ("inbox", "/t/{slug}/inbox/"),
+    ("inbox, filtered", "/t/{slug}/inbox/?status=resolved&assignee=unassigned"),
     ("thread of 10k messages", "/t/{slug}/inbox/c/{thread}/"),
+    ("thread, earlier page", "/t/{slug}/inbox/c/{thread}/?before={middle}"),
+    ("contacts", "/t/{slug}/contacts/"),
+    ("contacts, search", "/t/{slug}/contacts/?q=customer+4242"),
     ("search", "/t/{slug}/search/?q=order+4242"),
     ("dashboard", "/t/{slug}/dashboard/"),
     ("dashboard, 30 days", "/t/{slug}/dashboard/?range=30d"),
@@ -27,6 +32,14 @@ PAGES = [
     ("logs, text search", "/t/{slug}/logs/?q=wamid.seed.1.4242"),
     ("Graph API calls page", "/t/{slug}/logs/graph/"),
 ]
+
+
+def _middle(conversation_id):
+    """The id of the message halfway through a thread, for a page from its middle."""
+    from whatsapp.models import Message
+
+    thread = Message.objects.filter(conversation_id=conversation_id).order_by("timestamp", "pk")
+    return thread.values_list("pk", flat=True)[thread.count() // 2]
 
 
 def _client(slug):
@@ -85,7 +98,7 @@ def run(processes, seeded, mode):
     dates = {"since": date.today() - timedelta(days=21), "until": date.today() - timedelta(days=7)}
     try:
         for name, template in PAGES:
-            path = template.format(slug="seed-big", thread=big["thread"], **dates)
+            path = template.format(slug="seed-big", thread=big["thread"], middle=_middle(big["thread"]), **dates)
             try:
                 resolve(path.split("?")[0])
             except Resolver404:
@@ -94,7 +107,8 @@ def run(processes, seeded, mode):
                 results.append({"name": name, "skipped": note})
                 continue
             server_ms, queries, status = measure(clients["big"], path, runs)
-            small_path = template.format(slug="seed-small", thread=small["small_thread"], **dates)
+            small_path = template.format(slug="seed-small", thread=small["small_thread"],
+                                         middle=_middle(small["small_thread"]), **dates)
             _ms, queries_small, _status = measure(clients["small"], small_path, 1)
             if status != 200:
                 raise RuntimeError(f"{path} answered {status}")

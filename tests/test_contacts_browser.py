@@ -173,7 +173,7 @@ def test_searching_finds_a_message_and_opens_it_in_its_conversation(page, stack,
     page.screenshot(path="/tmp/browser-search.png", full_page=True)
 
     result.click()
-    page.wait_for_url(f"{stack.url}/t/acme/inbox/c/*/#message-*")
+    page.wait_for_url(f"{stack.url}/t/acme/inbox/c/*/?at=*#message-*")
     found = page.locator(".message:target")
     expect(found.locator(".text")).to_have_text("My parcel number is 4711")
     expect(found).to_be_in_viewport()

@@ -119,3 +119,15 @@ def test_the_replay_command_requeues_failed_events(acme, events, run_tasks):
     call_command("replay_webhooks", "--state", "processed")
     run_tasks()
     assert Message.objects.count() == 2  # replaying twice changed nothing
+
+
+def test_the_text_search_can_use_the_trigram_index(db):
+    """With a million events, `body LIKE '%wamid…%'` must not read them all (migration 0007)."""
+    from django.db import connection
+
+    sql, params = WebhookEvent.objects.filter(body__contains="wamid.X").query.get_compiler(connection=connection).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny test table would be scanned anyway
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "webhook_event_body_trigrams" in plan

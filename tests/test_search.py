@@ -36,7 +36,7 @@ def test_a_word_finds_its_messages_newest_first_linking_to_their_place_in_the_th
     response, texts = found_messages(agent_client, "parcel")
     assert texts == ["Where is the PARCEL?", "My parcel is late"]
     content = response.content.decode()
-    assert f'href="/t/acme/inbox/c/{thread.pk}/#message-{newer.pk}"' in content
+    assert f'href="/t/acme/inbox/c/{thread.pk}/?at={newer.pk}#message-{newer.pk}"' in content
     assert f"#message-{older.pk}" in content
 
 

@@ -46,7 +46,8 @@ def _by_date_and_key(rows, model, tenant, params, time_field):
         rows = rows.filter(**{f"{time_field}__gte": since})
     if until := _day(params.get("until"), end=True):
         rows = rows.filter(**{f"{time_field}__lte": until})
-    before = model.objects.filter(tenant=tenant, pk=_int(params.get("before"))).values(time_field, "pk").first()
+    key = _int(params.get("before"))
+    before = model.objects.filter(tenant=tenant, pk=key).values(time_field, "pk").first() if key else None
     if before:
         rows = rows.filter(
             Q(**{f"{time_field}__lt": before[time_field]}) | Q(**{time_field: before[time_field], "pk__lt": before["pk"]})

@@ -1,6 +1,6 @@
 """The agent's pages: the inbox, a conversation's thread, sending."""
 
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -12,10 +12,11 @@ from tenants.models import Membership
 from . import actions, conversations, delivery, realtime
 from .access import access_conversation, access_message
 from .models import WINDOW_CLOSING_SOON, CannedResponse, Conversation, Label, MessageTemplate
-from .threads import thread_messages
+from .search import page_key
+from .threads import thread_page
 
-CONVERSATIONS_SHOWN = 100
-MESSAGES_SHOWN = 200
+CONVERSATIONS_SHOWN = 50
+COUNTED_UP_TO = 1000
 STATUS_FILTERS = ["open", "pending", "snoozed", "resolved", "all"]
 ASSIGNEE_FILTERS = ["mine", "unassigned", "all"]
 
@@ -45,32 +46,51 @@ def filter_conversations(membership, filters, with_assignee=True):
 
 
 def assignee_counts(membership, filters):
-    """How many conversations each of mine / unassigned / all would show: one query."""
-    return filter_conversations(membership, filters, with_assignee=False).aggregate(
-        mine=Count("pk", filter=Q(assignee=membership.user)),
-        unassigned=Count("pk", filter=Q(assignee__isnull=True)),
-        all=Count("pk"),
+    """How many conversations each of mine / unassigned / all would show, counted up to
+    COUNTED_UP_TO (the page shows "999+"), so counting costs the same at any size."""
+    shown = filter_conversations(membership, filters, with_assignee=False)
+    return {
+        "mine": shown.filter(assignee=membership.user)[:COUNTED_UP_TO].count(),
+        "unassigned": shown.filter(assignee__isnull=True)[:COUNTED_UP_TO].count(),
+        "all": shown[:COUNTED_UP_TO].count(),
+    }
+
+
+def conversation_page(membership, filters, before):
+    """A page of the list, latest activity first, and the key of the next one (or None).
+    Paged by key: `before` is the conversation the previous page ended with."""
+    listed = filter_conversations(membership, filters)
+    key = Conversation.objects.filter(tenant=membership.tenant, pk=before).values("last_activity_at", "pk").first() if before else None
+    if key:
+        at = key["last_activity_at"]
+        # The first condition alone is what the index on (tenant, last_activity_at) can seek.
+        listed = listed.filter(Q(last_activity_at__lte=at) & (Q(last_activity_at__lt=at) | Q(pk__lt=key["pk"])))
+    page = list(
+        listed.select_related("contact", "assignee", "tenant")
+        .prefetch_related("labels")
+        .order_by("-last_activity_at", "-pk")[: CONVERSATIONS_SHOWN + 1]
     )
+    return page[:CONVERSATIONS_SHOWN], page[CONVERSATIONS_SHOWN - 1].pk if len(page) > CONVERSATIONS_SHOWN else None
 
 
 def _inbox_context(request, membership, conversation=None):
     filters = inbox_filters(request.GET)
-    listed = (
-        filter_conversations(membership, filters)
-        .select_related("contact", "assignee", "tenant")
-        .prefetch_related("labels")
-        .order_by("-last_activity_at", "-pk")[:CONVERSATIONS_SHOWN]
-    )
+    listed, older = conversation_page(membership, filters, page_key(request.GET.get("conversations_before")))
     tenant = membership.tenant
     members = Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__email")
     return {
         "membership": membership,
         "tenant": tenant,
         "conversations": listed,
+        "older_conversations": older,
+        "list_paged": "conversations_before" in request.GET,
+        "list_query": _without(request.GET, "conversations_before", "before", "at"),
         "conversation": conversation,
-        "thread_messages": thread_messages(conversation, MESSAGES_SHOWN) if conversation else [],
+        "thread": _thread(request, conversation) if conversation else None,
+        "paging_query": _without(request.GET, "before", "at"),
         "filters": filters,
         "counts": assignee_counts(membership, filters),
+        "count_cap": COUNTED_UP_TO - 1,
         "labels": Label.objects.filter(tenant=tenant),
         "members": members,
         "query": request.GET.urlencode(),
@@ -84,6 +104,19 @@ def _inbox_context(request, membership, conversation=None):
             "members": [{"id": m.user_id, "handle": m.user.email.split("@")[0], "name": m.user.display_name} for m in members],
         },
     }
+
+
+def _thread(request, conversation):
+    """The page of the thread the URL asks for: the latest, or ?before= / ?at= a message."""
+    return thread_page(conversation, before=page_key(request.GET.get("before")), at=page_key(request.GET.get("at")))
+
+
+def _without(params, *names):
+    """The query string without `names`, ending in & when not empty, for links to add theirs."""
+    kept = params.copy()
+    for name in names:
+        kept.pop(name, None)
+    return f"{kept.urlencode()}&" if kept else ""
 
 
 @require_GET

@@ -70,23 +70,102 @@
     document.title = unread ? `(${unread}) ${baseTitle}` : baseTitle;
   }
 
+  // What live events changed, by the count of events heard so far: a resync's copy of the
+  // page fetched before an event must not put back what that event replaced.
+  let eventCount = 0;
+  const changedAt = new Map(); // element id -> event count
+
+  function changedSince(id, count) {
+    return (changedAt.get(id) || 0) > count;
+  }
+
+  function replaceItem(existing, element) {
+    const before = STATUS_RANK[existing.dataset.status] ?? 0;
+    const after = STATUS_RANK[element.dataset.status] ?? 0;
+    // A queued message may go back to queued to wait; once sent, it never goes back.
+    if (before >= STATUS_RANK.sent && after < before) return false;
+    existing.replaceWith(element);
+    return true;
+  }
+
   // Messages and notes sit in time order (Meta's time for messages), not arrival order.
   function placeInThread(html) {
     if (!thread) return;
     const element = fragment(html);
+    changedAt.set(element.id, eventCount);
     const existing = document.getElementById(element.id);
     if (existing) {
-      const before = STATUS_RANK[existing.dataset.status] ?? 0;
-      const after = STATUS_RANK[element.dataset.status] ?? 0;
-      // A queued message may go back to queued to wait; once sent, it never goes back.
-      if (before >= STATUS_RANK.sent && after < before) return;
-      existing.replaceWith(element);
+      replaceItem(existing, element);
       return;
     }
+    // An older page of the thread (?before=, ?at=) takes no new messages: they belong to a
+    // later page, which its link shows.
+    if (document.getElementById("thread-later")) return;
     const atEnd = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 80;
+    const later = insertInOrder(element);
+    if (atEnd || !later) scrollThreadToEnd();
+  }
+
+  // Returns the item the element went before, if any.
+  function insertInOrder(element) {
     const later = Array.from(thread.children).find((other) => other.dataset.timestamp > element.dataset.timestamp);
     thread.insertBefore(element, later || null);
-    if (atEnd || !later) scrollThreadToEnd();
+    return later;
+  }
+
+  // --- Earlier messages: the page shows the thread's latest messages; older pages load in
+  // place when the agent scrolls to the top or follows the link (which works without script).
+
+  let loadingEarlier = false;
+
+  async function loadEarlier() {
+    const pager = document.getElementById("thread-earlier");
+    if (!pager || loadingEarlier) return;
+    loadingEarlier = true;
+    const response = await fetch(pager.querySelector("a").href, { credentials: "same-origin" }).catch(() => null);
+    const html = response && response.ok ? await response.text() : null;
+    loadingEarlier = false;
+    const older = html && new DOMParser().parseFromString(html, "text/html").getElementById("messages");
+    if (!older) return;
+    const fromBottom = thread.scrollHeight - thread.scrollTop;
+    pager.remove();
+    // The older page's own earlier link comes along; its link to later pages does not.
+    const items = Array.from(older.children).filter((item) => item.id !== "thread-later" && !document.getElementById(item.id));
+    thread.prepend(...items);
+    thread.scrollTop = thread.scrollHeight - fromBottom;
+  }
+
+  if (thread) {
+    thread.addEventListener("click", (event) => {
+      if (!event.target.closest("#thread-earlier a")) return;
+      event.preventDefault();
+      loadEarlier();
+    });
+    thread.addEventListener("scroll", () => {
+      if (thread.scrollTop < 200) loadEarlier();
+    });
+  }
+
+  // After a reconnect: the fresh page's items replace those that changed and join the thread
+  // in order, so earlier pages loaded in place stay. When the fresh page does not reach back
+  // to what is shown (many messages were missed), it replaces the thread.
+  function mergeThread(fresh, fetchedAt) {
+    const items = Array.from(fresh.children).filter((item) => item.dataset.timestamp);
+    if (fresh.querySelector("#thread-earlier") && items.length && !document.getElementById(items[0].id)) {
+      thread.replaceChildren(...fresh.childNodes);
+      return true;
+    }
+    let changed = false;
+    for (const item of items.filter((each) => !changedSince(each.id, fetchedAt))) {
+      const existing = document.getElementById(item.id);
+      if (existing && existing.outerHTML === item.outerHTML) continue;
+      if (existing) changed = replaceItem(existing, item) || changed;
+      else {
+        insertInOrder(item);
+        changed = true;
+      }
+    }
+    return changed;
   }
 
   // --- The conversation list -----------------------------------------------------------
@@ -116,6 +195,11 @@
     const empty = document.getElementById("no-conversations");
     if (empty) empty.remove();
     const later = Array.from(list.children).find((other) => other.dataset.lastActivity < element.dataset.lastActivity);
+    // An older page of the list takes no conversation newer than its own: that one is on the first page.
+    if (list.dataset.paged && later === list.firstElementChild) {
+      updateTitle();
+      return;
+    }
     list.insertBefore(element, later || null);
     showViewers();
     updateTitle();
@@ -215,6 +299,8 @@
       if (data.conversation_id === currentId) placeInThread(data.html);
     },
     "conversation.updated"(data) {
+      changedAt.set("conversations", eventCount);
+      changedAt.set("conversation-meta", eventCount);
       placeConversation(data);
       if (data.conversation_id === currentId) {
         const meta = document.getElementById("conversation-meta");
@@ -239,19 +325,20 @@
 
   // After a reconnect, events may have been missed: take the lists from the server again.
   async function resynchronise() {
+    const fetchedAt = eventCount;
     const response = await fetch(window.location.href, { credentials: "same-origin" });
     if (!response.ok) return;
     const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
     let threadChanged = false;
-    for (const id of ["conversations", "messages", "conversation-meta"]) {
+    for (const id of ["conversations", "conversation-meta"]) {
       const newer = fresh.getElementById(id);
       const stale = document.getElementById(id);
       // Only what changed is replaced: the thread keeps its scroll and its #message target.
-      if (newer && stale && newer.innerHTML !== stale.innerHTML) {
-        stale.replaceChildren(...newer.childNodes);
-        threadChanged = threadChanged || id === "messages";
-      }
+      if (changedSince(id, fetchedAt)) continue;
+      if (newer && stale && newer.innerHTML !== stale.innerHTML) stale.replaceChildren(...newer.childNodes);
     }
+    const freshThread = fresh.getElementById("messages");
+    if (thread && freshThread) threadChanged = mergeThread(freshThread, fetchedAt);
     markCurrent();
     updateTitle();
     if (threadChanged && !window.location.hash) scrollThreadToEnd();
@@ -285,6 +372,7 @@
     });
     socket.addEventListener("message", (event) => {
       const message = JSON.parse(event.data);
+      eventCount += 1;
       const handler = handlers[message.event];
       if (handler) handler(message.data);
       // Other scripts on the page (contacts.js) listen for their own events.
@@ -412,6 +500,13 @@
     if (mode === "note") clearQuote();
   }
 
+  // A reply sent from an older page of the thread is shown where it belongs: on the latest.
+  function showSent(html) {
+    const latest = document.getElementById("thread-latest");
+    if (latest) window.location.assign(latest.href);
+    else placeInThread(html);
+  }
+
   async function submitComposer(event) {
     event.preventDefault();
     const textarea = document.getElementById("composer-text");
@@ -426,7 +521,7 @@
     textarea.value = "";
     autosize(textarea);
     clearQuote();
-    if (answer.html) placeInThread(answer.html);
+    if (answer.html) showSent(answer.html);
   }
 
   function autosize(textarea) {
@@ -566,7 +661,7 @@
     textarea.value = "";
     autosize(textarea);
     clearAttachment();
-    if (body.html) placeInThread(body.html);
+    if (body.html) showSent(body.html);
   }
 
   if (composer && fileInput) {
@@ -754,6 +849,16 @@
       action();
     }
   });
+
+  // A link to a message as #message-<id> alone (an older bookmark) opens the page that holds it.
+  const wanted = window.location.hash.match(/^#message-(\d+)$/);
+  const here = new URL(window.location.href);
+  if (wanted && thread && !document.getElementById(`message-${wanted[1]}`) && !here.searchParams.has("at")) {
+    here.searchParams.delete("before");
+    here.searchParams.set("at", wanted[1]);
+    window.location.replace(here.href);
+    return;
+  }
 
   document.addEventListener("visibilitychange", () => {
     markRead();
