@@ -30,8 +30,11 @@ class PhaseTimer:
     """CPU spent in each step of a send, by wrapping the module attributes tasks.py calls."""
 
     STEPS = [("claim", "whatsapp.delivery", "claim"), ("throttle", "whatsapp.throttle", "wait_for_slot"),
-             ("Graph API call", "whatsapp.cloud_api", "send_message"), ("mark_sent", "whatsapp.delivery", "mark_sent"),
-             ("  of which publish", "whatsapp.realtime", "_send")]
+             ("Graph API call", "whatsapp.cloud_api", "send_message"),
+             ("(call log)", "whatsapp.cloud_api", "GraphTransport._record"),
+             ("mark_sent", "whatsapp.delivery", "mark_sent"), ("(statuses)", "whatsapp.delivery", "apply_statuses"),
+             ("(hand-over)", "whatsapp.delivery", "_hand_over"), ("(render)", "whatsapp.realtime", "message_html"),
+             ("(publish)", "whatsapp.realtime", "_send")]
 
     def __init__(self):
         self.spent = {label: 0.0 for label, _module, _name in self.STEPS}
@@ -40,11 +43,14 @@ class PhaseTimer:
     def __enter__(self):
         import importlib
 
-        for label, module_name, name in self.STEPS:
-            module = importlib.import_module(module_name)
-            original = getattr(module, name)
-            self.originals.append((module, name, original))
-            setattr(module, name, self._timed(label, original))
+        for label, module_name, path in self.STEPS:
+            owner = importlib.import_module(module_name)
+            *parents, name = path.split(".")
+            for parent in parents:
+                owner = getattr(owner, parent)
+            original = getattr(owner, name)
+            self.originals.append((owner, name, original))
+            setattr(owner, name, self._timed(label, original))
         return self
 
     def __exit__(self, *exc_info):
@@ -166,7 +172,7 @@ def _direct(tenant, count, top):
     print(f"  {cpu / len(timed) * 1000:.2f} ms CPU/send, {wall / len(timed) * 1000:.2f} ms wall/send, "
           f"{counter.count / len(timed):.1f} queries/send; median of blocks of 10: "
           f"{blocks[len(blocks) // 2] / 10 * 1000:.2f} ms CPU/send")
-    print("  by step (50 sends): " + ", ".join(f"{label.strip()} {spent / 50 * 1000:.2f} ms"
+    print("  by step (50 sends; parts in brackets): " + ", ".join(f"{label} {spent / 50 * 1000:.2f} ms"
                                               for label, spent in phases.spent.items()))
     print(f"\none send's {len(one_send.captured_queries)} queries:")
     for query in one_send.captured_queries:
