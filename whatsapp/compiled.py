@@ -24,35 +24,42 @@ class CompiledQuery:
         self._per_thread = threading.local()  # a compiler holds its thread's connection
 
     def first(self, value, using=DEFAULT_DB_ALIAS):
-        compiler, sql, params, position = self._compiled(using)
-        params = [*params]
-        params[position] = value
+        compiled = self._compiled(using)
+        params = [*compiled.params]
+        params[compiled.position] = value
         with connections[using].cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(compiled.sql, params)
             rows = cursor.fetchmany(1)
-        for row in compiler.results_iter([rows]):
-            return self._instance(compiler, row, using)
-        return None
+        if not rows:
+            return None
+        [row] = compiled.compiler.apply_converters(rows, compiled.converters) if compiled.converters else rows
+        instance = compiled.model.from_db(using, compiled.names, row[compiled.start:compiled.end])
+        for populator in compiled.populators:
+            populator.populate(row, instance)
+        return instance
 
     def _compiled(self, using):
         compiled = getattr(self._per_thread, using, None)
         if compiled is None:
-            compiler = self.build(self.PLACEHOLDER)[:1].query.get_compiler(using=using)
-            sql, params = compiler.as_sql()
-            positions = [index for index, param in enumerate(params) if param == self.PLACEHOLDER]
-            if len(positions) != 1:
-                raise ValueError(f"The value must appear once among the query's parameters, not {len(positions)} times.")
-            compiled = (compiler, sql, params, positions[0])
+            compiled = _Compiled(self.build(self.PLACEHOLDER)[:1].query.get_compiler(using=using), self.PLACEHOLDER)
             setattr(self._per_thread, using, compiled)
         return compiled
 
-    @staticmethod
-    def _instance(compiler, row, using):
-        """What django.db.models.query.ModelIterable does with one row."""
+
+class _Compiled:
+    """A compiled query and what django.db.models.query.ModelIterable works out before it
+    makes instances of the rows."""
+
+    def __init__(self, compiler, placeholder):
+        self.compiler = compiler
+        self.sql, self.params = compiler.as_sql()
+        positions = [index for index, param in enumerate(self.params) if param == placeholder]
+        if len(positions) != 1:
+            raise ValueError(f"The value must appear once among the query's parameters, not {len(positions)} times.")
+        self.position = positions[0]
         select, klass_info = compiler.select, compiler.klass_info
-        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-        names = [column[0].target.attname for column in select[start:end]]
-        instance = klass_info["model"].from_db(using, names, row[start:end])
-        for populator in get_related_populators(klass_info, select, using):
-            populator.populate(row, instance)
-        return instance
+        self.converters = compiler.get_converters([column[0] for column in select[: compiler.col_count]])
+        self.model = klass_info["model"]
+        self.start, self.end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        self.names = [column[0].target.attname for column in select[self.start:self.end]]
+        self.populators = get_related_populators(klass_info, select, compiler.using)
