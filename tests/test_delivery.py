@@ -142,6 +142,40 @@ def test_an_expired_token_pauses_the_tenant_until_it_is_replaced(talk, run_tasks
     assert not Connection.objects.get(tenant=acme).sending_paused
 
 
+def test_a_replaced_access_token_is_used_from_the_next_send(talk, run_tasks, fake_graph, acme):
+    talk("with the first token")
+    run_tasks()  # this worker thread now keeps a client with the first token
+    fake_graph.register_number(PNID, "", ACME["app_secret"], access_token="a-new-token-0123456789")
+    connection = Connection.objects.get(tenant=acme)
+    connection.access_token = "a-new-token-0123456789"
+    connection.save()
+    second = talk("with the new token")
+    run_tasks()
+    assert refreshed(second).status == "sent"
+    assert len(fake_graph.sent_messages(PNID)) == 2
+
+
+def test_each_graph_call_is_logged_with_the_message_it_was_for(talk, run_tasks, fake_graph, acme, number):
+    from whatsapp import cloud_api
+
+    first = talk("one")
+    run_tasks()
+    second = talk("two")
+    run_tasks()
+    cloud_api.mark_read(number, Connection.objects.get(tenant=acme), "wamid.IN")  # for no message
+    logged = GraphCall.objects.order_by("pk").values_list("message_id", flat=True)
+    assert list(logged) == [first.pk, second.pk, None]
+
+
+def test_a_status_that_overtakes_the_answer_to_the_send_is_kept(talk, run_tasks, webhook):
+    message = talk("hello")
+    claimed = delivery.claim(message.pk)  # the send is under way...
+    webhook.post(payloads.status(PNID, "wamid.FAST", "delivered", "15551234567", tracker=f"message:{message.pk}"))
+    run_tasks()  # ...when Meta's status webhook, naming our message, is processed
+    delivery.mark_sent(claimed, "wamid.FAST")
+    assert (refreshed(message).status, message.wamid) == ("delivered", "wamid.FAST")
+
+
 def test_a_timeout_leaves_the_outcome_unknown_and_a_status_webhook_settles_it(talk, run_tasks, fake_graph, settings, webhook):
     settings.WHATSAPP_TIMEOUT_SECONDS = 0.3
     fake_graph.script_delay(1.0)

@@ -4,7 +4,7 @@ import pytest
 from django_tasks_db.models import DBTaskResult
 
 from tenants.models import Membership
-from whatsapp import actions
+from whatsapp import actions, realtime
 from whatsapp.models import Conversation, Message
 from whatsapp.simulator import payloads
 from whatsapp.tasks import send_message
@@ -42,6 +42,16 @@ def test_running_the_send_job_twice_sends_once(reply, run_tasks, fake_graph):
     run_tasks()
     send_message.call(reply.pk)
     assert len(fake_graph.sent_messages(PNID)) == 1
+
+
+def test_the_sent_event_carries_the_html_of_the_stored_message(reply, run_tasks, published, agent):
+    published()
+    run_tasks()
+    [data] = [data for event, data in published() if event == "message.updated"]
+    stored = Message.objects.get(pk=reply.pk)
+    assert (data["message_id"], data["status"]) == (reply.pk, "sent")
+    assert data["html"] == realtime.message_html(stored)
+    assert stored.wamid in data["html"] and agent.display_name in data["html"]
 
 
 def test_a_permanent_error_fails_the_message_with_a_reason_an_agent_understands(reply, run_tasks, fake_graph):

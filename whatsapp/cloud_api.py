@@ -7,10 +7,14 @@ stands in for Meta in tests and the demo). The same transport records every call
 Graph API call log.
 """
 
+import contextvars
 import functools
+import hashlib
 import json
 import logging
+import threading
 import time
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone as dt_timezone
@@ -129,12 +133,12 @@ def explain(code, title="", details=""):
 
 class GraphTransport(httpx.HTTPTransport):
     """Sends requests PyWA addresses to graph.facebook.com to WHATSAPP_GRAPH_URL instead,
-    and records each call for the tenant's log."""
+    and records each call for the tenant's log (with the message being sent, if any)."""
 
-    def __init__(self, graph_url, tenant_id=None, message_id=None, **kwargs):
+    def __init__(self, graph_url, tenant_id=None, **kwargs):
         super().__init__(**kwargs)
         self.graph_url = httpx.URL(graph_url)
-        self.tenant_id, self.message_id = tenant_id, message_id
+        self.tenant_id = tenant_id
 
     def handle_request(self, request):
         if request.url.host == META_GRAPH_HOST and self.graph_url.host != META_GRAPH_HOST:
@@ -166,7 +170,7 @@ class GraphTransport(httpx.HTTPTransport):
         try:
             GraphCall.objects.create(
                 tenant_id=self.tenant_id,
-                message_id=self.message_id,
+                message_id=_logged_message_id.get(),
                 started_at=datetime.fromtimestamp(began, tz=dt_timezone.utc),
                 method=request.method,
                 # Never the query string: media URLs carry signatures there.
@@ -195,20 +199,51 @@ def _tls_context():
     return httpx.create_ssl_context()
 
 
+# The message a Graph call is made for, for the call log (clients are shared between sends).
+_logged_message_id = contextvars.ContextVar("graph_call_message_id", default=None)
+# Each thread keeps its clients: building a PyWA client and its httpx client took a fifth of
+# a send's CPU (bench/send_cost.py), and a kept client keeps its connections open too.
+_clients = threading.local()
+CLIENTS_PER_THREAD = 32
+
+
 @contextmanager
 def client(phone_number, connection, message=None):
-    """A PyWA client for one business number. It never runs a server or touches webhooks."""
-    transport = GraphTransport(
-        settings.WHATSAPP_GRAPH_URL, tenant_id=connection.tenant_id, message_id=getattr(message, "pk", None),
-        verify=_tls_context(),
+    """A PyWA client for one business number, with the connection's current access token.
+    It never runs a server or touches webhooks. Calls made with it are logged for `message`."""
+    wa = _kept_client(phone_number.phone_number_id, connection)
+    logged = _logged_message_id.set(getattr(message, "pk", None))
+    try:
+        yield wa
+    finally:
+        _logged_message_id.reset(logged)
+
+
+def _kept_client(phone_number_id, connection):
+    """This thread's client for the number, made again when the token or the settings changed.
+    The token itself is never a key or a local variable here (error reports show locals)."""
+    kept = getattr(_clients, "by_number", None)
+    if kept is None:
+        kept = _clients.by_number = OrderedDict()
+    key = (connection.tenant_id, phone_number_id, settings.WHATSAPP_GRAPH_URL, settings.WHATSAPP_API_VERSION,
+           settings.WHATSAPP_TIMEOUT_SECONDS)
+    fingerprint = hashlib.sha256(connection.access_token.encode()).digest()
+    if key in kept and kept[key][0] == fingerprint:
+        kept.move_to_end(key)
+        return kept[key][1]
+    if key in kept:
+        kept.pop(key)[1].api._session.close()  # the token was replaced
+    elif len(kept) >= CLIENTS_PER_THREAD:
+        kept.popitem(last=False)[1][1].api._session.close()
+    transport = GraphTransport(settings.WHATSAPP_GRAPH_URL, tenant_id=connection.tenant_id, verify=_tls_context())
+    wa = WhatsApp(
+        phone_id=phone_number_id,
+        token=connection.access_token,
+        session=httpx.Client(transport=transport, timeout=settings.WHATSAPP_TIMEOUT_SECONDS),
+        api_version=settings.WHATSAPP_API_VERSION,
     )
-    with httpx.Client(transport=transport, timeout=settings.WHATSAPP_TIMEOUT_SECONDS) as session:
-        yield WhatsApp(
-            phone_id=phone_number.phone_number_id,
-            token=connection.access_token,
-            session=session,
-            api_version=settings.WHATSAPP_API_VERSION,
-        )
+    kept[key] = (fingerprint, wa)
+    return wa
 
 
 def _call(function, *args, **kwargs):

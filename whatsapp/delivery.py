@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.formats import time_format
 
 from . import cloud_api, realtime
+from .compiled import CompiledQuery
 from .models import STATUS_RANK, Connection, Message, MessageStatus, StatusUpdate
 
 logger = logging.getLogger(__name__)
@@ -41,23 +43,31 @@ def queue(message):
     _enqueue(message.pk)
 
 
+def _claimable(message_id):
+    """The message, if it is queued and no earlier message of its conversation is open, with
+    what sending and showing it need."""
+    return (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("author", "conversation__contact", "conversation__phone_number", "tenant__whatsapp")
+        .filter(pk=message_id, status=MessageStatus.QUEUED, direction=Message.Direction.OUT)
+        .exclude(Exists(_earlier_open()))  # the earlier message hands over when it is done
+    )
+
+
+# Compiled once per thread: building and compiling the query was most of a send's claim.
+_claimable_compiled = CompiledQuery(_claimable)
+
+
 def claim(message_id):
     """Move a queued message to sending, so that no other worker sends it too. Returns the
-    message, or None when it is not this job's turn (sent already, paused, or waiting
-    behind an earlier message of its conversation)."""
+    message, or None when it is not this job's turn (sent already, paused, backing off, or
+    waiting behind an earlier message of its conversation)."""
     with transaction.atomic():
-        message = (
-            Message.objects.select_for_update(of=("self",))
-            .select_related("conversation__contact", "conversation__phone_number", "tenant__whatsapp")
-            .filter(pk=message_id, status=MessageStatus.QUEUED, direction=Message.Direction.OUT)
-            .first()
-        )
+        message = _claimable_compiled.first(message_id)
         if message is None or message.tenant.whatsapp.sending_paused:
             return None
         if message.next_attempt_at and message.next_attempt_at > timezone.now():
             return None  # a duplicate job came before the backoff ended
-        if _earlier_open(message).exists():
-            return None  # the earlier message hands over when it is done
         message.status, message.status_changed_at = MessageStatus.SENDING, timezone.now()
         message.send_attempts += 1
         message.waiting_reason = ""
@@ -65,12 +75,13 @@ def claim(message_id):
     return message
 
 
-def _earlier_open(message):
+def _earlier_open():
+    """The outer message's conversation's earlier messages of ours that are not done yet."""
     return Message.objects.filter(
-        conversation_id=message.conversation_id,
+        conversation_id=OuterRef("conversation_id"),
         direction=Message.Direction.OUT,
         status__in=OPEN_STATUSES,
-        pk__lt=message.pk,
+        pk__lt=OuterRef("pk"),
     )
 
 
@@ -97,12 +108,21 @@ def _save(message, fields):
 
 
 def mark_sent(message, wamid):
-    """Meta accepted the message: keep its wamid, then apply any status that came first."""
+    """Meta accepted the message: keep its wamid, then apply any status that came first.
+    `message` is the one claim() returned."""
+    now = timezone.now()
     with transaction.atomic():
-        message = Message.objects.select_for_update().get(pk=message.pk)
-        message.wamid, message.status, message.status_changed_at = wamid, MessageStatus.SENT, timezone.now()
-        _save(message, ["wamid", "status", "status_changed_at"])
-        apply_statuses(message.tenant, wamid)
+        # Usually nothing touched the row since the claim, so the claimed copy is current.
+        untouched = Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING, wamid__isnull=True)
+        if untouched.update(wamid=wamid, status=MessageStatus.SENT, status_changed_at=now):
+            message.wamid, message.status, message.status_changed_at = wamid, MessageStatus.SENT, now
+            realtime.message_changed(message)
+        else:
+            # A status webhook (by our tracker) or the maintenance job came first: start from the row.
+            message = Message.objects.select_for_update().get(pk=message.pk)
+            message.wamid, message.status, message.status_changed_at = wamid, MessageStatus.SENT, now
+            _save(message, ["wamid", "status", "status_changed_at"])
+        apply_statuses(message.tenant, wamid, locked=message)
         _hand_over(message)
 
 
@@ -287,12 +307,13 @@ def _message_for(tenant, wamid, reported):
     return None
 
 
-def apply_statuses(tenant, wamid):
+def apply_statuses(tenant, wamid, locked=None):
     """Set the message's status to the furthest one Meta reported. Never moves backwards;
     failed is final, except for a send we gave up on as unknown, which Meta's word settles.
-    Safe to call any number of times, in any order."""
+    Safe to call any number of times, in any order. `locked` is the message, when the caller
+    already holds its row lock and its wamid."""
     reported = list(StatusUpdate.objects.filter(tenant=tenant, wamid=wamid))
-    message = _message_for(tenant, wamid, reported)
+    message = locked if locked is not None else _message_for(tenant, wamid, reported)
     if message is None or not reported:
         return message  # the status waits until the message appears
     best = max(reported, key=lambda update: _effective_rank(update.status))
