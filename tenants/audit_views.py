@@ -3,7 +3,7 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from whatsapp.log_views import PAGE_SIZE, _by_date_and_key
+from whatsapp.log_views import _by_date_and_key, key_page
 
 from .access import tenant_view
 from .models import AuditEvent, Role
@@ -20,19 +20,10 @@ def filter_audit_events(tenant, params):
 @require_GET
 @tenant_view(role=Role.OWNER)
 def audit_log(request, membership):
-    page = list(filter_audit_events(membership.tenant, request.GET).select_related("actor")[: PAGE_SIZE + 1])
-    query = request.GET.copy()
-    query.pop("before", None)
+    page = key_page(filter_audit_events(membership.tenant, request.GET).select_related("actor"), request.GET)
     return render(
         request,
         "tenants/audit.html",
-        {
-            "tenant": membership.tenant,
-            "membership": membership,
-            "events": page[:PAGE_SIZE],
-            "older_before": page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None,
-            "filters": request.GET,
-            "query": query.urlencode(),
-            "actions": AuditEvent.Action.choices,
-        },
+        {"tenant": membership.tenant, "membership": membership, "events": page.pop("rows"), **page,
+         "actions": AuditEvent.Action.choices},
     )

@@ -84,6 +84,16 @@ def filter_calls(tenant, params):
     return _by_date_and_key(calls, GraphCall, tenant, params, "started_at")
 
 
+def key_page(rows, params):
+    """The template context of one page of `rows` (ordered by _by_date_and_key): the rows,
+    the key of the next older page if there is one, and the filters to keep in its link."""
+    page = list(rows[: PAGE_SIZE + 1])
+    query = params.copy()
+    query.pop("before", None)
+    return {"rows": page[:PAGE_SIZE], "older_before": page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None,
+            "filters": params, "query": query.urlencode()}
+
+
 def _int(value):
     try:
         return int(value)
@@ -94,44 +104,24 @@ def _int(value):
 @require_GET
 @tenant_view(role=Role.ADMIN)
 def logs(request, membership):
-    page = list(filter_events(membership.tenant, request.GET)[: PAGE_SIZE + 1])
-    has_older = len(page) > PAGE_SIZE
-    query = request.GET.copy()
-    query.pop("before", None)
+    page = key_page(filter_events(membership.tenant, request.GET), request.GET)
     return render(
         request,
         "whatsapp/logs.html",
-        {
-            "tenant": membership.tenant,
-            "membership": membership,
-            "events": page[:PAGE_SIZE],
-            "older_before": page[PAGE_SIZE - 1].pk if has_older else None,
-            "filters": request.GET,
-            "query": query.urlencode(),
-            "states": WebhookEvent.State.choices,
-            "kinds": KINDS,
-        },
+        {"tenant": membership.tenant, "membership": membership, "events": page.pop("rows"), **page,
+         "states": WebhookEvent.State.choices, "kinds": KINDS},
     )
 
 
 @require_GET
 @tenant_view(role=Role.ADMIN)
 def graph_calls(request, membership):
-    page = list(filter_calls(membership.tenant, request.GET)[: PAGE_SIZE + 1])
-    query = request.GET.copy()
-    query.pop("before", None)
+    page = key_page(filter_calls(membership.tenant, request.GET), request.GET)
     return render(
         request,
         "whatsapp/graph_calls.html",
-        {
-            "tenant": membership.tenant,
-            "membership": membership,
-            "calls": page[:PAGE_SIZE],
-            "older_before": page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None,
-            "filters": request.GET,
-            "query": query.urlencode(),
-            "kinds": GRAPH_KINDS,
-        },
+        {"tenant": membership.tenant, "membership": membership, "calls": page.pop("rows"), **page,
+         "kinds": GRAPH_KINDS},
     )
 
 
