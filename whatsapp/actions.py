@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from . import delivery, message_types, realtime
 from .models import (
@@ -210,19 +209,8 @@ def send_reply(membership, conversation, text, reply_to=None):
     if reply_to is not None and (reply_to.conversation_id != conversation.pk or not reply_to.wamid):
         raise ActionError("You can quote a message of this conversation that reached WhatsApp.")
     with transaction.atomic():
-        message = Message.objects.create(
-            tenant=conversation.tenant,
-            conversation=conversation,
-            direction=Message.Direction.OUT,
-            type="text",
-            text=text,
-            reply_to_wamid=reply_to.wamid if reply_to else "",
-            status=MessageStatus.QUEUED,
-            author=membership.user,
-            timestamp=timezone.now(),
-        )
-        # The job is a row in this same transaction: both commit, or neither does.
-        delivery.queue(message)
+        message = delivery.queue_new(conversation, membership.user, type="text", text=text,
+                                     reply_to_wamid=reply_to.wamid if reply_to else "")
         Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
         _touch_conversation(conversation, message, inbound=False)
         realtime.message_created(message)
@@ -253,19 +241,9 @@ def send_media_reply(membership, conversation, upload, caption=""):
         raise ActionError(str(error))
     _require_open_window(conversation)
     with transaction.atomic():
-        message = Message.objects.create(
-            tenant=conversation.tenant,
-            conversation=conversation,
-            direction=Message.Direction.OUT,
-            type=checked.kind,
-            text=caption,
-            content={checked.kind: {"mime_type": checked.mime_type, "caption": caption, "filename": checked.filename}},
-            status=MessageStatus.QUEUED,
-            author=membership.user,
-            timestamp=timezone.now(),
-        )
+        content = {checked.kind: {"mime_type": checked.mime_type, "caption": caption, "filename": checked.filename}}
+        message = delivery.queue_new(conversation, membership.user, type=checked.kind, text=caption, content=content)
         media_actions.keep_outbound_file(message, upload, checked)
-        delivery.queue(message)
         Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
         _touch_conversation(conversation, message, inbound=False)
         realtime.message_created(message)

@@ -14,7 +14,7 @@ from tenants.models import Membership, Role
 
 from . import delivery, realtime
 from .actions import ActionError
-from .models import Conversation, Label, Message, MessageStatus, Note, Notification
+from .models import Conversation, Label, Message, Note, Notification
 from .resolutions import record_resolution
 
 TYPING_EVERY = timedelta(seconds=20)  # Meta shows the indicator for up to 25 s
@@ -170,18 +170,8 @@ def react(membership, conversation, target, emoji):
     if target.conversation_id != conversation.pk or target.direction != Message.Direction.IN or not target.wamid:
         raise ActionError("You can react to the customer's messages only.")
     with transaction.atomic():
-        reaction = Message.objects.create(
-            tenant=conversation.tenant,
-            conversation=conversation,
-            direction=Message.Direction.OUT,
-            type="reaction",
-            text=emoji,
-            target_wamid=target.wamid,
-            status=MessageStatus.QUEUED,
-            author=membership.user,
-            timestamp=timezone.now(),
-        )
-        delivery.queue(reaction)
+        reaction = delivery.queue_new(conversation, membership.user, type="reaction", text=emoji,
+                                      target_wamid=target.wamid)
         from .actions import apply_followups
 
         apply_followups(conversation.tenant, target.wamid)
@@ -244,18 +234,9 @@ def send_template(membership, conversation, template, values):
         raise ActionError("A template value may have at most 1,024 characters.")
     filled = dict(zip(variables, values))
     with transaction.atomic():
-        message = Message.objects.create(
-            tenant=conversation.tenant,
-            conversation=conversation,
-            direction=Message.Direction.OUT,
-            type="template",
-            text=_fill(template.body_text, "BODY", filled),
-            content={"template": _template_payload(template, filled)},
-            status=MessageStatus.QUEUED,
-            author=membership.user,
-            timestamp=timezone.now(),
-        )
-        delivery.queue(message)
+        message = delivery.queue_new(conversation, membership.user, type="template",
+                                     text=_fill(template.body_text, "BODY", filled),
+                                     content={"template": _template_payload(template, filled)})
         from .actions import _touch_conversation
 
         _touch_conversation(conversation, message, inbound=False)

@@ -43,6 +43,17 @@ def queue(message):
     _enqueue(message.pk)
 
 
+def queue_new(conversation, author, **fields):
+    """Write a member's outbound message (type, text and content in `fields`) and queue it,
+    in the caller's transaction: the job is a row there too, so both commit or neither."""
+    message = Message.objects.create(
+        tenant=conversation.tenant, conversation=conversation, direction=Message.Direction.OUT,
+        status=MessageStatus.QUEUED, author=author, timestamp=timezone.now(), **fields,
+    )
+    queue(message)
+    return message
+
+
 def _claimable(message_id):
     """The message, if it is queued and no earlier message of its conversation is open, with
     what sending and showing it need."""
