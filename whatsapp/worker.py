@@ -1,0 +1,196 @@
+"""The task worker behind `manage.py db_worker`: django-tasks-db's Worker, with several
+claim-and-run threads in one process and a wake-up on PostgreSQL's NOTIFY instead of polling.
+
+Why threads: most tasks wait on the network (a send waits ~100 ms or more for Meta), so one
+task at a time capped a worker process at ~5 sends/s (issue 8, bench/). Each thread claims
+one READY row at a time (SELECT … FOR UPDATE SKIP LOCKED, as their worker does) on its own
+database connection, so threads and processes share the queue alike. Exactly-once sending and
+per-conversation order do not depend on the worker: delivery.claim locks the message row.
+
+Why NOTIFY: polling every --interval added half an interval to every webhook's latency, and
+every idle thread polling would multiply the empty queries. Instead one thread per process
+listens on task_backend.CHANNEL and rings a doorbell; each ring lets one idle thread look for
+a task. A thread that found one rings again, so a burst (PostgreSQL folds identical
+notifications of one transaction into one) spreads over the idle threads. The listener also
+rings once every --interval, so nothing waits longer than that when a notification is missed
+(the listener reconnecting, a task whose run_after has passed). On SQLite (the embedded demo)
+there is no NOTIFY: the doorbell rings every --interval.
+"""
+
+import logging
+import os
+import random
+import signal
+import threading
+import time
+
+import psycopg
+from django.db import close_old_connections, connections
+from django.db.utils import OperationalError
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
+
+from .task_backend import CHANNEL
+
+logger = logging.getLogger("django_tasks_db")
+
+DEFAULT_THREADS = 8
+# An idle thread looks for work at least this often even if no bell rings (a safety net).
+IDLE_WAIT_SECONDS = 60
+
+
+class Doorbell:
+    """Rings that idle threads take one at a time. Rings while nobody waits are kept (up to
+    `limit`), so a notification between a thread's empty claim and its wait is not lost."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.rings = 0
+        self.condition = threading.Condition()
+
+    def ring(self, times=1):
+        with self.condition:
+            self.rings = min(self.limit, self.rings + times)
+            self.condition.notify(times)
+
+    def wait(self, timeout):
+        """True when rung, False after `timeout` seconds without a ring."""
+        with self.condition:
+            if self.condition.wait_for(lambda: self.rings > 0, timeout):
+                self.rings -= 1
+                return True
+            return False
+
+
+class ThreadedWorker(Worker):
+    """`threads` claim-and-run loops sharing one doorbell. Call run() from any thread; the
+    signal handlers (configure_signals) belong to the main thread."""
+
+    def __init__(self, *, threads=DEFAULT_THREADS, **options):
+        super().__init__(**options)
+        self.threads = threads
+        self.doorbell = Doorbell(limit=threads)
+        self.failure = None  # the error that stopped a thread, and so the worker
+        self._count_lock = threading.Lock()
+        self._finished_tasks = 0
+
+    def shutdown(self, signum, frame):
+        if not self.running:
+            logger.warning("Received %s again - exiting without waiting for running tasks.", signal.strsignal(signum))
+            os._exit(1)
+        logger.warning(
+            "Received %s - finishing running tasks, then exiting (again to force)", signal.strsignal(signum)
+        )
+        self.stop()
+
+    def stop(self):
+        self.running = False
+        self.doorbell.ring(self.threads)
+
+    def run(self):
+        logger.info("Starting worker worker_id=%s queues=%s threads=%s", self.worker_id,
+                    ",".join(self.queue_names), self.threads)
+        if self.startup_delay and self.interval:
+            time.sleep(random.random())  # noqa: S311  (no thundering herd of restarted workers)
+        threading.Thread(target=self._ring_doorbell, name="task-doorbell", daemon=True).start()
+        runners = [threading.Thread(target=self._run_thread, name=f"task-runner-{index}")
+                   for index in range(self.threads)]
+        for runner in runners:
+            runner.start()
+        for runner in runners:
+            while runner.is_alive():
+                runner.join(0.5)  # short joins keep the main thread free to take signals
+        if self.failure is not None:
+            raise self.failure
+
+    # --- The runner threads ---------------------------------------------------------------
+
+    def _run_thread(self):
+        try:
+            while self.running:
+                if self._run_one():
+                    continue
+                if self.batch:
+                    return
+                self.doorbell.wait(IDLE_WAIT_SECONDS)
+        except BaseException as error:
+            # A thread that cannot claim (the database is gone) stops the worker, as their
+            # single-threaded loop does, so a supervisor restarts it: no silent half-worker.
+            logger.exception("Task runner %s stopped; stopping the worker", threading.current_thread().name)
+            self.failure = self.failure or error
+            self.stop()
+        finally:
+            connections.close_all()  # this thread's connections (back to the pool)
+
+    def _run_one(self):
+        """Claim and run one task; False when none is ready."""
+        close_old_connections()
+        task_result = self._claim()
+        if task_result is None:
+            return False
+        self.doorbell.ring()  # there may be more: let an idle thread look too
+        try:
+            self.run_task(task_result)
+        finally:
+            close_old_connections()
+        with self._count_lock:
+            self._finished_tasks += 1
+            if self.max_tasks is not None and self._finished_tasks >= self.max_tasks:
+                logger.info("Ran the maximum of %d tasks on worker=%s - exiting gracefully.",
+                            self._finished_tasks, self.worker_id)
+                self.stop()
+        return True
+
+    def _claim(self):
+        """The next ready task, marked running by this worker; None when there is none."""
+        tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
+        if not self.process_all_queues:
+            tasks = tasks.filter(queue_name__in=self.queue_names)
+        if self.excluded_queue_names:
+            tasks = tasks.exclude(queue_name__in=self.excluded_queue_names)
+        try:
+            with exclusive_transaction(tasks.db):
+                task_result = tasks.get_locked()
+                if task_result is not None:
+                    task_result.claim(self.worker_id)
+        except OperationalError as error:
+            if not is_locked_database_exception(error):  # SQLite's writer lock: try again later
+                raise
+            return None
+        return task_result
+
+    # --- The doorbell ---------------------------------------------------------------------
+
+    def _ring_doorbell(self):
+        """Runs for the life of the process: on PostgreSQL it rings for each notification and
+        once every interval; without NOTIFY, or while the listener is down, every interval."""
+        interval = max(self.interval, 0.01)
+        while True:
+            try:
+                if connections[DBTaskResult.objects.db].vendor == "postgresql":
+                    self._listen(interval)
+                else:
+                    time.sleep(interval)
+                    self.doorbell.ring()
+            except Exception:
+                logger.exception("Lost the task notification listener; polling every %s s meanwhile", interval)
+                time.sleep(max(interval, 1))
+                self.doorbell.ring()
+
+    def _listen(self, interval):
+        params = connections[DBTaskResult.objects.db].get_connection_params()
+        with psycopg.connect(**params, autocommit=True) as listener:
+            listener.execute(f"LISTEN {CHANNEL}")
+            logger.info("Listening for task notifications on %r", CHANNEL)
+            self.doorbell.ring()  # whatever was enqueued before we listened
+            while True:
+                for notification in listener.notifies(timeout=interval):
+                    if self._wants(notification.payload):
+                        self.doorbell.ring()
+                self.doorbell.ring()  # the poll: nothing waits longer than the interval
+
+    def _wants(self, queue_name):
+        if queue_name in self.excluded_queue_names:
+            return False
+        return self.process_all_queues or queue_name in self.queue_names
