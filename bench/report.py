@@ -102,7 +102,9 @@ def _outbound(outbound, add):
     for run in outbound["runs"]:
         clean = run["duplicates"] == 0 and run["missing"] == 0 and run["in_order"]
         figure = (f"{run['per_second']} msg/s ({run['sent']}/{run['messages']} sent, {run['duplicates']} duplicates, "
-                  f"{run['missing']} missing, order {'kept' if run['in_order'] else 'BROKEN'})")
+                  f"{run['missing']} missing, order {'kept' if run['in_order'] else 'BROKEN'}"
+                  + (f"; worker CPU {run['worker_cpu_ms_per_message']} ms/msg" if "worker_cpu_ms_per_message" in run else "")
+                  + ")")
         add(("outbound", f"one number, fake answering in {outbound['delay_ms']} ms, {run['label']}", figure,
              "80/s per number, each once", _ok(run["per_second"] >= 80 and clean)))
         best = max(best, run["per_second"] if clean else 0)
