@@ -16,7 +16,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 LOG_DIR = Path(tempfile.mkdtemp(prefix="bench-logs-"))
 
 # db_worker's default: enough for ~80 sends/s against a Graph API answering in 100 ms.
-WORKER_THREADS = 8
+WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", "8"))
 
 SERVERS = {
     "daphne": lambda port: ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "inbox.asgi:application"],

@@ -79,7 +79,9 @@ def _realtime(realtime, add):
         if not isinstance(result, dict) or "p50_ms" not in result:
             continue
         figure = (f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, first socket p50 "
-                  f"{result['first_socket_p50_ms']} ms ({result['received']}/{result['expected']} events received)")
+                  f"{result['first_socket_p50_ms']} ms ({result['received']}/{result['expected']} events received"
+                  + (f"; worker × {result['worker_threads']} threads: claim after {result['claim_wait_p50_ms']} ms, "
+                     f"run {result['run_p50_ms']} ms (p50)" if "run_p50_ms" in result else "") + ")")
         good = result["p50_ms"] < 50 and result["p99_ms"] < 250 and result["received"] == result["expected"]
         add(("webhook → browser", f"{result['label']}", figure, "p50 < 50 ms, p99 < 250 ms", _ok(good)))
 

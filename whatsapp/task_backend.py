@@ -16,12 +16,14 @@ from django_tasks_db.backend import DatabaseBackend
 CHANNEL = "inbox_tasks"
 
 
-def notify_workers(alias, queue_name):
-    """Wake the workers of `queue_name` when the current transaction on `alias` commits."""
+def notify_workers(alias, db_task):
+    """Wake a worker of the task's queue when the current transaction on `alias` commits. The
+    payload is "<queue>:<task id>": PostgreSQL folds identical notifications of a transaction
+    into one, and each task should wake a thread of its own."""
     connection = connections[alias]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, queue_name])
+            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, f"{db_task.queue_name}:{db_task.pk}"])
 
 
 class NotifyingDatabaseBackend(DatabaseBackend):
@@ -29,11 +31,11 @@ class NotifyingDatabaseBackend(DatabaseBackend):
 
     def _task_to_db_task(self, task, args, kwargs):
         db_task = super()._task_to_db_task(task, args, kwargs)
-        notify_workers(db_task._state.db or router.db_for_write(type(db_task)), db_task.queue_name)
+        notify_workers(db_task._state.db or router.db_for_write(type(db_task)), db_task)
         return db_task
 
     async def _atask_to_db_task(self, task, args, kwargs):
         db_task = await super()._atask_to_db_task(task, args, kwargs)
         # The async ORM ran the insert on the thread-sensitive executor: notify on its connection.
-        await sync_to_async(notify_workers)(db_task._state.db or router.db_for_write(type(db_task)), db_task.queue_name)
+        await sync_to_async(notify_workers)(db_task._state.db or router.db_for_write(type(db_task)), db_task)
         return db_task

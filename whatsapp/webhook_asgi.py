@@ -67,9 +67,9 @@ STORE_SQL = """
                jsonb_build_object('args', jsonb_build_array(id), 'kwargs', '{{}}'::jsonb),
                %(priority)s, %(task_path)s, '[]', %(queue_name)s, %(backend)s, '9999-01-01T00:00:00+00:00', '', ''
         FROM event WHERE is_new AND state = 'pending'
-        RETURNING queue_name
+        RETURNING id, queue_name
     )
-    SELECT pg_notify(%(channel)s, queue_name) FROM task
+    SELECT pg_notify(%(channel)s, queue_name || ':' || id) FROM task
 """
 
 

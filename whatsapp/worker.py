@@ -9,12 +9,12 @@ per-conversation order do not depend on the worker: delivery.claim locks the mes
 
 Why NOTIFY: polling every --interval added half an interval to every webhook's latency, and
 every idle thread polling would multiply the empty queries. Instead one thread per process
-listens on task_backend.CHANNEL and rings a doorbell; each ring lets one idle thread look for
-a task. A thread that found one rings again, so a burst (PostgreSQL folds identical
-notifications of one transaction into one) spreads over the idle threads. The listener also
-rings once every --interval, so nothing waits longer than that when a notification is missed
-(the listener reconnecting, a task whose run_after has passed). On SQLite (the embedded demo)
-there is no NOTIFY: the doorbell rings every --interval.
+listens on task_backend.CHANNEL and rings a doorbell: one ring per enqueued task, and each
+ring lets one idle thread claim. The listener also rings once every --interval (the poll), so
+nothing waits longer than that when no notification came (the listener reconnecting, a task
+whose run_after has passed); a thread woken by the poll that finds a task wakes another, so
+such tasks spread over the idle threads too. On SQLite (the embedded demo) there is no
+NOTIFY: the doorbell rings every --interval.
 """
 
 import logging
@@ -41,26 +41,41 @@ IDLE_WAIT_SECONDS = 60
 
 
 class Doorbell:
-    """Rings that idle threads take one at a time. Rings while nobody waits are kept (up to
-    `limit`), so a notification between a thread's empty claim and its wait is not lost."""
+    """Wakes one idle thread per ring, the one that went idle last: its caches (a PyWA parser,
+    its connection wrapper) are warm, and a quiet worker keeps running on one thread instead of
+    rotating through all of them. Rings while no thread waits are kept, up to `limit`, so a
+    notification between a thread's empty claim and its wait is not lost. A ring may ask the
+    thread it wakes to `spread` the news if it finds work (see ThreadedWorker._run_thread)."""
 
     def __init__(self, limit):
         self.limit = limit
-        self.rings = 0
-        self.condition = threading.Condition()
+        self.kept = []  # spread flags of rings nobody was waiting for
+        self.waiting = []  # (event, box) of idle threads, the latest last
+        self.lock = threading.Lock()
 
-    def ring(self, times=1):
-        with self.condition:
-            self.rings = min(self.limit, self.rings + times)
-            self.condition.notify(times)
+    def ring(self, times=1, spread=False):
+        with self.lock:
+            for _ in range(times):
+                if self.waiting:
+                    event, box = self.waiting.pop()
+                    box.append(spread)
+                    event.set()
+                elif len(self.kept) < self.limit:
+                    self.kept.append(spread)
 
     def wait(self, timeout):
-        """True when rung, False after `timeout` seconds without a ring."""
-        with self.condition:
-            if self.condition.wait_for(lambda: self.rings > 0, timeout):
-                self.rings -= 1
-                return True
-            return False
+        """The ring's spread flag once rung; None after `timeout` seconds without a ring."""
+        with self.lock:
+            if self.kept:
+                return self.kept.pop()
+            event, box = threading.Event(), []
+            self.waiting.append((event, box))
+        event.wait(timeout)
+        with self.lock:
+            if not box:  # not rung: stop waiting (a ring now finds someone else)
+                self.waiting.remove((event, box))
+                return None
+            return box[0]
 
 
 class ThreadedWorker(Worker):
@@ -107,13 +122,14 @@ class ThreadedWorker(Worker):
     # --- The runner threads ---------------------------------------------------------------
 
     def _run_thread(self):
+        spread = False
         try:
             while self.running:
-                if self._run_one():
-                    continue
+                if self._run_one(spread):
+                    continue  # look for the next one at once, as their worker does
                 if self.batch:
                     return
-                self.doorbell.wait(IDLE_WAIT_SECONDS)
+                spread = self.doorbell.wait(IDLE_WAIT_SECONDS)
         except BaseException as error:
             # A thread that cannot claim (the database is gone) stops the worker, as their
             # single-threaded loop does, so a supervisor restarts it: no silent half-worker.
@@ -123,13 +139,16 @@ class ThreadedWorker(Worker):
         finally:
             connections.close_all()  # this thread's connections (back to the pool)
 
-    def _run_one(self):
-        """Claim and run one task; False when none is ready."""
+    def _run_one(self, spread=False):
+        """Claim and run one task; False when none is ready. With `spread` (woken by a poll,
+        not by a notification), a found task means others may wait that nobody announced:
+        wake one more thread to look, and it does the same."""
         close_old_connections()
         task_result = self._claim()
         if task_result is None:
             return False
-        self.doorbell.ring()  # there may be more: let an idle thread look too
+        if spread:
+            self.doorbell.ring(spread=True)
         try:
             self.run_task(task_result)
         finally:
@@ -172,23 +191,24 @@ class ThreadedWorker(Worker):
                     self._listen(interval)
                 else:
                     time.sleep(interval)
-                    self.doorbell.ring()
+                    self.doorbell.ring(spread=True)
             except Exception:
                 logger.exception("Lost the task notification listener; polling every %s s meanwhile", interval)
                 time.sleep(max(interval, 1))
-                self.doorbell.ring()
+                self.doorbell.ring(spread=True)
 
     def _listen(self, interval):
         params = connections[DBTaskResult.objects.db].get_connection_params()
         with psycopg.connect(**params, autocommit=True) as listener:
             listener.execute(f"LISTEN {CHANNEL}")
             logger.info("Listening for task notifications on %r", CHANNEL)
-            self.doorbell.ring()  # whatever was enqueued before we listened
+            self.doorbell.ring(spread=True)  # whatever was enqueued before we listened
             while True:
                 for notification in listener.notifies(timeout=interval):
-                    if self._wants(notification.payload):
+                    if self._wants(notification.payload.partition(":")[0]):
                         self.doorbell.ring()
-                self.doorbell.ring()  # the poll: nothing waits longer than the interval
+                # The poll: tasks whose run_after has passed, or a lost notification.
+                self.doorbell.ring(spread=True)
 
     def _wants(self, queue_name):
         if queue_name in self.excluded_queue_names:
