@@ -102,6 +102,19 @@ class LiveStack:
             self.processes.pop("worker", None)
             self.start_worker("worker")
 
+    def log(self, name):
+        """A process's output so far."""
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def wait_for_log(self, name, text, seconds=STARTUP_TIMEOUT_SECONDS):
+        """Wait until `name` has written `text` (a worker logs when it listens for tasks)."""
+        deadline = time.monotonic() + seconds
+        while text not in self.log(name):
+            if self.processes[name].poll() is not None or time.monotonic() > deadline:
+                self._fail(f"The {name} process did not log {text!r}.")
+            time.sleep(0.05)
+
     def kill(self, name):
         """SIGKILL: the process dies at once, mid-task, with no chance to clean up."""
         process = self.processes.pop(name)

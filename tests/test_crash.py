@@ -94,4 +94,6 @@ def test_killing_the_worker_mid_batch_never_sends_a_message_twice(stack, acme):
             assert message.status in ("sent", "delivered", "read"), message.status
         else:
             assert message.status == "failed" and message.error_detail, (message.pk, message.status)
-    assert sum(counts.values()) >= len(messages) - 1  # at most the one cut off before it left
+    # At most the sends cut off before they left: one per conversation (the worker's threads
+    # send several conversations at once, but each conversation's messages one by one).
+    assert sum(counts.values()) >= len(messages) - CONVERSATIONS
