@@ -17,6 +17,9 @@ LOG_DIR = Path(tempfile.mkdtemp(prefix="bench-logs-"))
 
 # db_worker's default: enough for ~80 sends/s against a Graph API answering in 100 ms.
 WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", "8"))
+# Processing webhooks is mostly CPU (the ORM): the README runs it in workers of its own with
+# few threads, so a flood of statuses cannot slow a customer's message on a crowded GIL.
+WEBHOOK_WORKER_THREADS = int(os.environ.get("BENCH_WEBHOOK_THREADS", "2"))
 
 SERVERS = {
     "daphne": lambda port: ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "inbox.asgi:application"],

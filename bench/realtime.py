@@ -14,7 +14,7 @@ import websockets
 from django.utils import timezone
 
 from bench.load import PHONE_NUMBER_ID
-from bench.procs import BASE_DIR
+from bench.procs import BASE_DIR, WEBHOOK_WORKER_THREADS
 from bench.setup import make_tenant
 from whatsapp.simulator import payloads
 
@@ -96,7 +96,6 @@ def task_times(since):
     claim (the wake-up), and of the claim to its end (processing and publishing)."""
     from django_tasks_db.models import DBTaskResult
 
-    from bench.procs import WORKER_THREADS
     from whatsapp.ingest import MESSAGES_PRIORITY
     from whatsapp.tasks import process_webhook_event
 
@@ -105,7 +104,7 @@ def task_times(since):
     times = list(rows.values_list("enqueued_at", "started_at", "finished_at"))
     if not times:
         return {}
-    return {"worker_threads": WORKER_THREADS,
+    return {"worker_threads": WEBHOOK_WORKER_THREADS,
             "claim_wait_p50_ms": round(1000 * statistics.median((s - e).total_seconds() for e, s, _ in times), 1),
             "run_p50_ms": round(1000 * statistics.median((f - s).total_seconds() for _, s, f in times), 1)}
 
@@ -123,7 +122,7 @@ def run(processes, mode, ingest_rate=None):
         url = processes.web(f"live-{server}", server)
         workers = [f"live-worker-{index}" for index in range(2)]
         for name in workers:
-            processes.worker(name)
+            processes.worker(name, queues="webhooks", threads=WEBHOOK_WORKER_THREADS)
         try:
             since = timezone.now()
             latencies, firsts, sent = asyncio.run(probe(url, "live", secret, keys, mode["probes"], 0.2))
