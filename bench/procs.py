@@ -18,8 +18,9 @@ LOG_DIR = Path(tempfile.mkdtemp(prefix="bench-logs-"))
 # db_worker's default: enough for ~80 sends/s against a Graph API answering in 100 ms.
 WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", "8"))
 # Processing webhooks is mostly CPU (the ORM): the README runs it in workers of its own with
-# few threads, so a flood of statuses cannot slow a customer's message on a crowded GIL.
-WEBHOOK_WORKER_THREADS = int(os.environ.get("BENCH_WEBHOOK_THREADS", "2"))
+# one thread, so a flood of statuses cannot slow a customer's message on a crowded GIL (2
+# threads gave +18% events/s but a message's run time under load rose from ~25 to ~55 ms).
+WEBHOOK_WORKER_THREADS = int(os.environ.get("BENCH_WEBHOOK_THREADS", "1"))
 
 SERVERS = {
     "daphne": lambda port: ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "inbox.asgi:application"],
@@ -85,7 +86,7 @@ class Processes:
     def worker(self, name, *extra, queues="*", threads=WORKER_THREADS, env=None):
         """A db_worker process. NOTIFY wakes it when a task is enqueued, so the interval is only
         the fallback poll (and the wait of tasks whose run_after passes)."""
-        return self.spawn(name, "worker", ["manage.py", "db_worker", "--interval", "1", "--threads", str(threads),
+        return self.spawn(name, "worker", ["manage.py", "db_worker", "--interval", "0.5", "--threads", str(threads),
                                            "--no-reload", "--no-startup-delay", "--worker-id", name,
                                            "--queue-name", queues, *extra], env)
 

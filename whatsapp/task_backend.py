@@ -4,7 +4,8 @@ Enqueuing sends `pg_notify(CHANNEL, queue name)` on the connection that inserts 
 row, so the notification leaves when that transaction commits (never for a task that rolls
 back) and an idle `db_worker` (whatsapp/worker.py) starts at once instead of at its next
 poll. The webhook fast path (webhook_asgi.py) writes its task row with SQL and notifies the
-same way. On SQLite there is nothing to notify: workers poll.
+same way for events with customers' messages. On SQLite there is nothing to notify: workers
+poll.
 
 Nothing here imports models at module level: backends load while apps are still loading.
 """

@@ -48,8 +48,12 @@ TENANT_SQL = """
 # One statement, so one round trip and one implicit transaction: the event, or one more
 # delivery of a body we hold (the partial unique index on valid bodies), and for a new
 # processable event its task, the row django_tasks_db's DatabaseBackend.enqueue writes
-# (tests/test_webhook_fast_path.py has the worker run it), and the notification that wakes
-# a worker on commit, as task_backend.NotifyingDatabaseBackend sends.
+# (tests/test_webhook_fast_path.py has the worker run it), and for customers' messages the
+# notification that wakes a worker on commit, as task_backend.NotifyingDatabaseBackend sends.
+# Status-only events are not announced: at hundreds a second a notification each (PostgreSQL
+# waking every listener, each worker's listener thread taking the GIL from its tasks) made a
+# message's webhook-to-browser time 2-3 times longer under load (bench/), and a worker busy
+# with statuses takes the next one anyway; an idle one finds it within its --interval.
 STORE_SQL = """
     WITH event AS (
         INSERT INTO whatsapp_webhookevent
@@ -69,7 +73,7 @@ STORE_SQL = """
         FROM event WHERE is_new AND state = 'pending'
         RETURNING id, queue_name
     )
-    SELECT pg_notify(%(channel)s, queue_name || ':' || id) FROM task
+    SELECT pg_notify(%(channel)s, queue_name || ':' || id) FROM task WHERE %(notify)s
 """
 
 
@@ -152,8 +156,9 @@ class WebhookFastPath:
         from .tasks import process_webhook_event as task
 
         row = ingest.event_fields(body, received.signature, received.payload, received.error)
-        row.update(tenant_id=tenant_id, item_counts=Jsonb(row["item_counts"]),
-                   priority=ingest.processing_priority(row["item_counts"]),
+        priority = ingest.processing_priority(row["item_counts"])
+        row.update(tenant_id=tenant_id, item_counts=Jsonb(row["item_counts"]), priority=priority,
+                   notify=priority >= ingest.MESSAGES_PRIORITY,
                    task_path=task.module_path, queue_name=task.queue_name, backend=task.backend,
                    channel=task_backend.CHANNEL)
         pool = await self._pool()

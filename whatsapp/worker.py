@@ -9,8 +9,9 @@ per-conversation order do not depend on the worker: delivery.claim locks the mes
 
 Why NOTIFY: polling every --interval added half an interval to every webhook's latency, and
 every idle thread polling would multiply the empty queries. Instead one thread per process
-listens on task_backend.CHANNEL and rings a doorbell: one ring per enqueued task, and each
-ring lets one idle thread claim. The listener also rings once every --interval (the poll), so
+listens on task_backend.CHANNEL and rings a doorbell: one ring per announced task (every task
+enqueued through Django; from the webhook fast path, events with customers' messages), and
+each ring lets one idle thread claim. The listener also rings once every --interval (the poll), so
 nothing waits longer than that when no notification came (the listener reconnecting, a task
 whose run_after has passed); a thread woken by the poll that finds a task wakes another, so
 such tasks spread over the idle threads too. On SQLite (the embedded demo) there is no
