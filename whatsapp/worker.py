@@ -22,6 +22,7 @@ import logging
 import os
 import random
 import signal
+import sys
 import threading
 import time
 
@@ -88,6 +89,7 @@ class ThreadedWorker(Worker):
         self.threads = threads
         self.doorbell = Doorbell(limit=threads)
         self.failure = None  # the error that stopped a thread, and so the worker
+        self.tasks_running = 0
         self._count_lock = threading.Lock()
         self._finished_tasks = 0
 
@@ -99,6 +101,10 @@ class ThreadedWorker(Worker):
             "Received %s - finishing running tasks, then exiting (again to force)", signal.strsignal(signum)
         )
         self.stop()
+        if not self.tasks_running:
+            # As their worker does: nothing to wait for, so exit now (under --reload the main
+            # thread is the reloader's, which would otherwise go on).
+            sys.exit(0)
 
     def stop(self):
         self.running = False
@@ -150,10 +156,14 @@ class ThreadedWorker(Worker):
             return False
         if spread:
             self.doorbell.ring(spread=True)
+        with self._count_lock:
+            self.tasks_running += 1
         try:
             self.run_task(task_result)
         finally:
             close_old_connections()
+            with self._count_lock:
+                self.tasks_running -= 1
         with self._count_lock:
             self._finished_tasks += 1
             if self.max_tasks is not None and self._finished_tasks >= self.max_tasks:
