@@ -12,11 +12,11 @@ STAGES = ["ingest", "realtime", "outbound", "pages"]
 MODES = {
     # rates: the steps of the ingest ramp; the first failing one is bisected `bisect` times.
     "quick": {"rates": [250, 500, 1000, 1500, 2000, 3000, 4000], "duration": 3, "bisect": 1,
-              "processing_seconds": 5, "probes": 20, "load_seconds": 8, "outbound_messages": 300,
-              "outbound_workers": [1, 8], "scale": 0.05, "page_runs": 3},
+              "processing_seconds": 5, "probes": 20, "load_seconds": 8, "outbound_messages": 400,
+              "outbound_workers": [(1, 8), (1, 16), (2, 8)], "scale": 0.05, "page_runs": 3},
     "full": {"rates": [250, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000], "duration": 6, "bisect": 2,
              "processing_seconds": 15, "probes": 60, "load_seconds": 20, "outbound_messages": 2000,
-             "outbound_workers": [1, 4, 8, 16], "scale": 1.0, "page_runs": 7},
+             "outbound_workers": [(1, 8), (1, 16), (2, 8), (2, 16)], "scale": 1.0, "page_runs": 7},
 }
 
 

@@ -12,7 +12,7 @@ import psycopg
 
 from bench import bare
 from bench.load import PHONE_NUMBER_ID
-from bench.procs import BASE_DIR, free_port
+from bench.procs import BASE_DIR, WEBHOOK_WORKER_THREADS, free_port
 from bench.setup import database_dsn, make_tenant
 
 
@@ -95,7 +95,7 @@ def processing_rate(processes, tenant_id, workers, seconds):
     before = pending.count()
     names = [f"processor-{index}" for index in range(workers)]
     for name in names:
-        processes.worker(name, queues="webhooks")
+        processes.worker(name, queues="webhooks", threads=WEBHOOK_WORKER_THREADS)
     time.sleep(2)  # start-up
     start_count, start = pending.count(), time.monotonic()
     time.sleep(seconds)

@@ -1,6 +1,7 @@
 """(d) Outbound: queued messages of one number sent to the fake Graph API answering each
-send in 100 ms, by 1…K worker processes; every message sent exactly once, in order per
-conversation (checked by biz_opaque_callback_data at the fake)."""
+send in 100 ms, by worker processes running several sends at once (db_worker --threads);
+every message sent exactly once, in order per conversation (checked by
+biz_opaque_callback_data at the fake)."""
 
 import collections
 import time
@@ -49,34 +50,43 @@ def run(processes, mode):
                                                   "app_secret": secret}).raise_for_status()
     runs = []
     try:
-        for run_index, workers in enumerate(mode["outbound_workers"]):
-            count = min(mode["outbound_messages"], max(100, 60 * workers))
-            runs.append(_one_run(processes, fake_url, tenant, workers, count, run_index))
+        for run_index, (workers, threads) in enumerate(mode["outbound_workers"]):
+            count = mode["outbound_messages"] * workers
+            runs.append(_one_run(processes, fake_url, tenant, workers, threads, count, run_index))
             print(f"  {runs[-1]}", flush=True)
     finally:
         processes.stop("fake-graph")
     return {"delay_ms": int(DELAY_SECONDS * 1000), "runs": runs}
 
 
-def _one_run(processes, fake_url, tenant, workers, count, run_index):
+def _one_run(processes, fake_url, tenant, workers, threads, count, run_index):
     from whatsapp.models import Message
 
     httpx.post(f"{fake_url}/_fake/reset").raise_for_status()
     httpx.post(f"{fake_url}/_fake/script", json={"kind": "delay", "seconds": DELAY_SECONDS, "times": 10**6})
-    ids = queue_messages(tenant, count, run_index)
     names = [f"sender-{run_index}-{index}" for index in range(workers)]
     for name in names:
-        processes.worker(name, queues="default", env={"WHATSAPP_GRAPH_URL": fake_url})
+        processes.worker(name, queues="default", threads=threads, env={"WHATSAPP_GRAPH_URL": fake_url})
+        processes.wait_for_log(name, "Listening for task notifications")
+    started_cpu = _cpu(processes, names)  # start-up (imports) is not the sends' cost
+    ids = queue_messages(tenant, count, run_index)  # one commit: NOTIFY wakes the workers
     deadline = time.monotonic() + 60 + count / 5
     pending = Message.objects.filter(pk__in=ids, status__in=["queued", "sending"])
     while time.monotonic() < deadline and pending.exists():
         time.sleep(0.5)
+    cpu = _cpu(processes, names) - started_cpu
     processes.stop(*names)
     sent = httpx.get(f"{fake_url}/_fake/sent", params={"phone_number_id": PHONE_NUMBER_ID}, timeout=30).json()["data"]
-    return _check(sent, ids, workers, count)
+    return {**_check(sent, ids, workers, threads, count), "worker_cpu_ms_per_message": round(1000 * cpu / count, 1)}
 
 
-def _check(sent, ids, workers, count):
+def _cpu(processes, names):
+    from bench.procs import cpu_seconds
+
+    return sum(cpu_seconds(processes.pid(name)) or 0 for name in names)
+
+
+def _check(sent, ids, workers, threads, count):
     from whatsapp.models import Message
 
     trackers = collections.Counter(record["body"].get("biz_opaque_callback_data") for record in sent)
@@ -88,9 +98,9 @@ def _check(sent, ids, workers, count):
     for record in sorted(sent, key=lambda record: record["time"]):
         pk = int(record["body"]["biz_opaque_callback_data"].split(":")[1])
         order[conversation_of.get(pk)].append(pk)
-    label = f"{workers} worker process{'es' if workers > 1 else ''}"
+    label = f"{workers} worker process{'es' if workers > 1 else ''} × {threads} threads"
     return {
-        "label": label, "workers": workers, "messages": count, "sent": len(wanted & set(trackers)),
+        "label": label, "workers": workers, "threads": threads, "messages": count, "sent": len(wanted & set(trackers)),
         "per_second": round((len(times) - 1) / span, 1) if span else 0,
         "duplicates": sum(n - 1 for n in trackers.values() if n > 1),
         "missing": len(wanted - set(trackers)),

@@ -15,6 +15,13 @@ import httpx
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOG_DIR = Path(tempfile.mkdtemp(prefix="bench-logs-"))
 
+# db_worker's default: enough for ~80 sends/s against a Graph API answering in 100 ms.
+WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", "8"))
+# Processing webhooks is mostly CPU (the ORM): the README runs it in workers of its own with
+# one thread, so a flood of statuses cannot slow a customer's message on a crowded GIL (2
+# threads gave +18% events/s but a message's run time under load rose from ~25 to ~55 ms).
+WEBHOOK_WORKER_THREADS = int(os.environ.get("BENCH_WEBHOOK_THREADS", "1"))
+
 SERVERS = {
     "daphne": lambda port: ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "inbox.asgi:application"],
     "uvicorn": lambda port: ["-m", "uvicorn", "inbox.asgi:application", "--host", "127.0.0.1", "--port", str(port),
@@ -38,6 +45,15 @@ def peak_rss_mb(pid):
     except OSError:
         pass
     return None
+
+
+def cpu_seconds(pid):
+    """CPU time (user + system) the process has used so far, all its threads (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 class Processes:
@@ -67,10 +83,12 @@ class Processes:
         self.wait_healthy(name, url)
         return url
 
-    def worker(self, name, *extra, queues="*", env=None):
-        return self.spawn(name, "worker", ["manage.py", "db_worker", "--interval", "0.05", "--no-reload",
-                                           "--no-startup-delay", "--worker-id", name, "--queue-name", queues, *extra],
-                          env)
+    def worker(self, name, *extra, queues="*", threads=WORKER_THREADS, env=None):
+        """A db_worker process. NOTIFY wakes it when a task is enqueued, so the interval is only
+        the fallback poll (and the wait of tasks whose run_after passes)."""
+        return self.spawn(name, "worker", ["manage.py", "db_worker", "--interval", "0.5", "--threads", str(threads),
+                                           "--no-reload", "--no-startup-delay", "--worker-id", name,
+                                           "--queue-name", queues, *extra], env)
 
     def wait_healthy(self, name, url, timeout=30):
         deadline = time.monotonic() + timeout
@@ -84,6 +102,14 @@ class Processes:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"{name} did not answer /healthz within {timeout} s:\n{self.tail(name)}")
+
+    def wait_for_log(self, name, text, timeout=30):
+        """Wait until the process has written `text` to its log (e.g. a worker is ready)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.logs[name].read_text(errors="replace"):
+            if self.running[name][1].poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not log {text!r}:\n{self.tail(name)}")
+            time.sleep(0.1)
 
     def pid(self, name):
         return self.running[name][1].pid

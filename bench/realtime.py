@@ -11,9 +11,10 @@ import time
 
 import httpx
 import websockets
+from django.utils import timezone
 
 from bench.load import PHONE_NUMBER_ID
-from bench.procs import BASE_DIR
+from bench.procs import BASE_DIR, WEBHOOK_WORKER_THREADS
 from bench.setup import make_tenant
 from whatsapp.simulator import payloads
 
@@ -90,6 +91,24 @@ def summary(label, latencies, firsts, probes):
             "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1)}
 
 
+def task_times(since):
+    """Where the probes' time went in the worker: p50 of the wait from the task's row to its
+    claim (the wake-up), and of the claim to its end (processing and publishing)."""
+    from django_tasks_db.models import DBTaskResult
+
+    from whatsapp.ingest import MESSAGES_PRIORITY
+    from whatsapp.tasks import process_webhook_event
+
+    rows = DBTaskResult.objects.filter(task_path=process_webhook_event.module_path, priority=MESSAGES_PRIORITY,
+                                       enqueued_at__gte=since, status="SUCCESSFUL")
+    times = list(rows.values_list("enqueued_at", "started_at", "finished_at"))
+    if not times:
+        return {}
+    return {"worker_threads": WEBHOOK_WORKER_THREADS,
+            "claim_wait_p50_ms": round(1000 * statistics.median((s - e).total_seconds() for e, s, _ in times), 1),
+            "run_p50_ms": round(1000 * statistics.median((f - s).total_seconds() for _, s, f in times), 1)}
+
+
 def run(processes, mode, ingest_rate=None):
     from django_tasks_db.models import DBTaskResult
 
@@ -103,19 +122,23 @@ def run(processes, mode, ingest_rate=None):
         url = processes.web(f"live-{server}", server)
         workers = [f"live-worker-{index}" for index in range(2)]
         for name in workers:
-            processes.worker(name)
+            processes.worker(name, queues="webhooks", threads=WEBHOOK_WORKER_THREADS)
         try:
+            since = timezone.now()
             latencies, firsts, sent = asyncio.run(probe(url, "live", secret, keys, mode["probes"], 0.2))
             out[f"{server}_idle"] = summary(f"{server}, idle, {AGENTS} sockets", latencies, firsts, sent)
+            out[f"{server}_idle"].update(task_times(since))
             print(f"  {out[f'{server}_idle']}", flush=True)
             rate = max(50, int((ingest_rate or 1000) / 2))
             load = _status_load(processes, url, secret, rate, mode["load_seconds"])
             time.sleep(1)
             probes = max(5, int((mode["load_seconds"] - 3) / 0.25))
+            since = timezone.now()
             latencies, firsts, sent = asyncio.run(probe(url, "live", secret, keys, probes, 0.25))
             load.wait(mode["load_seconds"] + 30)
             out[f"{server}_loaded"] = summary(f"{server}, {rate} status webhooks/s, {AGENTS} sockets", latencies,
                                               firsts, sent)
+            out[f"{server}_loaded"].update(task_times(since))
             print(f"  {out[f'{server}_loaded']}", flush=True)
         finally:
             processes.stop(f"live-{server}", *workers)

@@ -87,7 +87,9 @@ def _realtime(realtime, add):
         if not isinstance(result, dict) or "p50_ms" not in result:
             continue
         figure = (f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, first socket p50 "
-                  f"{result['first_socket_p50_ms']} ms ({result['received']}/{result['expected']} events received)")
+                  f"{result['first_socket_p50_ms']} ms ({result['received']}/{result['expected']} events received"
+                  + (f"; worker × {result['worker_threads']} threads: claim after {result['claim_wait_p50_ms']} ms, "
+                     f"run {result['run_p50_ms']} ms (p50)" if "run_p50_ms" in result else "") + ")")
         good = result["p50_ms"] < 50 and result["p99_ms"] < 250 and result["received"] == result["expected"]
         add(("webhook → browser", f"{result['label']}", figure, "p50 < 50 ms, p99 < 250 ms", _ok(good)))
 
@@ -110,7 +112,9 @@ def _outbound(outbound, add):
     for run in outbound["runs"]:
         clean = run["duplicates"] == 0 and run["missing"] == 0 and run["in_order"]
         figure = (f"{run['per_second']} msg/s ({run['sent']}/{run['messages']} sent, {run['duplicates']} duplicates, "
-                  f"{run['missing']} missing, order {'kept' if run['in_order'] else 'BROKEN'})")
+                  f"{run['missing']} missing, order {'kept' if run['in_order'] else 'BROKEN'}"
+                  + (f"; worker CPU {run['worker_cpu_ms_per_message']} ms/msg" if "worker_cpu_ms_per_message" in run else "")
+                  + ")")
         add(("outbound", f"one number, fake answering in {outbound['delay_ms']} ms, {run['label']}", figure,
              "80/s per number, each once", _ok(run["per_second"] >= 80 and clean)))
         best = max(best, run["per_second"] if clean else 0)

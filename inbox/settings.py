@@ -61,12 +61,13 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "csp",
-    "django_tasks",
-    "django_tasks_db",
     "accounts",
     "tenants",
     "whatsapp",
     "dashboard",
+    # After whatsapp, whose db_worker command (threads, NOTIFY wake-up) replaces theirs.
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -208,8 +209,14 @@ else:
     raise ImproperlyConfigured("Set the REDIS_URL environment variable (required when DEBUG is off).")
 
 # Background work: the Django Tasks API on the database backend. Enqueueing inserts a row
-# in the caller's transaction, so a message and its send job commit or roll back together.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "webhooks", "media"]}}
+# in the caller's transaction, so a message and its send job commit or roll back together;
+# on PostgreSQL it also notifies the workers, who wake on commit (whatsapp/task_backend.py).
+TASKS = {
+    "default": {
+        "BACKEND": "whatsapp.task_backend.NotifyingDatabaseBackend",
+        "QUEUES": ["default", "webhooks", "media"],
+    }
+}
 
 # Static files are served by the app itself (WhiteNoise); no CDN, no build step.
 STATIC_URL = "/static/"

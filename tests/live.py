@@ -77,10 +77,12 @@ class LiveStack:
             raise
         return self
 
-    def start_worker(self, name):
-        """One more task worker process (or a replacement for one that was killed)."""
-        self._spawn(name, "manage.py", "db_worker", "--interval", "0.05", "--queue-name", "*",
-                    "--no-reload", "--no-startup-delay", "--worker-id", name)
+    def start_worker(self, name, *options):
+        """One more task worker process (or a replacement for one that was killed), with the
+        command's default threads. NOTIFY wakes it; the interval is only the fallback poll.
+        `options` go to db_worker after these (argparse takes the last of a repeated one)."""
+        self._spawn(name, "manage.py", "db_worker", "--interval", "0.5", "--queue-name", "*",
+                    "--no-reload", "--no-startup-delay", "--worker-id", name, *options)
 
     def start_web(self, name):
         """One more web process, on a port of its own, sharing the database and Redis (a
@@ -99,6 +101,19 @@ class LiveStack:
         if worker is None or worker.poll() is not None:
             self.processes.pop("worker", None)
             self.start_worker("worker")
+
+    def log(self, name):
+        """A process's output so far."""
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def wait_for_log(self, name, text, seconds=STARTUP_TIMEOUT_SECONDS):
+        """Wait until `name` has written `text` (a worker logs when it listens for tasks)."""
+        deadline = time.monotonic() + seconds
+        while text not in self.log(name):
+            if self.processes[name].poll() is not None or time.monotonic() > deadline:
+                self._fail(f"The {name} process did not log {text!r}.")
+            time.sleep(0.05)
 
     def kill(self, name):
         """SIGKILL: the process dies at once, mid-task, with no chance to clean up."""

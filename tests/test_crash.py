@@ -74,10 +74,14 @@ def test_killing_the_worker_mid_batch_never_sends_a_message_twice(stack, acme):
     assert wait_for(lambda: len(stack.fake.sent_messages()) >= 3, seconds=30), stack.stack.log_tails()
     stack.stack.kill("worker")
     stack.stack.start_worker("worker-2")
-    # The killed worker's claim is never finished: maintenance settles it as unknown.
+    # The killed worker's claim is never finished: maintenance settles it as unknown. A send
+    # job the killed worker had taken but not started is lost with it (likelier with threads):
+    # maintenance queues its message again.
     wait_for(lambda: not Message.objects.filter(direction="out", status="queued").exclude(
         conversation__messages__status="sending").exists(), seconds=30)
-    delivery.give_up_on_stuck_sends(now=timezone.now() + timedelta(minutes=5))
+    later = timezone.now() + timedelta(minutes=5)
+    delivery.give_up_on_stuck_sends(now=later)
+    delivery.requeue_forgotten(now=later)
 
     def settled():
         open_ = Message.objects.filter(direction="out", status__in=["queued", "sending"]).count()
@@ -94,4 +98,6 @@ def test_killing_the_worker_mid_batch_never_sends_a_message_twice(stack, acme):
             assert message.status in ("sent", "delivered", "read"), message.status
         else:
             assert message.status == "failed" and message.error_detail, (message.pk, message.status)
-    assert sum(counts.values()) >= len(messages) - 1  # at most the one cut off before it left
+    # At most the sends cut off before they left: one per conversation (the worker's threads
+    # send several conversations at once, but each conversation's messages one by one).
+    assert sum(counts.values()) >= len(messages) - CONVERSATIONS

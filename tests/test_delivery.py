@@ -269,6 +269,18 @@ def test_a_send_stuck_by_a_dead_worker_is_marked_unknown_not_resent(talk, run_ta
     assert fake_graph.sent_messages(PNID) == []
 
 
+def test_a_send_settled_by_its_status_after_its_worker_died_lets_the_next_message_go(talk, run_tasks, fake_graph, webhook):
+    first, second = talk("one"), talk("two")
+    delivery.claim(first.pk)  # a worker claimed it and sent it, then died before mark_sent
+    run_tasks()  # the second's job finds the first still sending, and waits for its hand-over
+    assert refreshed(second).status == "queued"
+    webhook.post(payloads.status(PNID, "wamid.GONE", "sent", "15551234567", tracker=f"message:{first.pk}"))
+    run_tasks()
+    assert refreshed(first).status == "sent"
+    assert refreshed(second).status == "sent"
+    assert [m["body"]["text"]["body"] for m in fake_graph.sent_messages(PNID)] == ["two"]
+
+
 def test_the_throughput_limit_allows_the_numbers_rate_per_second():
     number = f"limit-{uuid.uuid4()}"  # Redis is shared with any other test run on the machine
     now = 1_900_000_000.25

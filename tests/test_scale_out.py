@@ -65,7 +65,7 @@ def test_a_webhook_posted_to_one_web_process_reaches_a_socket_on_the_other(two_o
     assert event["data"]["contact"] == "Ines"
 
 
-def test_every_queued_message_is_sent_exactly_once_by_two_workers(two_of_each, acme):
+def test_every_queued_message_is_sent_exactly_once_and_in_order_by_two_workers(two_of_each, acme):
     stack, _other_web = two_of_each
     stack.fake.script_delay(0.05, times=40)  # sends overlap, so both workers take turns
     number = PhoneNumber.objects.get(tenant=acme)
@@ -85,8 +85,16 @@ def test_every_queued_message_is_sent_exactly_once_by_two_workers(two_of_each, a
         assert time.monotonic() < deadline, "messages still waiting after 30 s"
         time.sleep(0.2)
 
-    trackers = collections.Counter(
-        record["body"].get("biz_opaque_callback_data") for record in stack.fake.sent_messages(PNID))
+    sent = stack.fake.sent_messages(PNID)
+    trackers = collections.Counter(record["body"].get("biz_opaque_callback_data") for record in sent)
     assert {f"message:{pk}" for pk in ids} <= set(trackers)
     assert all(trackers[f"message:{pk}"] == 1 for pk in ids)
     assert not Message.objects.filter(pk__in=ids).exclude(status__in=["sent", "delivered", "read"]).exists()
+    # Each worker sends on several threads, yet a conversation's messages leave in order.
+    conversation_of = dict(Message.objects.filter(pk__in=ids).values_list("pk", "conversation_id"))
+    arrived = collections.defaultdict(list)
+    for record in sorted(sent, key=lambda record: record["time"]):
+        pk = int(record["body"]["biz_opaque_callback_data"].split(":")[1])
+        if pk in conversation_of:
+            arrived[conversation_of[pk]].append(pk)
+    assert all(pks == sorted(pks) for pks in arrived.values()), arrived

@@ -110,6 +110,22 @@ def test_messages_are_processed_before_statuses(webhook):
     assert [task.priority for task in DBTaskResult.objects.ready()] == [10, 0]
 
 
+def test_only_events_with_customers_messages_wake_the_workers(webhook):
+    """Statuses come by the hundred a second; workers busy with them take the next anyway."""
+    import psycopg
+    from django_tasks_db.models import DBTaskResult
+
+    from whatsapp.task_backend import CHANNEL
+
+    with psycopg.connect(webhook_asgi.database_conninfo(), autocommit=True) as listener:
+        listener.execute(f"LISTEN {CHANNEL}")
+        webhook.post(payloads.status(PNID, "wamid.X", "delivered", "15551234567"))
+        webhook.post(through_django.customer_text("wake up"))
+        announced = [notification.payload for notification in listener.notifies(timeout=1)]
+    message_task = DBTaskResult.objects.get(priority=10)
+    assert announced == [f"webhooks:{message_task.pk}"]
+
+
 def test_a_rejected_body_is_kept_cut_to_16_kb(webhook):
     big = through_django.customer_text("x" * 40_000)
     assert webhook.post(big, signature="sha256=" + "0" * 64).status_code == 403

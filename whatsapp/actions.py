@@ -69,6 +69,7 @@ def _conversation_for(tenant, contact, phone_number):
 def _touch_conversation(conversation, message, *, inbound):
     """Move the conversation's activity, preview, unread count and service window forward."""
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    conversation.tenant = message.tenant  # loaded already: auto_assign reads its settings
     fields = []
     if message.timestamp >= conversation.last_activity_at or conversation.last_message_preview == "":
         conversation.last_activity_at = max(message.timestamp, conversation.last_activity_at)
@@ -141,14 +142,14 @@ def apply_followups(tenant, wamid):
     whatever order they came in."""
     if not wamid:
         return None
+    naming = Message.objects.filter(tenant=tenant, target_wamid=wamid, type__in=message_types.FOLLOWUP_TYPES)
+    if not naming.exists():
+        return None  # the usual case for a new message: one query, no lock
     target = Message.objects.select_for_update().filter(tenant=tenant, wamid=wamid).first()
-    followups = list(
-        Message.objects.filter(tenant=tenant, target_wamid=wamid, type__in=message_types.FOLLOWUP_TYPES).order_by(
-            "timestamp", "pk"
-        )
-    )
-    if target is None or not followups:
-        return target
+    # Read after the lock: a followup committed while we waited for it counts too.
+    followups = list(naming.order_by("timestamp", "pk"))
+    if target is None:
+        return None
     reactions = {}
     for followup in followups:
         who = "customer" if followup.direction == Message.Direction.IN else str(followup.author_id or "business")

@@ -332,11 +332,15 @@ def apply_statuses(tenant, wamid, locked=None):
     if message.outcome_unknown and new_status != MessageStatus.FAILED:
         _settle_unknown(message, new_status, best)
     elif message.status != MessageStatus.FAILED and _effective_rank(new_status) > STATUS_RANK[message.status]:
+        was_sending = message.status == MessageStatus.SENDING
         if new_status == MessageStatus.FAILED:
             _fail_from_webhook(message, best)
         else:
             message.status, message.status_changed_at = new_status, best.timestamp
             _save(message, ["status", "status_changed_at"])
+        if was_sending and message.status != MessageStatus.QUEUED:
+            # Its worker died after Meta took it, so mark_sent never ran: hand over here.
+            _hand_over(message)
     return message
 
 

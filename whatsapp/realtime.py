@@ -105,7 +105,11 @@ def conversation_changed(conversation):
     from .models import Conversation
 
     def data():
-        fresh = Conversation.objects.select_related("contact", "assignee", "tenant").get(pk=conversation.pk)
+        fresh = (
+            Conversation.objects.select_related("contact", "assignee", "tenant")
+            .prefetch_related("labels")  # both templates list them: one query, not three
+            .get(pk=conversation.pk)
+        )
         return {
             "conversation_id": fresh.pk,
             "last_activity_at": fresh.last_activity_at.isoformat(),

@@ -14,11 +14,14 @@ _redis = None
 
 def _redis_client():
     global _redis
-    if _redis is None:
-        import redis
+    # Under the lock: a worker's threads start at once, and a second client replacing the
+    # first would close the connections the first is using (its pool disconnects when freed).
+    with _local_lock:
+        if _redis is None:
+            import redis
 
-        _redis = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
-    return _redis
+            _redis = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+        return _redis
 
 
 def take_slot(phone_number_id, per_second, now=None):

@@ -31,7 +31,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from inbox.crypto import decrypt
 
-from . import ingest
+from . import ingest, task_backend
 from .models import WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,12 @@ TENANT_SQL = """
 # One statement, so one round trip and one implicit transaction: the event, or one more
 # delivery of a body we hold (the partial unique index on valid bodies), and for a new
 # processable event its task, the row django_tasks_db's DatabaseBackend.enqueue writes
-# (tests/test_webhook_fast_path.py has the worker run it).
+# (tests/test_webhook_fast_path.py has the worker run it), and for customers' messages the
+# notification that wakes a worker on commit, as task_backend.NotifyingDatabaseBackend sends.
+# Status-only events are not announced: at hundreds a second a notification each (PostgreSQL
+# waking every listener, each worker's listener thread taking the GIL from its tasks) made a
+# message's webhook-to-browser time 2-3 times longer under load (bench/), and a worker busy
+# with statuses takes the next one anyway; an idle one finds it within its --interval.
 STORE_SQL = """
     WITH event AS (
         INSERT INTO whatsapp_webhookevent
@@ -58,13 +63,17 @@ STORE_SQL = """
         ON CONFLICT (tenant_id, body_sha256) WHERE signature = 'valid'
         DO UPDATE SET deliveries = whatsapp_webhookevent.deliveries + 1
         RETURNING id, xmax = 0 AS is_new, state
+    ), task AS (
+        INSERT INTO {task_table}
+            (id, status, enqueued_at, args_kwargs, priority, task_path, worker_ids, queue_name, backend_name,
+             run_after, exception_class_path, traceback)
+        SELECT gen_random_uuid(), 'READY', now(),
+               jsonb_build_object('args', jsonb_build_array(id), 'kwargs', '{{}}'::jsonb),
+               %(priority)s, %(task_path)s, '[]', %(queue_name)s, %(backend)s, '9999-01-01T00:00:00+00:00', '', ''
+        FROM event WHERE is_new AND state = 'pending'
+        RETURNING id, queue_name
     )
-    INSERT INTO {task_table}
-        (id, status, enqueued_at, args_kwargs, priority, task_path, worker_ids, queue_name, backend_name,
-         run_after, exception_class_path, traceback)
-    SELECT gen_random_uuid(), 'READY', now(), jsonb_build_object('args', jsonb_build_array(id), 'kwargs', '{{}}'::jsonb),
-           %(priority)s, %(task_path)s, '[]', %(queue_name)s, %(backend)s, '9999-01-01T00:00:00+00:00', '', ''
-    FROM event WHERE is_new AND state = 'pending'
+    SELECT pg_notify(%(channel)s, queue_name || ':' || id) FROM task WHERE %(notify)s
 """
 
 
@@ -147,9 +156,11 @@ class WebhookFastPath:
         from .tasks import process_webhook_event as task
 
         row = ingest.event_fields(body, received.signature, received.payload, received.error)
-        row.update(tenant_id=tenant_id, item_counts=Jsonb(row["item_counts"]),
-                   priority=ingest.processing_priority(row["item_counts"]),
-                   task_path=task.module_path, queue_name=task.queue_name, backend=task.backend)
+        priority = ingest.processing_priority(row["item_counts"])
+        row.update(tenant_id=tenant_id, item_counts=Jsonb(row["item_counts"]), priority=priority,
+                   notify=priority >= ingest.MESSAGES_PRIORITY,
+                   task_path=task.module_path, queue_name=task.queue_name, backend=task.backend,
+                   channel=task_backend.CHANNEL)
         pool = await self._pool()
         async with pool.connection() as connection:
             await connection.execute(STORE_SQL.format(task_table=DBTaskResult._meta.db_table), row)

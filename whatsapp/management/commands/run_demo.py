@@ -20,6 +20,7 @@ from whatsapp.simulator.demo import (
 )
 from whatsapp.simulator.fake_graph import FakeGraphAPI
 from whatsapp.tasks import schedule_maintenance
+from whatsapp.worker import ThreadedWorker  # here, not in the thread: imports race with the server's
 
 
 class Command(BaseCommand):
@@ -56,9 +57,9 @@ class Command(BaseCommand):
         fake.stop()
 
     def _run_worker(self):
-        from django_tasks_db.management.commands.db_worker import Worker
-
-        Worker(
+        # One runner: SQLite takes one writer at a time, and the demo's traffic is one person's.
+        ThreadedWorker(
+            threads=1,
             queue_names=["*"],
             interval=0.1,
             batch=False,

@@ -1,0 +1,15 @@
+"""Tasks the worker tests enqueue: the worker subprocess imports them by path."""
+
+import time
+
+from django_tasks import task
+
+
+@task()
+def nap(log_path, name, seconds):
+    """Write when it starts and ends to `log_path`, sleeping `seconds` in between."""
+    with open(log_path, "a") as log:
+        log.write(f"start {name} {time.time()}\n")
+    time.sleep(seconds)
+    with open(log_path, "a") as log:
+        log.write(f"end {name} {time.time()}\n")

@@ -1,0 +1,62 @@
+"""`manage.py db_worker`: django-tasks-db's command, with `--threads` and the NOTIFY wake-up
+of whatsapp/worker.py. It takes the place of theirs because `whatsapp` comes before
+`django_tasks_db` in INSTALLED_APPS; every option of theirs works as before."""
+
+import os
+from argparse import ArgumentTypeError
+
+from django.db import connections
+from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
+from django_tasks_db.management.commands import db_worker
+
+from whatsapp.worker import DEFAULT_THREADS, ThreadedWorker
+
+
+def valid_threads(value):
+    threads = int(value)
+    if threads < 1:
+        raise ArgumentTypeError("Must be 1 or more")
+    return threads
+
+
+class Command(db_worker.Command):
+    help = "Run a database background worker: --threads loops in one process, woken by NOTIFY on PostgreSQL"
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--threads", type=valid_threads, default=DEFAULT_THREADS,
+            help="Tasks run at once by this process, each on its own database connection (default: %(default)r)",
+        )
+
+    def handle(self, *, verbosity, queue_name, exclude_queues, reload, batch, threads, **options):
+        self.configure_logging(verbosity)
+        queue_names = queue_name.split(",")
+        excluded = exclude_queues.split(",") if exclude_queues else []
+        if excluded and "*" not in queue_names:
+            raise db_worker.CommandError("--exclude-queues can only be used with --queue-name=*")
+        _size_pool(options["backend_name"], threads)
+        worker = ThreadedWorker(
+            threads=threads, queue_names=queue_names, excluded_queue_names=excluded, batch=batch,
+            interval=options["interval"], backend_name=options["backend_name"],
+            startup_delay=options["startup_delay"], max_tasks=options["max_tasks"], worker_id=options["worker_id"],
+        )
+        if reload and not batch:
+            if os.environ.get(DJANGO_AUTORELOAD_ENV) == "true":
+                worker.configure_signals()  # only the reloader's child runs tasks
+            run_with_reloader(worker.run)
+        else:
+            worker.configure_signals()
+            worker.run()
+
+
+def _size_pool(backend_name, threads):
+    """Each thread holds a connection while it runs a task: the process's pool must hold as
+    many, or threads would wait on each other for connections."""
+    from django_tasks_db.models import DBTaskResult
+
+    connection = connections[DBTaskResult.objects.db]
+    pool = connection.settings_dict["OPTIONS"].get("pool")
+    if isinstance(pool, dict) and pool.get("max_size", 0) < threads:
+        pool["max_size"] = threads
+        connection.close_pool()  # made before this point (checks) with the smaller size
