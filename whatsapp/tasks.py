@@ -90,6 +90,7 @@ def maintain_delivery():
         facts.recount_stale_waits()
         stuck = delivery.give_up_on_stuck_sends()
         requeued = delivery.requeue_forgotten()
+        requeue_abandoned_tasks()
         conversations.wake_snoozed()
         privacy.enqueue_purge_if_due()
         from .team import tenants_due_for_template_sync
@@ -124,3 +125,36 @@ def purge_expired_data():
     once while a workspace has more than one run's worth left."""
     if privacy.purge_expired_data():
         purge_expired_data.enqueue()
+
+
+# No webhook is processed, and no file fetched, for this long: its worker has died.
+ABANDONED_AFTER = timedelta(minutes=10)
+
+
+def requeue_abandoned_tasks(now=None):
+    """A job whose worker was killed mid-task (SIGKILL, out of memory, a lost machine) stays
+    RUNNING for ever, and its webhook event would stay pending. Processing a webhook and
+    fetching a file are safe to run again (each item is stored at most once), so such jobs
+    are marked failed and enqueued anew. Sends have their own recovery (delivery's
+    give_up_on_stuck_sends and requeue_forgotten), as a send must never run twice."""
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
+    resumable = {task.module_path: task for task in (process_webhook_event, download_media)}
+    cutoff = (now or timezone.now()) - ABANDONED_AFTER
+    with transaction.atomic():
+        abandoned = list(
+            DBTaskResult.objects.select_for_update(skip_locked=True)
+            .filter(status="RUNNING", started_at__lt=cutoff, task_path__in=resumable)[:1000]
+        )
+        for result in abandoned:
+            result.status, result.finished_at = "FAILED", timezone.now()
+            result.exception_class_path = "whatsapp.tasks.Abandoned"
+            result.traceback = "The worker running this job stopped before it finished; the job was enqueued again."
+            result.save(update_fields=["status", "finished_at", "exception_class_path", "traceback"])
+            arguments = result.args_kwargs or {}
+            resumable[result.task_path].using(priority=result.priority).enqueue(
+                *arguments.get("args", []), **arguments.get("kwargs", {}))
+    if abandoned:
+        logger.warning("Maintenance: %s job(s) abandoned by a stopped worker enqueued again", len(abandoned))
+    return len(abandoned)
