@@ -95,6 +95,7 @@ def run_pages(processes, mode, results):
     from bench import pages, seed
 
     seeded = seed.run(mode["scale"], reuse=mode.get("keep_data", False))
+    seeded["catch_up_seconds"] = seed.catch_up()
     return {"seed": seeded, **pages.run(processes, seeded, mode)}
 
 

@@ -135,3 +135,13 @@ def test_the_backfill_gives_the_same_numbers_as_the_messages(week):
     facts.backfill()
     assert sorted(metrics.hourly_counts(week.tenant, WEEK)) == expected_counts
     assert timing.summarize(*timing.waits(week.tenant, WEEK), grouped=True) == expected_waits
+
+
+def test_catching_up_recounts_batch_after_batch_until_no_conversation_is_marked(week, monkeypatch):
+    marked = StaleConversation.objects.count()
+    assert marked > 1
+    monkeypatch.setattr(facts, "RECOUNT_BATCH", 1)  # as if a bulk import marked thousands
+
+    assert facts.catch_up() == marked
+    assert not StaleConversation.objects.exists()
+    assert timing.team_timing(week.tenant, WEEK).responses == computed_stats(week.tenant, WEEK)[0]

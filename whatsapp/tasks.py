@@ -86,8 +86,7 @@ def maintain_delivery():
     from dashboard import facts
 
     try:
-        facts.fold_tallies()
-        facts.recount_stale_waits()
+        facts.catch_up(seconds=5)
         stuck = delivery.give_up_on_stuck_sends()
         requeued = delivery.requeue_forgotten()
         requeue_abandoned_tasks()
