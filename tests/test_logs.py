@@ -1,8 +1,11 @@
 """The logs page: every webhook, filters, the raw body, replay."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from tenants.models import Role
 from tenants.setup import add_member
@@ -121,13 +124,16 @@ def test_the_replay_command_requeues_failed_events(acme, events, run_tasks):
     assert Message.objects.count() == 2  # replaying twice changed nothing
 
 
-def test_the_text_search_can_use_the_trigram_index(db):
-    """With a million events, `body LIKE '%wamid…%'` must not read them all (migration 0007)."""
-    from django.db import connection
+def test_a_text_search_without_dates_looks_at_the_last_week_and_says_so(acme, admin_client):
+    old = WebhookEvent.objects.create(tenant=acme, body='{"wamid.OLD": 1}', body_sha256="a" * 64, signature="valid")
+    WebhookEvent.objects.filter(pk=old.pk).update(received_at=timezone.now() - timedelta(days=30))
+    WebhookEvent.objects.create(tenant=acme, body='{"wamid.OLD": 2}', body_sha256="b" * 64, signature="valid")
 
-    sql, params = WebhookEvent.objects.filter(body__contains="wamid.X").query.get_compiler(connection=connection).as_sql()
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny test table would be scanned anyway
-        cursor.execute("EXPLAIN " + sql, params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "webhook_event_body_trigrams" in plan
+    page = admin_client.get("/t/acme/logs/", {"q": "wamid.OLD"})
+    assert len(page.context["events"]) == 1
+    assert page.context["filters"]["since"] == (timezone.localdate() - timedelta(days=7)).isoformat()
+    assert "last 7 days" in page.content.decode()
+
+    wider = admin_client.get("/t/acme/logs/", {"q": "wamid.OLD", "since": "2000-01-01"})
+    assert len(wider.context["events"]) == 2
+

@@ -2,7 +2,6 @@ import re
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -460,8 +459,6 @@ class WebhookEvent(models.Model):
             models.Index(
                 fields=["tenant", "received_at"], condition=~Q(signature="valid"), name="webhook_event_bad_signature"
             ),
-            # The logs' text search (body LIKE '%…%'), on PostgreSQL only: migration 0007.
-            GinIndex(fields=["body"], opclasses=["gin_trgm_ops"], name="webhook_event_body_trigrams"),
         ]
 
     def __str__(self):
