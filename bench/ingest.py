@@ -88,10 +88,11 @@ def inbox_ingest(processes, server, rates, duration, bisect, env=None, label=Non
 
 def processing_rate(processes, tenant_id, workers, seconds):
     """How many stored events `workers` worker processes process per second (the backlog
-    the ingest run left)."""
+    the ingest runs left). Every ingest tenant's events count: the workers take the queue in
+    priority order whatever the tenant (counting one tenant's gave 3.7/s for ~50/s)."""
     from whatsapp.models import WebhookEvent
 
-    pending = WebhookEvent.objects.filter(tenant_id=tenant_id, state="pending")
+    pending = WebhookEvent.objects.filter(tenant__slug__startswith="ingest-", state="pending")
     before = pending.count()
     names = [f"processor-{index}" for index in range(workers)]
     for name in names:
