@@ -21,7 +21,6 @@ from django.utils import timezone
 from django.utils.formats import time_format
 
 from . import cloud_api, realtime
-from .compiled import CompiledQuery
 from .models import STATUS_RANK, Connection, Message, MessageStatus, StatusUpdate
 
 logger = logging.getLogger(__name__)
@@ -65,16 +64,12 @@ def _claimable(message_id):
     )
 
 
-# Compiled once per thread: building and compiling the query was most of a send's claim.
-_claimable_compiled = CompiledQuery(_claimable)
-
-
 def claim(message_id):
     """Move a queued message to sending, so that no other worker sends it too. Returns the
     message, or None when it is not this job's turn (sent already, paused, backing off, or
     waiting behind an earlier message of its conversation)."""
     with transaction.atomic():
-        message = _claimable_compiled.first(message_id)
+        message = _claimable(message_id).first()
         if message is None or message.tenant.whatsapp.sending_paused:
             return None
         if message.next_attempt_at and message.next_attempt_at > timezone.now():
