@@ -72,6 +72,29 @@ def agent_client(agent):
     return client
 
 
+def verify_session(client, user):
+    """Gives the client's session a passed second factor, as a code at login would."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from accounts.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    device = device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    """pytest-django's superuser, logged in with a second factor, as Django admin requires."""
+    client = Client()
+    client.force_login(admin_user)
+    verify_session(client, admin_user)
+    return client
+
+
 @pytest.fixture
 def outsider_client(outsider):
     client = Client()

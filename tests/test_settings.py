@@ -91,3 +91,10 @@ def test_s3_is_used_when_a_bucket_is_set():
         AWS_STORAGE_BUCKET_NAME="inbox-media",
     )
     assert result.stdout.split()[-2:] == ["storages.backends.s3.S3Storage", "private"]
+
+
+def test_admin_requires_two_factors_by_default_in_production_and_not_in_development():
+    show = ["shell", "--no-imports", "-c", "from django.conf import settings; print(settings.ADMIN_REQUIRE_2FA)"]
+    assert manage(*show, **PRODUCTION).stdout.strip() == "True"
+    assert manage(*show, **{**PRODUCTION, "ADMIN_REQUIRE_2FA": "false"}).stdout.strip() == "False"
+    assert manage(*show, DEBUG="true").stdout.strip() == "False"
