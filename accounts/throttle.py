@@ -16,7 +16,14 @@ def client_ip(request):
 
 
 def username(request, credentials=None):
-    """The email as the throttle counts it: trimmed and lower-cased, so changing its case
-    does not buy an attacker more guesses."""
-    value = (credentials or {}).get("username") or request.POST.get("username", "")
-    return str(value).strip().lower() or None
+    """The email as the throttle counts it: the stored email of the account the login would
+    reach, so no spelling of it buys an attacker more guesses. Login matches emails as the
+    database folds case (PostgreSQL's upper() maps "ſ" to "S" and "ı" to "I"), so lower-casing
+    the typed text is not enough. With no such account: the typed email, lower-cased."""
+    from django.contrib.auth import get_user_model
+
+    value = str((credentials or {}).get("username") or request.POST.get("username", "")).strip()
+    if not value:
+        return None
+    account = get_user_model().objects.filter(email__iexact=value).values_list("email", flat=True).first()
+    return (account or value).lower()

@@ -62,6 +62,22 @@ def test_changing_the_emails_case_buys_no_more_guesses(owner, settings):
     assert log_in(client, owner.email.title()).status_code == 429
 
 
+def test_spellings_the_database_folds_to_the_same_email_buy_no_more_guesses(acme, settings):
+    """PostgreSQL's upper() maps "ſ" to "S" and "ı" to "I": each spelling logs in to the same
+    account, so each must count against that account."""
+    from tenants.setup import add_member
+
+    person = add_member(acme, "sissi@acme.test", role=Role.AGENT, password=PASSWORD).user
+    spellings = ["ſissi@acme.test", "sıssi@acme.test", "siſſi@acme.test", "ſıſſı@acme.test", "sissı@acme.test"]
+    client = Client()
+    assert len(spellings) == settings.AXES_FAILURE_LIMIT
+    for spelling in spellings:
+        log_in(client, spelling, "wrong password")
+    response = log_in(client, person.email)
+    assert response.status_code == 429
+    assert not is_logged_in(client)
+
+
 def test_a_lockout_leaves_other_people_and_other_addresses_alone(owner, agent, settings):
     attacker = Client(REMOTE_ADDR="203.0.113.9")
     for _ in range(settings.AXES_FAILURE_LIMIT):
