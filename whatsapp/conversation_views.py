@@ -58,9 +58,13 @@ def assign(request, membership, conversation_id):
     if choice == "me":
         assignee = membership.user
     elif choice:
-        assignee = get_user_model().objects.filter(pk=choice if choice.isdigit() else None).first()
+        # Only this workspace's members are looked up: any other id, whether or not such a
+        # person exists elsewhere, gets the same answer.
+        assignee = get_user_model().objects.filter(
+            pk=int(choice) if choice.isdigit() else None, memberships__tenant=membership.tenant
+        ).first()
         if assignee is None:
-            return _error("No such person.")
+            return _error(conversations.NOT_A_MEMBER)
     else:
         assignee = None
     try:

@@ -67,6 +67,9 @@ def wake_snoozed(now=None):
     return woken
 
 
+NOT_A_MEMBER = "That person is not a member of this workspace."
+
+
 def assign(membership, conversation, assignee):
     """Give the conversation to a member (or to nobody). Agents may only take it themselves
     or let it go; admins assign anyone."""
@@ -76,7 +79,7 @@ def assign(membership, conversation, assignee):
     if not is_admin and assignee is None and conversation.assignee_id not in (None, membership.user_id):
         raise PermissionDenied("Only admins take a conversation away from someone else.")
     if assignee is not None and not Membership.objects.filter(tenant=membership.tenant, user=assignee).exists():
-        raise ActionError("That person is not a member of this workspace.")
+        raise ActionError(NOT_A_MEMBER)
     with transaction.atomic():
         conversation = _locked(conversation)
         conversation.assignee = assignee

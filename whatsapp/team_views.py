@@ -129,7 +129,10 @@ def send_template(request, membership, conversation_id):
     from django.http import Http404, JsonResponse
 
     conversation = access_conversation(membership, conversation_id)
-    template = MessageTemplate.objects.filter(tenant=membership.tenant, pk=request.POST.get("template") or 0).first()
+    template_id = request.POST.get("template", "")
+    if not template_id.isdigit():
+        return JsonResponse({"error": "Choose a template from the list."}, status=400)
+    template = MessageTemplate.objects.filter(tenant=membership.tenant, pk=int(template_id)).first()
     if template is None:
         raise Http404("No such template.")
     try:

@@ -40,10 +40,18 @@ def web_url(url):
     return url if urlsplit(url).scheme.lower() in ("http", "https") else ""
 
 
+CONTENT_TEMPLATES = frozenset(
+    ["audio", "button", "contacts", "document", "image", "interactive", "location", "order", "sticker", "system",
+     "text", "unknown", "unsupported", "video"]
+)
+
+
 @register.simple_tag(takes_context=True)
 def message_content(context, message):
     """The message's body, drawn by the template of its type (whatsapp/content/<type>.html)."""
-    chosen = select_template([f"whatsapp/content/{message.type}.html", "whatsapp/content/_default.html"])
+    # The type comes from the webhook: only a known type names a template file.
+    kind = message.type if message.type in CONTENT_TEMPLATES else "_default"
+    chosen = select_template([f"whatsapp/content/{kind}.html"])
     return mark_safe(chosen.render({"message": message, "body": message.body or {}}))
 
 
