@@ -1,5 +1,5 @@
-"""An open websocket re-checks its access on a timer and closes once it has ended. Through the
-Redis channel layer, as in production."""
+"""An open websocket loses its access the moment its person's access ends, and re-checks on a
+timer for the changes nothing announces. Through the Redis channel layer, as in production."""
 
 import asyncio
 import threading
@@ -9,11 +9,14 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.models import Session
 from django.test import Client
+from django_otp.oath import totp
 
+from accounts.models import TOTPDevice
 from inbox.asgi import application
 from tenants.models import Membership, Role
-from whatsapp import consumers
+from whatsapp import consumers, realtime
 
+from .conftest import PASSWORD
 from .test_realtime import receive_customer_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,10 +24,28 @@ pytestmark = pytest.mark.django_db(transaction=True)
 CLOSE_DEADLINE_SECONDS = 5
 
 
+@pytest.fixture(autouse=True)
+def rechecks_out_of_the_way(settings):
+    """An hour between timed re-checks: a socket these tests see close was closed by an event."""
+    settings.REALTIME_ACCESS_RECHECK_SECONDS = 3600
+
+
 def signed_in(user):
     """A browser session of this person's (its own test client)."""
     client = Client()
     client.force_login(user)
+    return client
+
+
+def post_as(user, path, data=None):
+    return signed_in(user).post(path, data or {})
+
+
+def signed_in_with_two_factors(user):
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    client = Client()
+    client.post("/accounts/login/", {"username": user.email, "password": PASSWORD})
+    client.post("/accounts/login/verify/", {"code": f"{totp(device.bin_key, step=device.STEP, digits=device.DIGITS):06d}"})
     return client
 
 
@@ -53,6 +74,104 @@ async def assert_still_live(communicator):
     await database_sync_to_async(receive_customer_message)("Still there?")
     kinds = {(await communicator.receive_json_from(timeout=5))["event"] for _ in range(2)}
     assert kinds == {"conversation.updated", "message.created"}
+
+
+# --- Closed at once, by the change itself ------------------------------------------------------
+
+
+async def test_a_member_removed_from_the_workspace_is_disconnected_at_once(agent, owner, acme):
+    socket = await open_socket(await database_sync_to_async(signed_in)(agent))
+    membership = await database_sync_to_async(Membership.objects.get)(user=agent, tenant=acme)
+
+    response = await database_sync_to_async(post_as)(owner, f"/t/acme/members/{membership.pk}/remove/")
+
+    assert response.status_code == 302
+    assert await close_code(socket) == 4403
+
+
+async def test_a_member_whose_role_changes_is_disconnected(agent, owner, acme):
+    socket = await open_socket(await database_sync_to_async(signed_in)(agent))
+    membership = await database_sync_to_async(Membership.objects.get)(user=agent, tenant=acme)
+
+    response = await database_sync_to_async(post_as)(owner, f"/t/acme/members/{membership.pk}/role/", {"role": Role.ADMIN})
+
+    assert response.status_code == 302
+    assert await close_code(socket) == 4403
+
+
+async def test_logging_out_closes_that_sessions_socket_and_no_other(agent):
+    leaving = await database_sync_to_async(signed_in)(agent)
+    staying = await database_sync_to_async(signed_in)(agent)
+    leaving_socket, staying_socket = await open_socket(leaving), await open_socket(staying)
+
+    await database_sync_to_async(leaving.post)("/accounts/logout/")
+
+    assert await close_code(leaving_socket) == 4403
+    await assert_still_live(staying_socket)
+    await staying_socket.disconnect()
+
+
+async def test_a_deactivated_person_is_disconnected(agent):
+    socket = await open_socket(await database_sync_to_async(signed_in)(agent))
+
+    agent.is_active = False
+    await database_sync_to_async(agent.save)()
+
+    assert await close_code(socket) == 4403
+
+
+async def test_changing_the_password_disconnects_the_persons_other_sessions(agent):
+    elsewhere = await database_sync_to_async(signed_in)(agent)
+    socket = await open_socket(elsewhere)
+    here = await database_sync_to_async(signed_in)(agent)
+
+    new_password = "a-different-horse-battery-staple"
+    response = await database_sync_to_async(here.post)(
+        "/accounts/password/",
+        {"old_password": PASSWORD, "new_password1": new_password, "new_password2": new_password},
+    )
+
+    assert response.status_code == 302
+    assert await close_code(socket) == 4403
+
+
+async def test_a_new_password_set_from_a_script_disconnects_the_person(agent):
+    socket = await open_socket(await database_sync_to_async(signed_in)(agent))
+
+    agent.set_password("set-by-an-administrator-0042")
+    await database_sync_to_async(agent.save)()
+
+    assert await close_code(socket) == 4403
+
+
+async def test_requiring_two_factors_disconnects_sessions_that_have_not_passed_them(agent, owner, acme):
+    unverified = await open_socket(await database_sync_to_async(signed_in)(agent))
+    verified = await open_socket(await database_sync_to_async(signed_in_with_two_factors)(owner))
+
+    acme.require_2fa = True
+    await database_sync_to_async(acme.save)()
+
+    assert await close_code(unverified) == 4403
+    await assert_still_live(verified)
+    await verified.disconnect()
+
+
+async def test_deactivating_the_workspace_disconnects_its_members(agent, owner, acme):
+    sockets = [await open_socket(await database_sync_to_async(signed_in)(person)) for person in (agent, owner)]
+
+    acme.active = False
+    await database_sync_to_async(acme.save)(update_fields=["active"])
+
+    assert [await close_code(socket) for socket in sockets] == [4403, 4403]
+
+
+async def test_the_access_event_is_a_prompt_to_check_and_never_reaches_the_page(agent):
+    socket = await open_socket(await database_sync_to_async(signed_in)(agent))
+
+    await database_sync_to_async(realtime.access_changed)(user_id=agent.pk)
+
+    await assert_still_live(socket)
+    await socket.disconnect()
 
 
 # --- Closed by the timed re-check --------------------------------------------------------------

@@ -1,17 +1,24 @@
 """Who may keep a live connection open. A socket is let in on what a page would let in
 (a member of an active workspace, whose session passed two factors where the workspace asks
 for them) and keeps its access only while all of that still holds: the consumer re-checks on
-every `access.changed` event and on a timer, and closes when the check fails."""
+every `access.changed` event and on a timer, and closes when the check fails.
+
+The events come from the receivers at the bottom, which connect in `apps.py`."""
 
 from dataclasses import dataclass
 from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.signals import user_logged_out
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils.crypto import constant_time_compare
 
 from accounts.two_factor import scope_is_verified
-from tenants.models import Membership
+from tenants.models import Membership, Tenant
+
+from . import realtime
 
 
 @dataclass(frozen=True)
@@ -62,3 +69,48 @@ def access_still_valid(grant):
             and constant_time_compare(session_hash, membership.user.get_session_auth_hash())):
         return False
     return not membership.tenant.require_2fa or scope_is_verified(membership.user, session)
+
+
+# Model and auth signals, not the actions, announce these changes: a security invariant that
+# must hold whichever path wrote the row (views, Django admin, management commands, a shell).
+
+
+def _may_have_changed(created, raw, update_fields, fields):
+    """Whether a save may have written one of `fields` to an existing row."""
+    return not created and not raw and (update_fields is None or not fields.isdisjoint(update_fields))
+
+
+@receiver(post_delete, sender=Membership, dispatch_uid="live_access_membership_removed")
+def membership_removed(sender, instance, **kwargs):
+    realtime.access_changed(user_id=instance.user_id)
+
+
+@receiver(post_save, sender=Membership, dispatch_uid="live_access_membership_saved")
+def membership_saved(sender, instance, created, raw, update_fields, **kwargs):
+    if _may_have_changed(created, raw, update_fields, {"role"}):
+        realtime.access_changed(user_id=instance.user_id)
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="live_access_person_saved")
+def person_saved(sender, instance, created, raw, update_fields, **kwargs):
+    """Deactivated, or a new password (which ends their other sessions)."""
+    if _may_have_changed(created, raw, update_fields, {"is_active", "password"}):
+        realtime.access_changed(user_id=instance.pk)
+
+
+@receiver(post_save, sender=Tenant, dispatch_uid="live_access_workspace_saved")
+def workspace_saved(sender, instance, created, raw, update_fields, **kwargs):
+    if (not instance.active or instance.require_2fa) and _may_have_changed(
+        created, raw, update_fields, {"active", "require_2fa"}
+    ):
+        realtime.access_changed(tenant_id=instance.pk)
+
+
+@receiver(user_logged_out, dispatch_uid="live_access_logged_out")
+def logged_out(sender, request, user, **kwargs):
+    if user is None:
+        return
+    # logout() flushes the session just after this signal; deleting it from the store first
+    # means the re-check this event triggers cannot still find it (the flush then finds none).
+    request.session.delete()
+    realtime.access_changed(user_id=user.pk)
