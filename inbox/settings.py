@@ -211,6 +211,13 @@ elif DEBUG:
 else:
     raise ImproperlyConfigured("Set the REDIS_URL environment variable (required when DEBUG is off).")
 
+# Open websockets check again, at least this often, that their person may still see the
+# workspace. Saved changes close them at once; this catches what no signal announces
+# (queryset updates, sessions deleted in bulk or expired). See whatsapp/realtime_access.py.
+REALTIME_ACCESS_RECHECK_SECONDS = env.float("REALTIME_ACCESS_RECHECK_SECONDS", default=60.0)
+if REALTIME_ACCESS_RECHECK_SECONDS <= 0:
+    raise ImproperlyConfigured("Set REALTIME_ACCESS_RECHECK_SECONDS to a number of seconds above 0.")
+
 # Background work: the Django Tasks API on the database backend. Enqueueing inserts a row
 # in the caller's transaction, so a message and its send job commit or roll back together;
 # on PostgreSQL it also notifies the workers, who wake on commit (whatsapp/task_backend.py).

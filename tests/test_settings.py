@@ -38,6 +38,12 @@ def test_with_debug_off_a_missing_redis_url_names_the_variable():
     assert "ImproperlyConfigured" in result.stderr and "REDIS_URL" in result.stderr
 
 
+def test_a_realtime_access_recheck_interval_of_zero_names_the_variable():
+    result = manage("check", **{**PRODUCTION, "REALTIME_ACCESS_RECHECK_SECONDS": "0"})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "REALTIME_ACCESS_RECHECK_SECONDS" in result.stderr
+
+
 def test_with_debug_off_a_missing_encryption_key_names_the_variable():
     result = manage("check", **{**PRODUCTION, "FIELD_ENCRYPTION_KEYS": ""})
     assert "FIELD_ENCRYPTION_KEYS" in result.stderr

@@ -1,42 +1,63 @@
-"""The browser's live connection: authenticate, join, forward. No writes here."""
+"""The browser's live connection: authenticate, join, forward. No writes here.
+
+A socket keeps its access only while what it was let in with still holds
+(realtime_access.py): it checks again whenever told that access may have changed, and at
+least every REALTIME_ACCESS_RECHECK_SECONDS, and closes once the check fails."""
+
+import asyncio
+import logging
+import random
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-
-from accounts.two_factor import scope_is_verified
-from tenants.models import Membership
+from django.conf import settings
 
 from . import realtime
 from .realtime import tenant_group, user_group
+from .realtime_access import access_still_valid, grant_access
+
+logger = logging.getLogger(__name__)
 
 # Close codes the page understands: do not reconnect after these.
 CLOSE_NOT_ALLOWED = 4403
+# The page reconnects after this one, and connecting checks access afresh.
+CLOSE_SERVER_ERROR = 1011
 
 
 class InboxConsumer(AsyncJsonWebsocketConsumer):
     groups = []
+    joined = ()
+    rechecks = None
+    access_ended = False
+
+    async def __call__(self, scope, receive, send):
+        # The timed re-check lives exactly as long as the connection, however that ends.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.rechecks is not None:
+                self.rechecks.cancel()
 
     async def connect(self):
-        user = self.scope.get("user")
         slug = self.scope["url_route"]["kwargs"]["slug"]
-        membership = await self._membership(user, slug, self.scope.get("session")) if user and user.is_authenticated else None
-        if membership is None:
+        self.grant = await database_sync_to_async(grant_access)(self.scope.get("user"), slug, self.scope.get("session"))
+        if self.grant is None:
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
-        self.tenant_id = membership.tenant_id
-        self.joined = [tenant_group(membership.tenant_id), user_group(user.pk)]
+        self.tenant_id = self.grant.tenant_id
+        self.joined = [tenant_group(self.grant.tenant_id), user_group(self.grant.user_id)]
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        self.rechecks = asyncio.create_task(self._recheck_periodically())
 
     async def disconnect(self, code):
-        for group in getattr(self, "joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        await self._leave_groups()
 
     async def receive_json(self, content, **kwargs):
         # Browsers write through ordinary POSTs. Over the socket: a ping that keeps proxies
         # from closing it, and "I am viewing conversation N", passed on and stored nowhere.
-        if not isinstance(content, dict):
+        if not isinstance(content, dict) or self.access_ended:
             return
         if content.get("type") == "ping":
             await self.send_json({"event": "pong"})
@@ -47,15 +68,39 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
                 await realtime.presence(self.tenant_id, self.scope["user"], conversation_id, hello)
 
     async def inbox_event(self, message):
-        await self.send_json({"event": message["event"], "data": message["data"]})
+        if not self.access_ended:
+            await self.send_json({"event": message["event"], "data": message["data"]})
 
-    @database_sync_to_async
-    def _membership(self, user, slug, session):
-        """The member's membership, unless the tenant requires two factors and this session
-        has not passed one (as for its pages)."""
-        membership = Membership.objects.select_related("tenant").filter(
-            user=user, tenant__slug=slug, tenant__active=True
-        ).first()
-        if membership and membership.tenant.require_2fa and not scope_is_verified(user, session):
-            return None
-        return membership
+    async def access_changed(self, message):
+        """Something this socket's access rests on may have changed. The event says nothing
+        more: the check reads the database."""
+        await self._close_unless_allowed()
+
+    async def _recheck_periodically(self):
+        interval = settings.REALTIME_ACCESS_RECHECK_SECONDS
+        # A random first wait spreads the checks of sockets that connected together (after a deploy).
+        await asyncio.sleep(random.uniform(0, interval))
+        while not self.access_ended:
+            await self._close_unless_allowed()
+            await asyncio.sleep(interval)
+
+    async def _close_unless_allowed(self):
+        """Close with 4403 once the grant no longer holds. A check that cannot run closes too,
+        as a server error: access that cannot be confirmed is not kept."""
+        if self.access_ended:
+            return
+        try:
+            allowed, code = await database_sync_to_async(access_still_valid)(self.grant), CLOSE_NOT_ALLOWED
+        except Exception:
+            logger.exception("Could not check the access of a live connection")
+            allowed, code = False, CLOSE_SERVER_ERROR
+        if allowed or self.access_ended:
+            return
+        self.access_ended = True
+        await self._leave_groups()
+        await self.close(code=code)
+
+    async def _leave_groups(self):
+        joined, self.joined = self.joined, ()
+        for group in joined:
+            await self.channel_layer.group_discard(group, self.channel_name)

@@ -41,14 +41,17 @@ def _publisher_loop():
         return loop
 
 
-def _send(group, event, data):
+def _group_send(group, message):
     try:
-        message = {"type": "inbox.event", "event": event, "data": data}
         sending = asyncio.run_coroutine_threadsafe(get_channel_layer().group_send(group, message), _publisher_loop())
         sending.result(PUBLISH_TIMEOUT_SECONDS)
     except Exception:
         # Browsers resynchronise on reconnect; a failed publish must not undo committed work.
-        logger.exception("Could not publish %s to %s", event, group)
+        logger.exception("Could not publish %s to %s", message.get("event", message["type"]), group)
+
+
+def _send(group, event, data):
+    _group_send(group, {"type": "inbox.event", "event": event, "data": data})
 
 
 def publish(tenant_id, event, build_data):
@@ -190,3 +193,11 @@ def contact_changed(contact):
         }
 
     publish(contact.tenant_id, "contact.updated", data)
+
+
+def access_changed(*, user_id=None, tenant_id=None):
+    """Ask the open sockets of one person, or of one workspace, to check their access again,
+    after commit. The event carries nothing: sockets re-read the database, and one whose access
+    has ended closes (consumers.py). Pages never see it."""
+    group = user_group(user_id) if user_id is not None else tenant_group(tenant_id)
+    transaction.on_commit(lambda: _group_send(group, {"type": "access.changed"}))
