@@ -466,3 +466,19 @@ def test_a_refused_link_is_logged_without_its_token(invite, acme, caplog):
     RedactSecrets().filter(record)
     assert record.getMessage() == "Bad Request: /invitations/[redacted]/"
     assert token not in record.getMessage()
+
+
+def test_no_view_calls_add_member_with_a_password():
+    """The command keeps its --password (a contract with the operator's scripts); pages never."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    modules = [path for app in ("accounts", "dashboard", "inbox", "tenants", "whatsapp")
+               for path in (root / app).glob("**/*.py") if "views" in path.name or path.parent.name == "views"]
+    modules += [root / "tenants" / "invitations.py"]
+    assert root / "tenants" / "views.py" in modules and root / "tenants" / "invitation_views.py" in modules
+    for path in modules:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "add_member":
+                assert "password" not in [keyword.arg for keyword in node.keywords], f"{path}:{node.lineno}"
