@@ -276,7 +276,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_BODY_BYTES + 1024, 2621440)
 # on PostgreSQL, through an async pool of this many connections per web process.
 WEBHOOK_FAST_PATH = env.bool("WEBHOOK_FAST_PATH", default=True)
 WEBHOOK_POOL_SIZE = env.int("WEBHOOK_POOL_SIZE", default=8)
-# Login, reset and 2FA forms are tiny: anything larger is refused before it is read.
+# Login, reset, 2FA and invitation forms are tiny: anything larger is refused before it is read.
 ACCOUNTS_MAX_BODY_BYTES = env.int("ACCOUNTS_MAX_BODY_BYTES", default=64 * 1024)
 
 # Production hardening: on whenever DEBUG is off.

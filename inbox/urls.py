@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from tenants.invitation_views import invitation
 from whatsapp.webhook import whatsapp_webhook
 
 from . import views
@@ -11,6 +12,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("invitations/<str:token>/", invitation, name="invitation"),
     path("webhooks/whatsapp/<slug:slug>/", whatsapp_webhook, name="whatsapp_webhook"),
     path("t/<slug:slug>/", include("whatsapp.urls")),
     path("t/<slug:slug>/dashboard/", include("dashboard.urls")),

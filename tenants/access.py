@@ -24,6 +24,16 @@ def access_membership(user, slug):
         raise Http404("No such tenant.")
 
 
+def may_manage_role(membership, role):
+    """Only owners make owners, or change an owner, or invite one."""
+    return role != Role.OWNER or membership.has_role(Role.OWNER)
+
+
+def check_role_change(membership, role, target=None):
+    if not may_manage_role(membership, role) or (target and not may_manage_role(membership, target.role)):
+        raise PermissionDenied("Only owners manage owners.")
+
+
 def tenant_view(role=Role.AGENT):
     """Decorate a view taking (request, membership, ...) from a URL with <slug>."""
 

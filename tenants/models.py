@@ -70,6 +70,47 @@ class Membership(models.Model):
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
 
 
+class Invitation(models.Model):
+    """An offer to join a workspace, made to an email address. Nobody joins without
+    accepting it through the signed link (see tenants/invitations.py). Open while neither
+    accepted nor revoked; usable while open and before `expires_at`. `nonce` is random and
+    alone opens nothing: the link is a signature of (id, nonce) with the SECRET_KEY."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(help_text="Stored lowercased.")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.AGENT)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    nonce = models.CharField(max_length=64, blank=True, help_text="Emptied once the invitation is closed.")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "email"], condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_open_per_email",
+            ),
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.email} to {self.tenant} ({self.role})"
+
+    @property
+    def is_open(self):
+        return self.accepted_at is None and self.revoked_at is None
+
+    @property
+    def is_expired(self):
+        return timezone.now() >= self.expires_at
+
+
 class AppendOnly(Exception):
     """Audit entries are never changed or removed through the application."""
 
@@ -94,6 +135,10 @@ class AuditEvent(models.Model):
         PASSWORD_RESET = "auth.password_reset", "Reset their password by email"
         TWO_FACTOR_ENABLED = "auth.2fa_enabled", "Turned on two-factor authentication"
         TWO_FACTOR_DISABLED = "auth.2fa_disabled", "Turned off two-factor authentication"
+        INVITATION_CREATED = "invitation.created", "Invited someone"
+        INVITATION_RESENT = "invitation.resent", "Resent an invitation"
+        INVITATION_REVOKED = "invitation.revoked", "Revoked an invitation"
+        INVITATION_ACCEPTED = "invitation.accepted", "Accepted an invitation"
         MEMBER_ADDED = "member.added", "Added a member"
         MEMBER_ROLE_CHANGED = "member.role_changed", "Changed a member's role"
         MEMBER_REMOVED = "member.removed", "Removed a member"

@@ -43,7 +43,9 @@ def create_tenant(slug, *, name, waba_id, phone_number_id, display_phone_number,
 @transaction.atomic
 def add_member(tenant, email, *, role, password=None, name="", actor=None, request=None):
     """Add the person (made if new) with this role, or change their role. The audit log
-    records either; `actor` is None for scripts."""
+    records either; `actor` is None for scripts. `password` is for the operator's scripts
+    only (the add_member command, the demo): no page may pass one, since it would set the
+    password of an account that may belong to another workspace. Pages invite instead."""
     User = get_user_model()
     user = User.objects.filter(email__iexact=email).first()
     if user is None:

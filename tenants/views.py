@@ -2,9 +2,6 @@
 
 from django import forms
 from django.contrib import messages as flash
-from django.contrib.auth import get_user_model
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
@@ -12,61 +9,57 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from whatsapp.admin import SECRET_FIELDS, ConnectionForm
 
-from . import audit
-from .access import tenant_view
+from . import audit, invitations
+from .access import check_role_change, may_manage_role, tenant_view
 from .models import Membership, Role
-from .setup import add_member
 
 
-class MemberForm(forms.Form):
+class InviteForm(forms.Form):
+    """Who to invite. Never a password: the person chooses their own when they accept."""
+
     email = forms.EmailField()
     role = forms.ChoiceField(choices=Role.choices, initial=Role.AGENT)
-    password = forms.CharField(
-        widget=forms.PasswordInput, required=False, help_text="For a new person: their first password."
-    )
 
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("password"):
-            # Checked against the person too: a password like their email is refused.
-            person = get_user_model()(email=cleaned.get("email") or "")
-            try:
-                validate_password(cleaned["password"], user=person)
-            except forms.ValidationError as error:
-                self.add_error("password", error)
-        return cleaned
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        if invitations.is_member(self.tenant, email):
+            raise forms.ValidationError(f"{email} is already a member of this workspace.")
+        return email
 
 
-def _check_role_change(membership, role, target=None):
-    """Only owners make owners, or change an owner."""
-    if (role == Role.OWNER or (target and target.role == Role.OWNER)) and not membership.has_role(Role.OWNER):
-        raise PermissionDenied("Only owners manage owners.")
-
-
-@sensitive_post_parameters("password")
 @require_http_methods(["GET", "POST"])
 @tenant_view(role=Role.ADMIN)
 def members(request, membership):
-    form = MemberForm(request.POST or None)
+    form = InviteForm(request.POST or None, tenant=membership.tenant)
     if request.method == "POST" and form.is_valid():
-        _check_role_change(membership, form.cleaned_data["role"])
-        existing = Membership.objects.filter(user__email__iexact=form.cleaned_data["email"]).exists()
-        if not existing and not form.cleaned_data["password"]:
-            form.add_error("password", "A new person needs a first password.")
-        else:
-            added = add_member(
-                membership.tenant, form.cleaned_data["email"], role=form.cleaned_data["role"],
-                password=form.cleaned_data["password"] or None, actor=request.user, request=request,
-            )
-            flash.success(request, f"{added.user.email} is {added.get_role_display().lower()} here.")
-            return redirect("tenants:members", slug=membership.tenant.slug)
+        check_role_change(membership, form.cleaned_data["role"])
+        invitation = invitations.invite(membership.tenant, form.cleaned_data["email"], role=form.cleaned_data["role"],
+                                        actor=request.user, request=request)
+        # The same words whether or not the email has an account somewhere: nothing here tells.
+        flash.success(request, f"Invitation sent to {invitation.email}. They join once they accept it; "
+                               f"the link works for {invitations.LIFETIME.days} days.")
+        return redirect("tenants:members", slug=membership.tenant.slug)
     listed = Membership.objects.filter(tenant=membership.tenant).select_related("user").order_by("user__email")
     return render(
         request,
         "tenants/members.html",
-        {"tenant": membership.tenant, "membership": membership, "members": listed, "form": form, "roles": Role.choices},
+        {"tenant": membership.tenant, "membership": membership, "members": listed, "form": form, "roles": Role.choices,
+         "invitations": _open_invitations(request, membership)},
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _open_invitations(request, membership):
+    """(invitation, link) pairs; the link is None for an owner's invitation unless the reader
+    is an owner: whoever holds that link could become an owner."""
+    return [
+        (invitation, invitations.link_for(invitation, request) if may_manage_role(membership, invitation.role) else None)
+        for invitation in invitations.open_for(membership.tenant)
+    ]
 
 
 def _access_member(membership, member_id):
@@ -84,7 +77,7 @@ def change_role(request, membership, member_id):
     if role not in Role.values:
         flash.error(request, "Unknown role.")
     else:
-        _check_role_change(membership, role, target)
+        check_role_change(membership, role, target)
         if target.role == Role.OWNER and role != Role.OWNER and _last_owner(target):
             flash.error(request, "A workspace keeps at least one owner.")
         else:
@@ -100,7 +93,7 @@ def change_role(request, membership, member_id):
 @tenant_view(role=Role.ADMIN)
 def remove_member(request, membership, member_id):
     target = _access_member(membership, member_id)
-    _check_role_change(membership, target.role, target)
+    check_role_change(membership, target.role, target)
     if target.role == Role.OWNER and _last_owner(target):
         flash.error(request, "A workspace keeps at least one owner.")
     else:

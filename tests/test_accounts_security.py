@@ -15,7 +15,8 @@ from django_otp.oath import totp
 
 from accounts.models import TOTPDevice
 from inbox.asgi import application
-from tenants.models import Role
+from tenants import invitations
+from tenants.models import Invitation, Role
 
 from .conftest import PASSWORD
 
@@ -119,11 +120,13 @@ def test_behind_a_trusted_proxy_the_throttle_counts_the_forwarded_address(settin
 # --- Passwords ---------------------------------------------------------------------------------
 
 
-def test_weak_passwords_are_refused_for_new_members(owner):
+def test_weak_passwords_are_refused_for_invited_new_members(owner):
     client = Client()
     client.force_login(owner)
+    client.post("/t/acme/members/", {"email": "newperson@acme.test", "role": "agent"})
+    link = f"/invitations/{invitations.token_for(Invitation.objects.get(email='newperson@acme.test'))}/"
     for weak in ["short1!", "password12345", "123456789012", "newperson@acme.test"]:
-        response = client.post("/t/acme/members/", {"email": "newperson@acme.test", "role": "agent", "password": weak})
+        response = Client().post(link, {"new_password1": weak, "new_password2": weak})
         assert response.status_code == 400, weak
     assert not owner.memberships.model.objects.filter(user__email="newperson@acme.test").exists()
 

@@ -8,8 +8,8 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from tenants import audit
-from tenants.models import AppendOnly, AuditEvent, Membership, Role
+from tenants import audit, invitations
+from tenants.models import AppendOnly, AuditEvent, Invitation, Membership, Role
 from tenants.setup import add_member, create_tenant
 from whatsapp.models import WebhookEvent
 
@@ -55,18 +55,26 @@ def test_an_unknown_email_writes_nothing(acme):
     assert not AuditEvent.objects.filter(action__startswith="auth.").exists()
 
 
-def test_members_added_role_changes_and_removals_are_recorded_with_who_and_where(owner, acme, owner_client):
-    owner_client.post("/t/acme/members/", {"email": "new@acme.test", "role": "agent", "password": "a-good-first-passphrase"})
+def test_invitations_joins_role_changes_and_removals_are_recorded_with_who_and_where(owner, acme, owner_client):
+    owner_client.post("/t/acme/members/", {"email": "new@acme.test", "role": "agent"})
+    link = f"/invitations/{invitations.token_for(Invitation.objects.get(email='new@acme.test'))}/"
+    Client(REMOTE_ADDR="203.0.113.9").post(link, {"new_password1": "a-good-first-passphrase",
+                                                  "new_password2": "a-good-first-passphrase"})
     member = Membership.objects.get(user__email="new@acme.test")
     owner_client.post(f"/t/acme/members/{member.pk}/role/", {"role": "admin"})
     owner_client.post(f"/t/acme/members/{member.pk}/remove/")
 
-    [added], [changed], [removed] = (entries(acme, action, target="new@acme.test") for action in
-                                     (Action.MEMBER_ADDED, Action.MEMBER_ROLE_CHANGED, Action.MEMBER_REMOVED))
-    assert (added.actor, added.target, added.details, added.ip) == (owner, "new@acme.test", {"role": "agent"}, "198.51.100.4")
-    assert changed.details == {"from": "agent", "to": "admin"}
+    [invited], [accepted], [added], [changed], [removed] = (
+        entries(acme, action, target="new@acme.test") for action in
+        (Action.INVITATION_CREATED, Action.INVITATION_ACCEPTED, Action.MEMBER_ADDED, Action.MEMBER_ROLE_CHANGED,
+         Action.MEMBER_REMOVED))
+    assert (invited.actor, invited.details, invited.ip) == (owner, {"role": "agent", "renewed": False}, "198.51.100.4")
+    assert (accepted.actor, accepted.ip) == (member.user, "203.0.113.9")
+    assert (added.actor, added.target, added.details, added.ip) == (member.user, "new@acme.test", {"role": "agent"},
+                                                                     "203.0.113.9")
+    assert changed.details == {"from": "agent", "to": "admin"} and changed.actor == owner
     assert removed.details == {"role": "admin"}
-    assert "a-good-first-passphrase" not in str(added.details)
+    assert "a-good-first-passphrase" not in str([event.details for event in AuditEvent.objects.all()])
 
 
 def test_the_set_up_commands_record_as_the_system(acme):

@@ -4,7 +4,7 @@ replies in Settings, members, snoozing and filtering the list."""
 import pytest
 from playwright.sync_api import expect
 
-from tenants.models import Role
+from tenants.models import Membership, Role
 from tenants.setup import add_member
 from tests.browsing import log_in, open_conversation, wait_until_live
 from tests.conftest import ACME, PASSWORD
@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.stack]
 PNID = ACME["phone_number_id"]
 
 
-def test_an_admin_sets_up_labels_replies_and_a_member(page, stack, acme):
+def test_an_admin_sets_up_labels_replies_and_invites_a_member_who_joins(page, new_page, stack, acme):
     admin = add_member(acme, "admin@acme.test", role=Role.ADMIN, password=PASSWORD).user
     log_in(page, stack, admin.email)
     page.click("nav.tabs >> text=Settings")
@@ -28,11 +28,19 @@ def test_an_admin_sets_up_labels_replies_and_a_member(page, stack, acme):
     expect(page.locator(".plain-list", has_text="/refund")).to_be_visible()
     page.click(".settings-tabs >> text=Members")
     page.fill("input[name=email]", "newbie@acme.test")
-    page.fill("input[name=password]", "a-long-passphrase-42")
-    page.click("main button[type=submit] >> text=Add")
-    expect(page.locator(".flash")).to_contain_text("newbie@acme.test is agent here")
+    page.click("main button[type=submit] >> text=Send invitation")
+    expect(page.locator(".flash")).to_contain_text("Invitation sent to newbie@acme.test")
+    link = page.locator("#invitations .invitation-link").input_value()
     assert Label.objects.filter(tenant=acme, name="Returns").exists()
     assert CannedResponse.objects.get(tenant=acme).shortcut == "refund"
+
+    newbie = new_page()  # the invited person, in their own browser
+    newbie.goto(link)
+    newbie.fill("#id_new_password1", "a-long-passphrase-42")
+    newbie.fill("#id_new_password2", "a-long-passphrase-42")
+    newbie.click("button[type=submit] >> text=Join Acme")
+    newbie.wait_for_url(f"{stack.url}/t/acme/inbox/")
+    assert Membership.objects.get(tenant=acme, user__email="newbie@acme.test").role == Role.AGENT
 
 
 def test_an_agent_snoozes_a_conversation_and_filters_find_it(page, stack, agent):

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tenants.models import Membership, Role
+from tenants.models import Invitation, Membership, Role
 from tenants.setup import add_member
 from whatsapp import conversations
 from whatsapp.models import CannedResponse, Conversation, Label, Message, MessageTemplate, Note, Notification
@@ -261,14 +261,16 @@ class TestTeamSettings:
 
 
 class TestMembersAndConnection:
-    def test_an_admin_adds_an_agent(self, admin_client, acme):
-        response = admin_client.post("/t/acme/members/", {"email": "new@acme.test", "role": "agent", "password": "a-long-passphrase-42"})
+    def test_an_admin_invites_an_agent_who_joins_only_by_accepting(self, admin_client, acme):
+        response = admin_client.post("/t/acme/members/", {"email": "new@acme.test", "role": "agent"})
         assert response.status_code == 302
-        assert Membership.objects.get(user__email="new@acme.test").role == "agent"
+        assert Invitation.objects.get(tenant=acme, email="new@acme.test").role == "agent"
+        assert not Membership.objects.filter(user__email="new@acme.test").exists()
 
-    def test_an_admin_cannot_make_an_owner(self, admin_client):
-        response = admin_client.post("/t/acme/members/", {"email": "x@acme.test", "role": "owner", "password": "a-long-passphrase-42"})
+    def test_an_admin_cannot_invite_an_owner(self, admin_client):
+        response = admin_client.post("/t/acme/members/", {"email": "x@acme.test", "role": "owner"})
         assert response.status_code == 403
+        assert not Invitation.objects.exists()
 
     def test_the_last_owner_stays(self, owner, acme):
         client = Client()

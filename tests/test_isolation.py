@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver
 
 from inbox.asgi import application
-from tenants.models import AuditEvent, Membership, Role
+from tenants.models import AuditEvent, Invitation, Membership, Role
 from tenants.setup import add_member
 from whatsapp.models import CannedResponse, Contact, Conversation, Label, MediaFile, Message, Note, WebhookEvent
 from whatsapp.routing import websocket_urlpatterns
@@ -42,6 +42,7 @@ KWARG_OBJECTS = {
     "template_id": lambda world: world.template.pk,
     "note_id": lambda world: world.note.pk,
     "call_id": lambda world: world.call.pk,
+    "invitation_id": lambda world: world.invitation.pk,
 }
 
 # Routes outside /t/<slug>/, each with the reason it is not tenant data.
@@ -58,6 +59,7 @@ PUBLIC_ROUTES = {
     "accounts/password-reset/sent/": "password reset by email",
     "accounts/password-reset/<uidb64>/<token>/": "password reset by email: the signed link",
     "accounts/password-reset/complete/": "password reset by email",
+    "invitations/<str:token>/": "an invitation's signed link: opens only its own invitation (test_invitations.py)",
     "webhooks/whatsapp/<slug:slug>/": "Meta's webhook: signature-protected (tested below and in test_webhook.py)",
 }
 PUBLIC_PREFIXES = {
@@ -127,6 +129,8 @@ def snapshot(tenant):
         "labels": list(Label.objects.filter(tenant=tenant).values_list("pk", "name")),
         "canned": CannedResponse.objects.filter(tenant=tenant).count(),
         "members": list(Membership.objects.filter(tenant=tenant).values_list("pk", "role")),
+        "invitations": list(Invitation.objects.filter(tenant=tenant).values_list("pk", "nonce", "expires_at",
+                                                                                   "revoked_at", "accepted_at")),
         "events": list(WebhookEvent.objects.filter(tenant=tenant).values_list("pk", "state")),
         "files": list(MediaFile.objects.filter(tenant=tenant).values_list("pk", "state")),
         "audit": AuditEvent.objects.filter(tenant=tenant).count(),
@@ -154,7 +158,8 @@ def test_the_walker_finds_the_pages_media_and_replay_buttons():
     routes = tenant_routes()
     for expected in ["t/<slug:slug>/inbox/", "t/<slug:slug>/inbox/c/<int:conversation_id>/",
                      "t/<slug:slug>/media/<int:media_file_id>/", "t/<slug:slug>/logs/<int:event_id>/replay/",
-                     "t/<slug:slug>/contacts/<int:contact_id>/export/", "t/<slug:slug>/audit/"]:
+                     "t/<slug:slug>/contacts/<int:contact_id>/export/", "t/<slug:slug>/audit/",
+                     "t/<slug:slug>/members/invitations/<int:invitation_id>/revoke/"]:
         assert expected in routes
     assert len(routes) >= 30
 

@@ -1,6 +1,7 @@
 """A tenant with one of everything, made with the ORM (works with and without a live
 stack): a contact and their conversation, messages, a stored photo, a note, a label, a
-saved reply, a template, a webhook event, a Graph API call, an audit entry. The isolation
+saved reply, a template, a webhook event, a Graph API call, an audit entry, a pending
+invitation. The isolation
 and browser tests fill every URL's ids from it."""
 
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from tenants import audit
-from tenants.models import Membership
+from tenants.models import Invitation, Membership
 from whatsapp.models import (
     CannedResponse,
     Contact,
@@ -43,6 +44,7 @@ class World:
     event: WebhookEvent
     call: GraphCall
     member: Membership
+    invitation: Invitation
     extra: dict = field(default_factory=dict)
 
 
@@ -80,5 +82,7 @@ def build_world(tenant, member, customer="15557770000", name="Ada"):
     call = GraphCall.objects.create(tenant=tenant, method="POST", path=f"/v24.0/{number.phone_number_id}/messages",
                                     status_code=200)
     audit.record(tenant, audit.Action.SETTINGS_CHANGED, actor=member.user, target="For the test")
+    invitation = Invitation.objects.create(tenant=tenant, email=f"invited@{tenant.slug}.test", invited_by=member.user,
+                                           nonce=f"nonce-{tenant.slug}", expires_at=now + timedelta(days=7))
     return World(tenant, contact, conversation, message, media_file, note, label, canned, template, event, call,
-                 member)
+                 member, invitation)
