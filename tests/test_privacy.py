@@ -157,6 +157,14 @@ def test_stored_webhooks_lose_the_contacts_items_and_keep_the_others(acme, owner
     assert Message.objects.filter(text="I am someone else").count() == 1
 
 
+def test_a_failed_webhook_that_is_no_json_object_is_redacted_as_text(world, webhook, admin_client):
+    response = webhook.post(b'[["15557770000", ' + b"[" * 100_000)
+    assert "nested too deeply" in response.json()["error"]
+    assert admin_client.post(f"/t/acme/contacts/{world.contact.pk}/delete/", {"confirm": "on"}).status_code == 302
+    event = WebhookEvent.objects.get(error__startswith="Malformed JSON: nested too deeply")
+    assert "15557770000" not in event.body and "Redacted" in event.error
+
+
 # --- Retention ----------------------------------------------------------------------------
 
 

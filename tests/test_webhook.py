@@ -210,6 +210,25 @@ class TestBadInput:
         assert "Malformed JSON" in response.json()["error"]
         assert WebhookEvent.objects.get().state == WebhookEvent.State.FAILED
 
+    def test_json_nested_too_deeply_is_400_and_kept_as_a_failed_event(self, webhook):
+        response = webhook.post(b"[" * 100_000)
+        assert response.status_code == 400
+        assert response.json()["error"] == "Malformed JSON: nested too deeply to read"
+        event = WebhookEvent.objects.get()
+        assert (event.state, event.error, len(event.body)) == ("failed", response.json()["error"], 100_000)
+
+    def test_an_event_nested_too_deeply_shows_in_the_logs_and_replays_to_the_same_failure(
+        self, webhook, run_tasks, tenant_admin_client
+    ):
+        webhook.post(b'{"entry": ' + b"[" * 100_000)
+        event = WebhookEvent.objects.get()
+        page = tenant_admin_client.get(f"/t/acme/logs/{event.pk}/")
+        assert page.status_code == 200 and "nested too deeply" in page.content.decode()
+        assert tenant_admin_client.post(f"/t/acme/logs/{event.pk}/replay/").status_code == 302
+        run_tasks()
+        event.refresh_from_db()
+        assert (event.state, event.error) == ("failed", "Malformed JSON: nested too deeply to read")
+
     def test_a_body_over_3_mb_is_413(self, webhook):
         body = b'{"pad": "' + b"x" * (3 * 1024 * 1024) + b'"}'
         assert webhook.post(body).status_code == 413

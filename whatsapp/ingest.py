@@ -80,6 +80,19 @@ def summarize(payload):
     return ",".join(fields)[:255], counts
 
 
+def read_payload(data):
+    """The JSON object a body holds. Raises ValueError saying why there is none: not JSON,
+    not an object, or nested deeper than the parser's recursion limit (about a thousand
+    levels, where json.loads raises RecursionError)."""
+    try:
+        payload = json.loads(data)
+    except RecursionError:
+        raise ValueError("nested too deeply to read") from None
+    if not isinstance(payload, dict):
+        raise ValueError("the body is not a JSON object")
+    return payload
+
+
 class Received:
     """What a POST's bytes amount to, before anything is stored: its signature state, the
     parsed payload of a signed body, or why a signed body cannot be read. Shared by the
@@ -94,10 +107,8 @@ class Received:
         if signature != WebhookEvent.Signature.VALID:
             return cls(signature)
         try:
-            payload = json.loads(body)
-            if not isinstance(payload, dict):
-                raise ValueError("the body is not a JSON object")
-        except (ValueError, UnicodeDecodeError) as error:
+            payload = read_payload(body)
+        except ValueError as error:  # UnicodeDecodeError included
             return cls(signature, error=f"Malformed JSON: {error}")
         return cls(signature, payload)
 
@@ -268,8 +279,13 @@ def process_event_id(event_id):
 
 def process_event(event):
     """Process every item of a stored event. Items stand alone: one that fails is reported
-    on the event and the others are stored; replaying the event is always safe."""
-    payload = json.loads(event.body)
+    on the event and the others are stored; replaying the event is always safe. A body that
+    is no JSON object (a failed event replayed) fails again with the reason."""
+    try:
+        payload = read_payload(event.body)
+    except ValueError as error:
+        _finish(event, [f"Malformed JSON: {error}"], [])
+        return
     parser = PyWAParser.for_this_thread()
     problems, notes = [], []
     for kind, envelope in split_items(payload):
@@ -281,6 +297,10 @@ def process_event(event):
         else:
             if note:
                 notes.append(note)
+    _finish(event, problems, notes)
+
+
+def _finish(event, problems, notes):
     event.state = WebhookEvent.State.FAILED if problems else WebhookEvent.State.PROCESSED
     event.error = "\n".join(problems + notes)
     event.processed_at = timezone.now()

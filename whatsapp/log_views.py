@@ -35,6 +35,15 @@ def access_event(membership, event_id):
         raise Http404("No such event.")
 
 
+def pretty_body(body):
+    """The body indented for reading, or as stored when it is no JSON object (a failed
+    event's, possibly nested too deeply for the parser or the encoder)."""
+    try:
+        return json.dumps(ingest.read_payload(body), indent=2, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return body
+
+
 def _day(value, end=False):
     try:
         day = datetime.strptime(value, "%Y-%m-%d").date()
@@ -144,14 +153,10 @@ def graph_calls(request, membership):
 @tenant_view(role=Role.ADMIN)
 def event_detail(request, membership, event_id):
     event = access_event(membership, event_id)
-    try:
-        pretty = json.dumps(json.loads(event.body), indent=2, ensure_ascii=False, sort_keys=False)
-    except ValueError:
-        pretty = event.body
     return render(
         request,
         "whatsapp/log_event.html",
-        {"tenant": membership.tenant, "membership": membership, "event": event, "pretty_body": pretty},
+        {"tenant": membership.tenant, "membership": membership, "event": event, "pretty_body": pretty_body(event.body)},
     )
 
 

@@ -186,8 +186,8 @@ def redact_webhook_events(contact):
     redacted = 0
     for event in WebhookEvent.objects.filter(mentions, tenant=contact.tenant).iterator():
         try:
-            body = json.dumps(redact_payload(json.loads(event.body), names), ensure_ascii=False)
-        except ValueError:
+            body = json.dumps(redact_payload(ingest.read_payload(event.body), names), ensure_ascii=False)
+        except (ValueError, RecursionError):  # a failed event's body: the pattern below still applies
             body = event.body
         body = pattern.sub(DELETED, body)  # a number left anywhere else (a system message's text)
         note = "Redacted: the items of a deleted contact were removed."
