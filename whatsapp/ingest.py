@@ -1,7 +1,7 @@
 """From Meta's POST to stored rows.
 
-The request path only checks the signature, stores the raw body (durable first) and
-enqueues processing. Processing splits the body into its items (every entry, change,
+The request path only checks the signature, stores the raw body of a signed POST (durable
+first) and enqueues processing; a POST without a valid signature is only counted. Processing splits the body into its items (every entry, change,
 message, status and error: Meta batches up to 1,000), has PyWA parse each one, and stores
 each exactly once through the database's unique keys, so retries and replays are safe.
 """
@@ -12,13 +12,13 @@ import logging
 import threading
 from datetime import datetime, timezone as dt_timezone
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection as database, transaction
 from django.db.models import F
 from django.utils import timezone
 from pywa import WhatsApp, handlers as pywa_handlers, utils as pywa_utils
 
 from . import account_updates, actions, delivery, message_types
-from .models import WebhookEvent
+from .models import WebhookEvent, WebhookReject
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +114,8 @@ class Received:
 
     @property
     def answer(self):
-        """(HTTP status, reason) once the event is stored; 200 for a processable one."""
+        """(HTTP status, reason) once the event is stored or the reject counted; 200 for a
+        processable event."""
         if self.signature == WebhookEvent.Signature.MISSING:
             return 401, "Missing X-Hub-Signature-256 header."
         if self.signature == WebhookEvent.Signature.INVALID:
@@ -123,12 +124,7 @@ class Received:
             return 400, self.error
         return 200, "ok"
 
-    def stored_body(self, body):
-        """An unsigned or wrongly signed body is kept for the log, cut to REJECTED_BODY_LIMIT."""
-        return body if self.signature == WebhookEvent.Signature.VALID else body[:REJECTED_BODY_LIMIT]
 
-
-REJECTED_BODY_LIMIT = 16 * 1024
 # Customers' messages are processed before status updates when both wait: a top-tier number
 # brings ~3,000 status webhooks a second, and a message must not queue behind them (ticks
 # only move forward, in any order of arrival).
@@ -140,7 +136,7 @@ def processing_priority(item_counts):
 
 
 def event_fields(body, signature, payload=None, error=""):
-    """The columns of a new WebhookEvent for these bytes, whichever path stores it."""
+    """The columns of a new WebhookEvent for these signed bytes, whichever path stores it."""
     fields, counts = summarize(payload) if isinstance(payload, dict) else ("", {})
     row = {
         # PostgreSQL text cannot hold NUL; the digest still covers the exact bytes.
@@ -152,15 +148,22 @@ def event_fields(body, signature, payload=None, error=""):
         "state": WebhookEvent.State.PENDING,
         "error": "",
     }
-    if signature != WebhookEvent.Signature.VALID:
-        row["state"], row["error"] = WebhookEvent.State.REJECTED, f"Signature {signature}: not processed."
-    elif error:
+    if error:
         row["state"], row["error"] = WebhookEvent.State.FAILED, error
     return row
 
 
+def keep(tenant, body, received):
+    """What the request path keeps of a POST (the Django view's; webhook_asgi.py does the
+    same in its own statements): a signed one's event, or one more refused post counted."""
+    if received.signature == WebhookEvent.Signature.VALID:
+        store_event(tenant, body, received.signature, received.payload, received.error)
+    else:
+        count_reject(tenant, body, received.signature)
+
+
 def store_event(tenant, body, signature, payload=None, error=""):
-    """Store a POST's raw body. Returns (event, is_new). A body we already hold from Meta
+    """Store a signed POST's raw body. Returns (event, is_new). A body we already hold from Meta
     counts one more delivery instead; a new signed body gets its processing job, in the
     same transaction. With an error, the event is kept as failed and not processed."""
     from .tasks import process_webhook_event
@@ -179,6 +182,42 @@ def store_event(tenant, body, signature, payload=None, error=""):
         if event.state == WebhookEvent.State.PENDING:
             process_webhook_event.using(priority=processing_priority(event.item_counts)).enqueue(event.pk)
     return event, True
+
+
+# Whoever knows a tenant's URL can post to it, so a post without a valid signature only
+# adds one to its minute's count; the minute's first body is kept, cut, as a sample. One
+# statement, the same on both paths and both databases: posts racing on separate
+# connections can neither make a second row nor lose a count.
+REJECT_SQL = """
+    INSERT INTO whatsapp_webhookreject (tenant_id, minute, missing, invalid, sample, sample_reason, sample_size)
+    VALUES (%(tenant_id)s, %(minute)s, %(missing)s, %(invalid)s, %(sample)s, %(reason)s, %(size)s)
+    ON CONFLICT (tenant_id, minute) DO UPDATE SET
+        missing = whatsapp_webhookreject.missing + excluded.missing,
+        invalid = whatsapp_webhookreject.invalid + excluded.invalid
+"""
+
+
+def this_minute():
+    return timezone.now().replace(second=0, microsecond=0)
+
+
+def reject_row(tenant_id, body, signature):
+    """The parameters of REJECT_SQL for one post refused for its signature."""
+    return {
+        "tenant_id": tenant_id, "minute": this_minute(), "reason": signature,
+        "missing": int(signature == WebhookEvent.Signature.MISSING),
+        "invalid": int(signature == WebhookEvent.Signature.INVALID),
+        "sample": body[: WebhookReject.SAMPLE_BYTES], "size": len(body),
+    }
+
+
+def count_reject(tenant, body, signature):
+    """Count a post refused for its signature (Django's connection; webhook_asgi.py runs the
+    same statement on its own)."""
+    row = reject_row(tenant.pk, body, signature)
+    row["minute"] = database.ops.adapt_datetimefield_value(row["minute"])  # SQLite keeps naive UTC text
+    with database.cursor() as cursor:
+        cursor.execute(REJECT_SQL, row)
 
 
 class ReplayRefused(Exception):
