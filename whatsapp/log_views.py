@@ -1,4 +1,5 @@
-"""The logs page: every webhook Meta sent, for tenant admins."""
+"""The logs pages, for tenant admins: every webhook Meta sent, the posts refused for their
+signature (counted per minute), and our Graph API calls."""
 
 import json
 from datetime import datetime, time, timedelta
@@ -15,7 +16,7 @@ from tenants.access import tenant_view
 from tenants.models import Role
 
 from . import ingest
-from .models import GraphCall, WebhookEvent
+from .models import GraphCall, WebhookEvent, WebhookReject
 
 PAGE_SIZE = 50
 # A text search reads the bodies themselves: a trigram index would make it instant, but it
@@ -33,6 +34,13 @@ def access_event(membership, event_id):
         return WebhookEvent.objects.get(pk=event_id, tenant=membership.tenant)
     except (WebhookEvent.DoesNotExist, ValueError):
         raise Http404("No such event.")
+
+
+def access_reject(membership, reject_id):
+    try:
+        return WebhookReject.objects.get(pk=reject_id, tenant=membership.tenant)
+    except WebhookReject.DoesNotExist:
+        raise Http404("No such minute of rejected posts.")
 
 
 def pretty_body(body):
@@ -97,6 +105,12 @@ def filter_calls(tenant, params):
     return _by_date_and_key(calls, GraphCall, tenant, params, "started_at")
 
 
+def filter_rejects(tenant, params):
+    """Minutes with posts refused for their signature, newest first."""
+    rejects = WebhookReject.objects.filter(tenant=tenant).defer("sample")
+    return _by_date_and_key(rejects, WebhookReject, tenant, params, "minute")
+
+
 def with_search_window(params):
     """The filters, with `since` set SEARCH_DAYS back when a text search names no dates (the
     form then shows the date, so the admin sees the window and can widen it)."""
@@ -146,6 +160,27 @@ def graph_calls(request, membership):
         "whatsapp/graph_calls.html",
         {"tenant": membership.tenant, "membership": membership, "calls": page.pop("rows"), **page,
          "kinds": GRAPH_KINDS},
+    )
+
+
+@require_GET
+@tenant_view(role=Role.ADMIN)
+def rejects(request, membership):
+    page = key_page(filter_rejects(membership.tenant, request.GET), request.GET)
+    return render(
+        request,
+        "whatsapp/log_rejects.html",
+        {"tenant": membership.tenant, "membership": membership, "rejects": page.pop("rows"), **page,
+         "sample_bytes": WebhookReject.SAMPLE_BYTES},
+    )
+
+
+@require_GET
+@tenant_view(role=Role.ADMIN)
+def reject_detail(request, membership, reject_id):
+    reject = access_reject(membership, reject_id)
+    return render(
+        request, "whatsapp/log_reject.html", {"tenant": membership.tenant, "membership": membership, "reject": reject}
     )
 
 
