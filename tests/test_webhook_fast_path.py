@@ -127,9 +127,11 @@ def test_only_events_with_customers_messages_wake_the_workers(webhook):
     assert announced == [f"webhooks:{message_task.pk}"]
 
 
-def test_300_unsigned_posts_racing_on_the_pool_make_one_row_and_lose_no_count(webhook, monkeypatch):
+def test_300_unsigned_posts_racing_on_the_pool_make_one_row_and_lose_no_count(webhook, monkeypatch, settings):
+    """Every pool connection writes, as separate processes would."""
     from inbox.asgi import django_asgi_app
 
+    monkeypatch.setattr(webhook_asgi, "REJECT_WRITERS", settings.WEBHOOK_POOL_SIZE)
     monkeypatch.setattr(ingest, "this_minute", lambda: datetime(2026, 1, 2, 3, 4, tzinfo=dt_timezone.utc))
     body = b'{"pad": "' + b"x" * (16 * 1024 - 11) + b'"}'
 
