@@ -1,9 +1,10 @@
 """From Meta's POST to stored rows.
 
 The request path only checks the signature, stores the raw body of a signed POST (durable
-first) and enqueues processing; a POST without a valid signature is only counted. Processing splits the body into its items (every entry, change,
-message, status and error: Meta batches up to 1,000), has PyWA parse each one, and stores
-each exactly once through the database's unique keys, so retries and replays are safe.
+first) and enqueues processing; a POST without a valid signature is only counted.
+Processing splits the body into its items (every entry, change, message, status and error:
+Meta batches up to 1,000), has PyWA parse each one, and stores each exactly once through
+the database's unique keys, so retries and replays are safe.
 """
 
 import hashlib
