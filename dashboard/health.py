@@ -5,10 +5,18 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from whatsapp import cloud_api
-from whatsapp.models import Connection, GraphCall, Message, PhoneNumber, WebhookEvent
+from whatsapp.models import (
+    Connection,
+    GraphCall,
+    Message,
+    PhoneNumber,
+    WebhookEvent,
+    WebhookReject,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +83,7 @@ def connection_health(tenant, period, now=None):
     health = Health(
         last_webhook=last_webhook,
         last_valid_webhook_at=_last_valid(events),
-        bad_signatures=events.exclude(signature=WebhookEvent.Signature.VALID).filter(**in_period).count(),
+        bad_signatures=_bad_signatures(tenant, events, period),
         failed_events=events.filter(state=WebhookEvent.State.FAILED, **in_period).count(),
         last_call=GraphCall.objects.filter(tenant=tenant, status_code__isnull=False).order_by("-started_at").first(),
         numbers=[_number_health(number) for number in tenant.phone_numbers.order_by("pk")],
@@ -85,6 +93,15 @@ def connection_health(tenant, period, now=None):
     health.token, health.token_note = _token_state(_connection(tenant), health.last_call)
     health.warnings = _warnings(tenant, health, _last_send_at(tenant), now)
     return health
+
+
+def _bad_signatures(tenant, events, period):
+    """Posts refused for their signature in the period: counted per minute, and the rows
+    kept of them before they were counted."""
+    minutes = WebhookReject.objects.filter(tenant=tenant, minute__gte=period.start, minute__lt=period.end)
+    counted = minutes.aggregate(total=Sum(F("missing") + F("invalid")))["total"] or 0
+    kept = events.exclude(signature=WebhookEvent.Signature.VALID)
+    return counted + kept.filter(received_at__gte=period.start, received_at__lt=period.end).count()
 
 
 def _last_valid(events):

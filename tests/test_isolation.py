@@ -20,7 +20,17 @@ from django.urls import URLResolver, get_resolver
 from inbox.asgi import application
 from tenants.models import AuditEvent, Invitation, Membership, Role
 from tenants.setup import add_member
-from whatsapp.models import CannedResponse, Contact, Conversation, Label, MediaFile, Message, Note, WebhookEvent
+from whatsapp.models import (
+    CannedResponse,
+    Contact,
+    Conversation,
+    Label,
+    MediaFile,
+    Message,
+    Note,
+    WebhookEvent,
+    WebhookReject,
+)
 from whatsapp.routing import websocket_urlpatterns
 
 from .conftest import ACME, GLOBEX, PASSWORD
@@ -43,6 +53,7 @@ KWARG_OBJECTS = {
     "note_id": lambda world: world.note.pk,
     "call_id": lambda world: world.call.pk,
     "invitation_id": lambda world: world.invitation.pk,
+    "reject_id": lambda world: world.reject.pk,
 }
 
 # Routes outside /t/<slug>/, each with the reason it is not tenant data.
@@ -132,6 +143,7 @@ def snapshot(tenant):
         "invitations": list(Invitation.objects.filter(tenant=tenant).values_list("pk", "nonce", "expires_at",
                                                                                    "revoked_at", "accepted_at")),
         "events": list(WebhookEvent.objects.filter(tenant=tenant).values_list("pk", "state")),
+        "rejects": list(WebhookReject.objects.filter(tenant=tenant).values_list("pk", "missing", "invalid")),
         "files": list(MediaFile.objects.filter(tenant=tenant).values_list("pk", "state")),
         "audit": AuditEvent.objects.filter(tenant=tenant).count(),
     }

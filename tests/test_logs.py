@@ -1,4 +1,4 @@
-"""The logs page: every webhook, filters, the raw body, replay."""
+"""The logs pages: every webhook, filters, the raw body, replay; the rejected posts."""
 
 from datetime import timedelta
 
@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from tenants.models import Role
 from tenants.setup import add_member
-from whatsapp.models import Message, WebhookEvent
+from whatsapp import ingest
+from whatsapp.models import Message, WebhookEvent, WebhookReject
 from whatsapp.simulator import payloads
 
 from .conftest import ACME
@@ -25,13 +26,24 @@ def admin_client(acme):
 
 
 @pytest.fixture
-def events(webhook, run_tasks):
+def events(acme, webhook, run_tasks):
     webhook.post(payloads.text_message(PNID, "15551234567", "findable needle"))
     webhook.post(payloads.status(PNID, "wamid.X", "delivered", "15551234567"))
     webhook.post(payloads.text_message("999", "15551234567", "for an unknown number"))
-    webhook.post(payloads.text_message(PNID, "15551234567", "bad"), signature="sha256=" + "0" * 64)
     run_tasks()
+    # Kept from when posts without a valid signature were stored as events.
+    body = payloads.encode(payloads.text_message(PNID, "15551234567", "bad")).decode()
+    WebhookEvent.objects.create(tenant=acme, body=body, body_sha256="0" * 64, signature="invalid", state="rejected")
     return WebhookEvent.objects.order_by("pk")
+
+
+@pytest.fixture
+def rejects(webhook, monkeypatch):
+    minute = timezone.now().replace(second=0, microsecond=0)
+    monkeypatch.setattr(ingest, "this_minute", lambda: minute)  # both posts in one minute, whenever they run
+    webhook.post(b"<script>alert(1)</script>" + b"x" * 5000, signature=None)
+    webhook.post(b"forged", signature="sha256=" + "0" * 64)
+    return WebhookReject.objects.order_by("pk")
 
 
 def test_login_is_required(client, acme):
@@ -137,3 +149,63 @@ def test_a_text_search_without_dates_looks_at_the_last_week_and_says_so(acme, ad
     wider = admin_client.get("/t/acme/logs/", {"q": "wamid.OLD", "since": "2000-01-01"})
     assert len(wider.context["events"]) == 2
 
+
+
+def test_an_old_rejected_event_still_shows(admin_client, events):
+    rejected = events.get(state="rejected")
+    content = admin_client.get(f"/t/acme/logs/{rejected.pk}/").content.decode()
+    assert "Invalid" in content and "Replay" not in content
+
+
+# --- Rejected posts ------------------------------------------------------------------------
+
+
+def test_rejected_posts_need_a_login(client, acme):
+    assert client.get("/t/acme/logs/rejected/")["Location"].startswith("/accounts/login/")
+
+
+def test_an_outsider_gets_404_for_rejected_posts(outsider_client, rejects):
+    reject = rejects.get()
+    assert outsider_client.get("/t/acme/logs/rejected/").status_code == 404
+    assert outsider_client.get(f"/t/acme/logs/rejected/{reject.pk}/").status_code == 404
+    assert outsider_client.get(f"/t/globex/logs/rejected/{reject.pk}/").status_code == 404
+
+
+def test_another_tenants_admin_cannot_read_acmes_sample(rejects, globex):
+    client = Client()
+    client.force_login(add_member(globex, "admin@globex.test", role=Role.ADMIN).user)
+    assert client.get(f"/t/globex/logs/rejected/{rejects.get().pk}/").status_code == 404
+
+
+def test_an_agent_gets_403_for_rejected_posts(agent_client, rejects):
+    assert agent_client.get("/t/acme/logs/rejected/").status_code == 403
+    assert agent_client.get(f"/t/acme/logs/rejected/{rejects.get().pk}/").status_code == 403
+
+
+def test_rejected_posts_are_read_only(admin_client, rejects):
+    assert admin_client.post("/t/acme/logs/rejected/").status_code == 405
+    assert admin_client.post(f"/t/acme/logs/rejected/{rejects.get().pk}/").status_code == 405
+
+
+def test_rejected_posts_are_listed_per_minute_with_their_counts(admin_client, rejects):
+    page = admin_client.get("/t/acme/logs/rejected/")
+    assert [(r.missing, r.invalid) for r in page.context["rejects"]] == [(1, 1)]
+    assert "Rejected posts" in page.content.decode()
+
+
+def test_the_sample_is_the_minutes_first_body_cut_and_escaped(admin_client, rejects):
+    content = admin_client.get(f"/t/acme/logs/rejected/{rejects.get().pk}/").content.decode()
+    assert "&lt;script&gt;alert(1)" in content and "<script>alert(1)" not in content
+    assert "first 4,096 of 5,025 bytes" in content and "forged" not in content
+
+
+def test_rejected_posts_page_back_by_key(acme, admin_client, monkeypatch):
+    monkeypatch.setattr("whatsapp.log_views.PAGE_SIZE", 2)
+    start = timezone.now().replace(second=0, microsecond=0)
+    for minutes in range(3):
+        WebhookReject.objects.create(tenant=acme, minute=start - timedelta(minutes=minutes), missing=1, sample=b"x",
+                                     sample_reason="missing", sample_size=1)
+    first = admin_client.get("/t/acme/logs/rejected/").context
+    assert len(first["rejects"]) == 2 and first["older_before"]
+    second = admin_client.get("/t/acme/logs/rejected/", {"before": first["older_before"]}).context
+    assert [reject.minute for reject in second["rejects"]] == [start - timedelta(minutes=2)]

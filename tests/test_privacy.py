@@ -14,7 +14,17 @@ from django.utils import timezone
 from tenants.models import AuditEvent, Membership, Role
 from tenants.setup import add_member
 from whatsapp import ingest, privacy
-from whatsapp.models import Contact, Conversation, GraphCall, MediaFile, Message, Note, StatusUpdate, WebhookEvent
+from whatsapp.models import (
+    Contact,
+    Conversation,
+    GraphCall,
+    MediaFile,
+    Message,
+    Note,
+    StatusUpdate,
+    WebhookEvent,
+    WebhookReject,
+)
 from whatsapp.simulator import payloads
 
 from .conftest import ACME
@@ -157,6 +167,14 @@ def test_stored_webhooks_lose_the_contacts_items_and_keep_the_others(acme, owner
     assert Message.objects.filter(text="I am someone else").count() == 1
 
 
+def test_a_failed_webhook_that_is_no_json_object_is_redacted_as_text(world, webhook, admin_client):
+    response = webhook.post(b'[["15557770000", ' + b"[" * 100_000)
+    assert "nested too deeply" in response.json()["error"]
+    assert admin_client.post(f"/t/acme/contacts/{world.contact.pk}/delete/", {"confirm": "on"}).status_code == 302
+    event = WebhookEvent.objects.get(error__startswith="Malformed JSON: nested too deeply")
+    assert "15557770000" not in event.body and "Redacted" in event.error
+
+
 # --- Retention ----------------------------------------------------------------------------
 
 
@@ -187,6 +205,22 @@ def test_the_retention_job_purges_old_messages_with_their_files_and_keeps_the_re
     assert not GraphCall.objects.filter(pk=world.call.pk).exists()
     entry = AuditEvent.objects.get(action=AuditEvent.Action.RETENTION_PURGED)
     assert entry.actor is None and entry.details["messages"] == 1 and entry.details["files"] == 1
+
+
+def test_rejected_posts_are_kept_a_week_whatever_the_retention_period(acme, globex):
+    def minute_of_rejects(tenant, days_ago):
+        minute = old(days_ago).replace(second=0, microsecond=0)
+        return WebhookReject.objects.create(tenant=tenant, minute=minute, missing=3, sample=b"{}",
+                                            sample_reason="missing", sample_size=2)
+
+    recent = minute_of_rejects(acme, 6)
+    minute_of_rejects(acme, 8)
+    minute_of_rejects(globex, 8)
+
+    privacy.purge_expired_data()
+
+    assert list(WebhookReject.objects.all()) == [recent]
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.RETENTION_PURGED).exists()
 
 
 def test_without_a_retention_period_nothing_is_purged(world, acme):

@@ -1,10 +1,12 @@
 """The webhook: Meta's handshake, signatures, storing first, exactly-once processing."""
 
 import json
+from datetime import datetime, timezone as dt_timezone
 
 import pytest
 
-from whatsapp.models import Contact, Conversation, Message, StatusUpdate, WebhookEvent
+from whatsapp import ingest
+from whatsapp.models import Contact, Conversation, Message, StatusUpdate, WebhookEvent, WebhookReject
 from whatsapp.simulator import payloads
 
 from .conftest import ACME
@@ -56,17 +58,40 @@ class TestSignatures:
         assert message.conversation.contact.profile_name == "Ada"
         assert WebhookEvent.objects.get().state == WebhookEvent.State.PROCESSED
 
-    def test_a_missing_signature_is_401_and_nothing_is_processed(self, webhook, run_tasks):
-        assert webhook.post(customer_text(), signature=None).status_code == 401
+    def test_a_missing_signature_is_401_and_only_counted(self, webhook, run_tasks):
+        response = webhook.post(customer_text(), signature=None)
+        assert (response.status_code, response.json()) == (401, {"error": "Missing X-Hub-Signature-256 header."})
         run_tasks()
-        assert not Message.objects.exists()
-        assert WebhookEvent.objects.get().state == WebhookEvent.State.REJECTED
+        assert not Message.objects.exists() and not WebhookEvent.objects.exists()
+        reject = WebhookReject.objects.get()
+        assert (reject.missing, reject.invalid, reject.sample_reason) == (1, 0, "missing")
 
-    def test_a_wrong_signature_is_403_and_nothing_is_processed(self, webhook, run_tasks):
-        assert webhook.post(customer_text(), signature="sha256=" + "0" * 64).status_code == 403
+    def test_a_wrong_signature_is_403_and_only_counted(self, webhook, run_tasks):
+        response = webhook.post(customer_text(), signature="sha256=" + "0" * 64)
+        assert (response.status_code, response.json()) == (403, {"error": "X-Hub-Signature-256 does not match the body."})
         run_tasks()
-        assert not Message.objects.exists()
-        assert WebhookEvent.objects.get().signature == WebhookEvent.Signature.INVALID
+        assert not Message.objects.exists() and not WebhookEvent.objects.exists()
+        reject = WebhookReject.objects.get()
+        assert (reject.missing, reject.invalid, reject.sample_reason) == (0, 1, "invalid")
+
+    def test_300_unsigned_posts_make_one_reject_row_with_a_4_kb_sample(self, webhook, monkeypatch):
+        minute = datetime(2026, 1, 2, 3, 4, tzinfo=dt_timezone.utc)
+        monkeypatch.setattr(ingest, "this_minute", lambda: minute)
+        body = b'{"pad": "' + b"x" * (16 * 1024 - 11) + b'"}'
+        for _ in range(300):
+            assert webhook.post(body, signature=None).status_code == 401
+        assert not WebhookEvent.objects.exists()
+        reject = WebhookReject.objects.get(minute=minute)
+        assert (reject.missing, reject.invalid, reject.sample_size) == (300, 0, 16 * 1024)
+        assert bytes(reject.sample) == body[:4096]
+
+    def test_missing_and_wrong_signatures_of_a_minute_share_its_row_and_its_first_sample(self, webhook, monkeypatch):
+        monkeypatch.setattr(ingest, "this_minute", lambda: datetime(2026, 1, 2, 3, 4, tzinfo=dt_timezone.utc))
+        webhook.post(b"first", signature="sha256=" + "0" * 64)
+        webhook.post(b"second", signature=None)
+        webhook.post(b"third", signature="not even hex")
+        reject = WebhookReject.objects.get()
+        assert (reject.missing, reject.invalid, reject.sample_reason, reject.sample_text) == (1, 2, "invalid", "first")
 
     def test_a_signature_made_with_another_tenants_secret_is_403(self, webhook, globex):
         body = payloads.encode(customer_text())
@@ -128,8 +153,6 @@ class TestExactlyOnce:
         assert Conversation.objects.get(contact__wa_id="15550000001").unread_count == 2
 
     def test_replaying_an_event_changes_nothing(self, webhook, run_tasks):
-        from whatsapp import ingest
-
         webhook.post(customer_text("once"))
         run_tasks()
         ingest.process_event(WebhookEvent.objects.get())
@@ -210,6 +233,25 @@ class TestBadInput:
         assert "Malformed JSON" in response.json()["error"]
         assert WebhookEvent.objects.get().state == WebhookEvent.State.FAILED
 
+    def test_json_nested_too_deeply_is_400_and_kept_as_a_failed_event(self, webhook):
+        response = webhook.post(b"[" * 100_000)
+        assert response.status_code == 400
+        assert response.json()["error"] == "Malformed JSON: nested too deeply to read"
+        event = WebhookEvent.objects.get()
+        assert (event.state, event.error, len(event.body)) == ("failed", response.json()["error"], 100_000)
+
+    def test_an_event_nested_too_deeply_shows_in_the_logs_and_replays_to_the_same_failure(
+        self, webhook, run_tasks, tenant_admin_client
+    ):
+        webhook.post(b'{"entry": ' + b"[" * 100_000)
+        event = WebhookEvent.objects.get()
+        page = tenant_admin_client.get(f"/t/acme/logs/{event.pk}/")
+        assert page.status_code == 200 and "nested too deeply" in page.content.decode()
+        assert tenant_admin_client.post(f"/t/acme/logs/{event.pk}/replay/").status_code == 302
+        run_tasks()
+        event.refresh_from_db()
+        assert (event.state, event.error) == ("failed", "Malformed JSON: nested too deeply to read")
+
     def test_a_body_over_3_mb_is_413(self, webhook):
         body = b'{"pad": "' + b"x" * (3 * 1024 * 1024) + b'"}'
         assert webhook.post(body).status_code == 413
@@ -246,8 +288,6 @@ class TestBadInput:
 class TestDurability:
     def test_an_event_that_cannot_be_stored_gets_500_so_meta_retries(self, webhook, monkeypatch):
         from django.db import DatabaseError
-
-        from whatsapp import ingest
 
         def fail(*args, **kwargs):
             raise DatabaseError("the disk is full")

@@ -6,13 +6,14 @@ below inherit them). The fast path writes on its own connections, so these tests
 transactional_db."""
 
 import asyncio
+from datetime import datetime, timezone as dt_timezone
 
 import httpx
 import pytest
 
 from tests import test_webhook as through_django
-from whatsapp import webhook_asgi
-from whatsapp.models import Message, WebhookEvent
+from whatsapp import ingest, webhook_asgi
+from whatsapp.models import Message, WebhookEvent, WebhookReject
 from whatsapp.simulator import payloads
 
 from .conftest import ACME, GLOBEX
@@ -126,11 +127,28 @@ def test_only_events_with_customers_messages_wake_the_workers(webhook):
     assert announced == [f"webhooks:{message_task.pk}"]
 
 
-def test_a_rejected_body_is_kept_cut_to_16_kb(webhook):
-    big = through_django.customer_text("x" * 40_000)
-    assert webhook.post(big, signature="sha256=" + "0" * 64).status_code == 403
-    event = WebhookEvent.objects.get()
-    assert (event.state, len(event.body)) == (WebhookEvent.State.REJECTED, 16 * 1024)
+def test_300_unsigned_posts_racing_on_the_pool_make_one_row_and_lose_no_count(webhook, monkeypatch, settings):
+    """Every pool connection writes, as separate processes would."""
+    from inbox.asgi import django_asgi_app
+
+    monkeypatch.setattr(webhook_asgi, "REJECT_WRITERS", settings.WEBHOOK_POOL_SIZE)
+    monkeypatch.setattr(ingest, "this_minute", lambda: datetime(2026, 1, 2, 3, 4, tzinfo=dt_timezone.utc))
+    body = b'{"pad": "' + b"x" * (16 * 1024 - 11) + b'"}'
+
+    async def post_all_at_once():
+        app = webhook_asgi.WebhookFastPath(django_asgi_app)
+        transport = httpx.ASGITransport(app=app)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+                posts = [client.post("/webhooks/whatsapp/acme/", content=body) for _ in range(300)]
+                return [response.status_code for response in await asyncio.gather(*posts)]
+        finally:
+            await app.close()
+
+    assert asyncio.run(post_all_at_once()) == [401] * 300
+    assert not WebhookEvent.objects.exists()
+    reject = WebhookReject.objects.get()
+    assert (reject.missing, reject.invalid, len(reject.sample), reject.sample_size) == (300, 0, 4096, 16 * 1024)
 
 
 def test_an_unknown_or_inactive_tenant_is_404(webhook, acme):
@@ -144,7 +162,8 @@ def test_an_unknown_or_inactive_tenant_is_404(webhook, acme):
 def test_each_tenant_checks_its_own_secret(webhook, globex):
     assert AsgiPoster("globex", GLOBEX["app_secret"]).post(through_django.customer_text()).status_code == 200
     assert AsgiPoster("globex", ACME["app_secret"]).post(through_django.customer_text()).status_code == 403
-    assert WebhookEvent.objects.filter(tenant=globex).count() == 2
+    assert WebhookEvent.objects.filter(tenant=globex).count() == 1
+    assert WebhookReject.objects.get(tenant=globex).invalid == 1
 
 
 def test_a_declared_length_over_the_cap_is_413_before_reading(webhook, settings):

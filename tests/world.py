@@ -1,7 +1,7 @@
 """A tenant with one of everything, made with the ORM (works with and without a live
 stack): a contact and their conversation, messages, a stored photo, a note, a label, a
-saved reply, a template, a webhook event, a Graph API call, an audit entry, a pending
-invitation. The isolation
+saved reply, a template, a webhook event, a minute of rejected posts, a Graph API call, an
+audit entry, a pending invitation. The isolation
 and browser tests fill every URL's ids from it."""
 
 from dataclasses import dataclass, field
@@ -24,6 +24,7 @@ from whatsapp.models import (
     Note,
     PhoneNumber,
     WebhookEvent,
+    WebhookReject,
 )
 from whatsapp.simulator import payloads
 
@@ -45,6 +46,7 @@ class World:
     call: GraphCall
     member: Membership
     invitation: Invitation
+    reject: WebhookReject
     extra: dict = field(default_factory=dict)
 
 
@@ -81,8 +83,10 @@ def build_world(tenant, member, customer="15557770000", name="Ada"):
                                         signature="valid", state="failed", error="For the test")
     call = GraphCall.objects.create(tenant=tenant, method="POST", path=f"/v24.0/{number.phone_number_id}/messages",
                                     status_code=200)
+    reject = WebhookReject.objects.create(tenant=tenant, minute=now.replace(second=0, microsecond=0), missing=2,
+                                          sample=b'{"forged": true}', sample_reason="missing", sample_size=16)
     audit.record(tenant, audit.Action.SETTINGS_CHANGED, actor=member.user, target="For the test")
     invitation = Invitation.objects.create(tenant=tenant, email=f"invited@{tenant.slug}.test", invited_by=member.user,
                                            nonce=f"nonce-{tenant.slug}", expires_at=now + timedelta(days=7))
     return World(tenant, contact, conversation, message, media_file, note, label, canned, template, event, call,
-                 member, invitation)
+                 member, invitation, reject)

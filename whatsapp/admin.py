@@ -4,7 +4,7 @@ from django.contrib import admin
 from inbox.crypto import mask
 
 from . import delivery
-from .models import Connection, Contact, Conversation, MediaFile, Message, PhoneNumber, WebhookEvent
+from .models import Connection, Contact, Conversation, MediaFile, Message, PhoneNumber, WebhookEvent, WebhookReject
 
 SECRET_FIELDS = ("app_secret", "verify_token", "access_token")
 
@@ -101,6 +101,13 @@ class WebhookEventAdmin(admin.ModelAdmin):
     list_display = ["pk", "tenant", "received_at", "fields", "signature", "state", "deliveries"]
     list_filter = ["tenant", "state", "signature"]
     readonly_fields = [f.name for f in WebhookEvent._meta.fields]
+
+
+@admin.register(WebhookReject)
+class WebhookRejectAdmin(admin.ModelAdmin):
+    list_display = ["pk", "tenant", "minute", "missing", "invalid", "sample_size"]
+    list_filter = ["tenant"]
+    readonly_fields = [f.name for f in WebhookReject._meta.fields]
 
 
 @admin.register(MediaFile)

@@ -1,9 +1,10 @@
 """From Meta's POST to stored rows.
 
-The request path only checks the signature, stores the raw body (durable first) and
-enqueues processing. Processing splits the body into its items (every entry, change,
-message, status and error: Meta batches up to 1,000), has PyWA parse each one, and stores
-each exactly once through the database's unique keys, so retries and replays are safe.
+The request path only checks the signature, stores the raw body of a signed POST (durable
+first) and enqueues processing; a POST without a valid signature is only counted.
+Processing splits the body into its items (every entry, change, message, status and error:
+Meta batches up to 1,000), has PyWA parse each one, and stores each exactly once through
+the database's unique keys, so retries and replays are safe.
 """
 
 import hashlib
@@ -12,13 +13,13 @@ import logging
 import threading
 from datetime import datetime, timezone as dt_timezone
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection as database, transaction
 from django.db.models import F
 from django.utils import timezone
 from pywa import WhatsApp, handlers as pywa_handlers, utils as pywa_utils
 
 from . import account_updates, actions, delivery, message_types
-from .models import WebhookEvent
+from .models import WebhookEvent, WebhookReject
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,19 @@ def summarize(payload):
     return ",".join(fields)[:255], counts
 
 
+def read_payload(data):
+    """The JSON object a body holds. Raises ValueError saying why there is none: not JSON,
+    not an object, or nested deeper than the parser's recursion limit (about a thousand
+    levels, where json.loads raises RecursionError)."""
+    try:
+        payload = json.loads(data)
+    except RecursionError:
+        raise ValueError("nested too deeply to read") from None
+    if not isinstance(payload, dict):
+        raise ValueError("the body is not a JSON object")
+    return payload
+
+
 class Received:
     """What a POST's bytes amount to, before anything is stored: its signature state, the
     parsed payload of a signed body, or why a signed body cannot be read. Shared by the
@@ -94,16 +108,15 @@ class Received:
         if signature != WebhookEvent.Signature.VALID:
             return cls(signature)
         try:
-            payload = json.loads(body)
-            if not isinstance(payload, dict):
-                raise ValueError("the body is not a JSON object")
-        except (ValueError, UnicodeDecodeError) as error:
+            payload = read_payload(body)
+        except ValueError as error:  # UnicodeDecodeError included
             return cls(signature, error=f"Malformed JSON: {error}")
         return cls(signature, payload)
 
     @property
     def answer(self):
-        """(HTTP status, reason) once the event is stored; 200 for a processable one."""
+        """(HTTP status, reason) once the event is stored or the reject counted; 200 for a
+        processable event."""
         if self.signature == WebhookEvent.Signature.MISSING:
             return 401, "Missing X-Hub-Signature-256 header."
         if self.signature == WebhookEvent.Signature.INVALID:
@@ -112,12 +125,7 @@ class Received:
             return 400, self.error
         return 200, "ok"
 
-    def stored_body(self, body):
-        """An unsigned or wrongly signed body is kept for the log, cut to REJECTED_BODY_LIMIT."""
-        return body if self.signature == WebhookEvent.Signature.VALID else body[:REJECTED_BODY_LIMIT]
 
-
-REJECTED_BODY_LIMIT = 16 * 1024
 # Customers' messages are processed before status updates when both wait: a top-tier number
 # brings ~3,000 status webhooks a second, and a message must not queue behind them (ticks
 # only move forward, in any order of arrival).
@@ -129,7 +137,7 @@ def processing_priority(item_counts):
 
 
 def event_fields(body, signature, payload=None, error=""):
-    """The columns of a new WebhookEvent for these bytes, whichever path stores it."""
+    """The columns of a new WebhookEvent for these signed bytes, whichever path stores it."""
     fields, counts = summarize(payload) if isinstance(payload, dict) else ("", {})
     row = {
         # PostgreSQL text cannot hold NUL; the digest still covers the exact bytes.
@@ -141,15 +149,22 @@ def event_fields(body, signature, payload=None, error=""):
         "state": WebhookEvent.State.PENDING,
         "error": "",
     }
-    if signature != WebhookEvent.Signature.VALID:
-        row["state"], row["error"] = WebhookEvent.State.REJECTED, f"Signature {signature}: not processed."
-    elif error:
+    if error:
         row["state"], row["error"] = WebhookEvent.State.FAILED, error
     return row
 
 
+def keep(tenant, body, received):
+    """What the request path keeps of a POST (the Django view's; webhook_asgi.py does the
+    same in its own statements): a signed one's event, or one more refused post counted."""
+    if received.signature == WebhookEvent.Signature.VALID:
+        store_event(tenant, body, received.signature, received.payload, received.error)
+    else:
+        count_reject(tenant, body, received.signature)
+
+
 def store_event(tenant, body, signature, payload=None, error=""):
-    """Store a POST's raw body. Returns (event, is_new). A body we already hold from Meta
+    """Store a signed POST's raw body. Returns (event, is_new). A body we already hold from Meta
     counts one more delivery instead; a new signed body gets its processing job, in the
     same transaction. With an error, the event is kept as failed and not processed."""
     from .tasks import process_webhook_event
@@ -168,6 +183,42 @@ def store_event(tenant, body, signature, payload=None, error=""):
         if event.state == WebhookEvent.State.PENDING:
             process_webhook_event.using(priority=processing_priority(event.item_counts)).enqueue(event.pk)
     return event, True
+
+
+# Whoever knows a tenant's URL can post to it, so a post without a valid signature only
+# adds one to its minute's count; the minute's first body is kept, cut, as a sample. One
+# statement, the same on both paths and both databases: posts racing on separate
+# connections can neither make a second row nor lose a count.
+REJECT_SQL = """
+    INSERT INTO whatsapp_webhookreject (tenant_id, minute, missing, invalid, sample, sample_reason, sample_size)
+    VALUES (%(tenant_id)s, %(minute)s, %(missing)s, %(invalid)s, %(sample)s, %(reason)s, %(size)s)
+    ON CONFLICT (tenant_id, minute) DO UPDATE SET
+        missing = whatsapp_webhookreject.missing + excluded.missing,
+        invalid = whatsapp_webhookreject.invalid + excluded.invalid
+"""
+
+
+def this_minute():
+    return timezone.now().replace(second=0, microsecond=0)
+
+
+def reject_row(tenant_id, body, signature):
+    """The parameters of REJECT_SQL for one post refused for its signature."""
+    return {
+        "tenant_id": tenant_id, "minute": this_minute(), "reason": signature,
+        "missing": int(signature == WebhookEvent.Signature.MISSING),
+        "invalid": int(signature == WebhookEvent.Signature.INVALID),
+        "sample": body[: WebhookReject.SAMPLE_BYTES], "size": len(body),
+    }
+
+
+def count_reject(tenant, body, signature):
+    """Count a post refused for its signature (Django's connection; webhook_asgi.py runs the
+    same statement on its own)."""
+    row = reject_row(tenant.pk, body, signature)
+    row["minute"] = database.ops.adapt_datetimefield_value(row["minute"])  # SQLite keeps naive UTC text
+    with database.cursor() as cursor:
+        cursor.execute(REJECT_SQL, row)
 
 
 class ReplayRefused(Exception):
@@ -268,8 +319,13 @@ def process_event_id(event_id):
 
 def process_event(event):
     """Process every item of a stored event. Items stand alone: one that fails is reported
-    on the event and the others are stored; replaying the event is always safe."""
-    payload = json.loads(event.body)
+    on the event and the others are stored; replaying the event is always safe. A body that
+    is no JSON object (a failed event replayed) fails again with the reason."""
+    try:
+        payload = read_payload(event.body)
+    except ValueError as error:
+        _finish(event, [f"Malformed JSON: {error}"], [])
+        return
     parser = PyWAParser.for_this_thread()
     problems, notes = [], []
     for kind, envelope in split_items(payload):
@@ -281,6 +337,10 @@ def process_event(event):
         else:
             if note:
                 notes.append(note)
+    _finish(event, problems, notes)
+
+
+def _finish(event, problems, notes):
     event.state = WebhookEvent.State.FAILED if problems else WebhookEvent.State.PROCESSED
     event.error = "\n".join(problems + notes)
     event.processed_at = timezone.now()

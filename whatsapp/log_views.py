@@ -1,4 +1,5 @@
-"""The logs page: every webhook Meta sent, for tenant admins."""
+"""The logs pages, for tenant admins: every webhook Meta sent, the posts refused for their
+signature (counted per minute), and our Graph API calls."""
 
 import json
 from datetime import datetime, time, timedelta
@@ -15,7 +16,7 @@ from tenants.access import tenant_view
 from tenants.models import Role
 
 from . import ingest
-from .models import GraphCall, WebhookEvent
+from .models import GraphCall, WebhookEvent, WebhookReject
 
 PAGE_SIZE = 50
 # A text search reads the bodies themselves: a trigram index would make it instant, but it
@@ -33,6 +34,22 @@ def access_event(membership, event_id):
         return WebhookEvent.objects.get(pk=event_id, tenant=membership.tenant)
     except (WebhookEvent.DoesNotExist, ValueError):
         raise Http404("No such event.")
+
+
+def access_reject(membership, reject_id):
+    try:
+        return WebhookReject.objects.get(pk=reject_id, tenant=membership.tenant)
+    except WebhookReject.DoesNotExist:
+        raise Http404("No such minute of rejected posts.")
+
+
+def pretty_body(body):
+    """The body indented for reading, or as stored when it is no JSON object (a failed
+    event's, possibly nested too deeply for the parser or the encoder)."""
+    try:
+        return json.dumps(ingest.read_payload(body), indent=2, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return body
 
 
 def _day(value, end=False):
@@ -86,6 +103,12 @@ def filter_calls(tenant, params):
     if params.get("q"):
         calls = calls.filter(Q(path__contains=params["q"][:200]) | Q(error_message__contains=params["q"][:200]))
     return _by_date_and_key(calls, GraphCall, tenant, params, "started_at")
+
+
+def filter_rejects(tenant, params):
+    """Minutes with posts refused for their signature, newest first."""
+    rejects = WebhookReject.objects.filter(tenant=tenant).defer("sample")
+    return _by_date_and_key(rejects, WebhookReject, tenant, params, "minute")
 
 
 def with_search_window(params):
@@ -142,16 +165,33 @@ def graph_calls(request, membership):
 
 @require_GET
 @tenant_view(role=Role.ADMIN)
+def rejects(request, membership):
+    page = key_page(filter_rejects(membership.tenant, request.GET), request.GET)
+    return render(
+        request,
+        "whatsapp/log_rejects.html",
+        {"tenant": membership.tenant, "membership": membership, "rejects": page.pop("rows"), **page,
+         "sample_bytes": WebhookReject.SAMPLE_BYTES},
+    )
+
+
+@require_GET
+@tenant_view(role=Role.ADMIN)
+def reject_detail(request, membership, reject_id):
+    reject = access_reject(membership, reject_id)
+    return render(
+        request, "whatsapp/log_reject.html", {"tenant": membership.tenant, "membership": membership, "reject": reject}
+    )
+
+
+@require_GET
+@tenant_view(role=Role.ADMIN)
 def event_detail(request, membership, event_id):
     event = access_event(membership, event_id)
-    try:
-        pretty = json.dumps(json.loads(event.body), indent=2, ensure_ascii=False, sort_keys=False)
-    except ValueError:
-        pretty = event.body
     return render(
         request,
         "whatsapp/log_event.html",
-        {"tenant": membership.tenant, "membership": membership, "event": event, "pretty_body": pretty},
+        {"tenant": membership.tenant, "membership": membership, "event": event, "pretty_body": pretty_body(event.body)},
     )
 
 

@@ -432,7 +432,7 @@ class WebhookEvent(models.Model):
         PENDING = "pending", "Pending"
         PROCESSED = "processed", "Processed"
         FAILED = "failed", "Failed"
-        REJECTED = "rejected", "Rejected"
+        REJECTED = "rejected", "Rejected"  # kept rows only: a post without a valid signature is a WebhookReject
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="webhook_events")
     received_at = models.DateTimeField(default=timezone.now)
@@ -463,6 +463,37 @@ class WebhookEvent(models.Model):
 
     def __str__(self):
         return f"webhook {self.pk} ({self.state})"
+
+
+class WebhookReject(models.Model):
+    """The posts of one minute that had no valid signature. Anyone who knows the URL can
+    send them, so they are counted, not stored: one row per tenant and minute, written by
+    ingest.REJECT_SQL, holding the counts by reason and the minute's first body, cut to
+    SAMPLE_BYTES, as a sample."""
+
+    SAMPLE_BYTES = 4096
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="webhook_rejects")
+    minute = models.DateTimeField(help_text="The minute the posts came in (seconds cut).")
+    missing = models.PositiveIntegerField(default=0, help_text="Posts without X-Hub-Signature-256.")
+    invalid = models.PositiveIntegerField(default=0, help_text="Posts whose signature did not match the body.")
+    sample = models.BinaryField(max_length=SAMPLE_BYTES, help_text="The start of the minute's first body.")
+    sample_reason = models.CharField(max_length=10, choices=WebhookEvent.Signature.choices)
+    sample_size = models.PositiveIntegerField(help_text="The whole length of the sample's body, in bytes.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "minute"], name="webhook_reject_minute")]
+
+    def __str__(self):
+        return f"rejects at {self.minute:%Y-%m-%d %H:%M} ({self.total})"
+
+    @property
+    def total(self):
+        return self.missing + self.invalid
+
+    @property
+    def sample_text(self):
+        return bytes(self.sample).decode("utf-8", errors="replace")
 
 
 def media_upload_path(media_file, filename):

@@ -21,7 +21,17 @@ from tenants import audit
 from tenants.models import Tenant
 
 from . import ingest
-from .models import Conversation, GraphCall, MediaFile, Message, MessageStatus, Note, StatusUpdate, WebhookEvent
+from .models import (
+    Conversation,
+    GraphCall,
+    MediaFile,
+    Message,
+    MessageStatus,
+    Note,
+    StatusUpdate,
+    WebhookEvent,
+    WebhookReject,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +39,9 @@ EXPORT_SPOOL_BYTES = 8 * 1024 * 1024  # larger exports go to a temporary file, n
 PURGE_BATCH = 500
 PURGE_LIMIT_PER_RUN = 5000  # messages per tenant per run; the task runs again while more remain
 PURGE_EVERY = timedelta(hours=1)
+# Posts refused for their signature matter only while someone looks into them. No
+# workspace keeps its data for less (tenants.models.MIN_RETENTION_DAYS).
+REJECTS_KEPT = timedelta(days=7)
 DELETED = "[deleted contact]"
 
 
@@ -186,8 +199,8 @@ def redact_webhook_events(contact):
     redacted = 0
     for event in WebhookEvent.objects.filter(mentions, tenant=contact.tenant).iterator():
         try:
-            body = json.dumps(redact_payload(json.loads(event.body), names), ensure_ascii=False)
-        except ValueError:
+            body = json.dumps(redact_payload(ingest.read_payload(event.body), names), ensure_ascii=False)
+        except (ValueError, RecursionError):  # a failed event's body: the pattern below still applies
             body = event.body
         body = pattern.sub(DELETED, body)  # a number left anywhere else (a system message's text)
         note = "Redacted: the items of a deleted contact were removed."
@@ -200,10 +213,12 @@ def redact_webhook_events(contact):
 
 
 def purge_expired_data(now=None):
-    """For each workspace with a retention period: delete older messages (their files in
-    storage first), notes, statuses, webhooks and Graph API calls, in batches. Returns
-    True when a workspace had more than one run's worth left."""
+    """Delete every workspace's rejected posts older than REJECTS_KEPT, then, for each
+    workspace with a retention period: older messages (their files in storage first), notes,
+    statuses, webhooks and Graph API calls, in batches. Returns True when a workspace had
+    more than one run's worth left."""
     now = now or timezone.now()
+    WebhookReject.objects.filter(minute__lt=now - REJECTS_KEPT).delete()
     more = False
     for tenant in Tenant.objects.filter(retention_days__isnull=False):
         counts = purge_tenant(tenant, now - timedelta(days=tenant.retention_days))

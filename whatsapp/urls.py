@@ -29,6 +29,8 @@ urlpatterns = [
     path("media/<int:media_file_id>/retry/", media_views.retry_download, name="media_retry"),
     path("logs/", log_views.logs, name="logs"),
     path("logs/graph/", log_views.graph_calls, name="graph_calls"),
+    path("logs/rejected/", log_views.rejects, name="log_rejects"),
+    path("logs/rejected/<int:reject_id>/", log_views.reject_detail, name="log_reject"),
     path("logs/<int:event_id>/", log_views.event_detail, name="log_event"),
     path("logs/<int:event_id>/replay/", log_views.replay, name="log_replay"),
     # Contacts and search

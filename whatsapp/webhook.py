@@ -54,14 +54,14 @@ def _receive(request, connection):
     tenant = connection.tenant
     received = ingest.Received.read(connection.app_secret, body, request.headers.get(SIGNATURE_HEADER))
     status, reason = received.answer
-    if status == 200:
-        try:
-            ingest.store_event(tenant, body, received.signature, received.payload)
-        except DatabaseError:
-            # Not stored, so not acknowledged: Meta will send it again.
-            logger.exception("Webhook for %s could not be stored", tenant.slug)
-            return _error(500, "Could not store the update; please retry.")
-        return HttpResponse("ok", content_type="text/plain")
-    logger.warning("Webhook for %s not processed: %s", tenant.slug, reason)
-    ingest.store_event(tenant, received.stored_body(body), received.signature, error=received.error)
-    return _error(status, reason)
+    if status != 200:
+        logger.warning("Webhook for %s not processed: %s", tenant.slug, reason)
+    try:
+        ingest.keep(tenant, body, received)
+    except DatabaseError:
+        # Not stored, so not acknowledged: Meta will send it again.
+        logger.exception("Webhook for %s could not be stored", tenant.slug)
+        return _error(500, "Could not store the update; please retry.")
+    if status != 200:
+        return _error(status, reason)
+    return HttpResponse("ok", content_type="text/plain")
