@@ -21,8 +21,8 @@ def queue_messages(tenant, count, run):
     composer makes them."""
     from django.db import transaction
 
-    from whatsapp import delivery
     from whatsapp.models import Contact, Conversation, Message, PhoneNumber
+    from whatsapp.sending import delivery
 
     number = PhoneNumber.objects.get(tenant=tenant)
     ids = []

@@ -96,8 +96,7 @@ def task_times(since):
     claim (the wake-up), and of the claim to its end (processing and publishing)."""
     from django_tasks_db.models import DBTaskResult
 
-    from whatsapp.ingest import MESSAGES_PRIORITY
-    from whatsapp.tasks import process_webhook_event
+    from whatsapp.webhook.ingest import MESSAGES_PRIORITY, process_webhook_event
 
     rows = DBTaskResult.objects.filter(task_path=process_webhook_event.module_path, priority=MESSAGES_PRIORITY,
                                        enqueued_at__gte=since, status="SUCCESSFUL")

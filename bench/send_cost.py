@@ -27,14 +27,14 @@ WARM_UP = 20
 
 
 class PhaseTimer:
-    """CPU spent in each step of a send, by wrapping the module attributes tasks.py calls."""
+    """CPU spent in each step of a send, by wrapping the module attributes the send calls."""
 
-    STEPS = [("claim", "whatsapp.delivery", "claim"), ("throttle", "whatsapp.throttle", "wait_for_slot"),
-             ("Graph API call", "whatsapp.cloud_api", "send_message"),
-             ("(call log)", "whatsapp.cloud_api", "GraphTransport._record"),
-             ("mark_sent", "whatsapp.delivery", "mark_sent"), ("(statuses)", "whatsapp.delivery", "apply_statuses"),
-             ("(hand-over)", "whatsapp.delivery", "_hand_over"), ("(render)", "whatsapp.realtime", "message_html"),
-             ("(publish)", "whatsapp.realtime", "_send")]
+    STEPS = [("claim", "whatsapp.sending.delivery", "claim"), ("throttle", "whatsapp.cloud.throttle", "wait_for_slot"),
+             ("Graph API call", "whatsapp.cloud.api", "send_message"),
+             ("(call log)", "whatsapp.cloud.api", "GraphTransport._record"),
+             ("mark_sent", "whatsapp.sending.delivery", "mark_sent"), ("(statuses)", "whatsapp.sending.delivery", "apply_statuses"),
+             ("(hand-over)", "whatsapp.sending.delivery", "_hand_over"), ("(render)", "whatsapp.realtime.events", "message_html"),
+             ("(publish)", "whatsapp.realtime.events", "_send")]
 
     def __init__(self):
         self.spent = {label: 0.0 for label, _module, _name in self.STEPS}
@@ -140,7 +140,7 @@ def _direct(tenant, count, top):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from whatsapp.tasks import send_message
+    from whatsapp.sending.delivery import send_message
 
     ids = _in_sending_order(tenant, count, run=1)
     warm, ids = ids[:WARM_UP], ids[WARM_UP:]

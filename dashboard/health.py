@@ -8,15 +8,8 @@ from datetime import timedelta
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from whatsapp import cloud_api
-from whatsapp.models import (
-    Connection,
-    GraphCall,
-    Message,
-    PhoneNumber,
-    WebhookEvent,
-    WebhookReject,
-)
+from whatsapp.cloud import api as cloud_api
+from whatsapp.models import Connection, GraphCall, Message, PhoneNumber, WebhookEvent, WebhookReject
 
 logger = logging.getLogger(__name__)
 

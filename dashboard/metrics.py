@@ -15,7 +15,7 @@ from django.db.models import Count, Max, Sum, Window
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from whatsapp.cloud_api import explain
+from whatsapp.cloud.api import explain
 from whatsapp.message_types import FOLLOWUP_TYPES
 from whatsapp.models import Conversation, Message, MessageStatus
 

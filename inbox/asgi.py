@@ -13,7 +13,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from django.conf import settings  # noqa: E402
 
-from whatsapp import webhook_asgi  # noqa: E402
+from whatsapp.webhook import asgi as webhook_asgi  # noqa: E402
 from whatsapp.routing import websocket_urlpatterns  # noqa: E402
 
 from .body_limit import RequestBodyLimit  # noqa: E402

@@ -213,17 +213,17 @@ else:
 
 # Open websockets check again, at least this often, that their person may still see the
 # workspace. Saved changes close them at once; this catches what no signal announces
-# (queryset updates, sessions deleted in bulk or expired). See whatsapp/realtime_access.py.
+# (queryset updates, sessions deleted in bulk or expired). See whatsapp/realtime/access.py.
 REALTIME_ACCESS_RECHECK_SECONDS = env.float("REALTIME_ACCESS_RECHECK_SECONDS", default=60.0)
 if REALTIME_ACCESS_RECHECK_SECONDS <= 0:
     raise ImproperlyConfigured("Set REALTIME_ACCESS_RECHECK_SECONDS to a number of seconds above 0.")
 
 # Background work: the Django Tasks API on the database backend. Enqueueing inserts a row
 # in the caller's transaction, so a message and its send job commit or roll back together;
-# on PostgreSQL it also notifies the workers, who wake on commit (whatsapp/task_backend.py).
+# on PostgreSQL it also notifies the workers, who wake on commit (whatsapp/jobs/backend.py).
 TASKS = {
     "default": {
-        "BACKEND": "whatsapp.task_backend.NotifyingDatabaseBackend",
+        "BACKEND": "whatsapp.jobs.backend.NotifyingDatabaseBackend",
         "QUEUES": ["default", "webhooks", "media"],
     }
 }
@@ -272,7 +272,7 @@ WHATSAPP_TIMEOUT_SECONDS = env.float("WHATSAPP_TIMEOUT_SECONDS", default=20.0)
 # Meta's webhook bodies reach 3 MB; Django's default cap is 2.5 MB.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=3 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_BODY_BYTES + 1024, 2621440)
-# Webhook POSTs are stored by a raw ASGI path in front of Django (whatsapp/webhook_asgi.py)
+# Webhook POSTs are stored by a raw ASGI path in front of Django (whatsapp/webhook/asgi.py)
 # on PostgreSQL, through an async pool of this many connections per web process.
 WEBHOOK_FAST_PATH = env.bool("WEBHOOK_FAST_PATH", default=True)
 WEBHOOK_POOL_SIZE = env.int("WEBHOOK_POOL_SIZE", default=8)

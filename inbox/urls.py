@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from tenants.invitation_views import invitation
-from whatsapp.webhook import whatsapp_webhook
+from whatsapp.webhook.views import whatsapp_webhook
 
 from . import views
 

@@ -3,7 +3,7 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from whatsapp.log_views import _by_date_and_key, key_page
+from whatsapp.logs.views import _by_date_and_key, key_page
 
 from .access import tenant_view
 from .models import AuditEvent, Role

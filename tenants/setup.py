@@ -4,7 +4,7 @@ or updates in place."""
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from whatsapp import delivery
+from whatsapp.sending import delivery
 from whatsapp.models import Connection, PhoneNumber
 
 from . import audit

@@ -195,7 +195,7 @@ def published(monkeypatch, db):
     would."""
     from django.db import connection
 
-    from whatsapp import realtime
+    from whatsapp.realtime import events as realtime
 
     events, ran = [], len(connection.run_on_commit)
     monkeypatch.setattr(realtime, "_send", lambda group, event, data: events.append((event, data)))

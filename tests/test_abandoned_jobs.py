@@ -6,9 +6,11 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from whatsapp.jobs.maintenance import ABANDONED_AFTER, requeue_abandoned_tasks
 from whatsapp.models import Message, WebhookEvent
+from whatsapp.sending.delivery import send_message
 from whatsapp.simulator import payloads
-from whatsapp.tasks import ABANDONED_AFTER, process_webhook_event, requeue_abandoned_tasks, send_message
+from whatsapp.webhook.ingest import process_webhook_event
 
 from .conftest import ACME
 

@@ -6,8 +6,8 @@ import time
 import pytest
 from channels.db import database_sync_to_async
 
-from whatsapp import contacts
-from whatsapp.actions import ActionError
+from whatsapp.contacts import actions as contacts
+from whatsapp.errors import ActionError
 from whatsapp.models import Contact, Conversation, Message
 from whatsapp.simulator import payloads
 

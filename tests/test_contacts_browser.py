@@ -15,8 +15,8 @@ from tenants.models import Role
 from tenants.setup import add_member
 from whatsapp.models import Contact, Message
 
-from .conftest import ACME, PASSWORD
 from .browsing import log_in, open_conversation, wait_until_live
+from .conftest import ACME, PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 

@@ -7,7 +7,7 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from whatsapp import contact_csv
+from whatsapp.contacts import csv_io as contact_csv
 from whatsapp.models import Contact
 
 pytestmark = pytest.mark.filterwarnings(
@@ -161,7 +161,7 @@ def test_a_file_over_the_cap_is_refused_with_413(tenant_admin_client, acme, monk
 
 
 def test_a_request_body_over_the_cap_is_refused_before_the_file_is_read(tenant_admin_client, acme, monkeypatch):
-    from whatsapp import contact_views
+    from whatsapp.contacts import views as contact_views
 
     monkeypatch.setattr(contact_views, "IMPORT_BODY_SLACK", 0)
     monkeypatch.setattr(contact_csv, "MAX_IMPORT_BYTES", 10)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tenants.models import Invitation, Membership, Role
 from tenants.setup import add_member
-from whatsapp import conversations
+from whatsapp.conversations import actions as conversations
 from whatsapp.models import CannedResponse, Conversation, Label, Message, MessageTemplate, Note, Notification
 from whatsapp.simulator import payloads
 

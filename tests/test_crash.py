@@ -9,9 +9,11 @@ from django.utils import timezone
 
 from tenants.models import Role
 from tenants.setup import add_member
-from whatsapp import actions, delivery
-from whatsapp.actions import InboundMessage
+from whatsapp.conversations import actions as conversations
+from whatsapp.conversations.actions import InboundMessage
 from whatsapp.models import Conversation, Message
+from whatsapp.sending import actions as sending
+from whatsapp.sending import delivery
 
 from .conftest import ACME
 
@@ -50,9 +52,9 @@ def queue_replies(acme, agent_membership):
             wamid=f"wamid.IN{n}", wa_id=f"1555000000{n}", user_id="", profile_name=f"Customer {n}",
             timestamp=timezone.now(), type="text", text="hello",
         )
-        conversation = Conversation.objects.get(pk=actions.receive_message(acme, number, inbound).conversation_id)
+        conversation = Conversation.objects.get(pk=conversations.receive_message(acme, number, inbound).conversation_id)
         for k in range(PER_CONVERSATION):
-            actions.send_reply(agent_membership, conversation, f"reply {n}.{k}")
+            sending.send_reply(agent_membership, conversation, f"reply {n}.{k}")
     return list(Message.objects.filter(direction="out").order_by("pk"))
 
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from tenants.models import Role
 from tenants.setup import add_member
+from whatsapp.conversations.resolutions import record_resolution
 from whatsapp.models import Contact, Conversation, Message
-from whatsapp.resolutions import record_resolution
 
 URL = "/t/acme/dashboard/"
 

@@ -10,8 +10,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.browsing import log_in
+from whatsapp.conversations.resolutions import record_resolution
 from whatsapp.models import Contact, Conversation, Message, PhoneNumber, WebhookEvent
-from whatsapp.resolutions import record_resolution
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 

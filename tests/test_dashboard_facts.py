@@ -9,8 +9,10 @@ from django.utils import timezone
 
 from dashboard import facts, metrics, timing
 from dashboard.models import MessageTally, ResponseWait, StaleConversation
-from whatsapp import actions, tasks
+from whatsapp.conversations import actions as conversations
+from whatsapp.jobs import maintenance
 from whatsapp.models import Message
+from whatsapp.sending import actions as sending
 
 from .test_dashboard_figures import IN, OUT, WEEK, Scenario, at, build_week
 
@@ -23,7 +25,7 @@ def week(acme, agent, owner):
 
 
 def maintain():
-    tasks.maintain_delivery.call()
+    maintenance.maintain_delivery.call()
 
 
 def live_hourly_counts(tenant, period):
@@ -73,11 +75,11 @@ def test_a_reply_after_a_customer_message_records_the_wait_and_a_second_reply_do
 def test_the_inbox_actions_record_the_wait_of_a_customer_answered_by_an_agent(acme, agent_membership):
     number = acme.phone_numbers.get()
     sent_at = timezone.now() - timedelta(minutes=5)
-    inbound = actions.InboundMessage(wamid="wamid.facts.1", wa_id="15550001111", user_id="", profile_name="Ann",
+    inbound = conversations.InboundMessage(wamid="wamid.facts.1", wa_id="15550001111", user_id="", profile_name="Ann",
                                      timestamp=sent_at, type="text", text="Hello?")
-    message = actions.receive_message(acme, number, inbound)
+    message = conversations.receive_message(acme, number, inbound)
     message.conversation.refresh_from_db()
-    reply = actions.send_reply(agent_membership, message.conversation, "Hello Ann")
+    reply = sending.send_reply(agent_membership, message.conversation, "Hello Ann")
     maintain()
     assert waits_of(message.conversation) == [(sent_at, reply.timestamp, agent_membership.user_id)]
 

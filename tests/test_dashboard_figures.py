@@ -7,7 +7,8 @@ otherwise. Rows are written directly: these tests are about reading them back.
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,8 @@ from django.utils import timezone
 from dashboard import metrics, timing
 from dashboard.forms import Period
 from dashboard.percentiles import percentile
+from whatsapp.conversations.resolutions import record_resolution
 from whatsapp.models import Contact, Conversation, ConversationResolution, Message
-from whatsapp.resolutions import record_resolution
 
 WEEK = Period(date(2026, 3, 2), date(2026, 3, 8))
 IN, OUT = "in", "out"

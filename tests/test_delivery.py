@@ -7,8 +7,10 @@ from django.test import Client
 
 from tenants.models import Membership, Role
 from tenants.setup import add_member, create_tenant
-from whatsapp import actions, delivery, throttle
+from whatsapp.cloud import throttle
 from whatsapp.models import Connection, Conversation, GraphCall, Message
+from whatsapp.sending import actions as sending
+from whatsapp.sending import delivery
 from whatsapp.simulator import payloads
 
 from .conftest import ACME
@@ -31,7 +33,7 @@ def talk(webhook, run_tasks, number, agent):
         if not Conversation.objects.filter(contact__wa_id=wa_id).exists():
             webhook.post(payloads.text_message(PNID, wa_id, "hi"))
             run_tasks()
-        return actions.send_reply(membership, Conversation.objects.get(contact__wa_id=wa_id), text)
+        return sending.send_reply(membership, Conversation.objects.get(contact__wa_id=wa_id), text)
 
     return reply
 
@@ -156,7 +158,7 @@ def test_a_replaced_access_token_is_used_from_the_next_send(talk, run_tasks, fak
 
 
 def test_each_graph_call_is_logged_with_the_message_it_was_for(talk, run_tasks, fake_graph, acme, number):
-    from whatsapp import cloud_api
+    from whatsapp.cloud import api as cloud_api
 
     first = talk("one")
     run_tasks()

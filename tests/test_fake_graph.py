@@ -13,7 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from pywa import WhatsApp, handlers as pywa_handlers
+from pywa import WhatsApp
+from pywa import handlers as pywa_handlers
 
 from whatsapp.simulator import payloads
 from whatsapp.simulator.fake_graph import FakeGraphAPI

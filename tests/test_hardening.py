@@ -12,8 +12,8 @@ from django.test import Client
 
 from inbox.csp import content_security_policy
 from tenants.models import Membership
-from whatsapp import realtime
 from whatsapp.models import Message
+from whatsapp.realtime import events as realtime
 
 from .test_isolation import fill, tenant_routes
 from .world import build_world

@@ -11,7 +11,7 @@ from pathlib import Path
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from whatsapp.tasks import process_webhook_event
+from whatsapp.webhook.ingest import process_webhook_event
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 CLOSED_PORT = "127.0.0.1:9"

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from whatsapp import threads, views
+from whatsapp.conversations import threads, views
 from whatsapp.models import Contact, Conversation, Message, Note
 
 PAGE = 5

@@ -66,7 +66,7 @@ def test_sending_queues_a_message_and_its_job(agent_client, conversation):
     assert response.status_code == 201
     message = Message.objects.get(direction="out")
     assert (message.status, message.text, message.author.email) == ("queued", "On its way!", "agent@acme.test")
-    job = DBTaskResult.objects.get(task_path="whatsapp.tasks.send_message")
+    job = DBTaskResult.objects.get(task_path="whatsapp.sending.delivery.send_message")
     assert job.args_kwargs["args"] == [message.pk]
 
 

@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from tenants.models import Role
 from tenants.setup import add_member
-from whatsapp import ingest
 from whatsapp.models import Message, WebhookEvent, WebhookReject
 from whatsapp.simulator import payloads
+from whatsapp.webhook import ingest
 
 from .conftest import ACME
 

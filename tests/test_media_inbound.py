@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from whatsapp import media, media_actions
+from whatsapp.media import actions as media_actions
+from whatsapp.media import rules as media
 from whatsapp.models import MediaFile, Message
 from whatsapp.simulator import payloads
 
@@ -94,7 +95,7 @@ def test_a_checksum_mismatch_is_retried_later_with_a_fresh_url(customer_sends, f
 
     assert (media_file.state, media_file.attempts) == (MediaFile.State.PENDING, 1)
     assert not media_file.file  # nothing corrupt was kept
-    assert DBTaskResult.objects.filter(status="READY", task_path="whatsapp.tasks.download_media").exists()
+    assert DBTaskResult.objects.filter(status="READY", task_path="whatsapp.media.actions.download_media").exists()
     run_retries(run_tasks)
     media_file.refresh_from_db()
     assert (media_file.state, media_file.attempts) == (MediaFile.State.STORED, 2)
@@ -156,7 +157,7 @@ def test_an_unreachable_graph_api_is_retried_with_backoff(webhook, run_tasks, se
 
     media_file = MediaFile.objects.get()
     assert (media_file.state, media_file.attempts) == (MediaFile.State.PENDING, 1)
-    retry = DBTaskResult.objects.get(status="READY", task_path="whatsapp.tasks.download_media")
+    retry = DBTaskResult.objects.get(status="READY", task_path="whatsapp.media.actions.download_media")
     assert retry.run_after > timezone.now()
 
 
@@ -191,8 +192,9 @@ def test_the_same_webhook_twice_gives_one_file(webhook, fake_graph, run_tasks):
 
 def test_the_placeholder_turns_into_the_photo_live(webhook, fake_graph, run_tasks, monkeypatch,
                                                    django_capture_on_commit_callbacks):
-    from whatsapp import ingest, realtime
     from whatsapp.models import WebhookEvent
+    from whatsapp.realtime import events as realtime
+    from whatsapp.webhook import ingest
 
     published = []
     monkeypatch.setattr(realtime, "_send", lambda group, event, data: published.append((event, data)))
@@ -230,7 +232,7 @@ def test_retrying_a_failed_download_starts_a_new_round(agent_client, failed_file
     assert "Downloading…" in response.json()["html"]
     failed_file.refresh_from_db()
     assert (failed_file.state, failed_file.attempts, failed_file.error) == ("pending", 0, "")
-    assert DBTaskResult.objects.filter(status="READY", task_path="whatsapp.tasks.download_media").exists()
+    assert DBTaskResult.objects.filter(status="READY", task_path="whatsapp.media.actions.download_media").exists()
 
 
 def test_a_retry_that_succeeds_stores_the_file(agent_client, failed_file, fake_graph, run_tasks):

@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tasks_db.models import DBTaskResult
 
-from whatsapp import media
+from whatsapp.media import rules as media
 from whatsapp.models import Conversation, MediaFile, Message, UploadedMedia
 from whatsapp.simulator import payloads
 
@@ -55,7 +55,7 @@ def test_a_file_with_a_caption_is_queued_and_kept_in_our_storage(send_file, conv
     assert message.media_file.file.read() == photo
     assert message.media_file.state == MediaFile.State.STORED
     assert f'<img src="/t/acme/media/{message.media_file.pk}/"' in response.json()["html"]
-    job = DBTaskResult.objects.get(task_path="whatsapp.tasks.send_message")
+    job = DBTaskResult.objects.get(task_path="whatsapp.sending.delivery.send_message")
     assert job.args_kwargs["args"] == [message.pk]
     conversation.refresh_from_db()
     assert conversation.last_message_preview == "📷 Photo: This one?"
@@ -161,7 +161,7 @@ def test_a_file_whatsapp_would_refuse_gets_a_clear_400_and_nothing_is_kept(send_
     assert response.status_code == 400
     assert error in response.json()["error"]
     assert not outbound().exists() and not MediaFile.objects.exists()
-    assert not DBTaskResult.objects.filter(task_path="whatsapp.tasks.send_message").exists()
+    assert not DBTaskResult.objects.filter(task_path="whatsapp.sending.delivery.send_message").exists()
 
 
 def test_an_animated_sticker_may_be_larger_than_a_static_one(send_file):

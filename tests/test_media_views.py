@@ -7,8 +7,8 @@ from django.test import Client
 
 from tenants.models import Role
 from tenants.setup import add_member
-from whatsapp import actions
 from whatsapp.models import Conversation, MediaFile, Message
+from whatsapp.sending import actions as sending
 from whatsapp.simulator import payloads
 
 from .conftest import ACME
@@ -131,6 +131,6 @@ def test_an_old_media_message_without_a_file_still_shows_its_card(agent_client, 
 def test_an_outbound_photo_is_shown_to_the_sender(agent_client, conversation, agent):
     upload = ContentFile(png(), name="photo.png")
     upload.content_type = "image/png"
-    message = actions.send_media_reply(agent.memberships.get(), conversation, upload, caption="Here")
+    message = sending.send_media_reply(agent.memberships.get(), conversation, upload, caption="Here")
     html = agent_client.get(f"/t/acme/inbox/c/{conversation.pk}/").content.decode()
     assert f'<img src="/t/acme/media/{message.media_file.pk}/"' in html

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from tenants.models import AuditEvent, Membership, Role
 from tenants.setup import add_member
-from whatsapp import ingest, privacy
+from whatsapp.contacts import privacy
+from whatsapp.jobs import maintenance
 from whatsapp.models import (
     Contact,
     Conversation,
@@ -26,6 +27,7 @@ from whatsapp.models import (
     WebhookReject,
 )
 from whatsapp.simulator import payloads
+from whatsapp.webhook import ingest
 
 from .conftest import ACME
 from .media_files import png
@@ -238,9 +240,9 @@ def test_the_purge_works_in_batches_and_runs_again_while_more_remain(world, acme
                                timestamp=old(100))
     acme.retention_days = 30
     acme.save()
-    from whatsapp.tasks import purge_expired_data
+    from whatsapp.contacts.privacy import purge_expired_data_job
 
-    purge_expired_data.enqueue()
+    purge_expired_data_job.enqueue()
     run_tasks()
     assert not Message.objects.filter(text__startswith="old ").exists()
     assert AuditEvent.objects.filter(action=AuditEvent.Action.RETENTION_PURGED).count() == 2
@@ -249,22 +251,21 @@ def test_the_purge_works_in_batches_and_runs_again_while_more_remain(world, acme
 def test_the_maintenance_job_queues_the_purge_once_an_hour(db, run_tasks):
     from django_tasks_db.models import DBTaskResult
 
-    from whatsapp.tasks import purge_expired_data
+    from whatsapp.contacts.privacy import purge_expired_data_job
 
     assert privacy.enqueue_purge_if_due()
     assert not privacy.enqueue_purge_if_due()  # one is waiting
     run_tasks()
-    assert DBTaskResult.objects.filter(task_path=purge_expired_data.module_path, status="SUCCESSFUL").exists()
+    assert DBTaskResult.objects.filter(task_path=purge_expired_data_job.module_path, status="SUCCESSFUL").exists()
     assert not privacy.enqueue_purge_if_due()  # ran less than an hour ago
 
 
 def test_maintenance_calls_the_purge(db, monkeypatch):
-    from whatsapp import tasks
 
     called = []
     monkeypatch.setattr(privacy, "enqueue_purge_if_due", lambda: called.append(True))
-    monkeypatch.setattr(tasks, "schedule_maintenance", lambda after=None: None)
-    tasks.maintain_delivery.call()
+    monkeypatch.setattr(maintenance, "schedule_maintenance", lambda after=None: None)
+    maintenance.maintain_delivery.call()
     assert called == [True]
 
 

@@ -10,8 +10,8 @@ from django.test import Client
 
 from inbox.asgi import application
 from tenants.models import Tenant
-from whatsapp import ingest
 from whatsapp.simulator import payloads
+from whatsapp.webhook import ingest
 
 from .conftest import ACME
 

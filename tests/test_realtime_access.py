@@ -14,7 +14,8 @@ from django_otp.oath import totp
 from accounts.models import TOTPDevice
 from inbox.asgi import application
 from tenants.models import Membership, Role
-from whatsapp import consumers, realtime
+from whatsapp.realtime import consumers
+from whatsapp.realtime import events as realtime
 
 from .conftest import PASSWORD
 from .test_realtime import receive_customer_message

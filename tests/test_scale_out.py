@@ -12,8 +12,8 @@ import websockets
 from django.db import transaction
 from django.test import Client
 
-from whatsapp import delivery
 from whatsapp.models import Contact, Conversation, Message, PhoneNumber
+from whatsapp.sending import delivery
 from whatsapp.simulator import payloads
 
 from .conftest import ACME

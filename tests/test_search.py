@@ -7,8 +7,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from whatsapp import search
 from whatsapp.models import Contact, Conversation, Message
+from whatsapp.search import queries as search
+
 
 @pytest.fixture
 def thread(acme):

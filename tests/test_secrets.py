@@ -14,8 +14,9 @@ from django.test import Client
 from django.views.debug import ExceptionReporter
 
 from tenants.models import AuditEvent, Membership
-from whatsapp import actions, cloud_api
+from whatsapp.cloud import api as cloud_api
 from whatsapp.models import Connection, Conversation, GraphCall, WebhookEvent
+from whatsapp.sending import actions as sending
 from whatsapp.simulator import payloads
 
 from .conftest import ACME, PASSWORD
@@ -85,10 +86,10 @@ def test_a_day_of_work_leaves_no_secret_anywhere(everything_logged, acme, owner,
     conversation = Conversation.objects.get()
     membership = Membership.objects.get(user=agent)
     fake_graph.script_error(code=190, message="Error validating access token", http_status=401)
-    actions.send_reply(membership, conversation, "first")
+    sending.send_reply(membership, conversation, "first")
     run_tasks()
     fake_graph.script_error(code=131047, message="Re-engagement message")
-    actions.send_reply(membership, conversation, "second")
+    sending.send_reply(membership, conversation, "second")
     run_tasks()
 
     # The owner replaces every secret on the connection page; sending resumes.

@@ -4,10 +4,11 @@ import pytest
 from django_tasks_db.models import DBTaskResult
 
 from tenants.models import Membership
-from whatsapp import actions, realtime
 from whatsapp.models import Conversation, Message
+from whatsapp.realtime import events as realtime
+from whatsapp.sending import actions as sending
+from whatsapp.sending.delivery import send_message
 from whatsapp.simulator import payloads
-from whatsapp.tasks import send_message
 
 from .conftest import ACME
 
@@ -25,7 +26,7 @@ def conversation(webhook, run_tasks, fake_graph):
 @pytest.fixture
 def reply(conversation, agent):
     membership = Membership.objects.get(user=agent)
-    return actions.send_reply(membership, conversation, "Your order ships today 🚚")
+    return sending.send_reply(membership, conversation, "Your order ships today 🚚")
 
 
 def test_a_reply_reaches_the_graph_api_and_gets_its_wamid(reply, run_tasks, fake_graph):
@@ -69,7 +70,7 @@ def test_a_rate_limit_is_retried_later_and_then_sent(reply, run_tasks, fake_grap
     run_tasks()
     reply.refresh_from_db()
     assert reply.status == "queued"
-    retry = DBTaskResult.objects.ready().filter(task_path="whatsapp.tasks.send_message")
+    retry = DBTaskResult.objects.ready().filter(task_path="whatsapp.sending.delivery.send_message")
     assert not retry.exists()  # it waits for its backoff
     fast_forward()
     run_tasks()
@@ -100,7 +101,7 @@ def test_a_wrong_access_token_pauses_sending_and_the_message_waits(conversation,
     connection = conversation.tenant.whatsapp
     connection.access_token = "revoked-token"
     connection.save()
-    message = actions.send_reply(Membership.objects.get(user=agent), conversation, "hello")
+    message = sending.send_reply(Membership.objects.get(user=agent), conversation, "hello")
     run_tasks()
     message.refresh_from_db()
     connection.refresh_from_db()

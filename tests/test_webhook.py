@@ -1,13 +1,14 @@
 """The webhook: Meta's handshake, signatures, storing first, exactly-once processing."""
 
 import json
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 import pytest
 
-from whatsapp import ingest
 from whatsapp.models import Contact, Conversation, Message, StatusUpdate, WebhookEvent, WebhookReject
 from whatsapp.simulator import payloads
+from whatsapp.webhook import ingest
 
 from .conftest import ACME
 
@@ -206,7 +207,7 @@ class TestStatuses:
         assert StatusUpdate.objects.filter(wamid="wamid.LATER").exists()
         webhook.post(customer_text("hello"))
         run_tasks()
-        from whatsapp import delivery
+        from whatsapp.sending import delivery
 
         message = Message.objects.create(
             tenant=acme,

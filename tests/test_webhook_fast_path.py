@@ -1,4 +1,4 @@
-"""The webhook's ASGI fast path (whatsapp/webhook_asgi.py), driven through the ASGI
+"""The webhook's ASGI fast path (whatsapp/webhook/asgi.py), driven through the ASGI
 application itself: the same contract as the Django view, the same rows.
 
 The behaviour tests of test_webhook.py run here again through the fast path (the classes
@@ -6,15 +6,17 @@ below inherit them). The fast path writes on its own connections, so these tests
 transactional_db."""
 
 import asyncio
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 import httpx
 import pytest
 
 from tests import test_webhook as through_django
-from whatsapp import ingest, webhook_asgi
 from whatsapp.models import Message, WebhookEvent, WebhookReject
 from whatsapp.simulator import payloads
+from whatsapp.webhook import asgi as webhook_asgi
+from whatsapp.webhook import ingest
 
 from .conftest import ACME, GLOBEX
 
@@ -116,7 +118,7 @@ def test_only_events_with_customers_messages_wake_the_workers(webhook):
     import psycopg
     from django_tasks_db.models import DBTaskResult
 
-    from whatsapp.task_backend import CHANNEL
+    from whatsapp.jobs.backend import CHANNEL
 
     with psycopg.connect(webhook_asgi.database_conninfo(), autocommit=True) as listener:
         listener.execute(f"LISTEN {CHANNEL}")

@@ -7,11 +7,12 @@ import threading
 import pytest
 from django.db import connection, connections
 from django.test import Client
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from whatsapp import ingest
 from whatsapp.models import Message, StatusUpdate, WebhookEvent
 from whatsapp.simulator import payloads
+from whatsapp.webhook import ingest
 
 from .conftest import ACME
 

@@ -1,4 +1,4 @@
-"""The task worker (`manage.py db_worker`, whatsapp/worker.py): woken by NOTIFY instead of
+"""The task worker (`manage.py db_worker`, whatsapp/jobs/worker.py): woken by NOTIFY instead of
 waiting for its next poll, running tasks side by side on its threads, and finishing what it
 runs when told to stop. Each test runs its own worker processes in place of the session's."""
 

@@ -2,7 +2,7 @@
 
 from django.http import Http404
 
-from .models import Connection, Contact, Conversation, Message
+from whatsapp.models import Connection, Contact, Conversation, Message
 
 
 def access_conversation(membership, conversation_id):
@@ -32,7 +32,7 @@ def connection_for_webhook(slug):
 
 
 def access_media_file(membership, media_file_id):
-    from .models import MediaFile
+    from whatsapp.models import MediaFile
 
     try:
         return MediaFile.objects.select_related("message").get(pk=media_file_id, tenant=membership.tenant)

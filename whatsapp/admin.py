@@ -2,9 +2,17 @@ from django import forms
 from django.contrib import admin
 
 from inbox.crypto import mask
-
-from . import delivery
-from .models import Connection, Contact, Conversation, MediaFile, Message, PhoneNumber, WebhookEvent, WebhookReject
+from whatsapp.models import (
+    Connection,
+    Contact,
+    Conversation,
+    MediaFile,
+    Message,
+    PhoneNumber,
+    WebhookEvent,
+    WebhookReject,
+)
+from whatsapp.sending import delivery
 
 SECRET_FIELDS = ("app_secret", "verify_token", "access_token")
 

@@ -6,4 +6,4 @@ class WhatsappConfig(AppConfig):
     verbose_name = "WhatsApp"
 
     def ready(self):
-        from . import realtime_access  # noqa: F401  (the receivers that tell live connections to re-check access)
+        from whatsapp.realtime import access as realtime_access  # noqa: F401  (the receivers that tell live connections to re-check access)

@@ -1,15 +1,18 @@
 import re
+import uuid
 from datetime import timedelta
+from pathlib import PurePath
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import get_valid_filename
 
 from inbox.crypto import EncryptedTextField, mask
 from tenants.models import Tenant
-
-from .message_types import FOLLOWUP_TYPES
+from whatsapp.message_types import FOLLOWUP_TYPES
 
 SERVICE_WINDOW = timedelta(hours=24)
 TEMPLATE_VARIABLE = re.compile(r"{{\s*(\w+)\s*}}")
@@ -326,6 +329,19 @@ class Message(models.Model):
     def ticks(self):
         return self.status if self.direction == self.Direction.OUT else ""
 
+    @staticmethod
+    def with_quotes(messages):
+        """Set `.quoted` on each message that replies to another, wherever in the thread it is:
+        one query for them all."""
+        wanted = {m.reply_to_wamid for m in messages if m.reply_to_wamid}
+        found = {}
+        if wanted:
+            tenant_id = messages[0].tenant_id
+            found = {m.wamid: m for m in Message.objects.filter(tenant_id=tenant_id, wamid__in=wanted)}
+        for message in messages:
+            message.quoted = found.get(message.reply_to_wamid)
+        return messages
+
 
 class MessageTemplate(models.Model):
     """A message template, as Meta last described it (status, category and quality webhooks)."""
@@ -499,9 +515,22 @@ class WebhookReject(models.Model):
 def media_upload_path(media_file, filename):
     """Where a file lives in storage: the tenant, then a random folder, so no path can be
     guessed from another, then a name safe for any store."""
-    from .media import storage_name
-
     return storage_name(media_file.tenant_id, filename)
+
+def storage_name(tenant_id, filename):
+    """`t/<tenant>/<random>/<safe name>`: no file's path can be guessed from another's."""
+    try:
+        safe = get_valid_filename(display_filename(filename))
+    except SuspiciousFileOperation:
+        safe = "file"
+    return f"t/{tenant_id}/{uuid.uuid4().hex}/{safe[-120:]}"
+
+
+def display_filename(name):
+    """The last part of a name a browser or Meta gave, safe to show and to store."""
+    name = PurePath(str(name or "").replace("\\", "/")).name.strip()
+    return name[:200] or "file"
+
 
 
 class MediaFile(models.Model):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .consumers import InboxConsumer
+from whatsapp.realtime.consumers import InboxConsumer
 
 websocket_urlpatterns = [
     path("ws/t/<slug:slug>/", InboxConsumer.as_asgi()),

@@ -1,22 +1,30 @@
 from django.urls import path
 
-from . import contact_views, conversation_views, log_views, media_views, privacy_views, search_views, team_views, views
+from whatsapp.contacts import privacy_views
+from whatsapp.contacts import views as contact_views
+from whatsapp.conversations import views
+from whatsapp.conversations import views as conversation_views
+from whatsapp.logs import views as log_views
+from whatsapp.media import views as media_views
+from whatsapp.search import views as search_views
+from whatsapp.sending import views as sending_views
+from whatsapp.team import views as team_views
 
 app_name = "whatsapp"
 
 urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/c/<int:conversation_id>/", views.conversation, name="conversation"),
-    path("inbox/c/<int:conversation_id>/send/", views.send, name="send"),
+    path("inbox/c/<int:conversation_id>/send/", sending_views.send, name="send"),
     path("inbox/c/<int:conversation_id>/read/", views.mark_read, name="mark_read"),
-    path("inbox/c/<int:conversation_id>/m/<int:message_id>/resend/", views.resend, name="resend"),
-    path("inbox/c/<int:conversation_id>/m/<int:message_id>/react/", conversation_views.react, name="react"),
+    path("inbox/c/<int:conversation_id>/m/<int:message_id>/resend/", sending_views.resend, name="resend"),
+    path("inbox/c/<int:conversation_id>/m/<int:message_id>/react/", sending_views.react, name="react"),
     path("inbox/c/<int:conversation_id>/status/", conversation_views.set_status, name="set_status"),
     path("inbox/c/<int:conversation_id>/assign/", conversation_views.assign, name="assign"),
     path("inbox/c/<int:conversation_id>/labels/<int:label_id>/", conversation_views.toggle_label, name="toggle_label"),
     path("inbox/c/<int:conversation_id>/notes/", conversation_views.add_note, name="add_note"),
     path("inbox/c/<int:conversation_id>/typing/", conversation_views.typing, name="typing"),
-    path("inbox/c/<int:conversation_id>/template/", team_views.send_template, name="send_template"),
+    path("inbox/c/<int:conversation_id>/template/", sending_views.send_template, name="send_template"),
     path("settings/", team_views.team_settings, name="team_settings"),
     path("settings/labels/", team_views.add_label, name="add_label"),
     path("settings/labels/<int:label_id>/delete/", team_views.delete_label, name="delete_label"),
@@ -24,7 +32,7 @@ urlpatterns = [
     path("settings/replies/<int:canned_id>/delete/", team_views.delete_canned, name="delete_canned"),
     path("templates/", team_views.templates, name="templates"),
     path("templates/sync/", team_views.sync_templates, name="sync_templates"),
-    path("inbox/c/<int:conversation_id>/send-file/", media_views.send_file, name="send_file"),
+    path("inbox/c/<int:conversation_id>/send-file/", sending_views.send_file, name="send_file"),
     path("media/<int:media_file_id>/", media_views.serve_file, name="media"),
     path("media/<int:media_file_id>/retry/", media_views.retry_download, name="media_retry"),
     path("logs/", log_views.logs, name="logs"),

@@ -2,9 +2,10 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import inbox.crypto
 from django.conf import settings
 from django.db import migrations, models
+
+import inbox.crypto
 
 
 class Migration(migrations.Migration):

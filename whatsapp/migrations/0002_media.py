@@ -2,8 +2,9 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import whatsapp.models
 from django.db import migrations, models
+
+import whatsapp.models
 
 
 class Migration(migrations.Migration):

@@ -20,8 +20,8 @@ import secrets
 import signal
 import sys
 import threading
-import weakref
 import time
+import weakref
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit

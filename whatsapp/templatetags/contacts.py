@@ -1,6 +1,6 @@
 from django import template
 
-from whatsapp import search
+from whatsapp.search import queries as search
 
 register = template.Library()
 

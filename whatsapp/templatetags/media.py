@@ -6,7 +6,7 @@ from django import template
 from django.urls import reverse
 from django.utils.html import json_script
 
-from whatsapp import media
+from whatsapp.media import rules as media
 from whatsapp.models import MediaFile
 
 register = template.Library()

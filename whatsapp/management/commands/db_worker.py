@@ -1,5 +1,5 @@
 """`manage.py db_worker`: django-tasks-db's command, with `--threads` and the NOTIFY wake-up
-of whatsapp/worker.py. It takes the place of theirs because `whatsapp` comes before
+of whatsapp/jobs/worker.py. It takes the place of theirs because `whatsapp` comes before
 `django_tasks_db` in INSTALLED_APPS; every option of theirs works as before."""
 
 import os
@@ -9,7 +9,7 @@ from django.db import connections
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands import db_worker
 
-from whatsapp.worker import DEFAULT_THREADS, ThreadedWorker
+from whatsapp.jobs.worker import DEFAULT_THREADS, ThreadedWorker
 
 
 def valid_threads(value):

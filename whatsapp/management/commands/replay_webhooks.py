@@ -2,8 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from tenants import audit
 from tenants.models import Tenant
-from whatsapp import ingest
 from whatsapp.models import WebhookEvent
+from whatsapp.webhook import ingest
 
 
 class Command(BaseCommand):

@@ -9,6 +9,8 @@ import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from whatsapp.jobs.maintenance import schedule_maintenance
+from whatsapp.jobs.worker import ThreadedWorker  # here, not in the thread: imports race with the server's
 from whatsapp.simulator.demo import (
     DEMO_CUSTOMER,
     DEMO_PASSWORD,
@@ -19,8 +21,6 @@ from whatsapp.simulator.demo import (
     seed_demo,
 )
 from whatsapp.simulator.fake_graph import FakeGraphAPI
-from whatsapp.tasks import schedule_maintenance
-from whatsapp.worker import ThreadedWorker  # here, not in the thread: imports race with the server's
 
 
 class Command(BaseCommand):

@@ -1,0 +1,452 @@
+"""The WhatsApp Cloud API, through PyWA. The rest of the project never sees HTTP: it calls
+these functions and catches CloudAPIError.
+
+Every request goes to settings.WHATSAPP_GRAPH_URL: PyWA always builds graph.facebook.com
+URLs, so the httpx transport it is given rewrites them (that is how the fake Graph API
+stands in for Meta in tests and the demo). The same transport records every call in the
+Graph API call log.
+"""
+
+
+import contextvars
+import functools
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timezone as dt_timezone
+
+import httpx
+from django.conf import settings
+from pywa import WhatsApp
+from pywa.errors import WhatsAppError
+
+logger = logging.getLogger(__name__)
+
+META_GRAPH_HOST = "graph.facebook.com"
+
+# How a failed send is handled, by Meta's code (META_FACTS.md section 6).
+# OUTAGE: Meta or the network is struggling: wait and retry for as long as it takes.
+OUTAGE_CODES = {0, 1, 2, 4, 80007, 130429, 131016, 131057, 133004}
+# The same recipient got too much too fast: back off 4^n seconds for them alone.
+PAIR_RATE_LIMIT = 131056
+# Unknown trouble at Meta: retry, a few times only.
+RETRY_A_FEW = {131000}
+# The access token is refused: pause the tenant's sending until it is replaced.
+TOKEN_CODES = {190}
+# Worth another try of some kind (reads, such as media downloads, retry on all of these).
+RETRYABLE_CODES = OUTAGE_CODES | RETRY_A_FEW | {PAIR_RATE_LIMIT}
+
+# What an agent is told, and what to do next, for the errors a sender meets most.
+AGENT_EXPLANATIONS = {
+    131047: "The 24-hour window is closed: the customer has not written in the last 24 hours. Send a template.",
+    131026: "WhatsApp could not deliver this message: the number may not use WhatsApp, or the customer must "
+    "update their app. Reach the customer another way.",
+    131051: "WhatsApp does not support this message type.",
+    131049: "WhatsApp held this marketing message back to protect engagement. Try again in a day or more.",
+    131050: "The customer has stopped marketing messages from you.",
+    131048: "This number is limited for spam reports. Pause bulk sending and check its quality in WhatsApp Manager.",
+    131056: "Too many messages to this customer in a short time. It will be retried shortly.",
+    130429: "The number's sending rate limit was reached. It will be retried shortly.",
+    131052: "WhatsApp could not download this file.",
+    131053: "WhatsApp could not use this file: check its type and size.",
+    133010: "The business number is not registered with the Cloud API. An admin must register it.",
+    190: "WhatsApp refused the access token. An owner must replace it; messages wait until then.",
+    368: "The WhatsApp account is restricted for a policy violation. Check WhatsApp Manager.",
+    100: "WhatsApp rejected the request as invalid.",
+    131008: "WhatsApp rejected the message: a required part is missing.",
+    131009: "WhatsApp rejected the message: a value is not allowed.",
+    132000: "The template's variables do not match the template.",
+    132001: "The template does not exist or is not approved in this language.",
+    132005: "The template's text is too long once its variables are filled in.",
+    132007: "The template breaks WhatsApp's policy.",
+    132012: "The template's variables are not in the expected format.",
+    132015: "The template is paused for low quality.",
+    132016: "The template is disabled for low quality.",
+}
+
+
+@dataclass
+class CloudAPIError(Exception):
+    """A Graph API call that did not succeed. `code` is Meta's error code, or the HTTP
+    status, or 0 when no answer came back at all."""
+
+    code: int
+    message: str
+    details: str = ""
+    http_status: int | None = None
+    outcome_unknown: bool = False  # the request may have reached Meta
+    # Whether another try may work. Worked out from the code unless the caller knows better
+    # (a lost answer to a read, say, is safe to ask again).
+    retryable: bool | None = None
+
+    def __post_init__(self):
+        if self.retryable is None:
+            server_error = self.http_status is not None and self.http_status >= 500
+            self.retryable = not self.outcome_unknown and (self.code in RETRYABLE_CODES or server_error)
+
+    def __str__(self):
+        return f"({self.code}) {self.message}"
+
+    @property
+    def is_outage(self):
+        return not self.outcome_unknown and (
+            self.code in OUTAGE_CODES or (self.http_status is not None and self.http_status >= 500)
+        )
+
+    @property
+    def is_token_problem(self):
+        return self.code in TOKEN_CODES
+
+    def retry_delay(self, attempt):
+        """Seconds to wait before attempt number `attempt` + 1, or None: do not retry."""
+        if self.outcome_unknown or self.is_token_problem:
+            return None
+        if self.code == PAIR_RATE_LIMIT:
+            return min(4**attempt, 600)  # Meta: retry after 4^X seconds
+        if self.is_outage:
+            return min(2**attempt, 300)
+        if self.code in RETRY_A_FEW and attempt < 5:
+            return 2**attempt
+        return None
+
+    @property
+    def for_agent(self):
+        if self.outcome_unknown:
+            return (
+                "WhatsApp did not answer in time, so we cannot tell whether this message went out. "
+                "Check with the customer before sending it again."
+            )
+        explained = AGENT_EXPLANATIONS.get(self.code)
+        if explained and self.details:
+            return f"{explained} WhatsApp said: {self.details}"
+        return explained or self.details or self.message
+
+
+def explain(code, title="", details=""):
+    """The agent's words for an error Meta reported (synchronously or in a status webhook)."""
+    return CloudAPIError(code or 0, title, details).for_agent
+
+
+class GraphTransport(httpx.HTTPTransport):
+    """Sends requests PyWA addresses to graph.facebook.com to WHATSAPP_GRAPH_URL instead,
+    and records each call for the tenant's log (with the message being sent, if any)."""
+
+    def __init__(self, graph_url, tenant_id=None, **kwargs):
+        super().__init__(**kwargs)
+        self.graph_url = httpx.URL(graph_url)
+        self.tenant_id = tenant_id
+
+    def handle_request(self, request):
+        if request.url.host == META_GRAPH_HOST and self.graph_url.host != META_GRAPH_HOST:
+            request.url = request.url.copy_with(
+                scheme=self.graph_url.scheme,
+                host=self.graph_url.host,
+                port=self.graph_url.port,
+                path=self.graph_url.path.rstrip("/") + request.url.path,
+            )
+            request.headers["Host"] = request.url.netloc.decode()
+        started, began = time.perf_counter(), time.time()
+        try:
+            response = super().handle_request(request)
+        except httpx.HTTPError as error:
+            self._record(request, began, started, None, None, f"{type(error).__name__}: {error}")
+            raise
+        code, message = None, ""
+        if response.status_code >= 400:
+            response.read()  # error bodies are small; successful ones may be streamed media
+            code, message = _error_of(response)
+        self._record(request, began, started, response.status_code, code, message)
+        return response
+
+    def _record(self, request, began, started, status_code, error_code, error_message):
+        if self.tenant_id is None:
+            return
+        from whatsapp.models import GraphCall
+
+        try:
+            GraphCall.objects.create(
+                tenant_id=self.tenant_id,
+                message_id=_logged_message_id.get(),
+                started_at=datetime.fromtimestamp(began, tz=dt_timezone.utc),
+                method=request.method,
+                # Never the query string: media URLs carry signatures there.
+                path=request.url.path[:255],
+                status_code=status_code,
+                duration_ms=int((time.perf_counter() - started) * 1000),
+                error_code=error_code,
+                error_message=error_message[:2000],
+            )
+        except Exception:
+            logger.exception("Could not record a Graph API call")
+
+
+def _error_of(response):
+    try:
+        error = response.json()["error"]
+        return int(error.get("code")), str(error.get("message", ""))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return response.status_code, response.text[:500]
+
+
+@functools.cache
+def _tls_context():
+    """One TLS context per process: building one loads the system's CA store, ~55 ms of CPU,
+    which was most of a send's cost (bench/)."""
+    return httpx.create_ssl_context()
+
+
+# The message a Graph call is made for, for the call log (clients are shared between sends).
+_logged_message_id = contextvars.ContextVar("graph_call_message_id", default=None)
+# Each thread keeps its clients: building a PyWA client and its httpx client took a fifth of
+# a send's CPU (bench/send_cost.py), and a kept client keeps its connections open too.
+_clients = threading.local()
+CLIENTS_PER_THREAD = 32
+
+
+@contextmanager
+def client(phone_number, connection, message=None):
+    """A PyWA client for one business number, with the connection's current access token.
+    It never runs a server or touches webhooks. Calls made with it are logged for `message`."""
+    wa = _kept_client(phone_number.phone_number_id, connection)
+    logged = _logged_message_id.set(getattr(message, "pk", None))
+    try:
+        yield wa
+    finally:
+        _logged_message_id.reset(logged)
+
+
+def _kept_client(phone_number_id, connection):
+    """This thread's client for the number, made again when the token or the settings changed.
+    The token itself is never a key or a local variable here (error reports show locals)."""
+    kept = getattr(_clients, "by_number", None)
+    if kept is None:
+        kept = _clients.by_number = OrderedDict()
+    key = (connection.tenant_id, phone_number_id, settings.WHATSAPP_GRAPH_URL, settings.WHATSAPP_API_VERSION,
+           settings.WHATSAPP_TIMEOUT_SECONDS)
+    fingerprint = hashlib.sha256(connection.access_token.encode()).digest()
+    if key in kept and kept[key][0] == fingerprint:
+        kept.move_to_end(key)
+        return kept[key][1]
+    if key in kept:
+        kept.pop(key)[1].api._session.close()  # the token was replaced
+    elif len(kept) >= CLIENTS_PER_THREAD:
+        kept.popitem(last=False)[1][1].api._session.close()
+    transport = GraphTransport(settings.WHATSAPP_GRAPH_URL, tenant_id=connection.tenant_id, verify=_tls_context())
+    wa = WhatsApp(
+        phone_id=phone_number_id,
+        token=connection.access_token,
+        session=httpx.Client(transport=transport, timeout=settings.WHATSAPP_TIMEOUT_SECONDS),
+        api_version=settings.WHATSAPP_API_VERSION,
+    )
+    kept[key] = (fingerprint, wa)
+    return wa
+
+
+def _call(function, *args, **kwargs):
+    """Run one PyWA call, turning every failure into a CloudAPIError."""
+    try:
+        return function(*args, **kwargs)
+    except WhatsAppError as error:
+        raised = CloudAPIError(
+            code=error.code, message=error.message, details=error.details or "", http_status=error.status_code
+        )
+    except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+        # The request never left: safe to try again.
+        raised = CloudAPIError(code=0, message=f"WhatsApp is unreachable: {error}")
+    except httpx.HTTPError as error:
+        # It may have reached Meta: a blind retry could send twice.
+        raised = CloudAPIError(code=0, message=f"No answer from WhatsApp: {error}", outcome_unknown=True)
+    except (ValueError, json.JSONDecodeError) as error:
+        raised = CloudAPIError(code=100, message=str(error))
+    raise raised
+
+
+def send_message(message, media_ids=None):
+    """Send one of our outbound messages and return Meta's wamid. Each message carries its
+    own id as biz_opaque_callback_data, so status webhooks can always be matched to it. A
+    file needs `media_ids`, the keeper of uploaded media ids (see _send_media)."""
+    conversation = message.conversation
+    sender = _SENDERS.get(message.type)
+    if message.type in _MEDIA_SENDS:
+        sender = functools.partial(_send_media, media_ids=media_ids)
+    if sender is None:
+        raise CloudAPIError(code=131051, message=f"This inbox cannot send {message.type} messages yet.")
+    common = {
+        "to": conversation.contact.recipient,
+        "reply_to_message_id": message.reply_to_wamid or None,
+        "tracker": tracker_for(message),
+    }
+    with client(conversation.phone_number, message.tenant.whatsapp, message) as wa:
+        sent = _call(sender, wa, message, common)
+    return sent.id
+
+
+def tracker_for(message):
+    return f"message:{message.pk}"
+
+
+def message_id_from_tracker(tracker):
+    prefix, _, number = (tracker or "").partition(":")
+    return int(number) if prefix == "message" and number.isdigit() else None
+
+
+def _send_text(wa, message, common):
+    return wa.send_message(text=message.text, **common)
+
+
+def _send_reaction(wa, message, common):
+    # A reaction quotes nothing: it names its message itself.
+    return wa.send_reaction(to=common["to"], emoji=message.text, message_id=message.target_wamid, tracker=common["tracker"])
+
+
+def _send_template(wa, message, common):
+    template = message.content["template"]
+    return wa.send_template(
+        name=template["name"], language=_language(template["language"]["code"]), params=template["components"], **common
+    )
+
+
+def _language(code):
+    """PyWA's enum of Meta's languages; a code it does not list yet still goes through."""
+    from types import SimpleNamespace
+
+    from pywa.types.templates import TemplateLanguage
+
+    try:
+        return TemplateLanguage(code)
+    except ValueError:
+        return SimpleNamespace(value=code)
+
+
+# Codes Meta answers when a media id we reused is gone: upload again, once.
+STALE_MEDIA_CODES = {100, 131053}
+
+
+def _send_media(wa, message, common, media_ids):
+    """Files go by media id, never by link: Meta rate-limits sends by link (131053), and an
+    uploaded id is reusable for 30 days, so the same content goes up once. `media_ids`
+    remembers them (media.actions): uploaded_media_id(message, upload) gives (id, reused),
+    uploading with `upload` when it has none; forget_uploaded_media(message) drops one. A
+    reused id Meta has lost is replaced by a fresh upload, once."""
+    send = _MEDIA_SENDS[message.type]
+    media_id, reused = media_ids.uploaded_media_id(message, lambda content: _upload(wa, message, content))
+    try:
+        return send(wa, message, media_id, common)
+    except WhatsAppError as error:
+        if not reused or error.code not in STALE_MEDIA_CODES:
+            raise
+    media_ids.forget_uploaded_media(message)
+    media_id, _ = media_ids.uploaded_media_id(message, lambda content: _upload(wa, message, content))
+    return send(wa, message, media_id, common)
+
+
+def _upload(wa, message, content):
+    media_file = message.media_file
+    uploaded = wa.upload_media(
+        media=content, mime_type=media_file.mime_type, filename=media_file.filename, media_type=message.type
+    )
+    return uploaded.id
+
+
+def _caption(message):
+    return message.text or None
+
+
+def _send_image(wa, message, media_id, common):
+    return wa.send_image(image=media_id, caption=_caption(message), **common)
+
+
+def _send_video(wa, message, media_id, common):
+    return wa.send_video(video=media_id, caption=_caption(message), **common)
+
+
+def _send_audio(wa, message, media_id, common):
+    return wa.send_audio(audio=media_id, **common)
+
+
+def _send_sticker(wa, message, media_id, common):
+    return wa.send_sticker(sticker=media_id, **common)
+
+
+def _send_document(wa, message, media_id, common):
+    filename = message.media_file.filename or None
+    return wa.send_document(document=media_id, filename=filename, caption=_caption(message), **common)
+
+
+# How each media type is sent, once its media id is known.
+_MEDIA_SENDS = {
+    "image": _send_image,
+    "video": _send_video,
+    "audio": _send_audio,
+    "sticker": _send_sticker,
+    "document": _send_document,
+}
+
+
+# How each other message type is sent: (PyWA client, message, common arguments) -> SentMessage.
+_SENDERS = {
+    "text": _send_text,
+    "reaction": _send_reaction,
+    "template": _send_template,
+}
+
+
+def fetch_templates(phone_number, connection):
+    """Every message template of the WhatsApp Business Account, as Meta describes them.
+    PyWA's typed templates drop what they do not model, so this reads Meta's own JSON,
+    through PyWA's Graph layer, page by page."""
+    fields = ("id", "name", "language", "status", "category", "quality_score", "components")
+    templates, after = [], None
+    with client(phone_number, connection) as wa:
+        for _page in range(50):  # 50 pages of 100: far above Meta's template limit
+            pagination = {"limit": 100, **({"after": after} if after else {})}
+            page = _call(wa.api.get_templates, waba_id=connection.waba_id, fields=fields, pagination=pagination)
+            templates += [_template_fields(raw) for raw in page.get("data", [])]
+            after = ((page.get("paging") or {}).get("cursors") or {}).get("after")
+            if not after or not (page.get("paging") or {}).get("next"):
+                break
+    return templates
+
+
+def _template_fields(raw):
+    quality = raw.get("quality_score")
+    return {
+        "meta_id": str(raw.get("id", "")),
+        "name": raw.get("name", ""),
+        "language": raw.get("language", ""),
+        "status": str(raw.get("status", "")).upper(),
+        "category": str(raw.get("category", "")).upper(),
+        "quality_score": (quality.get("score", "") if isinstance(quality, dict) else str(quality or "")).upper(),
+        "components": raw.get("components") or [],
+    }
+
+
+def mark_read(phone_number, connection, wamid, typing=False):
+    """Blue ticks on the customer's messages up to `wamid`; with typing, also "typing…"."""
+    with client(phone_number, connection) as wa:
+        _call(wa.indicate_typing if typing else wa.mark_message_as_read, message_id=wamid)
+
+
+# Fields of a business number that say how it is doing (Graph API phone number node).
+NUMBER_HEALTH_FIELDS = ("verified_name", "display_phone_number", "quality_rating", "messaging_limit_tier",
+                        "whatsapp_business_manager_messaging_limit", "throughput")
+
+
+def get_number_health(phone_number, connection):
+    """Ask Meta for a number's quality rating, messaging limit tier and verified name.
+    Returns {"quality_rating", "messaging_limit", "verified_name"}, values "" when absent."""
+    with client(phone_number, connection) as wa:
+        data = _call(wa.api.get_business_phone_number, phone_id=phone_number.phone_number_id,
+                     fields=NUMBER_HEALTH_FIELDS)
+    limit = data.get("messaging_limit_tier") or data.get("whatsapp_business_manager_messaging_limit") or ""
+    return {
+        "quality_rating": str(data.get("quality_rating") or "")[:32],
+        "messaging_limit": str(limit)[:64],
+        "verified_name": str(data.get("verified_name") or "")[:200],
+    }

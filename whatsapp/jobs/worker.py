@@ -1,0 +1,226 @@
+"""The task worker behind `manage.py db_worker`: django-tasks-db's Worker, with several
+claim-and-run threads in one process and a wake-up on PostgreSQL's NOTIFY instead of polling.
+
+Why threads: most tasks wait on the network (a send waits ~100 ms or more for Meta), so one
+task at a time capped a worker process at ~5 sends/s (issue 8, bench/). Each thread claims
+one READY row at a time (SELECT … FOR UPDATE SKIP LOCKED, as their worker does) on its own
+database connection, so threads and processes share the queue alike. Exactly-once sending and
+per-conversation order do not depend on the worker: delivery.claim locks the message row.
+
+Why NOTIFY: polling every --interval added half an interval to every webhook's latency, and
+every idle thread polling would multiply the empty queries. Instead one thread per process
+listens on task_backend.CHANNEL and rings a doorbell: one ring per announced task (every task
+enqueued through Django; from the webhook fast path, events with customers' messages), and
+each ring lets one idle thread claim. The listener also rings once every --interval (the poll), so
+nothing waits longer than that when no notification came (the listener reconnecting, a task
+whose run_after has passed); a thread woken by the poll that finds a task wakes another, so
+such tasks spread over the idle threads too. On SQLite (the embedded demo) there is no
+NOTIFY: the doorbell rings every --interval.
+"""
+import logging
+import os
+import random
+import signal
+import sys
+import threading
+import time
+
+import psycopg
+from django.db import close_old_connections, connections
+from django.db.utils import OperationalError
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
+
+from whatsapp.jobs.backend import CHANNEL
+
+logger = logging.getLogger("django_tasks_db")
+
+DEFAULT_THREADS = 8
+# An idle thread looks for work at least this often even if no bell rings (a safety net).
+IDLE_WAIT_SECONDS = 60
+
+
+class Doorbell:
+    """Wakes one idle thread per ring, the one that went idle last: its caches (a PyWA parser,
+    its connection wrapper) are warm, and a quiet worker keeps running on one thread instead of
+    rotating through all of them. Rings while no thread waits are kept, up to `limit`, so a
+    notification between a thread's empty claim and its wait is not lost. A ring may ask the
+    thread it wakes to `spread` the news if it finds work (see ThreadedWorker._run_thread)."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.kept = []  # spread flags of rings nobody was waiting for
+        self.waiting = []  # (event, box) of idle threads, the latest last
+        self.lock = threading.Lock()
+
+    def ring(self, times=1, spread=False):
+        with self.lock:
+            for _ in range(times):
+                if self.waiting:
+                    event, box = self.waiting.pop()
+                    box.append(spread)
+                    event.set()
+                elif len(self.kept) < self.limit:
+                    self.kept.append(spread)
+
+    def wait(self, timeout):
+        """The ring's spread flag once rung; None after `timeout` seconds without a ring."""
+        with self.lock:
+            if self.kept:
+                return self.kept.pop()
+            event, box = threading.Event(), []
+            self.waiting.append((event, box))
+        event.wait(timeout)
+        with self.lock:
+            if not box:  # not rung: stop waiting (a ring now finds someone else)
+                self.waiting.remove((event, box))
+                return None
+            return box[0]
+
+
+class ThreadedWorker(Worker):
+    """`threads` claim-and-run loops sharing one doorbell. Call run() from any thread; the
+    signal handlers (configure_signals) belong to the main thread."""
+
+    def __init__(self, *, threads=DEFAULT_THREADS, **options):
+        super().__init__(**options)
+        self.threads = threads
+        self.doorbell = Doorbell(limit=threads)
+        self.failure = None  # the error that stopped a thread, and so the worker
+        self.tasks_running = 0
+        self._count_lock = threading.Lock()
+        self._finished_tasks = 0
+
+    def shutdown(self, signum, frame):
+        if not self.running:
+            logger.warning("Received %s again - exiting without waiting for running tasks.", signal.strsignal(signum))
+            os._exit(1)
+        logger.warning(
+            "Received %s - finishing running tasks, then exiting (again to force)", signal.strsignal(signum)
+        )
+        self.stop()
+        if not self.tasks_running:
+            # As their worker does: nothing to wait for, so exit now (under --reload the main
+            # thread is the reloader's, which would otherwise go on).
+            sys.exit(0)
+
+    def stop(self):
+        self.running = False
+        self.doorbell.ring(self.threads)
+
+    def run(self):
+        logger.info("Starting worker worker_id=%s queues=%s threads=%s", self.worker_id,
+                    ",".join(self.queue_names), self.threads)
+        if self.startup_delay and self.interval:
+            time.sleep(random.random())  # noqa: S311  (no thundering herd of restarted workers)
+        threading.Thread(target=self._ring_doorbell, name="task-doorbell", daemon=True).start()
+        runners = [threading.Thread(target=self._run_thread, name=f"task-runner-{index}")
+                   for index in range(self.threads)]
+        for runner in runners:
+            runner.start()
+        for runner in runners:
+            while runner.is_alive():
+                runner.join(0.5)  # short joins keep the main thread free to take signals
+        if self.failure is not None:
+            raise self.failure
+
+    # --- The runner threads ---------------------------------------------------------------
+
+    def _run_thread(self):
+        spread = False
+        try:
+            while self.running:
+                if self._run_one(spread):
+                    continue  # look for the next one at once, as their worker does
+                if self.batch:
+                    return
+                spread = self.doorbell.wait(IDLE_WAIT_SECONDS)
+        except BaseException as error:
+            # A thread that cannot claim (the database is gone) stops the worker, as their
+            # single-threaded loop does, so a supervisor restarts it: no silent half-worker.
+            logger.exception("Task runner %s stopped; stopping the worker", threading.current_thread().name)
+            self.failure = self.failure or error
+            self.stop()
+        finally:
+            connections.close_all()  # this thread's connections (back to the pool)
+
+    def _run_one(self, spread=False):
+        """Claim and run one task; False when none is ready. With `spread` (woken by a poll,
+        not by a notification), a found task means others may wait that nobody announced:
+        wake one more thread to look, and it does the same."""
+        close_old_connections()
+        task_result = self._claim()
+        if task_result is None:
+            return False
+        if spread:
+            self.doorbell.ring(spread=True)
+        with self._count_lock:
+            self.tasks_running += 1
+        try:
+            self.run_task(task_result)
+        finally:
+            close_old_connections()
+            with self._count_lock:
+                self.tasks_running -= 1
+        with self._count_lock:
+            self._finished_tasks += 1
+            if self.max_tasks is not None and self._finished_tasks >= self.max_tasks:
+                logger.info("Ran the maximum of %d tasks on worker=%s - exiting gracefully.",
+                            self._finished_tasks, self.worker_id)
+                self.stop()
+        return True
+
+    def _claim(self):
+        """The next ready task, marked running by this worker; None when there is none."""
+        tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
+        if not self.process_all_queues:
+            tasks = tasks.filter(queue_name__in=self.queue_names)
+        if self.excluded_queue_names:
+            tasks = tasks.exclude(queue_name__in=self.excluded_queue_names)
+        try:
+            with exclusive_transaction(tasks.db):
+                task_result = tasks.get_locked()
+                if task_result is not None:
+                    task_result.claim(self.worker_id)
+        except OperationalError as error:
+            if not is_locked_database_exception(error):  # SQLite's writer lock: try again later
+                raise
+            return None
+        return task_result
+
+    # --- The doorbell ---------------------------------------------------------------------
+
+    def _ring_doorbell(self):
+        """Runs for the life of the process: on PostgreSQL it rings for each notification and
+        once every interval; without NOTIFY, or while the listener is down, every interval."""
+        interval = max(self.interval, 0.01)
+        while True:
+            try:
+                if connections[DBTaskResult.objects.db].vendor == "postgresql":
+                    self._listen(interval)
+                else:
+                    time.sleep(interval)
+                    self.doorbell.ring(spread=True)
+            except Exception:
+                logger.exception("Lost the task notification listener; polling every %s s meanwhile", interval)
+                time.sleep(max(interval, 1))
+                self.doorbell.ring(spread=True)
+
+    def _listen(self, interval):
+        params = connections[DBTaskResult.objects.db].get_connection_params()
+        with psycopg.connect(**params, autocommit=True) as listener:
+            listener.execute(f"LISTEN {CHANNEL}")
+            logger.info("Listening for task notifications on %r", CHANNEL)
+            self.doorbell.ring(spread=True)  # whatever was enqueued before we listened
+            while True:
+                for notification in listener.notifies(timeout=interval):
+                    if self._wants(notification.payload.partition(":")[0]):
+                        self.doorbell.ring()
+                # The poll: tasks whose run_after has passed, or a lost notification.
+                self.doorbell.ring(spread=True)
+
+    def _wants(self, queue_name):
+        if queue_name in self.excluded_queue_names:
+            return False
+        return self.process_all_queues or queue_name in self.queue_names

@@ -1,0 +1,204 @@
+"""Domain events to browsers. The only caller of group_send in the project.
+
+Events leave only after the transaction that caused them commits, so a browser never sees
+a state the database does not hold. The HTML of a message or a conversation row is rendered
+here once per event, from the same templates as the page, and browsers insert it as is.
+"""
+
+
+import asyncio
+import logging
+import threading
+
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.template.loader import render_to_string
+
+logger = logging.getLogger(__name__)
+
+
+def tenant_group(tenant_id):
+    return f"tenant.{tenant_id}"
+
+
+def user_group(user_id):
+    return f"user.{user_id}"
+
+
+PUBLISH_TIMEOUT_SECONDS = 5
+_publisher = {"loop": None}
+_publisher_lock = threading.Lock()
+
+
+def _publisher_loop():
+    """One event loop per process, in a thread of its own, that every publish from sync code
+    goes through. async_to_sync started a loop and a Redis connection per event: 7-11 ms
+    each, twice per inbound message (bench/)."""
+    with _publisher_lock:
+        loop = _publisher["loop"]
+        if loop is None or loop.is_closed():
+            loop = _publisher["loop"] = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="realtime-publisher", daemon=True).start()
+        return loop
+
+
+def _group_send(group, message):
+    try:
+        sending = asyncio.run_coroutine_threadsafe(get_channel_layer().group_send(group, message), _publisher_loop())
+        sending.result(PUBLISH_TIMEOUT_SECONDS)
+    except Exception:
+        # Browsers resynchronise on reconnect; a failed publish must not undo committed work.
+        logger.exception("Could not publish %s to %s", message.get("event", message["type"]), group)
+
+
+def _send(group, event, data):
+    _group_send(group, {"type": "inbox.event", "event": event, "data": data})
+
+
+def publish(tenant_id, event, build_data):
+    """Send `event` to the tenant's browsers after commit; build_data() runs then too."""
+    transaction.on_commit(lambda: _send(tenant_group(tenant_id), event, build_data()))
+
+
+def message_html(message):
+    from whatsapp.models import Message
+
+    Message.with_quotes([message])
+    return render_to_string("whatsapp/_message.html", {"message": message})
+
+
+def conversation_html(conversation):
+    return render_to_string("whatsapp/_conversation_item.html", {"conversation": conversation})
+
+
+def message_created(message):
+    from whatsapp.models import Message
+
+    def data():
+        fresh = Message.objects.select_related("author", "conversation__contact", "conversation__tenant").get(pk=message.pk)
+        return {
+            "conversation_id": fresh.conversation_id,
+            "assignee_id": fresh.conversation.assignee_id,
+            "contact": fresh.conversation.contact.display_name,
+            "preview": fresh.text[:120],
+            "message_id": fresh.pk,
+            "direction": fresh.direction,
+            "timestamp": fresh.timestamp.isoformat(),
+            "html": message_html(fresh),
+        }
+
+    publish(message.tenant_id, "message.created", data)
+
+
+def message_changed(message):
+    """A message's status, reactions, text or deletion changed."""
+
+    def data():
+        return {
+            "conversation_id": message.conversation_id,
+            "message_id": message.pk,
+            "status": message.status,
+            "error": message.error_title,
+            "html": message_html(message),
+        }
+
+    publish(message.tenant_id, "message.updated", data)
+
+
+def conversation_changed(conversation):
+    from whatsapp.models import Conversation
+
+    def data():
+        fresh = (
+            Conversation.objects.select_related("contact", "assignee", "tenant")
+            .prefetch_related("labels")  # both templates list them: one query, not three
+            .get(pk=conversation.pk)
+        )
+        return {
+            "conversation_id": fresh.pk,
+            "last_activity_at": fresh.last_activity_at.isoformat(),
+            "unread_count": fresh.unread_count,
+            "status": fresh.status,
+            "assignee_id": fresh.assignee_id,
+            "html": conversation_html(fresh),
+            "meta_html": render_to_string("whatsapp/_conversation_meta.html", {"conversation": fresh}),
+        }
+
+    publish(conversation.tenant_id, "conversation.updated", data)
+
+
+def note_html(note):
+    return render_to_string("whatsapp/_note.html", {"note": note})
+
+
+def note_created(note):
+    def data():
+        from whatsapp.models import Note
+
+        fresh = Note.objects.select_related("author").get(pk=note.pk)
+        return {
+            "conversation_id": fresh.conversation_id,
+            "note_id": fresh.pk,
+            "timestamp": fresh.timestamp.isoformat(),
+            "html": note_html(fresh),
+        }
+
+    publish(note.tenant_id, "note.created", data)
+
+
+def notification_created(notification):
+    """To one person only: their user group."""
+
+    def send():
+        _send(
+            user_group(notification.user_id),
+            "notification",
+            {"conversation_id": notification.conversation_id, "text": notification.text, "tenant_id": notification.tenant_id},
+        )
+
+    transaction.on_commit(send)
+
+
+async def presence(tenant_id, user, conversation_id, hello=False):
+    """Who is looking at which conversation. Not stored anywhere: browsers keep it for a
+    minute and the page repeats it while open."""
+    from channels.layers import get_channel_layer as layer
+
+    await layer().group_send(
+        tenant_group(tenant_id),
+        {
+            "type": "inbox.event",
+            "event": "presence",
+            "data": {"user_id": user.pk, "name": user.display_name, "conversation_id": conversation_id, "hello": hello},
+        },
+    )
+
+
+def contact_panel_html(contact):
+    """The side panel, as every member sees it: no per-user parts, no CSRF token (the page's
+    script sends the token in a header)."""
+    return render_to_string("whatsapp/_contact_panel.html", {"contact": contact, "tenant": contact.tenant})
+
+
+def contact_changed(contact):
+    """A contact's name, notes, custom fields or blocked state changed."""
+    from whatsapp.models import Contact
+
+    def data():
+        fresh = Contact.objects.select_related("tenant").get(pk=contact.pk)
+        return {
+            "contact_id": fresh.pk,
+            "display_name": fresh.display_name,
+            "blocked": fresh.blocked,
+            "html": contact_panel_html(fresh),
+        }
+
+    publish(contact.tenant_id, "contact.updated", data)
+
+
+def access_changed(*, user_id=None, tenant_id=None):
+    """Ask the open sockets of one person, or of one workspace, to check their access again,
+    after commit. The event carries nothing: sockets re-read the database, and one whose access
+    has ended closes (consumers.py). Pages never see it."""
+    group = user_group(user_id) if user_id is not None else tenant_group(tenant_id)
+    transaction.on_commit(lambda: _group_send(group, {"type": "access.changed"}))

@@ -1,0 +1,398 @@
+"""The life of an outbound message: queued, claimed by one worker, sent once, then moved
+forward by Meta's status webhooks. Every state change goes through a function here and
+publishes its own event.
+
+The rules that keep a message from being lost or sent twice:
+- a message is sent only by the worker that moved it from queued to sending (row lock);
+- a send whose outcome is unknown is never retried by the system: status webhooks, which
+  carry our message id as biz_opaque_callback_data, settle it, or a person resends it;
+- messages to one conversation leave in the order they were written: a message waits while
+  an earlier one is queued or sending, and each message hands over to the next when done;
+- while Meta refuses the token, the tenant's messages wait, and go when it is replaced.
+"""
+
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.formats import time_format
+from django_tasks import task
+
+from whatsapp.cloud import api as cloud_api
+from whatsapp.cloud import throttle
+from whatsapp.media import actions as media_actions
+from whatsapp.models import STATUS_RANK, Connection, Message, MessageStatus, StatusUpdate
+from whatsapp.realtime import events as realtime
+
+logger = logging.getLogger(__name__)
+
+OPEN_STATUSES = (MessageStatus.QUEUED, MessageStatus.SENDING)
+# A send still "sending" after this long has lost its worker: its outcome is unknown.
+STUCK_AFTER = timedelta(minutes=2)
+
+
+def _enqueue(message_id, run_after=None):
+    from whatsapp.sending.delivery import send_message
+
+    task = send_message.using(run_after=run_after) if run_after else send_message
+    task.enqueue(message_id)
+
+
+def queue(message):
+    """A new outbound message and its send job, in the caller's transaction."""
+    _enqueue(message.pk)
+
+
+def queue_new(conversation, author, **fields):
+    """Write a member's outbound message (type, text and content in `fields`) and queue it,
+    in the caller's transaction: the job is a row there too, so both commit or neither."""
+    message = Message.objects.create(
+        tenant=conversation.tenant, conversation=conversation, direction=Message.Direction.OUT,
+        status=MessageStatus.QUEUED, author=author, timestamp=timezone.now(), **fields,
+    )
+    queue(message)
+    return message
+
+
+def _claimable(message_id):
+    """The message, if it is queued and no earlier message of its conversation is open, with
+    what sending and showing it need."""
+    return (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("author", "conversation__contact", "conversation__phone_number", "tenant__whatsapp")
+        .filter(pk=message_id, status=MessageStatus.QUEUED, direction=Message.Direction.OUT)
+        .exclude(Exists(_earlier_open()))  # the earlier message hands over when it is done
+    )
+
+
+def claim(message_id):
+    """Move a queued message to sending, so that no other worker sends it too. Returns the
+    message, or None when it is not this job's turn (sent already, paused, backing off, or
+    waiting behind an earlier message of its conversation)."""
+    with transaction.atomic():
+        message = _claimable(message_id).first()
+        if message is None or message.tenant.whatsapp.sending_paused:
+            return None
+        if message.next_attempt_at and message.next_attempt_at > timezone.now():
+            return None  # a duplicate job came before the backoff ended
+        message.status, message.status_changed_at = MessageStatus.SENDING, timezone.now()
+        message.send_attempts += 1
+        message.waiting_reason = ""
+        message.save(update_fields=["status", "status_changed_at", "send_attempts", "waiting_reason"])
+    return message
+
+
+def _earlier_open():
+    """The outer message's conversation's earlier messages of ours that are not done yet."""
+    return Message.objects.filter(
+        conversation_id=OuterRef("conversation_id"),
+        direction=Message.Direction.OUT,
+        status__in=OPEN_STATUSES,
+        pk__lt=OuterRef("pk"),
+    )
+
+
+def _hand_over(message):
+    """After a message is done, the next queued one of its conversation may go."""
+    following = (
+        Message.objects.filter(
+            conversation_id=message.conversation_id,
+            direction=Message.Direction.OUT,
+            status=MessageStatus.QUEUED,
+            pk__gt=message.pk,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if following:
+        _enqueue(following)  # a row in this transaction: the hand-over cannot be lost
+
+
+def _save(message, fields):
+    message.save(update_fields=fields)
+    realtime.message_changed(message)
+
+
+def mark_sent(message, wamid):
+    """Meta accepted the message: keep its wamid, then apply any status that came first.
+    `message` is the one claim() returned."""
+    now = timezone.now()
+    with transaction.atomic():
+        # Usually nothing touched the row since the claim, so the claimed copy is current.
+        untouched = Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING, wamid__isnull=True)
+        if untouched.update(wamid=wamid, status=MessageStatus.SENT, status_changed_at=now):
+            message.wamid, message.status, message.status_changed_at = wamid, MessageStatus.SENT, now
+            realtime.message_changed(message)
+        else:
+            # A status webhook (by our tracker) or the maintenance job came first: start from the row.
+            message = Message.objects.select_for_update().get(pk=message.pk)
+            message.wamid, message.status, message.status_changed_at = wamid, MessageStatus.SENT, now
+            _save(message, ["wamid", "status", "status_changed_at"])
+        apply_statuses(message.tenant, wamid, locked=message)
+        _hand_over(message)
+
+
+def mark_failed(message, error):
+    """A permanent failure, or one whose outcome is unknown: never retried by the system."""
+    with transaction.atomic():
+        message.status = MessageStatus.FAILED
+        message.outcome_unknown = error.outcome_unknown
+        message.error_code = error.code
+        message.error_title = error.message[:255]
+        message.error_detail = error.for_agent
+        message.status_changed_at = timezone.now()
+        _save(message, ["status", "outcome_unknown", "error_code", "error_title", "error_detail", "status_changed_at"])
+        _hand_over(message)
+
+
+def retry_later(message, error, delay_seconds):
+    """Put a message back in the queue, waiting, with a job to try it again after the delay."""
+    run_after = timezone.now() + timedelta(seconds=delay_seconds)
+    with transaction.atomic():
+        message.status = MessageStatus.QUEUED
+        message.next_attempt_at = run_after
+        message.waiting_reason = (
+            f"Waiting to send: {error.for_agent if error.code else 'WhatsApp is unreachable.'} "
+            f"Next try at {time_format(timezone.localtime(run_after), 'H:i:s')}."
+        )[:255]
+        _save(message, ["status", "next_attempt_at", "waiting_reason"])
+        _enqueue(message.pk, run_after=run_after)
+
+
+def pause_sending(message, error):
+    """Meta refused the token: the tenant's messages wait until an owner replaces it."""
+    with transaction.atomic():
+        reason = f"WhatsApp refused the access token ({error.code}): {error.message}"[:255]
+        Connection.objects.filter(tenant_id=message.tenant_id).update(sending_paused_reason=reason)
+        message.status = MessageStatus.QUEUED
+        message.waiting_reason = "Waiting to send: sending is paused until an owner replaces the access token."
+        _save(message, ["status", "waiting_reason"])
+    logger.warning("Sending paused for tenant %s: %s", message.tenant_id, reason)
+
+
+def resume_sending(connection):
+    """The token was replaced: send what waited, the oldest of each conversation first
+    (each hands over to the next)."""
+    with transaction.atomic():
+        Connection.objects.filter(pk=connection.pk).update(sending_paused_reason="")
+        connection.sending_paused_reason = ""
+        for message in _first_queued_per_conversation(connection.tenant_id):
+            _enqueue(message.pk)
+
+
+def token_replaced(connection):
+    """A new access token was saved: if sending was paused for the old one, resume."""
+    if Connection.objects.filter(pk=connection.pk).exclude(sending_paused_reason="").exists():
+        resume_sending(connection)
+
+
+def _first_queued_per_conversation(tenant_id):
+    seen, heads = set(), []
+    queued = Message.objects.filter(tenant_id=tenant_id, direction=Message.Direction.OUT, status=MessageStatus.QUEUED)
+    for message in queued.order_by("conversation_id", "pk").only("pk", "conversation_id"):
+        if message.conversation_id not in seen:
+            seen.add(message.conversation_id)
+            heads.append(message)
+    return heads
+
+
+def resend(message):
+    """A person asked to send a failed message again."""
+    if message.direction != Message.Direction.OUT or message.status != MessageStatus.FAILED:
+        raise ValueError("Only a failed message of ours can be sent again.")
+    with transaction.atomic():
+        message.status = MessageStatus.QUEUED
+        message.outcome_unknown = False
+        message.error_code, message.error_title, message.error_detail = None, "", ""
+        message.wamid, message.next_attempt_at, message.waiting_reason = None, None, ""
+        _save(
+            message,
+            ["status", "outcome_unknown", "error_code", "error_title", "error_detail", "wamid", "next_attempt_at",
+             "waiting_reason"],
+        )
+        queue(message)
+
+
+def give_up_on_stuck_sends(now=None):
+    """Sends whose worker died mid-call: their outcome is unknown. They are never re-sent
+    blindly; a status webhook carrying their id will still settle them."""
+    stuck = Message.objects.filter(
+        direction=Message.Direction.OUT,
+        status=MessageStatus.SENDING,
+        wamid__isnull=True,
+        status_changed_at__lt=(now or timezone.now()) - STUCK_AFTER,  # set when claimed
+    )
+    error = cloud_api.CloudAPIError(code=0, message="The worker stopped during the send.", outcome_unknown=True)
+    count = 0
+    for message in stuck.select_related("tenant"):
+        mark_failed(message, error)
+        count += 1
+    return count
+
+
+def requeue_forgotten(now=None):
+    """Queued messages whose job is overdue (a lost job, a resumed tenant): enqueue again.
+    A duplicate job is harmless: only one claim succeeds."""
+    overdue = (now or timezone.now()) - timedelta(minutes=1)
+    messages = Message.objects.filter(
+        direction=Message.Direction.OUT,
+        status=MessageStatus.QUEUED,
+        tenant__whatsapp__sending_paused_reason="",
+    ).exclude(next_attempt_at__gt=overdue).filter(created_at__lt=overdue)
+    ids = list(messages.values_list("pk", flat=True)[:1000])
+    for message_id in ids:
+        _enqueue(message_id)
+    return len(ids)
+
+
+# --- Statuses from Meta ------------------------------------------------------------------
+
+
+@dataclass
+class ReportedStatus:
+    """One entry of a webhook's statuses[]."""
+
+    wamid: str
+    status: str
+    timestamp: datetime
+    recipient: str = ""
+    error_code: int | None = None
+    error_title: str = ""
+    error_detail: str = ""
+    pricing_category: str = ""
+    tracker: str = ""
+
+
+def record_status(tenant, reported):
+    """Keep a status Meta reported (once), then move its message forward if we have it."""
+    with transaction.atomic():
+        update = StatusUpdate(
+            tenant=tenant,
+            wamid=reported.wamid,
+            status=reported.status,
+            timestamp=reported.timestamp,
+            recipient=reported.recipient,
+            error_code=reported.error_code,
+            error_title=reported.error_title[:255],
+            error_detail=reported.error_detail,
+            pricing_category=reported.pricing_category,
+            tracker=reported.tracker[:512],
+        )
+        try:
+            with transaction.atomic():
+                update.save()
+        except IntegrityError:
+            return  # a duplicate delivery of a status we hold
+        apply_statuses(tenant, reported.wamid)
+
+
+def _effective_rank(status):
+    # "played" (a voice note was listened to) implies read.
+    return STATUS_RANK.get("read" if status == "played" else status, -1)
+
+
+def _message_for(tenant, wamid, reported):
+    """The message a wamid names; or, when we never stored that wamid (the send's answer was
+    lost), the message the statuses' tracker names."""
+    message = Message.objects.select_for_update().filter(tenant=tenant, wamid=wamid).first()
+    if message is not None:
+        return message
+    for update in reported:
+        message_id = cloud_api.message_id_from_tracker(update.tracker)
+        if message_id is None:
+            continue
+        message = (
+            Message.objects.select_for_update()
+            .filter(tenant=tenant, pk=message_id, direction=Message.Direction.OUT, wamid__isnull=True)
+            .first()
+        )
+        if message is not None:
+            message.wamid = wamid
+            message.save(update_fields=["wamid"])
+            return message
+    return None
+
+
+def apply_statuses(tenant, wamid, locked=None):
+    """Set the message's status to the furthest one Meta reported. Never moves backwards;
+    failed is final, except for a send we gave up on as unknown, which Meta's word settles.
+    Safe to call any number of times, in any order. `locked` is the message, when the caller
+    already holds its row lock and its wamid."""
+    reported = list(StatusUpdate.objects.filter(tenant=tenant, wamid=wamid))
+    message = locked if locked is not None else _message_for(tenant, wamid, reported)
+    if message is None or not reported:
+        return message  # the status waits until the message appears
+    best = max(reported, key=lambda update: _effective_rank(update.status))
+    new_status = "read" if best.status == "played" else best.status
+    if message.outcome_unknown and new_status != MessageStatus.FAILED:
+        _settle_unknown(message, new_status, best)
+    elif message.status != MessageStatus.FAILED and _effective_rank(new_status) > STATUS_RANK[message.status]:
+        was_sending = message.status == MessageStatus.SENDING
+        if new_status == MessageStatus.FAILED:
+            _fail_from_webhook(message, best)
+        else:
+            message.status, message.status_changed_at = new_status, best.timestamp
+            _save(message, ["status", "status_changed_at"])
+        if was_sending and message.status != MessageStatus.QUEUED:
+            # Its worker died after Meta took it, so mark_sent never ran: hand over here.
+            _hand_over(message)
+    return message
+
+
+def _settle_unknown(message, new_status, best):
+    message.status, message.status_changed_at, message.outcome_unknown = new_status, best.timestamp, False
+    message.error_code, message.error_title, message.error_detail = None, "", ""
+    _save(message, ["status", "status_changed_at", "outcome_unknown", "error_code", "error_title", "error_detail"])
+
+
+def _fail_from_webhook(message, best):
+    """Meta reported a failure after accepting the message: a retryable one is sent again
+    (Meta said it did not go), a permanent one fails with a reason."""
+    error = cloud_api.CloudAPIError(best.error_code or 0, best.error_title, best.error_detail)
+    delay = error.retry_delay(message.send_attempts) if message.direction == Message.Direction.OUT else None
+    if delay is not None:
+        message.content = {**message.content, "failed_wamids": [*message.content.get("failed_wamids", []), message.wamid]}
+        message.wamid = None
+        message.save(update_fields=["content", "wamid"])
+        retry_later(message, error, delay)
+        return
+    message.status, message.status_changed_at = MessageStatus.FAILED, best.timestamp
+    message.error_code, message.error_title = best.error_code, best.error_title
+    message.error_detail = error.for_agent
+    _save(message, ["status", "status_changed_at", "error_code", "error_title", "error_detail"])
+
+
+@task()
+def send_message(message_id):
+    """Send one queued message. A message that is not queued any more, or not its turn, is
+    left alone, so running this twice never sends twice."""
+    message = claim(message_id)
+    if message is None:
+        return
+    number = message.conversation.phone_number
+    if not throttle.wait_for_slot(number.phone_number_id, number.messages_per_second):
+        # Every slot of this second is taken for a while: let other work go first.
+        retry_later(message, cloud_api.CloudAPIError(130429, "Throughput limit"), 1)
+        return
+    try:
+        wamid = cloud_api.send_message(message, media_ids=media_actions)
+    except cloud_api.CloudAPIError as error:
+        _handle_send_error(message, error)
+        return
+    mark_sent(message, wamid)
+
+
+def _handle_send_error(message, error):
+    if error.is_token_problem:
+        pause_sending(message, error)
+    elif (delay := error.retry_delay(message.send_attempts)) is not None:
+        logger.warning("Send of message %s failed (%s); retrying in %s s", message.pk, error, delay)
+        retry_later(message, error, delay)
+    else:
+        logger.warning("Send of message %s failed for good: %s", message.pk, error)
+        mark_failed(message, error)

@@ -1,0 +1,69 @@
+"""What admins manage for their team: labels, saved replies, message templates, and the
+workspace's inbox settings."""
+
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import task
+
+from tenants.models import Tenant
+from whatsapp.cloud import api as cloud_api
+from whatsapp.errors import ActionError
+from whatsapp.models import CannedResponse, Connection, MessageTemplate
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE_SYNC_EVERY = timedelta(hours=1)
+
+
+def save_canned_response(tenant, shortcut, text):
+    shortcut = shortcut.strip().lstrip("/").lower()
+    text = text.replace("\r\n", "\n").strip()
+    if not shortcut or not shortcut.replace("-", "").replace("_", "").isalnum():
+        raise ActionError("A shortcut is one word: letters, digits, - and _.")
+    if not text:
+        raise ActionError("A saved reply needs text.")
+    response, _ = CannedResponse.objects.update_or_create(
+        tenant=tenant, shortcut=shortcut[:40], defaults={"text": text[:4096]}
+    )
+    return response
+
+
+def sync_templates(tenant):
+    """Bring the tenant's templates up to date with Meta's list. Returns how many there are."""
+    connection = Connection.objects.select_related("tenant").get(tenant=tenant)
+    number = tenant.phone_numbers.first()
+    if number is None:
+        raise ActionError("Connect a business number first.")
+    fetched = cloud_api.fetch_templates(number, connection)
+    with transaction.atomic():
+        for fields in fetched:
+            if fields["meta_id"]:
+                MessageTemplate.objects.update_or_create(
+                    tenant=tenant, meta_id=fields.pop("meta_id"), defaults=fields
+                )
+        Connection.objects.filter(pk=connection.pk).update(templates_synced_at=timezone.now())
+    return len(fetched)
+
+
+def tenants_due_for_template_sync(now=None):
+    due = (now or timezone.now()) - TEMPLATE_SYNC_EVERY
+    connections = Connection.objects.filter(tenant__active=True, sending_paused_reason="")
+    return [c.tenant_id for c in connections.exclude(templates_synced_at__gt=due).only("tenant_id")]
+
+
+def note_sync_attempt(tenant_id):
+    Connection.objects.filter(tenant_id=tenant_id).update(templates_synced_at=timezone.now())
+
+
+@task()
+def sync_templates_job(tenant_id):
+    """sync_templates in the background (hourly, and on Meta's template webhooks)."""
+    try:
+        sync_templates(Tenant.objects.get(pk=tenant_id))
+    except (cloud_api.CloudAPIError, ActionError) as error:
+        logger.warning("Template sync for tenant %s failed: %s", tenant_id, error)
+        note_sync_attempt(tenant_id)  # try again at the next hourly turn, not every 30 s

@@ -1,0 +1,124 @@
+"""Admin pages for the team's tools: inbox settings, labels, saved replies, templates."""
+
+
+from django import forms
+from django.contrib import messages as flash
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from tenants.access import tenant_view
+from tenants.models import Role, Tenant
+from whatsapp.cloud import api as cloud_api
+from whatsapp.conversations import actions as conversations
+from whatsapp.errors import ActionError
+from whatsapp.models import CannedResponse, Label, MessageTemplate
+from whatsapp.team import actions as team
+
+
+class InboxSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Tenant
+        fields = ["read_receipts", "auto_assign"]
+        widgets = {"read_receipts": forms.RadioSelect}
+
+
+def _settings_page(request, membership, form=None, status=200):
+    tenant = membership.tenant
+    return render(
+        request,
+        "whatsapp/team_settings.html",
+        {
+            "tenant": tenant,
+            "membership": membership,
+            "form": form or InboxSettingsForm(instance=tenant),
+            "labels": Label.objects.filter(tenant=tenant),
+            "canned_responses": CannedResponse.objects.filter(tenant=tenant),
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_view(role=Role.ADMIN)
+def team_settings(request, membership):
+    if request.method == "GET":
+        return _settings_page(request, membership)
+    form = InboxSettingsForm(request.POST, instance=membership.tenant)
+    if not form.is_valid():
+        return _settings_page(request, membership, form, status=400)
+    form.save()
+    flash.success(request, "Inbox settings saved.")
+    return redirect("whatsapp:team_settings", slug=membership.tenant.slug)
+
+
+def _back_with(request, membership, error=None, success=None):
+    if error:
+        flash.error(request, str(error))
+    elif success:
+        flash.success(request, success)
+    return redirect("whatsapp:team_settings", slug=membership.tenant.slug)
+
+
+@require_POST
+@tenant_view(role=Role.ADMIN)
+def add_label(request, membership):
+    try:
+        label = conversations.create_label(membership, request.POST.get("name", ""))
+    except ActionError as error:
+        return _back_with(request, membership, error=error)
+    return _back_with(request, membership, success=f"Label {label.name} is ready.")
+
+
+@require_POST
+@tenant_view(role=Role.ADMIN)
+def delete_label(request, membership, label_id):
+    if not Label.objects.filter(tenant=membership.tenant, pk=label_id).delete()[0]:
+        raise Http404("No such label.")
+    return _back_with(request, membership, success="Label deleted.")
+
+
+@require_POST
+@tenant_view(role=Role.ADMIN)
+def save_canned(request, membership):
+    try:
+        response = team.save_canned_response(membership.tenant, request.POST.get("shortcut", ""), request.POST.get("text", ""))
+    except ActionError as error:
+        return _back_with(request, membership, error=error)
+    return _back_with(request, membership, success=f"Saved reply /{response.shortcut} is ready.")
+
+
+@require_POST
+@tenant_view(role=Role.ADMIN)
+def delete_canned(request, membership, canned_id):
+    if not CannedResponse.objects.filter(tenant=membership.tenant, pk=canned_id).delete()[0]:
+        raise Http404("No such saved reply.")
+    return _back_with(request, membership, success="Saved reply deleted.")
+
+
+@require_GET
+@tenant_view(role=Role.ADMIN)
+def templates(request, membership):
+    tenant = membership.tenant
+    return render(
+        request,
+        "whatsapp/templates.html",
+        {
+            "tenant": tenant,
+            "membership": membership,
+            "templates": MessageTemplate.objects.filter(tenant=tenant).order_by("name", "language"),
+            "synced_at": tenant.whatsapp.templates_synced_at,
+        },
+    )
+
+
+@require_POST
+@tenant_view(role=Role.ADMIN)
+def sync_templates(request, membership):
+    try:
+        count = team.sync_templates(membership.tenant)
+    except (ActionError, cloud_api.CloudAPIError) as error:
+        flash.error(request, f"Could not sync templates: {getattr(error, 'for_agent', error)}")
+    else:
+        flash.success(request, f"Synced {count} template(s) from Meta.")
+    return redirect("whatsapp:templates", slug=membership.tenant.slug)

@@ -1,0 +1,442 @@
+"""From Meta's POST to stored rows.
+
+The request path only checks the signature, stores the raw body of a signed POST (durable
+first) and enqueues processing; a POST without a valid signature is only counted.
+Processing splits the body into its items (every entry, change, message, status and error:
+Meta batches up to 1,000), has PyWA parse each one, and stores each exactly once through
+the database's unique keys, so retries and replays are safe.
+"""
+
+
+import hashlib
+import json
+import logging
+import threading
+from datetime import datetime
+from datetime import timezone as dt_timezone
+
+from django.db import IntegrityError, transaction
+from django.db import connection as database
+from django.db.models import F
+from django.utils import timezone
+from django_tasks import task
+from pywa import WhatsApp
+from pywa import handlers as pywa_handlers
+from pywa import utils as pywa_utils
+
+from whatsapp import message_types
+from whatsapp.conversations import actions as conversations
+from whatsapp.models import WebhookEvent, WebhookReject
+from whatsapp.sending import delivery
+from whatsapp.webhook import account_updates, ingest
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_ITEM_KEYS = ("messages", "statuses", "errors")
+
+
+# --- The request path -------------------------------------------------------------------
+
+
+def check_signature(app_secret, body, header):
+    """The signature state of a POST: valid, missing or invalid (HMAC of the raw bytes)."""
+    if not header:
+        return WebhookEvent.Signature.MISSING
+    # compare_digest refuses non-ASCII text: such a header cannot be a hex digest anyway.
+    if header.isascii() and pywa_utils.webhook_updates_validator(app_secret=app_secret, request_body=body, x_hub_signature=header):
+        return WebhookEvent.Signature.VALID
+    return WebhookEvent.Signature.INVALID
+
+
+def answer_handshake(connection, mode, verify_token, challenge):
+    """Meta's GET verification: (body, status)."""
+    if mode != "subscribe":
+        return "Forbidden", 403
+    wa = WhatsApp(token="unused", verify_token=connection.verify_token, filter_updates=False)
+    return wa.webhook_challenge_handler(vt=verify_token, ch=challenge)
+
+
+def _dicts(items):
+    """The objects of a list that should hold objects; anything else in a payload is skipped
+    here and reported when its item is processed."""
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def _changes(payload):
+    """(entry, field, value) for every change of a payload, whatever its shape."""
+    for entry in _dicts(payload.get("entry")):
+        for change in _dicts(entry.get("changes")):
+            field = change.get("field") if isinstance(change.get("field"), str) else "unknown"
+            value = change.get("value") if isinstance(change.get("value"), dict) else {}
+            yield entry, field, value
+
+
+def _item_kinds(field, value):
+    if field != "messages":
+        return []
+    return [key for key in MESSAGE_ITEM_KEYS if value.get(key)]
+
+
+def summarize(payload):
+    """The changes' fields and how many items of each kind a payload holds."""
+    fields, counts = [], {}
+    for _entry, field, value in _changes(payload):
+        if field not in fields:
+            fields.append(field)
+        kinds = _item_kinds(field, value)
+        for kind in kinds or [field]:
+            size = len(value[kind]) if kinds and isinstance(value[kind], list) else 1
+            counts[kind] = counts.get(kind, 0) + size
+    return ",".join(fields)[:255], counts
+
+
+def read_payload(data):
+    """The JSON object a body holds. Raises ValueError saying why there is none: not JSON,
+    not an object, or nested deeper than the parser's recursion limit (about a thousand
+    levels, where json.loads raises RecursionError)."""
+    try:
+        payload = json.loads(data)
+    except RecursionError:
+        raise ValueError("nested too deeply to read") from None
+    if not isinstance(payload, dict):
+        raise ValueError("the body is not a JSON object")
+    return payload
+
+
+class Received:
+    """What a POST's bytes amount to, before anything is stored: its signature state, the
+    parsed payload of a signed body, or why a signed body cannot be read. Shared by the
+    Django view and the ASGI fast path (webhook_asgi.py), so both answer alike."""
+
+    def __init__(self, signature, payload=None, error=""):
+        self.signature, self.payload, self.error = signature, payload, error
+
+    @classmethod
+    def read(cls, app_secret, body, header):
+        signature = check_signature(app_secret, body, header)
+        if signature != WebhookEvent.Signature.VALID:
+            return cls(signature)
+        try:
+            payload = read_payload(body)
+        except ValueError as error:  # UnicodeDecodeError included
+            return cls(signature, error=f"Malformed JSON: {error}")
+        return cls(signature, payload)
+
+    @property
+    def answer(self):
+        """(HTTP status, reason) once the event is stored or the reject counted; 200 for a
+        processable event."""
+        if self.signature == WebhookEvent.Signature.MISSING:
+            return 401, "Missing X-Hub-Signature-256 header."
+        if self.signature == WebhookEvent.Signature.INVALID:
+            return 403, "X-Hub-Signature-256 does not match the body."
+        if self.error:
+            return 400, self.error
+        return 200, "ok"
+
+
+# Customers' messages are processed before status updates when both wait: a top-tier number
+# brings ~3,000 status webhooks a second, and a message must not queue behind them (ticks
+# only move forward, in any order of arrival).
+MESSAGES_PRIORITY = 10
+
+
+def processing_priority(item_counts):
+    return MESSAGES_PRIORITY if item_counts.get("messages") else 0
+
+
+def event_fields(body, signature, payload=None, error=""):
+    """The columns of a new WebhookEvent for these signed bytes, whichever path stores it."""
+    fields, counts = summarize(payload) if isinstance(payload, dict) else ("", {})
+    row = {
+        # PostgreSQL text cannot hold NUL; the digest still covers the exact bytes.
+        "body": body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
+        "body_sha256": hashlib.sha256(body).hexdigest(),
+        "signature": signature,
+        "fields": fields,
+        "item_counts": counts,
+        "state": WebhookEvent.State.PENDING,
+        "error": "",
+    }
+    if error:
+        row["state"], row["error"] = WebhookEvent.State.FAILED, error
+    return row
+
+
+def keep(tenant, body, received):
+    """What the request path keeps of a POST (the Django view's; webhook_asgi.py does the
+    same in its own statements): a signed one's event, or one more refused post counted."""
+    if received.signature == WebhookEvent.Signature.VALID:
+        store_event(tenant, body, received.signature, received.payload, received.error)
+    else:
+        count_reject(tenant, body, received.signature)
+
+
+def store_event(tenant, body, signature, payload=None, error=""):
+    """Store a signed POST's raw body. Returns (event, is_new). A body we already hold from Meta
+    counts one more delivery instead; a new signed body gets its processing job, in the
+    same transaction. With an error, the event is kept as failed and not processed."""
+    from whatsapp.webhook.ingest import process_webhook_event
+
+    event = WebhookEvent(tenant=tenant, **event_fields(body, signature, payload, error))
+    digest = event.body_sha256
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event.save()
+        except IntegrityError:
+            WebhookEvent.objects.filter(tenant=tenant, body_sha256=digest, signature=signature).update(
+                deliveries=F("deliveries") + 1
+            )
+            return WebhookEvent.objects.get(tenant=tenant, body_sha256=digest, signature=signature), False
+        if event.state == WebhookEvent.State.PENDING:
+            process_webhook_event.using(priority=processing_priority(event.item_counts)).enqueue(event.pk)
+    return event, True
+
+
+# Whoever knows a tenant's URL can post to it, so a post without a valid signature only
+# adds one to its minute's count; the minute's first body is kept, cut, as a sample. One
+# statement, the same on both paths and both databases: posts racing on separate
+# connections can neither make a second row nor lose a count.
+REJECT_SQL = """
+    INSERT INTO whatsapp_webhookreject (tenant_id, minute, missing, invalid, sample, sample_reason, sample_size)
+    VALUES (%(tenant_id)s, %(minute)s, %(missing)s, %(invalid)s, %(sample)s, %(reason)s, %(size)s)
+    ON CONFLICT (tenant_id, minute) DO UPDATE SET
+        missing = whatsapp_webhookreject.missing + excluded.missing,
+        invalid = whatsapp_webhookreject.invalid + excluded.invalid
+"""
+
+
+def this_minute():
+    return timezone.now().replace(second=0, microsecond=0)
+
+
+def reject_row(tenant_id, body, signature):
+    """The parameters of REJECT_SQL for one post refused for its signature."""
+    return {
+        "tenant_id": tenant_id, "minute": this_minute(), "reason": signature,
+        "missing": int(signature == WebhookEvent.Signature.MISSING),
+        "invalid": int(signature == WebhookEvent.Signature.INVALID),
+        "sample": body[: WebhookReject.SAMPLE_BYTES], "size": len(body),
+    }
+
+
+def count_reject(tenant, body, signature):
+    """Count a post refused for its signature (Django's connection; webhook_asgi.py runs the
+    same statement on its own)."""
+    row = reject_row(tenant.pk, body, signature)
+    row["minute"] = database.ops.adapt_datetimefield_value(row["minute"])  # SQLite keeps naive UTC text
+    with database.cursor() as cursor:
+        cursor.execute(REJECT_SQL, row)
+
+
+class ReplayRefused(Exception):
+    pass
+
+
+def replay_event(event):
+    """Process a stored event again (safe: every item is stored at most once). Events whose
+    signature did not match are never processed."""
+    from whatsapp.webhook.ingest import process_webhook_event
+
+    if event.signature != WebhookEvent.Signature.VALID:
+        raise ReplayRefused("This event's signature did not match, so it is never processed.")
+    with transaction.atomic():
+        WebhookEvent.objects.filter(pk=event.pk).update(state=WebhookEvent.State.PENDING, processed_at=None)
+        process_webhook_event.enqueue(event.pk)
+
+
+# --- Processing ---------------------------------------------------------------------------
+
+
+def split_items(payload):
+    """Yield (kind, envelope) for every item, each envelope a webhook body holding that one
+    item, as PyWA expects (it reads only the first item of a batch)."""
+    for entry, field, value in _changes(payload):
+        kinds = _item_kinds(field, value)
+        if not kinds:
+            yield field, _envelope(payload, entry, field, value)
+        for kind in kinds:
+            items = value[kind] if kind != "errors" and isinstance(value[kind], list) else [value[kind]]
+            for item in items:
+                narrowed = {key: val for key, val in value.items() if key not in MESSAGE_ITEM_KEYS}
+                narrowed[kind] = item if kind == "errors" else [item]
+                if kind != "errors" and isinstance(value.get("contacts"), list):
+                    narrowed["contacts"] = _contacts_for(value["contacts"], item)
+                yield kind, _envelope(payload, entry, field, narrowed)
+
+
+def _envelope(payload, entry, field, value):
+    single_entry = {key: val for key, val in entry.items() if key != "changes"}
+    single_entry["changes"] = [{"field": field, "value": value}]
+    return {"object": "whatsapp_business_account", "entry": [single_entry]}
+
+
+def _contacts_for(contacts, item):
+    """The contacts[] entry that names this item's sender or recipient (PyWA reads [0])."""
+    contacts = _dicts(contacts)
+    if not isinstance(item, dict):
+        return contacts[:1]
+    who = {item.get(key) for key in ("from", "from_user_id", "recipient_id", "recipient_user_id")}
+    who = {name for name in who if isinstance(name, str) and name}
+    matching = [c for c in contacts if c.get("wa_id") in who or c.get("user_id") in who]
+    return matching or contacts[:1]
+
+
+class PyWAParser:
+    """Has PyWA parse one single-item update and says whether it produced a typed update."""
+
+    TYPED = (
+        pywa_handlers.MessageHandler,
+        pywa_handlers.MessageStatusHandler,
+        pywa_handlers.CallbackButtonHandler,
+        pywa_handlers.CallbackSelectionHandler,
+    )
+
+    def __init__(self):
+        self.wa = WhatsApp(
+            token="unused", filter_updates=False, skip_duplicate_updates=False, validate_updates=False
+        )
+        self.wa.add_handlers(*(handler(self._parsed) for handler in self.TYPED))
+        self.parsed = None
+
+    def _parsed(self, _client, update):
+        self.parsed = update
+
+    def parse(self, envelope):
+        self.parsed = None
+        self.wa.webhook_update_handler(json.dumps(envelope).encode())
+        return self.parsed
+
+    @classmethod
+    def for_this_thread(cls):
+        """One parser per thread, kept: building PyWA's client loads the system's CA store
+        for its httpx client, ~55 ms, which was a third of processing an event (bench/)."""
+        parser = getattr(_parsers, "parser", None)
+        if parser is None:
+            parser = _parsers.parser = cls()
+        return parser
+
+
+_parsers = threading.local()
+
+
+def process_event_id(event_id):
+    event = WebhookEvent.objects.select_related("tenant").get(pk=event_id)
+    process_event(event)
+
+
+def process_event(event):
+    """Process every item of a stored event. Items stand alone: one that fails is reported
+    on the event and the others are stored; replaying the event is always safe. A body that
+    is no JSON object (a failed event replayed) fails again with the reason."""
+    try:
+        payload = read_payload(event.body)
+    except ValueError as error:
+        _finish(event, [f"Malformed JSON: {error}"], [])
+        return
+    parser = PyWAParser.for_this_thread()
+    problems, notes = [], []
+    for kind, envelope in split_items(payload):
+        try:
+            note = process_item(event.tenant, kind, envelope, parser)
+        except Exception as error:
+            logger.exception("Webhook event %s: a %s item failed", event.pk, kind)
+            problems.append(f"{kind}: {type(error).__name__}: {error}")
+        else:
+            if note:
+                notes.append(note)
+    _finish(event, problems, notes)
+
+
+def _finish(event, problems, notes):
+    event.state = WebhookEvent.State.FAILED if problems else WebhookEvent.State.PROCESSED
+    event.error = "\n".join(problems + notes)
+    event.processed_at = timezone.now()
+    event.save(update_fields=["state", "error", "processed_at"])
+
+
+def process_item(tenant, kind, envelope, parser):
+    """Store one item. Returns a note for the log when something is worth knowing."""
+    value = without_nul(envelope["entry"][0]["changes"][0]["value"])
+    if kind == "messages":
+        typed = parser.parse(envelope)
+        phone_number = _phone_number(tenant, value)
+        inbound = read_message(value)
+        conversations.receive_message(tenant, phone_number, inbound)
+        if typed is None:
+            return f"PyWA could not parse message {inbound.wamid}; stored from the raw payload."
+    elif kind == "statuses":
+        parser.parse(envelope)
+        _phone_number(tenant, value)
+        delivery.record_status(tenant, read_status(value["statuses"][0]))
+    elif kind == "errors":
+        return f"Meta reported errors: {json.dumps(value['errors'])[:500]}"
+    else:
+        entry = envelope["entry"][0]
+        return account_updates.apply(tenant, kind, value, entry_time=entry.get("time"))
+    return None
+
+
+def _phone_number(tenant, value):
+    phone_number_id = (value.get("metadata") or {}).get("phone_number_id", "")
+    phone_number = conversations.phone_number_for(tenant, phone_number_id)
+    if phone_number is None:
+        raise ValueError(f"Phone number id {phone_number_id!r} is not one of this tenant's numbers.")
+    return phone_number
+
+
+def meta_time(value):
+    """Meta's timestamps: Unix seconds as a string (messages, statuses) or an int."""
+    try:
+        return datetime.fromtimestamp(int(value), tz=dt_timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return timezone.now()
+
+
+def without_nul(data):
+    """JSON can carry \u0000, which PostgreSQL's text and jsonb refuse: replace it."""
+    if isinstance(data, str):
+        return data.replace("\x00", "\ufffd")
+    if isinstance(data, list):
+        return [without_nul(item) for item in data]
+    if isinstance(data, dict):
+        return {without_nul(key): without_nul(item) for key, item in data.items()}
+    return data
+
+
+def read_message(value):
+    message = value["messages"][0]
+    contact = (value.get("contacts") or [{}])[0]
+    return conversations.InboundMessage(
+        wamid=message["id"],
+        wa_id=message.get("from") or contact.get("wa_id") or "",
+        user_id=message.get("from_user_id") or contact.get("user_id") or "",
+        profile_name=(contact.get("profile") or {}).get("name", ""),
+        timestamp=meta_time(message.get("timestamp")),
+        type=message.get("type") or "unknown",
+        text=message_types.text_of(message),
+        content=message,
+        reply_to_wamid=(message.get("context") or {}).get("id", ""),
+        target_wamid=message_types.target_of(message),
+    )
+
+
+def read_status(status):
+    error = (status.get("errors") or [{}])[0]
+    return delivery.ReportedStatus(
+        wamid=status["id"],
+        status=status["status"],
+        timestamp=meta_time(status.get("timestamp")),
+        recipient=status.get("recipient_id") or status.get("recipient_user_id") or "",
+        error_code=error.get("code"),
+        error_title=error.get("title") or error.get("message") or "",
+        error_detail=(error.get("error_data") or {}).get("details") or error.get("details") or "",
+        pricing_category=(status.get("pricing") or {}).get("category", ""),
+        tracker=status.get("biz_opaque_callback_data") or "",
+    )
+
+
+@task(queue_name="webhooks")
+def process_webhook_event(event_id):
+    ingest.process_event_id(event_id)
