@@ -13,7 +13,7 @@ from tenants.models import AppendOnly, AuditEvent, Invitation, Membership, Role
 from tenants.setup import add_member, create_tenant
 from whatsapp.models import WebhookEvent
 
-from .conftest import ACME, PASSWORD
+from .conftest import ACME, PASSWORD, verify_session
 
 Action = AuditEvent.Action
 
@@ -106,6 +106,7 @@ def test_a_connection_changed_in_admin_is_recorded_with_the_staff_member(acme):
     staff = get_user_model().objects.create_superuser("root@platform.test", PASSWORD)
     client = Client()
     client.force_login(staff)
+    verify_session(client, staff)  # admin requires a second factor
     page = client.get(f"/admin/tenants/tenant/{acme.pk}/change/")
     form = page.context["adminform"].form
     data = {name: value for name, value in form.initial.items() if value is not None and name in ("name", "slug", "read_receipts")}
@@ -186,6 +187,7 @@ def test_admin_shows_entries_read_only(acme, owner):
     staff = get_user_model().objects.create_superuser("root@platform.test", PASSWORD)
     client = Client()
     client.force_login(staff)
+    verify_session(client, staff)
     assert client.get("/admin/tenants/auditevent/").status_code == 200
     assert client.get("/admin/tenants/auditevent/add/").status_code == 403
     assert client.post(f"/admin/tenants/auditevent/{entry.pk}/delete/", {"post": "yes"}).status_code == 403

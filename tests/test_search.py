@@ -109,7 +109,7 @@ def test_many_matching_contacts_link_to_the_contacts_page(agent_client, acme):
     assert 'href="/t/acme/contacts/?q=lee"' in response.content.decode()
 
 
-@pytest.mark.parametrize("query", ["a & | ! :* ( ) ' \\", "<->", "!!!", "x" * 5000, "'; DROP TABLE x; --", "\x00"])
+@pytest.mark.parametrize("query", ["a & | ! :* ( ) ' \\", "<->", "!!!", "x" * 5000, "'; DROP TABLE x; --"])  # NUL: test_bad_input
 def test_query_syntax_and_junk_never_break_the_page(agent_client, thread, query):
     say(thread, "hello")
     assert agent_client.get("/t/acme/search/", {"q": query}).status_code == 200
