@@ -7,7 +7,8 @@ import django_otp
 from django import forms
 from django.conf import settings
 from django.contrib import messages as flash
-from django.contrib.auth import get_user_model, login as auth_login, update_session_auth_hash
+from django.contrib.auth import get_user_model, update_session_auth_hash
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render

@@ -10,11 +10,10 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-
 from django.conf import settings  # noqa: E402
 
-from whatsapp.webhook import asgi as webhook_asgi  # noqa: E402
 from whatsapp.routing import websocket_urlpatterns  # noqa: E402
+from whatsapp.webhook import asgi as webhook_asgi  # noqa: E402
 
 from .body_limit import RequestBodyLimit  # noqa: E402
 

@@ -3,7 +3,8 @@ invitation only for owners), and the link the invited person opens."""
 
 from django import forms
 from django.contrib import messages as flash
-from django.contrib.auth import get_user_model, login as auth_login
+from django.contrib.auth import get_user_model
+from django.contrib.auth import login as auth_login
 from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404

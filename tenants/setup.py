@@ -4,8 +4,8 @@ or updates in place."""
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from whatsapp.sending import delivery
 from whatsapp.models import Connection, PhoneNumber
+from whatsapp.sending import delivery
 
 from . import audit
 from .models import Membership, Tenant

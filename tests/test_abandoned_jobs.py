@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from whatsapp.jobs.maintenance import ABANDONED_AFTER, requeue_abandoned_tasks
+from whatsapp.maintenance import ABANDONED_AFTER, requeue_abandoned_tasks
 from whatsapp.models import Message, WebhookEvent
 from whatsapp.sending.delivery import send_message
 from whatsapp.simulator import payloads

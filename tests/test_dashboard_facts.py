@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from dashboard import facts, metrics, timing
 from dashboard.models import MessageTally, ResponseWait, StaleConversation
+from whatsapp import maintenance
 from whatsapp.conversations import actions as conversations
-from whatsapp.jobs import maintenance
 from whatsapp.models import Message
 from whatsapp.sending import actions as sending
 

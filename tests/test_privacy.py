@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from tenants.models import AuditEvent, Membership, Role
 from tenants.setup import add_member
+from whatsapp import maintenance
 from whatsapp.contacts import privacy
-from whatsapp.jobs import maintenance
 from whatsapp.models import (
     Contact,
     Conversation,

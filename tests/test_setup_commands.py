@@ -121,4 +121,4 @@ def test_schedule_maintenance_keeps_exactly_one_job_waiting():
 
     call_command("schedule_maintenance")
     call_command("schedule_maintenance")
-    assert DBTaskResult.objects.filter(task_path="whatsapp.jobs.maintenance.maintain_delivery", status="READY").count() == 1
+    assert DBTaskResult.objects.filter(task_path="whatsapp.maintenance.maintain_delivery", status="READY").count() == 1

@@ -10,19 +10,19 @@ MOVED = {
     "whatsapp.tasks.sync_templates": "whatsapp.team.actions.sync_templates_job",
     "whatsapp.tasks.download_media": "whatsapp.media.actions.download_media",
     "whatsapp.tasks.purge_expired_data": "whatsapp.contacts.privacy.purge_expired_data_job",
-    "whatsapp.tasks.maintain_delivery": "whatsapp.jobs.maintenance.maintain_delivery",
+    "whatsapp.tasks.maintain_delivery": "whatsapp.maintenance.maintain_delivery",
 }
 
 
 def repoint(apps, schema_editor, moves):
-    DBTaskResult = apps.get_model("django_tasks_db", "DBTaskResult")
+    DBTaskResult = apps.get_model("django_tasks_database", "DBTaskResult")
     waiting = DBTaskResult.objects.filter(status__in=["READY", "RUNNING"])
     for old, new in moves.items():
         waiting.filter(task_path=old).update(task_path=new)
 
 
 class Migration(migrations.Migration):
-    dependencies = [("whatsapp", "0009_webhook_reject"), ("django_tasks_db", "__latest__")]
+    dependencies = [("whatsapp", "0009_webhook_reject"), ("django_tasks_database", "0021_conditional_partial_index_ordering")]
 
     operations = [
         migrations.RunPython(

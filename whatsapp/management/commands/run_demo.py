@@ -9,8 +9,8 @@ import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from whatsapp.jobs.maintenance import schedule_maintenance
 from whatsapp.jobs.worker import ThreadedWorker  # here, not in the thread: imports race with the server's
+from whatsapp.maintenance import schedule_maintenance
 from whatsapp.simulator.demo import (
     DEMO_CUSTOMER,
     DEMO_PASSWORD,

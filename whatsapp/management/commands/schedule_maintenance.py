@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from whatsapp.jobs.maintenance import schedule_maintenance
+from whatsapp.maintenance import schedule_maintenance
 
 
 class Command(BaseCommand):
