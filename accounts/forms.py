@@ -5,4 +5,6 @@ from django.contrib.auth.forms import AuthenticationForm
 class EmailAuthenticationForm(AuthenticationForm):
     """Django's login form; the `username` field carries the email."""
 
-    username = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}))
+    username = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )

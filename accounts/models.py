@@ -103,6 +103,13 @@ class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
     def config_url(self, issuer):
         """The otpauth:// URL an authenticator app reads from the QR code."""
         label = quote(f"{issuer.replace(':', '')}:{self.user.get_username()}")
-        params = urlencode({"secret": b32encode(self.bin_key).decode(), "algorithm": "SHA1", "digits": self.DIGITS,
-                            "period": self.STEP, "issuer": issuer})
+        params = urlencode(
+            {
+                "secret": b32encode(self.bin_key).decode(),
+                "algorithm": "SHA1",
+                "digits": self.DIGITS,
+                "period": self.STEP,
+                "issuer": issuer,
+            }
+        )
         return f"otpauth://totp/{label}?{params}"

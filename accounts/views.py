@@ -40,14 +40,18 @@ class LoginView(auth_views.LoginView):
         if two_factor.confirmed_device(user) is None:
             return super().form_valid(form)
         self.request.session[PENDING_KEY] = {
-            "user": user.pk, "backend": user.backend, "at": time.time(), "next": self.get_success_url(),
+            "user": user.pk,
+            "backend": user.backend,
+            "at": time.time(),
+            "next": self.get_success_url(),
         }
         return redirect("login_verify")
 
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label="Code from your authenticator app", max_length=8,
+        label="Code from your authenticator app",
+        max_length=8,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
     )
 
@@ -80,19 +84,27 @@ def login_verify(request):
             return redirect(_safe_next(request, pending.get("next")))
         if allowed:  # throttled guesses are refused unread, and not logged one by one
             audit.record_for_member(user, audit.Action.LOGIN_FAILED, request=request, details={"step": "code"})
-        form.add_error("code", "That code is not right, or came too soon after a wrong one. Wait a moment and try the newest code."
-                       if allowed else "Too many wrong codes. Wait a minute, then try the newest code.")
+        form.add_error(
+            "code",
+            "That code is not right, or came too soon after a wrong one. Wait a moment and try the newest code."
+            if allowed
+            else "Too many wrong codes. Wait a minute, then try the newest code.",
+        )
     return render(request, "accounts/login_verify.html", {"form": form}, status=400 if form.errors else 200)
 
 
 def _safe_next(request, url):
-    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return url
     return settings.LOGIN_REDIRECT_URL
 
 
 class DisableForm(CodeForm):
-    password = forms.CharField(label="Your password", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    password = forms.CharField(
+        label="Your password", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
 
 
 def _required_by(user):
@@ -120,8 +132,11 @@ def two_factor_settings(request):
             return redirect(_safe_next(request, request.GET.get("next") or reverse("two_factor")))
         form.add_error("code", "That code is not right. Check the time on your phone and try the newest code.")
     context = {
-        "form": form, "enabled": False, "required_by": _required_by(request.user),
-        "qr_code": two_factor.qr_code_data_uri(device), "manual_key": two_factor.manual_key(device),
+        "form": form,
+        "enabled": False,
+        "required_by": _required_by(request.user),
+        "qr_code": two_factor.qr_code_data_uri(device),
+        "manual_key": two_factor.manual_key(device),
     }
     return render(request, "accounts/two_factor.html", context, status=400 if form.errors else 200)
 
@@ -132,7 +147,9 @@ def _two_factor_on(request, device):
     if request.method == "POST" and form.is_valid():
         if required_by:
             form.add_error(None, f"{', '.join(required_by)} requires two-factor authentication, so it stays on.")
-        elif not request.user.check_password(form.cleaned_data["password"]) or not device.verify_token(form.cleaned_data["code"]):
+        elif not request.user.check_password(form.cleaned_data["password"]) or not device.verify_token(
+            form.cleaned_data["code"]
+        ):
             form.add_error(None, "The password or the code is not right.")
         else:
             device.delete()

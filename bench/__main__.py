@@ -11,12 +11,30 @@ STAGES = ["ingest", "realtime", "outbound", "pages"]
 
 MODES = {
     # rates: the steps of the ingest ramp; the first failing one is bisected `bisect` times.
-    "quick": {"rates": [250, 500, 1000, 1500, 2000, 3000, 4000], "duration": 3, "bisect": 1,
-              "processing_seconds": 5, "probes": 20, "load_seconds": 8, "outbound_messages": 400,
-              "outbound_workers": [(1, 8), (1, 16), (2, 8)], "scale": 0.05, "page_runs": 3},
-    "full": {"rates": [250, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000], "duration": 6, "bisect": 2,
-             "processing_seconds": 15, "probes": 60, "load_seconds": 20, "outbound_messages": 2000,
-             "outbound_workers": [(1, 8), (1, 16), (2, 8), (2, 16)], "scale": 1.0, "page_runs": 7},
+    "quick": {
+        "rates": [250, 500, 1000, 1500, 2000, 3000, 4000],
+        "duration": 3,
+        "bisect": 1,
+        "processing_seconds": 5,
+        "probes": 20,
+        "load_seconds": 8,
+        "outbound_messages": 400,
+        "outbound_workers": [(1, 8), (1, 16), (2, 8)],
+        "scale": 0.05,
+        "page_runs": 3,
+    },
+    "full": {
+        "rates": [250, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000],
+        "duration": 6,
+        "bisect": 2,
+        "processing_seconds": 15,
+        "probes": 60,
+        "load_seconds": 20,
+        "outbound_messages": 2000,
+        "outbound_workers": [(1, 8), (1, 16), (2, 8), (2, 16)],
+        "scale": 1.0,
+        "page_runs": 7,
+    },
 }
 
 
@@ -64,13 +82,17 @@ def run_ingest(processes, mode, results):
     out["bare"] = ingest.bare_limit(processes, *ramp)
     print("  bare ASGI + psycopg (Daphne)", flush=True)
     out["bare-daphne"] = ingest.bare_limit(processes, *ramp, server="daphne")
-    for label, server, env in (("uvicorn", "uvicorn", None), ("daphne", "daphne", None),
-                               ("django-view", "uvicorn", {"WEBHOOK_FAST_PATH": "false"})):
+    for label, server, env in (
+        ("uvicorn", "uvicorn", None),
+        ("daphne", "daphne", None),
+        ("django-view", "uvicorn", {"WEBHOOK_FAST_PATH": "false"}),
+    ):
         print(f"  inbox, {label}", flush=True)
         out[label] = ingest.inbox_ingest(processes, server, *ramp, env=env, label=label)
     for workers in (1, 2):
         out[f"processing_{workers}"] = ingest.processing_rate(
-            processes, out["uvicorn"]["tenant_id"], workers, mode["processing_seconds"])
+            processes, out["uvicorn"]["tenant_id"], workers, mode["processing_seconds"]
+        )
         print(f"  processing with {workers} worker(s): {out[f'processing_{workers}']}", flush=True)
     ingest.drop_backlog()
     for result in out.values():

@@ -38,8 +38,9 @@ async def app(scope, receive, send):
     if not hmac.compare_digest(header, expected):
         return await _answer(send, 403, b"bad signature")
     if pool is None:
-        pool = AsyncConnectionPool(os.environ["BARE_DSN"], min_size=1, max_size=8, kwargs={"autocommit": True},
-                                   open=False)
+        pool = AsyncConnectionPool(
+            os.environ["BARE_DSN"], min_size=1, max_size=8, kwargs={"autocommit": True}, open=False
+        )
         await pool.open()
     async with pool.connection() as connection:
         await connection.execute(INSERT_SQL, (body.decode(), hashlib.sha256(body).hexdigest()))
@@ -47,6 +48,11 @@ async def app(scope, receive, send):
 
 
 async def _answer(send, status, body):
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -18,17 +18,34 @@ from bench.setup import database_dsn, make_tenant
 
 def ramp(processes, port, secret, rates, duration, bisect, slug="", path=""):
     out = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
-    command = [sys.executable, "-m", "bench.load", "--port", str(port), "--secret", secret, "--rates",
-               ",".join(map(str, rates)), "--duration", str(duration), "--bisect", str(bisect), "--out", out]
+    command = [
+        sys.executable,
+        "-m",
+        "bench.load",
+        "--port",
+        str(port),
+        "--secret",
+        secret,
+        "--rates",
+        ",".join(map(str, rates)),
+        "--duration",
+        str(duration),
+        "--bisect",
+        str(bisect),
+        "--out",
+        out,
+    ]
     command += ["--slug", slug] if slug else ["--path", path]
     sampler_stop = time.monotonic() + duration * (len(rates) + bisect + 2) * 3 + 120
     load = subprocess.Popen(command, cwd=BASE_DIR, env=processes.environment, stdout=subprocess.PIPE, text=True)
     for line in load.stdout:  # one line per step, as it ends
         processes.sample()
         step = json.loads(line)
-        print(f"    {step['target_rate']:>5}/s -> {step['achieved_rate']:>7}/s  p50 {step['p50_ms']:>7} ms  "
-              f"p99 {step['p99_ms']:>7} ms  {'ok' if step['passed'] else 'FAIL ' + str(step['statuses'])}",
-              flush=True)
+        print(
+            f"    {step['target_rate']:>5}/s -> {step['achieved_rate']:>7}/s  p50 {step['p50_ms']:>7} ms  "
+            f"p99 {step['p99_ms']:>7} ms  {'ok' if step['passed'] else 'FAIL ' + str(step['statuses'])}",
+            flush=True,
+        )
         if time.monotonic() > sampler_stop:
             break
     load.wait(60)
@@ -46,9 +63,24 @@ def stored_hashes(table, tenant_id=None):
 
 
 BARE_SERVERS = {
-    "uvicorn": lambda port: ["-m", "uvicorn", "bench.bare:app", "--host", "127.0.0.1", "--port", str(port),
-                             "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
-                             "--lifespan", "off"],
+    "uvicorn": lambda port: [
+        "-m",
+        "uvicorn",
+        "bench.bare:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--lifespan",
+        "off",
+    ],
     "daphne": lambda port: ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "bench.bare:app"],
 }
 
@@ -60,7 +92,9 @@ def bare_limit(processes, rates, duration, bisect, server="uvicorn"):
         connection.execute(bare.TABLE_SQL)
         connection.execute("TRUNCATE bench_bare_event")
     port = free_port()
-    processes.spawn("bare", "bare ASGI", BARE_SERVERS[server](port), env={"BARE_DSN": database_dsn(), "BARE_SECRET": secret})
+    processes.spawn(
+        "bare", "bare ASGI", BARE_SERVERS[server](port), env={"BARE_DSN": database_dsn(), "BARE_SECRET": secret}
+    )
     processes.wait_healthy("bare", f"http://127.0.0.1:{port}")
     try:
         result = ramp(processes, port, secret, rates, duration, bisect, path="/hook")
@@ -113,7 +147,8 @@ def drop_backlog():
 
     DBTaskResult.objects.filter(queue_name="webhooks", status="READY").delete()
     WebhookEvent.objects.filter(tenant__slug__startswith="ingest-", state="pending").update(
-        state="failed", error="Benchmark backlog, not processed.")
+        state="failed", error="Benchmark backlog, not processed."
+    )
     vacuum(DBTaskResult._meta.db_table)
 
 

@@ -40,23 +40,35 @@ def realistic_bodies(count, seed=1):
         elif roll < 0.81:
             payload = payloads.text_message(PHONE_NUMBER_ID, customer, f"Hello, order {index} please", name="Bench")
         elif roll < 0.96:
-            payload = payloads.batch(*(_status(rng, f"1555{rng.randrange(10**7):07d}") for _ in range(rng.randint(2, 20))))
+            payload = payloads.batch(
+                *(_status(rng, f"1555{rng.randrange(10**7):07d}") for _ in range(rng.randint(2, 20)))
+            )
         else:
-            payload = payloads.batch(payloads.text_message(PHONE_NUMBER_ID, customer, "And one more thing"),
-                                     _status(rng, customer), _status(rng, customer))
+            payload = payloads.batch(
+                payloads.text_message(PHONE_NUMBER_ID, customer, "And one more thing"),
+                _status(rng, customer),
+                _status(rng, customer),
+            )
         bodies.append(payloads.encode(payload))
     return bodies
 
 
 def _status(rng, customer):
-    return payloads.status(PHONE_NUMBER_ID, payloads.new_wamid(), rng.choice(payloads.STATUS_ORDER), customer,
-                           tracker=str(rng.randrange(10**9)))
+    return payloads.status(
+        PHONE_NUMBER_ID,
+        payloads.new_wamid(),
+        rng.choice(payloads.STATUS_ORDER),
+        customer,
+        tracker=str(rng.randrange(10**9)),
+    )
 
 
 def http_request(host, port, path, body, secret):
     signature = payloads.sign(body, secret)
-    head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nX-Hub-Signature-256: {signature}\r\n\r\n")
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nX-Hub-Signature-256: {signature}\r\n\r\n"
+    )
     return head.encode() + body
 
 
@@ -135,7 +147,10 @@ def summary(rate, latencies, statuses, sent, elapsed):
     }
     # Meta's asks, and every request answered 200 while keeping pace.
     result["passed"] = (
-        ok == sent and result["p50_ms"] < 250 and result["over_1s_pct"] < 1 and result["p99_ms"] < 1000
+        ok == sent
+        and result["p50_ms"] < 250
+        and result["over_1s_pct"] < 1
+        and result["p99_ms"] < 1000
         and result["achieved_rate"] >= 0.95 * rate
     )
     return result
@@ -150,11 +165,12 @@ async def ramp(args):
     async def step(rate):
         nonlocal cursor
         count = int(rate * args.duration)
-        chunk = bodies[cursor:cursor + count]
+        chunk = bodies[cursor : cursor + count]
         cursor += count
         requests = [http_request("127.0.0.1", args.port, path, body, args.secret) for body in chunk]
         latencies, statuses, ok_indexes, elapsed = await run_step(
-            "127.0.0.1", args.port, requests, rate, args.duration, args.connections)
+            "127.0.0.1", args.port, requests, rate, args.duration, args.connections
+        )
         acknowledged.update(hashlib.sha256(chunk[index]).hexdigest() for index in ok_indexes)
         result = summary(rate, latencies, statuses, count, elapsed)
         steps.append(result)

@@ -31,8 +31,9 @@ def queue_messages(tenant, count, run):
             contact = Contact.objects.create(tenant=tenant, wa_id=f"1777{run:02d}{index:05d}", profile_name="Out")
             conversation = Conversation.objects.create(tenant=tenant, contact=contact, phone_number=number)
             for turn in range(MESSAGES_PER_CONVERSATION):
-                message = Message.objects.create(tenant=tenant, conversation=conversation, direction="out",
-                                                 text=f"Reply {turn}", status="queued")
+                message = Message.objects.create(
+                    tenant=tenant, conversation=conversation, direction="out", text=f"Reply {turn}", status="queued"
+                )
                 delivery.queue(message)
                 ids.append(message.pk)
     return ids
@@ -41,13 +42,17 @@ def queue_messages(tenant, count, run):
 def run(processes, mode):
     port = free_port()
     fake_url = f"http://127.0.0.1:{port}"
-    processes.spawn("fake-graph", "fake Graph API", ["-m", "whatsapp.simulator.fake_graph", "--port", str(port),
-                                                   "--status-delay", "0.3"])
+    processes.spawn(
+        "fake-graph",
+        "fake Graph API",
+        ["-m", "whatsapp.simulator.fake_graph", "--port", str(port), "--status-delay", "0.3"],
+    )
     tenant, secret = make_tenant("outbound", PHONE_NUMBER_ID, messages_per_second=1000)
     _wait_for(fake_url)
     # No webhook URL: this stage measures sending alone (ingest is measured above).
-    httpx.post(f"{fake_url}/_fake/numbers", json={"phone_number_id": PHONE_NUMBER_ID, "webhook_url": "",
-                                                  "app_secret": secret}).raise_for_status()
+    httpx.post(
+        f"{fake_url}/_fake/numbers", json={"phone_number_id": PHONE_NUMBER_ID, "webhook_url": "", "app_secret": secret}
+    ).raise_for_status()
     runs = []
     try:
         for run_index, (workers, threads) in enumerate(mode["outbound_workers"]):
@@ -100,12 +105,17 @@ def _check(sent, ids, workers, threads, count):
         order[conversation_of.get(pk)].append(pk)
     label = f"{workers} worker process{'es' if workers > 1 else ''} × {threads} threads"
     return {
-        "label": label, "workers": workers, "threads": threads, "messages": count, "sent": len(wanted & set(trackers)),
+        "label": label,
+        "workers": workers,
+        "threads": threads,
+        "messages": count,
+        "sent": len(wanted & set(trackers)),
         "per_second": round((len(times) - 1) / span, 1) if span else 0,
         "duplicates": sum(n - 1 for n in trackers.values() if n > 1),
         "missing": len(wanted - set(trackers)),
         "in_order": all(pks == sorted(pks) for pks in order.values()),
-        "target": "80/s per number" if workers == 1 else "", "target_rate": 80,
+        "target": "80/s per number" if workers == 1 else "",
+        "target_rate": 80,
     }
 
 

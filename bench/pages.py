@@ -82,8 +82,13 @@ def _session(slug):
 
     user = User.objects.get(email=f"owner@{slug}.bench")
     session = SessionStore()
-    session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-                    HASH_SESSION_KEY: user.get_session_auth_hash()})
+    session.update(
+        {
+            SESSION_KEY: str(user.pk),
+            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+        }
+    )
     session.create()
     return session.session_key
 
@@ -107,13 +112,21 @@ def run(processes, seeded, mode):
                 results.append({"name": name, "skipped": note})
                 continue
             server_ms, queries, status = measure(clients["big"], path, runs)
-            small_path = template.format(slug="seed-small", thread=small["small_thread"],
-                                         middle=_middle(small["small_thread"]), **dates)
+            small_path = template.format(
+                slug="seed-small", thread=small["small_thread"], middle=_middle(small["small_thread"]), **dates
+            )
             _ms, queries_small, _status = measure(clients["small"], small_path, 1)
             if status != 200:
                 raise RuntimeError(f"{path} answered {status}")
-            result = {"name": name, "path": path, "status": status, "server_ms": server_ms, "queries": queries,
-                      "queries_small": queries_small, "http_ms": http_wall_ms(url, cookie, path, runs)}
+            result = {
+                "name": name,
+                "path": path,
+                "status": status,
+                "server_ms": server_ms,
+                "queries": queries,
+                "queries_small": queries_small,
+                "http_ms": http_wall_ms(url, cookie, path, runs),
+            }
             print(f"  {result}", flush=True)
             results.append(result)
     finally:

@@ -24,9 +24,26 @@ WEBHOOK_WORKER_THREADS = int(os.environ.get("BENCH_WEBHOOK_THREADS", "1"))
 
 SERVERS = {
     "daphne": lambda port: ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "inbox.asgi:application"],
-    "uvicorn": lambda port: ["-m", "uvicorn", "inbox.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                             "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio", "--no-access-log",
-                             "--log-level", "warning", "--lifespan", "off"],
+    "uvicorn": lambda port: [
+        "-m",
+        "uvicorn",
+        "inbox.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--ws",
+        "websockets-sansio",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--lifespan",
+        "off",
+    ],
 }
 
 
@@ -69,8 +86,13 @@ class Processes:
         log_path = LOG_DIR / f"{name}.log"
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
-                [sys.executable, *arguments], cwd=BASE_DIR, env=self.environment | (env or {}),
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [sys.executable, *arguments],
+                cwd=BASE_DIR,
+                env=self.environment | (env or {}),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self.running[name] = (role, process)
         self.logs[name] = log_path
@@ -86,9 +108,26 @@ class Processes:
     def worker(self, name, *extra, queues="*", threads=WORKER_THREADS, env=None):
         """A db_worker process. NOTIFY wakes it when a task is enqueued, so the interval is only
         the fallback poll (and the wait of tasks whose run_after passes)."""
-        return self.spawn(name, "worker", ["manage.py", "db_worker", "--interval", "0.5", "--threads", str(threads),
-                                           "--no-reload", "--no-startup-delay", "--worker-id", name,
-                                           "--queue-name", queues, *extra], env)
+        return self.spawn(
+            name,
+            "worker",
+            [
+                "manage.py",
+                "db_worker",
+                "--interval",
+                "0.5",
+                "--threads",
+                str(threads),
+                "--no-reload",
+                "--no-startup-delay",
+                "--worker-id",
+                name,
+                "--queue-name",
+                queues,
+                *extra,
+            ],
+            env,
+        )
 
     def wait_healthy(self, name, url, timeout=30):
         deadline = time.monotonic() + timeout

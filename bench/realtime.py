@@ -47,8 +47,9 @@ async def probe(url, slug, secret, session_keys, probes, interval):
     arrivals, sent_at = {}, {}
 
     async def agent(key, ready):
-        async with websockets.connect(ws_url, additional_headers={"Cookie": f"sessionid={key}"}, origin=url,
-                                      max_size=None) as socket:
+        async with websockets.connect(
+            ws_url, additional_headers={"Cookie": f"sessionid={key}"}, origin=url, max_size=None
+        ) as socket:
             ready.set_result(True) if not ready.done() else None
             async for raw in socket:
                 event = json.loads(raw)
@@ -62,8 +63,11 @@ async def probe(url, slug, secret, session_keys, probes, interval):
     await asyncio.sleep(0.5)
     async with httpx.AsyncClient(timeout=10) as client:
         warm_up = payloads.encode(payloads.text_message(PHONE_NUMBER_ID, "16660000000", "warm up"))
-        await client.post(f"{url}/webhooks/whatsapp/{slug}/", content=warm_up, headers={
-            "Content-Type": "application/json", "X-Hub-Signature-256": payloads.sign(warm_up, secret)})
+        await client.post(
+            f"{url}/webhooks/whatsapp/{slug}/",
+            content=warm_up,
+            headers={"Content-Type": "application/json", "X-Hub-Signature-256": payloads.sign(warm_up, secret)},
+        )
         await asyncio.sleep(1)
         for index in range(probes):
             token = f"probe{index}-{time.monotonic_ns()}"
@@ -85,10 +89,14 @@ async def probe(url, slug, secret, session_keys, probes, interval):
 
 def summary(label, latencies, firsts, probes):
     ordered = sorted(latencies) or [float("nan")]
-    return {"label": label, "expected": probes * AGENTS, "received": len(latencies),
-            "first_socket_p50_ms": round(1000 * statistics.median(firsts or [float("nan")]), 1),
-            "p50_ms": round(1000 * statistics.median(ordered), 1),
-            "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1)}
+    return {
+        "label": label,
+        "expected": probes * AGENTS,
+        "received": len(latencies),
+        "first_socket_p50_ms": round(1000 * statistics.median(firsts or [float("nan")]), 1),
+        "p50_ms": round(1000 * statistics.median(ordered), 1),
+        "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1),
+    }
 
 
 def task_times(since):
@@ -98,14 +106,20 @@ def task_times(since):
 
     from whatsapp.webhook.ingest import MESSAGES_PRIORITY, process_webhook_event
 
-    rows = DBTaskResult.objects.filter(task_path=process_webhook_event.module_path, priority=MESSAGES_PRIORITY,
-                                       enqueued_at__gte=since, status="SUCCESSFUL")
+    rows = DBTaskResult.objects.filter(
+        task_path=process_webhook_event.module_path,
+        priority=MESSAGES_PRIORITY,
+        enqueued_at__gte=since,
+        status="SUCCESSFUL",
+    )
     times = list(rows.values_list("enqueued_at", "started_at", "finished_at"))
     if not times:
         return {}
-    return {"worker_threads": WEBHOOK_WORKER_THREADS,
-            "claim_wait_p50_ms": round(1000 * statistics.median((s - e).total_seconds() for e, s, _ in times), 1),
-            "run_p50_ms": round(1000 * statistics.median((f - s).total_seconds() for _, s, f in times), 1)}
+    return {
+        "worker_threads": WEBHOOK_WORKER_THREADS,
+        "claim_wait_p50_ms": round(1000 * statistics.median((s - e).total_seconds() for e, s, _ in times), 1),
+        "run_p50_ms": round(1000 * statistics.median((f - s).total_seconds() for _, s, f in times), 1),
+    }
 
 
 def run(processes, mode, ingest_rate=None):
@@ -135,8 +149,9 @@ def run(processes, mode, ingest_rate=None):
             since = timezone.now()
             latencies, firsts, sent = asyncio.run(probe(url, "live", secret, keys, probes, 0.25))
             load.wait(mode["load_seconds"] + 30)
-            out[f"{server}_loaded"] = summary(f"{server}, {rate} status webhooks/s, {AGENTS} sockets", latencies,
-                                              firsts, sent)
+            out[f"{server}_loaded"] = summary(
+                f"{server}, {rate} status webhooks/s, {AGENTS} sockets", latencies, firsts, sent
+            )
             out[f"{server}_loaded"].update(task_times(since))
             print(f"  {out[f'{server}_loaded']}", flush=True)
         finally:
@@ -148,9 +163,30 @@ def run(processes, mode, ingest_rate=None):
 def _status_load(processes, url, secret, rate, seconds):
     port = url.rsplit(":", 1)[1]
     return subprocess.Popen(
-        [sys.executable, "-m", "bench.load", "--port", port, "--slug", "live", "--secret", secret, "--rates",
-         str(rate), "--duration", str(seconds), "--bisect", "0", "--statuses-only", "--out", "/dev/null"],
-        cwd=BASE_DIR, env=processes.environment, stdout=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "bench.load",
+            "--port",
+            port,
+            "--slug",
+            "live",
+            "--secret",
+            secret,
+            "--rates",
+            str(rate),
+            "--duration",
+            str(seconds),
+            "--bisect",
+            "0",
+            "--statuses-only",
+            "--out",
+            "/dev/null",
+        ],
+        cwd=BASE_DIR,
+        env=processes.environment,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def _drop_status_backlog():

@@ -2,7 +2,7 @@
 
 import os
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def _ok(flag):
@@ -27,9 +27,17 @@ def render(results):
         _outbound(results["outbound"], add)
     for role, peak in results.get("memory_mb", {}).items():
         target = role.startswith(("web", "worker"))
-        add(("memory", f"peak RSS, {role}", f"{peak} MB", "< 200 MB" if target else "", _ok(peak < 200) if target else ""))
+        add(
+            (
+                "memory",
+                f"peak RSS, {role}",
+                f"{peak} MB",
+                "< 200 MB" if target else "",
+                _ok(peak < 200) if target else "",
+            )
+        )
     header = [
-        f"# Benchmark results ({results['mode']} run, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)",
+        f"# Benchmark results ({results['mode']} run, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
         "",
         f"Machine: {os.cpu_count()} cores, {_memory_gb()} GB, {platform.python_implementation()} "
         f"{platform.python_version()}, PostgreSQL and Redis on the same machine. Run time: {results['minutes']} min.",
@@ -52,24 +60,45 @@ def _ingest(ingest, add):
     bare = _rate(ingest["bare"]) if "bare" in ingest else 0
     if bare:
         b = ingest["bare"]["sustained"]
-        add(("ingest", "bare limit: raw ASGI + psycopg INSERT (Uvicorn)",
-             f"{bare:.0f}/s (p50 {b['p50_ms']} ms, p99 {b['p99_ms']} ms, lost {ingest['bare']['lost']})", "", ""))
+        add(
+            (
+                "ingest",
+                "bare limit: raw ASGI + psycopg INSERT (Uvicorn)",
+                f"{bare:.0f}/s (p50 {b['p50_ms']} ms, p99 {b['p99_ms']} ms, lost {ingest['bare']['lost']})",
+                "",
+                "",
+            )
+        )
     bare_daphne = _rate(ingest["bare-daphne"]) if "bare-daphne" in ingest else 0
     if bare_daphne:
         b = ingest["bare-daphne"]["sustained"]
-        add(("ingest", "the same bare app under Daphne (Daphne's own ceiling)",
-             f"{bare_daphne:.0f}/s = {bare_daphne / bare:.2f} × bare (p50 {b['p50_ms']} ms, p99 {b['p99_ms']} ms, "
-             f"lost {ingest['bare-daphne']['lost']})", "", ""))
-    for label, name in (("uvicorn", "inbox under Uvicorn (fast path)"), ("daphne", "inbox under Daphne (fast path)"),
-                        ("django-view", "inbox under Uvicorn, Django view (no fast path)")):
+        add(
+            (
+                "ingest",
+                "the same bare app under Daphne (Daphne's own ceiling)",
+                f"{bare_daphne:.0f}/s = {bare_daphne / bare:.2f} × bare (p50 {b['p50_ms']} ms, p99 {b['p99_ms']} ms, "
+                f"lost {ingest['bare-daphne']['lost']})",
+                "",
+                "",
+            )
+        )
+    for label, name in (
+        ("uvicorn", "inbox under Uvicorn (fast path)"),
+        ("daphne", "inbox under Daphne (fast path)"),
+        ("django-view", "inbox under Uvicorn, Django view (no fast path)"),
+    ):
         if label not in ingest:
             continue
         result = ingest[label]
         sustained = result["sustained"]
         rate = _rate(result)
         ratio = rate / bare if bare else 0
-        figure = (f"{rate:.0f}/s = {ratio:.2f} × bare (p50 {sustained['p50_ms']} ms, p99 {sustained['p99_ms']} ms, "
-                  f"lost {result['lost']})" if sustained else f"no rate passed (lost {result['lost']})")
+        figure = (
+            f"{rate:.0f}/s = {ratio:.2f} × bare (p50 {sustained['p50_ms']} ms, p99 {sustained['p99_ms']} ms, "
+            f"lost {result['lost']})"
+            if sustained
+            else f"no rate passed (lost {result['lost']})"
+        )
         if label == "daphne" and bare_daphne and sustained:
             figure += f"; {rate / bare_daphne:.2f} × the bare app under Daphne"
         target = "≥ 0.5 × bare, p50 < 250 ms, < 1% over 1 s, no loss" if label != "django-view" else "(for comparison)"
@@ -78,18 +107,32 @@ def _ingest(ingest, add):
     for workers in (1, 2):
         key = f"processing_{workers}"
         if key in ingest:
-            add(("ingest", f"processing behind it, {workers} worker process(es)",
-                 f"{ingest[key]['events_per_second']} events/s", "(context: see README)", ""))
+            add(
+                (
+                    "ingest",
+                    f"processing behind it, {workers} worker process(es)",
+                    f"{ingest[key]['events_per_second']} events/s",
+                    "(context: see README)",
+                    "",
+                )
+            )
 
 
 def _realtime(realtime, add):
-    for key, result in realtime.items():
+    for result in realtime.values():
         if not isinstance(result, dict) or "p50_ms" not in result:
             continue
-        figure = (f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, first socket p50 "
-                  f"{result['first_socket_p50_ms']} ms ({result['received']}/{result['expected']} events received"
-                  + (f"; worker × {result['worker_threads']} threads: claim after {result['claim_wait_p50_ms']} ms, "
-                     f"run {result['run_p50_ms']} ms (p50)" if "run_p50_ms" in result else "") + ")")
+        figure = (
+            f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, first socket p50 "
+            f"{result['first_socket_p50_ms']} ms ({result['received']}/{result['expected']} events received"
+            + (
+                f"; worker × {result['worker_threads']} threads: claim after {result['claim_wait_p50_ms']} ms, "
+                f"run {result['run_p50_ms']} ms (p50)"
+                if "run_p50_ms" in result
+                else ""
+            )
+            + ")"
+        )
         good = result["p50_ms"] < 50 and result["p99_ms"] < 250 and result["received"] == result["expected"]
         add(("webhook → browser", f"{result['label']}", figure, "p50 < 50 ms, p99 < 250 ms", _ok(good)))
 
@@ -98,14 +141,23 @@ def _pages(pages, add):
     seed = pages["seed"]
     add(("pages", "seed (COPY)", f"{seed['seconds']} s for {seed['summary']}", "", ""))
     if "catch_up_seconds" in seed:
-        add(("pages", "dashboard facts after the bulk load", f"recounted in {seed['catch_up_seconds']} s "
-             "(the maintenance job's work, done before measuring)", "", ""))
+        add(
+            (
+                "pages",
+                "dashboard facts after the bulk load",
+                f"recounted in {seed['catch_up_seconds']} s (the maintenance job's work, done before measuring)",
+                "",
+                "",
+            )
+        )
     for page in pages["pages"]:
         if page.get("skipped"):
             add(("pages", page["name"], page["skipped"], "< 150 ms", "n/a"))
             continue
-        figure = (f"{page['server_ms']} ms server, {page['queries']} queries "
-                  f"({page['queries_small']} on a small tenant), HTTP {page['http_ms']} ms")
+        figure = (
+            f"{page['server_ms']} ms server, {page['queries']} queries "
+            f"({page['queries_small']} on a small tenant), HTTP {page['http_ms']} ms"
+        )
         good = page["server_ms"] < 150 and page["queries"] == page["queries_small"]
         add(("pages", page["name"], figure, "< 150 ms, queries flat", _ok(good)))
 
@@ -114,12 +166,28 @@ def _outbound(outbound, add):
     best = 0
     for run in outbound["runs"]:
         clean = run["duplicates"] == 0 and run["missing"] == 0 and run["in_order"]
-        figure = (f"{run['per_second']} msg/s ({run['sent']}/{run['messages']} sent, {run['duplicates']} duplicates, "
-                  f"{run['missing']} missing, order {'kept' if run['in_order'] else 'BROKEN'}"
-                  + (f"; worker CPU {run['worker_cpu_ms_per_message']} ms/msg" if "worker_cpu_ms_per_message" in run else "")
-                  + ")")
-        add(("outbound", f"one number, fake answering in {outbound['delay_ms']} ms, {run['label']}", figure,
-             "80/s per number, each once", _ok(run["per_second"] >= 80 and clean)))
+        figure = (
+            f"{run['per_second']} msg/s ({run['sent']}/{run['messages']} sent, {run['duplicates']} duplicates, "
+            f"{run['missing']} missing, order {'kept' if run['in_order'] else 'BROKEN'}"
+            + (f"; worker CPU {run['worker_cpu_ms_per_message']} ms/msg" if "worker_cpu_ms_per_message" in run else "")
+            + ")"
+        )
+        add(
+            (
+                "outbound",
+                f"one number, fake answering in {outbound['delay_ms']} ms, {run['label']}",
+                figure,
+                "80/s per number, each once",
+                _ok(run["per_second"] >= 80 and clean),
+            )
+        )
         best = max(best, run["per_second"] if clean else 0)
-    add(("outbound", "best of the runs above, against Meta's top tier", f"{best} msg/s", "1,000/s per machine",
-         _ok(best >= 1000)))
+    add(
+        (
+            "outbound",
+            "best of the runs above, against Meta's top tier",
+            f"{best} msg/s",
+            "1,000/s per machine",
+            _ok(best >= 1000),
+        )
+    )

@@ -67,13 +67,28 @@ def seed_tenant(tenant, share, scale, rng, big_thread):
     now = timezone.now()
     number = PhoneNumber.objects.get(tenant=tenant)
     contacts = max(20, int(100_000 * scale * share))
-    copy_rows(Contact, ({"tenant_id": tenant.pk, "wa_id": f"1888{tenant.pk:02d}{i:07d}",
-                         "profile_name": f"Customer {i}"} for i in range(contacts)))
+    copy_rows(
+        Contact,
+        (
+            {"tenant_id": tenant.pk, "wa_id": f"1888{tenant.pk:02d}{i:07d}", "profile_name": f"Customer {i}"}
+            for i in range(contacts)
+        ),
+    )
     contact_ids = _ids(Contact, tenant)
-    copy_rows(Conversation, ({"tenant_id": tenant.pk, "contact_id": contact_id, "phone_number_id": number.pk,
-                              "last_activity_at": now - timedelta(minutes=i), "last_message_preview": "Thanks!",
-                              "status": "open" if i % 3 else "resolved"}
-                             for i, contact_id in enumerate(contact_ids)))
+    copy_rows(
+        Conversation,
+        (
+            {
+                "tenant_id": tenant.pk,
+                "contact_id": contact_id,
+                "phone_number_id": number.pk,
+                "last_activity_at": now - timedelta(minutes=i),
+                "last_message_preview": "Thanks!",
+                "status": "open" if i % 3 else "resolved",
+            }
+            for i, contact_id in enumerate(contact_ids)
+        ),
+    )
     conversation_ids = _ids(Conversation, tenant)
     messages = int(2_000_000 * scale * share)
     thread = conversation_ids[0]
@@ -84,32 +99,66 @@ def seed_tenant(tenant, share, scale, rng, big_thread):
             conversation_id = thread if in_thread else conversation_ids[rng.randrange(len(conversation_ids))]
             inbound = i % 2 == 0
             text = f"Message {i} about order {rng.randrange(10**6)}"
-            yield {"tenant_id": tenant.pk, "conversation_id": conversation_id, "direction": "in" if inbound else "out",
-                   "type": "text", "text": text, "content": Jsonb({"type": "text", "text": {"body": text}}),
-                   "wamid": f"wamid.seed.{tenant.pk}.{i}", "status": "delivered" if inbound else "read",
-                   "timestamp": now - timedelta(seconds=(messages - i) * 3)}
+            yield {
+                "tenant_id": tenant.pk,
+                "conversation_id": conversation_id,
+                "direction": "in" if inbound else "out",
+                "type": "text",
+                "text": text,
+                "content": Jsonb({"type": "text", "text": {"body": text}}),
+                "wamid": f"wamid.seed.{tenant.pk}.{i}",
+                "status": "delivered" if inbound else "read",
+                "timestamp": now - timedelta(seconds=(messages - i) * 3),
+            }
 
     copy_rows(Message, message_rows())
     events = int(1_000_000 * scale * share)
 
     def event_rows():
         for i in range(events):
-            body = ('{"object":"whatsapp_business_account","entry":[{"id":"WABA","changes":[{"value":{"messaging_product":'
-                    f'"whatsapp","statuses":[{{"id":"wamid.seed.{tenant.pk}.{i}","status":"read","timestamp":"{i}",'
-                    f'"recipient_id":"1888{i:07d}"}}]}},"field":"messages"}}]}}]}}')
-            yield {"tenant_id": tenant.pk, "received_at": now - timedelta(seconds=(events - i) * 5), "body": body,
-                   "body_sha256": f"{tenant.pk:08d}{i:056d}", "signature": "valid", "state": "processed",
-                   "fields": "messages", "item_counts": Jsonb({"statuses": 1}), "processed_at": now}
+            body = (
+                '{"object":"whatsapp_business_account","entry":[{"id":"WABA","changes":[{"value":{"messaging_product":'
+                f'"whatsapp","statuses":[{{"id":"wamid.seed.{tenant.pk}.{i}","status":"read","timestamp":"{i}",'
+                f'"recipient_id":"1888{i:07d}"}}]}},"field":"messages"}}]}}]}}'
+            )
+            yield {
+                "tenant_id": tenant.pk,
+                "received_at": now - timedelta(seconds=(events - i) * 5),
+                "body": body,
+                "body_sha256": f"{tenant.pk:08d}{i:056d}",
+                "signature": "valid",
+                "state": "processed",
+                "fields": "messages",
+                "item_counts": Jsonb({"statuses": 1}),
+                "processed_at": now,
+            }
 
     copy_rows(WebhookEvent, event_rows())
     calls = int(200_000 * scale * share)
-    copy_rows(GraphCall, ({"tenant_id": tenant.pk, "started_at": now - timedelta(seconds=(calls - i) * 10),
-                           "method": "POST", "path": f"/v24.0/{number.phone_number_id}/messages",
-                           "status_code": 200 if i % 50 else 400, "duration_ms": 100 + i % 80,
-                           "error_code": None if i % 50 else 131047,
-                           "error_message": "" if i % 50 else "Re-engagement message"} for i in range(calls)))
-    return {"contacts": contacts, "messages": messages, "events": events, "calls": calls,
-            "thread": thread, "small_thread": conversation_ids[-1]}
+    copy_rows(
+        GraphCall,
+        (
+            {
+                "tenant_id": tenant.pk,
+                "started_at": now - timedelta(seconds=(calls - i) * 10),
+                "method": "POST",
+                "path": f"/v24.0/{number.phone_number_id}/messages",
+                "status_code": 200 if i % 50 else 400,
+                "duration_ms": 100 + i % 80,
+                "error_code": None if i % 50 else 131047,
+                "error_message": "" if i % 50 else "Re-engagement message",
+            }
+            for i in range(calls)
+        ),
+    )
+    return {
+        "contacts": contacts,
+        "messages": messages,
+        "events": events,
+        "calls": calls,
+        "thread": thread,
+        "small_thread": conversation_ids[-1],
+    }
 
 
 def run(scale, reuse=False):
@@ -128,8 +177,10 @@ def run(scale, reuse=False):
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     total = {key: sum(tenant[key] for tenant in seeded.values()) for key in ("contacts", "messages", "events", "calls")}
-    summary = (f"{total['contacts']:,} contacts and conversations, {total['messages']:,} messages, "
-               f"{total['events']:,} webhook events, {total['calls']:,} Graph calls")
+    summary = (
+        f"{total['contacts']:,} contacts and conversations, {total['messages']:,} messages, "
+        f"{total['events']:,} webhook events, {total['calls']:,} Graph calls"
+    )
     return {"seconds": round(time.monotonic() - started, 1), "tenants": seeded, "summary": summary, "scale": scale}
 
 
@@ -140,14 +191,19 @@ def already_seeded(scale):
     seeded = {}
     for slug, _phone_number_id, _share in TENANTS:
         conversations = Conversation.objects.filter(tenant__slug=slug).order_by("pk").values_list("pk", flat=True)
-        seeded[slug] = {"contacts": Contact.objects.filter(tenant__slug=slug).count(),
-                        "messages": Message.objects.filter(tenant__slug=slug).count(),
-                        "events": WebhookEvent.objects.filter(tenant__slug=slug).count(),
-                        "calls": GraphCall.objects.filter(tenant__slug=slug).count(),
-                        "thread": conversations.first(), "small_thread": conversations.last()}
+        seeded[slug] = {
+            "contacts": Contact.objects.filter(tenant__slug=slug).count(),
+            "messages": Message.objects.filter(tenant__slug=slug).count(),
+            "events": WebhookEvent.objects.filter(tenant__slug=slug).count(),
+            "calls": GraphCall.objects.filter(tenant__slug=slug).count(),
+            "thread": conversations.first(),
+            "small_thread": conversations.last(),
+        }
     total = {key: sum(tenant[key] for tenant in seeded.values()) for key in ("contacts", "messages", "events", "calls")}
-    summary = (f"reused: {total['contacts']:,} contacts and conversations, {total['messages']:,} messages, "
-               f"{total['events']:,} webhook events, {total['calls']:,} Graph calls")
+    summary = (
+        f"reused: {total['contacts']:,} contacts and conversations, {total['messages']:,} messages, "
+        f"{total['events']:,} webhook events, {total['calls']:,} Graph calls"
+    )
     return {"seconds": 0, "tenants": seeded, "summary": summary, "scale": scale}
 
 

@@ -20,7 +20,7 @@ import time
 # Its own database, so a concurrent bench/run keeps inbox_bench (read by bench.setup at import).
 os.environ.setdefault("BENCH_DATABASE", "inbox_send_cost")
 
-from bench import outbound, procs, setup  # noqa: E402
+from bench import outbound, procs, setup
 
 PHONE_NUMBER_ID = "900000008"
 WARM_UP = 20
@@ -29,12 +29,17 @@ WARM_UP = 20
 class PhaseTimer:
     """CPU spent in each step of a send, by wrapping the module attributes the send calls."""
 
-    STEPS = [("claim", "whatsapp.sending.delivery", "claim"), ("throttle", "whatsapp.cloud.throttle", "wait_for_slot"),
-             ("Graph API call", "whatsapp.cloud.api", "send_message"),
-             ("(call log)", "whatsapp.cloud.api", "GraphTransport._record"),
-             ("mark_sent", "whatsapp.sending.delivery", "mark_sent"), ("(statuses)", "whatsapp.sending.delivery", "apply_statuses"),
-             ("(hand-over)", "whatsapp.sending.delivery", "_hand_over"), ("(render)", "whatsapp.realtime.events", "message_html"),
-             ("(publish)", "whatsapp.realtime.events", "_send")]
+    STEPS = [
+        ("claim", "whatsapp.sending.delivery", "claim"),
+        ("throttle", "whatsapp.cloud.throttle", "wait_for_slot"),
+        ("Graph API call", "whatsapp.cloud.api", "send_message"),
+        ("(call log)", "whatsapp.cloud.api", "GraphTransport._record"),
+        ("mark_sent", "whatsapp.sending.delivery", "mark_sent"),
+        ("(statuses)", "whatsapp.sending.delivery", "apply_statuses"),
+        ("(hand-over)", "whatsapp.sending.delivery", "_hand_over"),
+        ("(render)", "whatsapp.realtime.events", "message_html"),
+        ("(publish)", "whatsapp.realtime.events", "_send"),
+    ]
 
     def __init__(self):
         self.spent = {label: 0.0 for label, _module, _name in self.STEPS}
@@ -110,8 +115,9 @@ def _tenant(fake_url):
     Tenant.objects.filter(slug__startswith="sendcost").delete()
     tenant, secret = setup.make_tenant(slug, PHONE_NUMBER_ID, messages_per_second=1000)
     outbound._wait_for(fake_url)
-    httpx.post(f"{fake_url}/_fake/numbers", json={"phone_number_id": PHONE_NUMBER_ID, "webhook_url": "",
-                                                  "app_secret": secret}).raise_for_status()
+    httpx.post(
+        f"{fake_url}/_fake/numbers", json={"phone_number_id": PHONE_NUMBER_ID, "webhook_url": "", "app_secret": secret}
+    ).raise_for_status()
     return tenant
 
 
@@ -147,7 +153,7 @@ def _direct(tenant, count, top):
     for pk in warm:
         send_message.call(pk)
 
-    timed, profiled = ids[: len(ids) // 2], ids[len(ids) // 2:]
+    timed, profiled = ids[: len(ids) // 2], ids[len(ids) // 2 :]
     with CaptureQueriesContext(connection) as one_send:
         send_message.call(timed.pop(0))
     counter = QueryCounter()
@@ -169,11 +175,15 @@ def _direct(tenant, count, top):
 
     _check_sent(warm + timed + profiled)
     print(f"direct calls of send_message ({len(timed)} timed sends)")
-    print(f"  {cpu / len(timed) * 1000:.2f} ms CPU/send, {wall / len(timed) * 1000:.2f} ms wall/send, "
-          f"{counter.count / len(timed):.1f} queries/send; median of blocks of 10: "
-          f"{blocks[len(blocks) // 2] / 10 * 1000:.2f} ms CPU/send")
-    print("  by step (50 sends; parts in brackets): " + ", ".join(f"{label} {spent / 50 * 1000:.2f} ms"
-                                              for label, spent in phases.spent.items()))
+    print(
+        f"  {cpu / len(timed) * 1000:.2f} ms CPU/send, {wall / len(timed) * 1000:.2f} ms wall/send, "
+        f"{counter.count / len(timed):.1f} queries/send; median of blocks of 10: "
+        f"{blocks[len(blocks) // 2] / 10 * 1000:.2f} ms CPU/send"
+    )
+    print(
+        "  by step (50 sends; parts in brackets): "
+        + ", ".join(f"{label} {spent / 50 * 1000:.2f} ms" for label, spent in phases.spent.items())
+    )
     print(f"\none send's {len(one_send.captured_queries)} queries:")
     for query in one_send.captured_queries:
         print(f"  {query['sql'][:150]}")
@@ -192,8 +202,16 @@ def _through_worker(tenant, count):
 
     DBTaskResult.objects.all().delete()  # the jobs the direct calls made redundant
     ids = _queue_from_the_composer(tenant, count, run=2)
-    worker = Worker(queue_names=["default"], interval=0, batch=True, backend_name="default", startup_delay=False,
-                    max_tasks=None, worker_id="send-cost", excluded_queue_names=[])
+    worker = Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="send-cost",
+        excluded_queue_names=[],
+    )
     counter = QueryCounter()
     with connection.execute_wrapper(counter):
         started = time.process_time()

@@ -43,8 +43,12 @@ def fresh_database(keep):
             connection.execute(f'DROP DATABASE "{DATABASE}" WITH (FORCE)')
         if not exists or not keep:
             connection.execute(f'CREATE DATABASE "{DATABASE}"')
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR,
-                   env=os.environ | ENVIRONMENT, check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=BASE_DIR,
+        env=os.environ | ENVIRONMENT,
+        check=True,
+    )
 
 
 def django_setup():
@@ -61,9 +65,16 @@ def make_tenant(slug, phone_number_id, messages_per_second=80):
     from whatsapp.models import PhoneNumber
 
     secret = f"{slug}-app-secret-0123456789"
-    tenant = create_tenant(slug, name=slug.title(), waba_id=f"WABA_{slug}", phone_number_id=phone_number_id,
-                           display_phone_number="15550001111", access_token=f"{slug}-token-0123456789",
-                           app_secret=secret, verify_token=f"{slug}-verify")
+    tenant = create_tenant(
+        slug,
+        name=slug.title(),
+        waba_id=f"WABA_{slug}",
+        phone_number_id=phone_number_id,
+        display_phone_number="15550001111",
+        access_token=f"{slug}-token-0123456789",
+        app_secret=secret,
+        verify_token=f"{slug}-verify",
+    )
     PhoneNumber.objects.filter(tenant=tenant).update(messages_per_second=messages_per_second)
     add_member(tenant, f"owner@{slug}.bench", role=Role.OWNER, password=PASSWORD)
     return tenant, secret

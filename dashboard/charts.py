@@ -62,12 +62,19 @@ def daily_bars(days, width=760, height=240):
         for bar_x, count, css, who in series:
             bar_height = plot_height * count / top_value
             y = top + plot_height - bar_height
-            chart.shapes.append(Shape(
-                round(bar_x, 1), round(y, 1), round(bar, 1), round(bar_height, 1),
-                f"{day.day:%a %-d %b}: {count:,} {'message' if count == 1 else 'messages'} {who}", css,
-                label=f"{count:,}" if len(days) <= 14 else "",
-                label_x=round(bar_x + bar / 2, 1), label_y=round(y - 4, 1),
-            ))
+            chart.shapes.append(
+                Shape(
+                    round(bar_x, 1),
+                    round(y, 1),
+                    round(bar, 1),
+                    round(bar_height, 1),
+                    f"{day.day:%a %-d %b}: {count:,} {'message' if count == 1 else 'messages'} {who}",
+                    css,
+                    label=f"{count:,}" if len(days) <= 14 else "",
+                    label_x=round(bar_x + bar / 2, 1),
+                    label_y=round(y - 4, 1),
+                )
+            )
         if index % label_every == 0:
             chart.x_labels.append((round(left + (index + 0.5) * slot, 1), f"{day.day:%-d %b}"))
     return chart
@@ -90,10 +97,19 @@ def funnel(funnel, width=760):
         y = 4 + index * row
         bar_width = round(max(plot_width * share, 1 if count else 0), 1)
         chart.y_labels.append((y + row / 2, name))
-        chart.shapes.append(Shape(
-            label_width, y + 4, bar_width, row - 10, f"{name}: {count:,} of {funnel.total:,} ({round(100 * share)}%)",
-            css, label=f"{count:,} ({round(100 * share)}%)", label_x=label_width + bar_width + 6, label_y=y + row / 2,
-        ))
+        chart.shapes.append(
+            Shape(
+                label_width,
+                y + 4,
+                bar_width,
+                row - 10,
+                f"{name}: {count:,} of {funnel.total:,} ({round(100 * share)}%)",
+                css,
+                label=f"{count:,} ({round(100 * share)}%)",
+                label_x=label_width + bar_width + 6,
+                label_y=y + row / 2,
+            )
+        )
     return chart
 
 
@@ -111,11 +127,17 @@ def heat_map(cells, cell=24, gap=2):
         y = top + weekday * (cell + gap)
         chart.y_labels.append((y + cell / 2, name))
         for hour, count in enumerate(row):
-            chart.shapes.append(Shape(
-                left + hour * (cell + gap), y, cell, cell,
-                f"{name} {hour:02d}:00–{(hour + 1) % 24:02d}:00: {count:,} {'message' if count == 1 else 'messages'}",
-                fill=HEAT_COLOURS[heat_level(count, busiest)],
-            ))
+            chart.shapes.append(
+                Shape(
+                    left + hour * (cell + gap),
+                    y,
+                    cell,
+                    cell,
+                    f"{name} {hour:02d}:00–{(hour + 1) % 24:02d}:00: {count:,} "
+                    f"{'message' if count == 1 else 'messages'}",
+                    fill=HEAT_COLOURS[heat_level(count, busiest)],
+                )
+            )
     chart.x_labels = [(left + hour * (cell + gap) + cell / 2, f"{hour:02d}") for hour in range(0, 24, 3)]
     chart.legend = _heat_legend(busiest, left, top + 7 * (cell + gap) + 14, cell)
     return chart
@@ -130,7 +152,16 @@ def _heat_legend(busiest, x, y, cell):
             keys.append((level, label, f"{label} messages"))
     step = cell * 3
     return [
-        Shape(x + index * step, y, cell, cell / 2, title, fill=HEAT_COLOURS[level], label=label,
-              label_x=x + index * step + cell + 4, label_y=y + cell / 4)
+        Shape(
+            x + index * step,
+            y,
+            cell,
+            cell / 2,
+            title,
+            fill=HEAT_COLOURS[level],
+            label=label,
+            label_x=x + index * step + cell + 4,
+            label_y=y + cell / 4,
+        )
         for index, (level, label, title) in enumerate(keys)
     ]

@@ -53,13 +53,21 @@ CREATE FUNCTION dashboard_message_deleted() RETURNS trigger LANGUAGE plpgsql AS 
     RETURN NULL;
 END $$;
 CREATE FUNCTION dashboard_message_updated() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-    {_TALLY.format(tally=_TALLY_OF.format(sign=1, rows="new_rows") + " UNION ALL " + _TALLY_OF.format(sign=-1, rows="old_rows"))}
-    {_MARK_STALE.format(stale=f'''
+    {
+    _TALLY.format(
+        tally=_TALLY_OF.format(sign=1, rows="new_rows") + " UNION ALL " + _TALLY_OF.format(sign=-1, rows="old_rows")
+    )
+}
+    {
+    _MARK_STALE.format(
+        stale=f'''
         SELECT m.tenant_id, m.conversation_id FROM old_rows m JOIN new_rows n ON n.id = m.id
         WHERE ({MOVES_WAITS}) IS DISTINCT FROM ({MOVES_WAITS.replace("m.", "n.")})
            OR (({MOVES_WAITS}) AND (m.timestamp, m.conversation_id, m.author_id) IS DISTINCT FROM (n.timestamp, n.conversation_id, n.author_id))
         UNION ALL SELECT n.tenant_id, n.conversation_id FROM old_rows m JOIN new_rows n ON n.id = m.id
-        WHERE ({MOVES_WAITS.replace("m.", "n.")}) AND m.conversation_id <> n.conversation_id''')}
+        WHERE ({MOVES_WAITS.replace("m.", "n.")}) AND m.conversation_id <> n.conversation_id'''
+    )
+}
     RETURN NULL;
 END $$;
 CREATE TRIGGER dashboard_message_inserted AFTER INSERT ON whatsapp_message

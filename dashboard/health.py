@@ -142,18 +142,33 @@ def _warnings(tenant, health, last_send_at, now):
     if health.token == "missing":
         warnings.append(Alert("danger", "WhatsApp is not connected", health.token_note))
     elif health.token == "invalid":
-        warnings.append(Alert("danger", "The access token does not work",
-                                f"{health.token_note} An owner must replace it; messages wait until then."))
+        warnings.append(
+            Alert(
+                "danger",
+                "The access token does not work",
+                f"{health.token_note} An owner must replace it; messages wait until then.",
+            )
+        )
     elif health.token == "no permission":
-        warnings.append(Alert("danger", "The access token lacks a permission",
-                                f"{health.token_note} Give the system user whatsapp_business_messaging and "
-                                "whatsapp_business_management."))
+        warnings.append(
+            Alert(
+                "danger",
+                "The access token lacks a permission",
+                f"{health.token_note} Give the system user whatsapp_business_messaging and "
+                "whatsapp_business_management.",
+            )
+        )
     warnings += _webhook_warnings(tenant, health, last_send_at, now)
     for item in health.numbers:
         if item.quality_level:
-            warnings.append(Alert(item.quality_level, f"Quality of {item.number}: {item.quality}",
-                                    "Customers block or report this number's messages. Send fewer, more "
-                                    "wanted messages; check the number in WhatsApp Manager."))
+            warnings.append(
+                Alert(
+                    item.quality_level,
+                    f"Quality of {item.number}: {item.quality}",
+                    "Customers block or report this number's messages. Send fewer, more "
+                    "wanted messages; check the number in WhatsApp Manager.",
+                )
+            )
     return warnings
 
 
@@ -161,21 +176,40 @@ def _webhook_warnings(tenant, health, last_send_at, now):
     warnings = []
     callback = f"/webhooks/whatsapp/{tenant.slug}/"
     if health.last_valid_webhook_at is None:
-        warnings.append(Alert("warning", "No signed webhook from Meta yet",
-                                f"Set the callback URL to https://<this host>{callback} with the tenant's verify "
-                                "token in the Meta App Dashboard, and subscribe to the messages field."))
+        warnings.append(
+            Alert(
+                "warning",
+                "No signed webhook from Meta yet",
+                f"Set the callback URL to https://<this host>{callback} with the tenant's verify "
+                "token in the Meta App Dashboard, and subscribe to the messages field.",
+            )
+        )
     elif last_send_at and last_send_at > health.last_valid_webhook_at and now - last_send_at > WEBHOOK_SILENCE:
-        warnings.append(Alert("danger", "Webhooks have stopped arriving",
-                                f"Messages went out at {timezone.localtime(last_send_at):%Y-%m-%d %H:%M} but no "
-                                "webhook came since, so delivery ticks cannot move. Check the webhook subscription "
-                                f"and the callback URL ({callback}) in the Meta App Dashboard."))
+        warnings.append(
+            Alert(
+                "danger",
+                "Webhooks have stopped arriving",
+                f"Messages went out at {timezone.localtime(last_send_at):%Y-%m-%d %H:%M} but no "
+                "webhook came since, so delivery ticks cannot move. Check the webhook subscription "
+                f"and the callback URL ({callback}) in the Meta App Dashboard.",
+            )
+        )
     if health.bad_signatures:
-        warnings.append(Alert("danger", f"{_webhooks(health.bad_signatures)} had a missing or wrong signature",
-                                "They were not processed. If the Meta app's secret changed, update it in the "
-                                "connection settings."))
+        warnings.append(
+            Alert(
+                "danger",
+                f"{_webhooks(health.bad_signatures)} had a missing or wrong signature",
+                "They were not processed. If the Meta app's secret changed, update it in the connection settings.",
+            )
+        )
     if health.failed_events:
-        warnings.append(Alert("warning", f"{_webhooks(health.failed_events)} could not be processed",
-                                "The logs page shows why; replay them once the cause is fixed."))
+        warnings.append(
+            Alert(
+                "warning",
+                f"{_webhooks(health.failed_events)} could not be processed",
+                "The logs page shows why; replay them once the cause is fixed.",
+            )
+        )
     return warnings
 
 

@@ -36,9 +36,7 @@ def thread_messages(tenant, period):
 
 def status_counts(tenant):
     """How many conversations are in each status now, every status listed."""
-    counts = dict(
-        Conversation.objects.filter(tenant=tenant).values_list("status").annotate(n=Count("pk")).order_by()
-    )
+    counts = dict(Conversation.objects.filter(tenant=tenant).values_list("status").annotate(n=Count("pk")).order_by())
     return [(value, label, counts.get(value, 0)) for value, label in Conversation.Status.choices]
 
 

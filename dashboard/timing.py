@@ -97,8 +97,13 @@ def computed_waits(tenant, period, using="default", conversations=None):
         relevant = relevant.filter(conversation__in=conversations)
     relevant = (
         relevant.filter(Q(direction=IN) | REPLY)
-        .values("id", conv=F("conversation_id"), ts=F("timestamp"), replier_id=F("author_id"),
-                is_in=Case(When(direction=IN, then=1), default=0))
+        .values(
+            "id",
+            conv=F("conversation_id"),
+            ts=F("timestamp"),
+            replier_id=F("author_id"),
+            is_in=Case(When(direction=IN, then=1), default=0),
+        )
         .order_by()
     )
     relevant_sql, relevant_params = sql_of(relevant)
@@ -106,8 +111,13 @@ def computed_waits(tenant, period, using="default", conversations=None):
     start, end = (operations.adapt_datetimefield_value(moment) for moment in (period.start, period.end))
     probe = {"table": Message._meta.db_table, "not_in_thread": ", ".join(["%s"] * len(NOT_IN_THREAD))}
     reply = {**probe, "bound": ">=", "order": "ASC", "which": "AND p.direction = %s"}
-    previous = {**probe, "bound": "<", "order": "DESC", "which": "",
-                "column": "CASE WHEN p.direction = %s THEN 1 ELSE 0 END"}
+    previous = {
+        **probe,
+        "bound": "<",
+        "order": "DESC",
+        "which": "",
+        "column": "CASE WHEN p.direction = %s THEN 1 ELSE 0 END",
+    }
     sql = WAITS_SQL.format(
         relevant=relevant_sql,
         next_reply_time=_PROBE.format(column="p.timestamp", **reply),

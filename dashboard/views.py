@@ -48,8 +48,13 @@ def figures(tenant, period):
 def dashboard(request, membership):
     form = PeriodForm({"range": DEFAULT, **request.GET.dict()})
     period = form.period()
-    context = {"tenant": membership.tenant, "membership": membership, "form": form, "period": period,
-               "time_zone": settings.TIME_ZONE}
+    context = {
+        "tenant": membership.tenant,
+        "membership": membership,
+        "form": form,
+        "period": period,
+        "time_zone": settings.TIME_ZONE,
+    }
     return render(request, "dashboard/dashboard.html", context | figures(membership.tenant, period))
 
 

@@ -20,8 +20,11 @@ from .body_limit import RequestBodyLimit  # noqa: E402
 # Webhook POSTs skip Django's request cycle, which costs ~5x the work itself (bench/).
 http_app = webhook_asgi.WebhookFastPath(django_asgi_app) if webhook_asgi.enabled() else django_asgi_app
 # The endpoints anyone can flood get bounded bodies (see body_limit.py).
-BODY_LIMITS = {"/webhooks/": settings.WEBHOOK_MAX_BODY_BYTES, "/accounts/": settings.ACCOUNTS_MAX_BODY_BYTES,
-               "/invitations/": settings.ACCOUNTS_MAX_BODY_BYTES}
+BODY_LIMITS = {
+    "/webhooks/": settings.WEBHOOK_MAX_BODY_BYTES,
+    "/accounts/": settings.ACCOUNTS_MAX_BODY_BYTES,
+    "/invitations/": settings.ACCOUNTS_MAX_BODY_BYTES,
+}
 
 application = ProtocolTypeRouter(
     {

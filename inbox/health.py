@@ -33,7 +33,7 @@ def database():
 
 
 def channel_layer():
-    """"ok" when a group_send went through the layer (for Redis, a PUBLISH Redis answered)
+    """ "ok" when a group_send went through the layer (for Redis, a PUBLISH Redis answered)
     within the timeout; "unavailable" otherwise."""
     layer = get_channel_layer()
     if layer is None:

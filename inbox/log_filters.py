@@ -7,8 +7,13 @@ import re
 # Bearer tokens, and key=value or "key": "value" pairs whose key names a secret.
 PATTERNS = [
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1[redacted]"),
-    (re.compile(r"(?i)((?:access_token|app_secret|verify_token|hub\.verify_token|client_secret|password|authorization)"
-                r"[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"), r"\1[redacted]"),
+    (
+        re.compile(
+            r"(?i)((?:access_token|app_secret|verify_token|hub\.verify_token|client_secret|password|authorization)"
+            r"[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"
+        ),
+        r"\1[redacted]",
+    ),
     # An open invitation's link lets its holder join (Django logs the path of every 4xx).
     (re.compile(r"(?<!/members)(/invitations/)[^/\s\"']+"), r"\1[redacted]"),
 ]

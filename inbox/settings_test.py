@@ -12,7 +12,7 @@ os.environ.setdefault("CHANNELS_PREFIX", f"inbox-test-{os.getpid()}")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("WHATSAPP_GRAPH_URL", "http://127.0.0.1:9")
 
-from inbox.settings import *  # noqa: E402,F401,F403
+from inbox.settings import *  # noqa: F403
 
 # Tests log in many times; the default hasher's cost only slows them down.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -38,6 +38,12 @@ def record_for_member(user, action, *, request=None, details=None, actor=None):
     """One entry in each workspace the person belongs to (a sign-in concerns them all)."""
     tenants = [m.tenant for m in Membership.objects.filter(user=user).select_related("tenant")]
     for tenant in tenants:
-        record(tenant, action, actor=actor if actor is not None else user, target=user.email,
-               details=details, request=request)
+        record(
+            tenant,
+            action,
+            actor=actor if actor is not None else user,
+            target=user.email,
+            details=details,
+            request=request,
+        )
     return len(tenants)

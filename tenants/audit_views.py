@@ -24,6 +24,11 @@ def audit_log(request, membership):
     return render(
         request,
         "tenants/audit.html",
-        {"tenant": membership.tenant, "membership": membership, "events": page.pop("rows"), **page,
-         "actions": AuditEvent.Action.choices},
+        {
+            "tenant": membership.tenant,
+            "membership": membership,
+            "events": page.pop("rows"),
+            **page,
+            "actions": AuditEvent.Action.choices,
+        },
     )

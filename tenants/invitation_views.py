@@ -38,8 +38,11 @@ def resend_invitation(request, membership, invitation_id):
     invitation = _access_invitation(membership, invitation_id)
     try:
         invitations.resend(invitation, actor=request.user, request=request)
-        flash.success(request, f"Invitation sent again to {invitation.email}; the link works for "
-                               f"{invitations.LIFETIME.days} days from now.")
+        flash.success(
+            request,
+            f"Invitation sent again to {invitation.email}; the link works for "
+            f"{invitations.LIFETIME.days} days from now.",
+        )
     except InvitationError as error:
         flash.error(request, error.reason)
     return redirect("tenants:members", slug=membership.tenant.slug)
@@ -86,14 +89,16 @@ def invitation(request, token):
             return redirect_to_login(request.get_full_path())
         return _join_as_new_person(request, invitation)
     except InvitationError as error:
-        return render(request, "tenants/invitation.html", {"error": error.reason, "invitation": None},
-                      status=error.status)
+        return render(
+            request, "tenants/invitation.html", {"error": error.reason, "invitation": None}, status=error.status
+        )
 
 
 def _accept(request, invitation):
     if not invitations.is_for(invitation, request.user):
-        return render(request, "tenants/invitation.html", {"invitation": invitation, "another_account": True},
-                      status=403)
+        return render(
+            request, "tenants/invitation.html", {"invitation": invitation, "another_account": True}, status=403
+        )
     if request.method == "POST":
         invitations.accept(invitation, request.user, request=request)
         return _joined(request, invitation)
@@ -103,12 +108,14 @@ def _accept(request, invitation):
 def _join_as_new_person(request, invitation):
     form = JoinForm(invitation, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = invitations.join_as_new_person(invitation, password=form.cleaned_data["new_password1"],
-                                              name=form.cleaned_data["name"], request=request)
+        user = invitations.join_as_new_person(
+            invitation, password=form.cleaned_data["new_password1"], name=form.cleaned_data["name"], request=request
+        )
         auth_login(request, user, backend=LOGIN_BACKEND)
         return _joined(request, invitation)
-    return render(request, "tenants/invitation.html", {"invitation": invitation, "form": form},
-                  status=400 if form.errors else 200)
+    return render(
+        request, "tenants/invitation.html", {"invitation": invitation, "form": form}, status=400 if form.errors else 200
+    )
 
 
 def _joined(request, invitation):

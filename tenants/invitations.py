@@ -58,8 +58,11 @@ def access_by_token(token):
     replaced or expired link, or one to a workspace that is switched off."""
     try:
         invitation_id, nonce = signing.loads(token, salt=SALT)
-        invitation = Invitation.objects.select_related("tenant", "invited_by").filter(
-            pk=int(invitation_id), tenant__active=True).first()
+        invitation = (
+            Invitation.objects.select_related("tenant", "invited_by")
+            .filter(pk=int(invitation_id), tenant__active=True)
+            .first()
+        )
     except (signing.BadSignature, ValueError, TypeError):
         invitation = None
     if invitation is None:
@@ -89,16 +92,24 @@ def _locked(invitation):
 
 def _locked_open(invitation):
     """For the workspace's own pages: the row again, locked, if it is still open."""
-    locked = open_for(invitation.tenant).select_for_update(of=("self",)).select_related("tenant").filter(
-        pk=invitation.pk).first()
+    locked = (
+        open_for(invitation.tenant)
+        .select_for_update(of=("self",))
+        .select_related("tenant")
+        .filter(pk=invitation.pk)
+        .first()
+    )
     if locked is None:
         raise InvitationError("This invitation was accepted or withdrawn meanwhile.", status=409)
     return locked
 
 
 def open_for(tenant):
-    return Invitation.objects.filter(tenant=tenant, accepted_at__isnull=True, revoked_at__isnull=True).select_related(
-        "invited_by").order_by("email")
+    return (
+        Invitation.objects.filter(tenant=tenant, accepted_at__isnull=True, revoked_at__isnull=True)
+        .select_related("invited_by")
+        .order_by("email")
+    )
 
 
 def is_member(tenant, email):
@@ -128,8 +139,14 @@ def invite(tenant, email, *, role, actor, request):
         invitation.role, invitation.invited_by, invitation.nonce = role, actor, secrets.token_urlsafe(32)
         invitation.sent_at, invitation.expires_at = now, now + LIFETIME
         invitation.save()
-        audit.record(tenant, audit.Action.INVITATION_CREATED, actor=actor, target=email,
-                     details={"role": role, "renewed": renewed}, request=request)
+        audit.record(
+            tenant,
+            audit.Action.INVITATION_CREATED,
+            actor=actor,
+            target=email,
+            details={"role": role, "renewed": renewed},
+            request=request,
+        )
         _mail_after_commit(invitation, request)
     return invitation
 
@@ -141,8 +158,14 @@ def resend(invitation, *, actor, request):
     invitation, now = _locked_open(invitation), timezone.now()
     invitation.sent_at, invitation.expires_at = now, now + LIFETIME
     invitation.save(update_fields=["sent_at", "expires_at"])
-    audit.record(invitation.tenant, audit.Action.INVITATION_RESENT, actor=actor, target=invitation.email,
-                 details={"role": invitation.role}, request=request)
+    audit.record(
+        invitation.tenant,
+        audit.Action.INVITATION_RESENT,
+        actor=actor,
+        target=invitation.email,
+        details={"role": invitation.role},
+        request=request,
+    )
     _mail_after_commit(invitation, request)
     return invitation
 
@@ -154,8 +177,14 @@ def revoke(invitation, *, actor, request):
     invitation = _locked_open(invitation)
     invitation.revoked_at, invitation.nonce = timezone.now(), ""
     invitation.save(update_fields=["revoked_at", "nonce"])
-    audit.record(invitation.tenant, audit.Action.INVITATION_REVOKED, actor=actor, target=invitation.email,
-                 details={"role": invitation.role}, request=request)
+    audit.record(
+        invitation.tenant,
+        audit.Action.INVITATION_REVOKED,
+        actor=actor,
+        target=invitation.email,
+        details={"role": invitation.role},
+        request=request,
+    )
     return invitation
 
 
@@ -185,16 +214,27 @@ def join_as_new_person(invitation, *, password, name, request):
 def _join(invitation, user, request):
     invitation.accepted_at, invitation.accepted_by, invitation.nonce = timezone.now(), user, ""
     invitation.save(update_fields=["accepted_at", "accepted_by", "nonce"])
-    audit.record(invitation.tenant, audit.Action.INVITATION_ACCEPTED, actor=user, target=user.email,
-                 details={"role": invitation.role}, request=request)
+    audit.record(
+        invitation.tenant,
+        audit.Action.INVITATION_ACCEPTED,
+        actor=user,
+        target=user.email,
+        details={"role": invitation.role},
+        request=request,
+    )
     membership = Membership.objects.filter(tenant=invitation.tenant, user=user).first()
     # Someone who became a member meanwhile (the add_member command) keeps the role they have.
     return membership or add_member(invitation.tenant, user.email, role=invitation.role, actor=user, request=request)
 
 
 def _mail_after_commit(invitation, request):
-    context = {"invitation": invitation, "tenant": invitation.tenant, "link": link_for(invitation, request),
-               "inviter": invitation.invited_by, "days": LIFETIME.days}
+    context = {
+        "invitation": invitation,
+        "tenant": invitation.tenant,
+        "link": link_for(invitation, request),
+        "inviter": invitation.invited_by,
+        "days": LIFETIME.days,
+    }
     subject = " ".join(render_to_string("tenants/invitation_subject.txt", context).split())
     body = render_to_string("tenants/invitation_email.txt", context)
     transaction.on_commit(lambda: _send(subject, body, invitation.email))

@@ -18,18 +18,23 @@ class Tenant(models.Model):
     name = models.CharField(max_length=200)
     active = models.BooleanField(default=True, help_text="Inactive tenants get no pages and no webhooks.")
     read_receipts = models.CharField(
-        max_length=8, choices=ReadReceipts.choices, default=ReadReceipts.ON_OPEN,
+        max_length=8,
+        choices=ReadReceipts.choices,
+        default=ReadReceipts.ON_OPEN,
         help_text="When customers see blue ticks on their messages.",
     )
     auto_assign = models.BooleanField(
         default=False, help_text="Give new conversations to available agents in turn (round robin)."
     )
     require_2fa = models.BooleanField(
-        "require two-factor authentication", default=False,
+        "require two-factor authentication",
+        default=False,
         help_text="Members without an authenticator app must set one up before they reach this workspace.",
     )
     retention_days = models.PositiveIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(MIN_RETENTION_DAYS)],
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(MIN_RETENTION_DAYS)],
         help_text="Delete messages and their files older than this many days. Empty: keep everything.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -79,21 +84,24 @@ class Invitation(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField(help_text="Stored lowercased.")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.AGENT)
-    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     nonce = models.CharField(max_length=64, blank=True, help_text="Emptied once the invitation is closed.")
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
-    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "email"], condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                fields=["tenant", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
                 name="invitation_one_open_per_email",
             ),
         ]
@@ -151,8 +159,14 @@ class AuditEvent(models.Model):
         RETENTION_PURGED = "retention.purged", "Deleted data past the retention period"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+", help_text="Empty for the system (scheduled jobs, scripts).")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty for the system (scheduled jobs, scripts).",
+    )
     actor_email = models.EmailField(blank=True, help_text="Kept when the person's account is deleted.")
     action = models.CharField(max_length=40, choices=Action.choices)
     target = models.CharField(max_length=255, blank=True, help_text="What was acted on, in words.")

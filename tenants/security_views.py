@@ -31,8 +31,14 @@ def security_settings(request, membership):
         form.save()
         changed = {name: [before[name], getattr(tenant, name)] for name in form.changed_data}
         if changed:
-            audit.record(tenant, audit.Action.SETTINGS_CHANGED, actor=request.user, target="Security and data",
-                         details=changed, request=request)
+            audit.record(
+                tenant,
+                audit.Action.SETTINGS_CHANGED,
+                actor=request.user,
+                target="Security and data",
+                details=changed,
+                request=request,
+            )
         flash.success(request, "Security settings saved.")
         return redirect("tenants:security", slug=tenant.slug)
     return render(

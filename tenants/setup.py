@@ -12,8 +12,9 @@ from .models import Membership, Tenant
 
 
 @transaction.atomic
-def create_tenant(slug, *, name, waba_id, phone_number_id, display_phone_number, access_token, app_secret,
-                  verify_token):
+def create_tenant(
+    slug, *, name, waba_id, phone_number_id, display_phone_number, access_token, app_secret, verify_token
+):
     tenant, _ = Tenant.objects.update_or_create(slug=slug, defaults={"name": name})
     previous = Connection.objects.filter(tenant=tenant).first()
     connection, _ = Connection.objects.update_or_create(
@@ -32,10 +33,17 @@ def create_tenant(slug, *, name, waba_id, phone_number_id, display_phone_number,
     )
     if previous is not None and previous.access_token != access_token:
         delivery.token_replaced(connection)
-    changed = [name for name in ("waba_id", "access_token", "app_secret", "verify_token")
-               if previous is None or getattr(previous, name) != getattr(connection, name)]
+    changed = [
+        name
+        for name in ("waba_id", "access_token", "app_secret", "verify_token")
+        if previous is None or getattr(previous, name) != getattr(connection, name)
+    ]
     if changed:
-        action = audit.Action.TOKEN_REPLACED if previous is not None and "access_token" in changed else audit.Action.CONNECTION_CHANGED
+        action = (
+            audit.Action.TOKEN_REPLACED
+            if previous is not None and "access_token" in changed
+            else audit.Action.CONNECTION_CHANGED
+        )
         audit.record(tenant, action, target="WhatsApp connection", details={"fields": changed, "by": "create_tenant"})
     return tenant
 
@@ -56,9 +64,16 @@ def add_member(tenant, email, *, role, password=None, name="", actor=None, reque
     previous = Membership.objects.filter(user=user, tenant=tenant).values_list("role", flat=True).first()
     membership, created = Membership.objects.update_or_create(user=user, tenant=tenant, defaults={"role": role})
     if created:
-        audit.record(tenant, audit.Action.MEMBER_ADDED, actor=actor, target=user.email, details={"role": role},
-                     request=request)
+        audit.record(
+            tenant, audit.Action.MEMBER_ADDED, actor=actor, target=user.email, details={"role": role}, request=request
+        )
     elif previous != role:
-        audit.record(tenant, audit.Action.MEMBER_ROLE_CHANGED, actor=actor, target=user.email,
-                     details={"from": previous, "to": role}, request=request)
+        audit.record(
+            tenant,
+            audit.Action.MEMBER_ROLE_CHANGED,
+            actor=actor,
+            target=user.email,
+            details={"from": previous, "to": role},
+            request=request,
+        )
     return membership

@@ -34,8 +34,9 @@ def record_failed_sign_in(sender, credentials, request=None, **kwargs):
         return
     user = _known_user((credentials or {}).get("username"))
     if user is not None:
-        audit.record_for_member(user, audit.Action.LOGIN_FAILED, request=request, actor=user,
-                                details={"step": "password"})
+        audit.record_for_member(
+            user, audit.Action.LOGIN_FAILED, request=request, actor=user, details={"step": "password"}
+        )
 
 
 @receiver(user_locked_out, dispatch_uid="audit_locked_out")

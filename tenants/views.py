@@ -37,18 +37,32 @@ def members(request, membership):
     form = InviteForm(request.POST or None, tenant=membership.tenant)
     if request.method == "POST" and form.is_valid():
         check_role_change(membership, form.cleaned_data["role"])
-        invitation = invitations.invite(membership.tenant, form.cleaned_data["email"], role=form.cleaned_data["role"],
-                                        actor=request.user, request=request)
+        invitation = invitations.invite(
+            membership.tenant,
+            form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            actor=request.user,
+            request=request,
+        )
         # The same words whether or not the email has an account somewhere: nothing here tells.
-        flash.success(request, f"Invitation sent to {invitation.email}. They join once they accept it; "
-                               f"the link works for {invitations.LIFETIME.days} days.")
+        flash.success(
+            request,
+            f"Invitation sent to {invitation.email}. They join once they accept it; "
+            f"the link works for {invitations.LIFETIME.days} days.",
+        )
         return redirect("tenants:members", slug=membership.tenant.slug)
     listed = Membership.objects.filter(tenant=membership.tenant).select_related("user").order_by("user__email")
     return render(
         request,
         "tenants/members.html",
-        {"tenant": membership.tenant, "membership": membership, "members": listed, "form": form, "roles": Role.choices,
-         "invitations": _open_invitations(request, membership)},
+        {
+            "tenant": membership.tenant,
+            "membership": membership,
+            "members": listed,
+            "form": form,
+            "roles": Role.choices,
+            "invitations": _open_invitations(request, membership),
+        },
         status=400 if request.method == "POST" else 200,
     )
 
@@ -57,7 +71,10 @@ def _open_invitations(request, membership):
     """(invitation, link) pairs; the link is None for an owner's invitation unless the reader
     is an owner: whoever holds that link could become an owner."""
     return [
-        (invitation, invitations.link_for(invitation, request) if may_manage_role(membership, invitation.role) else None)
+        (
+            invitation,
+            invitations.link_for(invitation, request) if may_manage_role(membership, invitation.role) else None,
+        )
         for invitation in invitations.open_for(membership.tenant)
     ]
 
@@ -83,8 +100,14 @@ def change_role(request, membership, member_id):
         else:
             previous, target.role = target.role, role
             target.save(update_fields=["role"])
-            audit.record(membership.tenant, audit.Action.MEMBER_ROLE_CHANGED, actor=request.user,
-                         target=target.user.email, details={"from": previous, "to": role}, request=request)
+            audit.record(
+                membership.tenant,
+                audit.Action.MEMBER_ROLE_CHANGED,
+                actor=request.user,
+                target=target.user.email,
+                details={"from": previous, "to": role},
+                request=request,
+            )
             flash.success(request, f"{target.user.email} is now {target.get_role_display().lower()}.")
     return redirect("tenants:members", slug=membership.tenant.slug)
 
@@ -98,8 +121,14 @@ def remove_member(request, membership, member_id):
         flash.error(request, "A workspace keeps at least one owner.")
     else:
         target.delete()
-        audit.record(membership.tenant, audit.Action.MEMBER_REMOVED, actor=request.user, target=target.user.email,
-                     details={"role": target.role}, request=request)
+        audit.record(
+            membership.tenant,
+            audit.Action.MEMBER_REMOVED,
+            actor=request.user,
+            target=target.user.email,
+            details={"role": target.role},
+            request=request,
+        )
         flash.success(request, f"{target.user.email} no longer has access.")
     return redirect("tenants:members", slug=membership.tenant.slug)
 
@@ -121,7 +150,11 @@ def connection(request, membership):
     return render(
         request,
         "tenants/connection.html",
-        {"tenant": membership.tenant, "membership": membership, "form": form,
-         "webhook_path": f"/webhooks/whatsapp/{membership.tenant.slug}/"},
+        {
+            "tenant": membership.tenant,
+            "membership": membership,
+            "form": form,
+            "webhook_path": f"/webhooks/whatsapp/{membership.tenant.slug}/",
+        },
         status=400 if request.method == "POST" else 200,
     )

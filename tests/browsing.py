@@ -7,8 +7,15 @@ from playwright.sync_api import expect, sync_playwright
 from tests.conftest import ACME, PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 CUSTOMER = "15551230000"
 SCREENSHOT = "/tmp/browser-chat.png"
 
@@ -53,8 +60,12 @@ def stack(request, live_stack, transactional_db, acme):
     """The live stack with acme's number registered; the processes' logs follow a failure."""
     fake = live_stack.fake
     fake.reset()
-    fake.register_number(ACME["phone_number_id"], f"{live_stack.url}/webhooks/whatsapp/acme/",
-                         ACME["app_secret"], access_token=ACME["access_token"])
+    fake.register_number(
+        ACME["phone_number_id"],
+        f"{live_stack.url}/webhooks/whatsapp/acme/",
+        ACME["app_secret"],
+        access_token=ACME["access_token"],
+    )
     failures = request.session.testsfailed
     live_stack.stack.ensure_worker()
     yield live_stack
@@ -89,8 +100,6 @@ def customer_writes_and_agent_opens(page, stack, text, **kwargs):
 
 def sent_texts(stack):
     return [record["body"]["text"]["body"] for record in stack.fake.sent_messages(ACME["phone_number_id"], CUSTOMER)]
-
-
 
 
 def wait_until_idle(seconds=15):

@@ -81,8 +81,20 @@ class LiveStack:
         """One more task worker process (or a replacement for one that was killed), with the
         command's default threads. NOTIFY wakes it; the interval is only the fallback poll.
         `options` go to db_worker after these (argparse takes the last of a repeated one)."""
-        self._spawn(name, "manage.py", "db_worker", "--interval", "0.5", "--queue-name", "*",
-                    "--no-reload", "--no-startup-delay", "--worker-id", name, *options)
+        self._spawn(
+            name,
+            "manage.py",
+            "db_worker",
+            "--interval",
+            "0.5",
+            "--queue-name",
+            "*",
+            "--no-reload",
+            "--no-startup-delay",
+            "--worker-id",
+            name,
+            *options,
+        )
 
     def start_web(self, name):
         """One more web process, on a port of its own, sharing the database and Redis (a

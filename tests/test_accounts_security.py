@@ -103,8 +103,14 @@ def test_the_lockout_ends_after_the_cool_off(owner, settings):
 def test_the_cool_off_and_limit_come_from_the_environment():
     from .test_settings import PRODUCTION, manage
 
-    result = manage("shell", "-c", "from django.conf import settings as s; print(s.AXES_FAILURE_LIMIT, s.AXES_COOLOFF_TIME)",
-                    **PRODUCTION, AXES_FAILURE_LIMIT="7", AXES_COOLOFF_MINUTES="30")
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.AXES_FAILURE_LIMIT, s.AXES_COOLOFF_TIME)",
+        **PRODUCTION,
+        AXES_FAILURE_LIMIT="7",
+        AXES_COOLOFF_MINUTES="30",
+    )
     assert result.stdout.split()[-2:] == ["7", "0:30:00"], result.stderr
 
 
@@ -137,9 +143,14 @@ def test_changing_the_password_ends_every_other_session(owner):
     elsewhere.force_login(owner)
     assert is_logged_in(elsewhere)
 
-    response = here.post("/accounts/password/", {
-        "old_password": PASSWORD, "new_password1": "a-much-better-passphrase-2026", "new_password2": "a-much-better-passphrase-2026",
-    })
+    response = here.post(
+        "/accounts/password/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-much-better-passphrase-2026",
+            "new_password2": "a-much-better-passphrase-2026",
+        },
+    )
     assert response.status_code == 302 and response["Location"] == "/accounts/password/done/"
     assert is_logged_in(here)
     assert not is_logged_in(elsewhere)
@@ -148,7 +159,9 @@ def test_changing_the_password_ends_every_other_session(owner):
 def test_a_weak_new_password_is_refused(owner):
     client = Client()
     client.force_login(owner)
-    response = client.post("/accounts/password/", {"old_password": PASSWORD, "new_password1": "abc", "new_password2": "abc"})
+    response = client.post(
+        "/accounts/password/", {"old_password": PASSWORD, "new_password1": "abc", "new_password2": "abc"}
+    )
     assert response.status_code == 200 and b"too short" in response.content
 
 
@@ -334,8 +347,11 @@ async def test_when_required_the_websocket_refuses_a_session_without_a_code(agen
     def headers():
         client = Client()
         client.force_login(agent)
-        return [(b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()),
-                (b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+        return [
+            (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()),
+            (b"origin", b"http://127.0.0.1"),
+            (b"host", b"127.0.0.1"),
+        ]
 
     communicator = WebsocketCommunicator(application, "/ws/t/acme/", headers=await database_sync_to_async(headers)())
     connected, _ = await communicator.connect(timeout=5)
@@ -371,8 +387,13 @@ def test_session_and_csrf_cookies_are_httponly_and_sessions_expire(owner, settin
 def test_production_cookies_are_secure_with_hsts_and_ssl_redirect():
     from .test_settings import PRODUCTION, manage
 
-    result = manage("shell", "-c", "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, "
-                    "s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.CSRF_COOKIE_HTTPONLY, s.SECURE_SSL_REDIRECT, "
-                    "s.SECURE_HSTS_SECONDS, s.SESSION_EXPIRE_AT_BROWSER_CLOSE)",
-                    **PRODUCTION, SESSION_EXPIRE_AT_BROWSER_CLOSE="true")
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, "
+        "s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.CSRF_COOKIE_HTTPONLY, s.SECURE_SSL_REDIRECT, "
+        "s.SECURE_HSTS_SECONDS, s.SESSION_EXPIRE_AT_BROWSER_CLOSE)",
+        **PRODUCTION,
+        SESSION_EXPIRE_AT_BROWSER_CLOSE="true",
+    )
     assert result.stdout.split()[-7:] == ["True", "True", "True", "True", "True", "31536000", "True"], result.stderr

@@ -58,20 +58,31 @@ def test_an_unknown_email_writes_nothing(acme):
 def test_invitations_joins_role_changes_and_removals_are_recorded_with_who_and_where(owner, acme, owner_client):
     owner_client.post("/t/acme/members/", {"email": "new@acme.test", "role": "agent"})
     link = f"/invitations/{invitations.token_for(Invitation.objects.get(email='new@acme.test'))}/"
-    Client(REMOTE_ADDR="203.0.113.9").post(link, {"new_password1": "a-good-first-passphrase",
-                                                  "new_password2": "a-good-first-passphrase"})
+    Client(REMOTE_ADDR="203.0.113.9").post(
+        link, {"new_password1": "a-good-first-passphrase", "new_password2": "a-good-first-passphrase"}
+    )
     member = Membership.objects.get(user__email="new@acme.test")
     owner_client.post(f"/t/acme/members/{member.pk}/role/", {"role": "admin"})
     owner_client.post(f"/t/acme/members/{member.pk}/remove/")
 
     [invited], [accepted], [added], [changed], [removed] = (
-        entries(acme, action, target="new@acme.test") for action in
-        (Action.INVITATION_CREATED, Action.INVITATION_ACCEPTED, Action.MEMBER_ADDED, Action.MEMBER_ROLE_CHANGED,
-         Action.MEMBER_REMOVED))
+        entries(acme, action, target="new@acme.test")
+        for action in (
+            Action.INVITATION_CREATED,
+            Action.INVITATION_ACCEPTED,
+            Action.MEMBER_ADDED,
+            Action.MEMBER_ROLE_CHANGED,
+            Action.MEMBER_REMOVED,
+        )
+    )
     assert (invited.actor, invited.details, invited.ip) == (owner, {"role": "agent", "renewed": False}, "198.51.100.4")
     assert (accepted.actor, accepted.ip) == (member.user, "203.0.113.9")
-    assert (added.actor, added.target, added.details, added.ip) == (member.user, "new@acme.test", {"role": "agent"},
-                                                                     "203.0.113.9")
+    assert (added.actor, added.target, added.details, added.ip) == (
+        member.user,
+        "new@acme.test",
+        {"role": "agent"},
+        "203.0.113.9",
+    )
     assert changed.details == {"from": "agent", "to": "admin"} and changed.actor == owner
     assert removed.details == {"role": "admin"}
     assert "a-good-first-passphrase" not in str([event.details for event in AuditEvent.objects.all()])
@@ -109,14 +120,26 @@ def test_a_connection_changed_in_admin_is_recorded_with_the_staff_member(acme):
     verify_session(client, staff)  # admin requires a second factor
     page = client.get(f"/admin/tenants/tenant/{acme.pk}/change/")
     form = page.context["adminform"].form
-    data = {name: value for name, value in form.initial.items() if value is not None and name in ("name", "slug", "read_receipts")}
-    data.update({
-        "active": "on", "retention_days": "",
-        "whatsapp-TOTAL_FORMS": "1", "whatsapp-INITIAL_FORMS": "1", "whatsapp-0-id": str(acme.whatsapp.pk),
-        "whatsapp-0-tenant": str(acme.pk), "whatsapp-0-waba_id": "NEW_WABA",
-        "phone_numbers-TOTAL_FORMS": "0", "phone_numbers-INITIAL_FORMS": "0",
-        "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
-    })
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if value is not None and name in ("name", "slug", "read_receipts")
+    }
+    data.update(
+        {
+            "active": "on",
+            "retention_days": "",
+            "whatsapp-TOTAL_FORMS": "1",
+            "whatsapp-INITIAL_FORMS": "1",
+            "whatsapp-0-id": str(acme.whatsapp.pk),
+            "whatsapp-0-tenant": str(acme.pk),
+            "whatsapp-0-waba_id": "NEW_WABA",
+            "phone_numbers-TOTAL_FORMS": "0",
+            "phone_numbers-INITIAL_FORMS": "0",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+        }
+    )
     response = client.post(f"/admin/tenants/tenant/{acme.pk}/change/", data)
     assert response.status_code == 302, response.content[:3000]
     [entry] = entries(acme, Action.CONNECTION_CHANGED, actor=staff)
@@ -138,8 +161,14 @@ def test_two_factor_changes_and_password_changes_are_recorded(owner, acme, owner
     owner_client.get("/accounts/2fa/")
     device = owner.totpdevice_set.get()
     owner_client.post("/accounts/2fa/", {"code": f"{totp(device.bin_key):06d}"})
-    owner_client.post("/accounts/password/", {"old_password": PASSWORD, "new_password1": "another-long-passphrase-1",
-                                              "new_password2": "another-long-passphrase-1"})
+    owner_client.post(
+        "/accounts/password/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "another-long-passphrase-1",
+            "new_password2": "another-long-passphrase-1",
+        },
+    )
     assert len(entries(acme, Action.TWO_FACTOR_ENABLED)) == 1
     assert len(entries(acme, Action.PASSWORD_CHANGED)) == 1
 
@@ -200,7 +229,12 @@ def test_admin_shows_entries_read_only(acme, owner):
 
 def test_only_owners_see_the_audit_log(acme, owner, agent, outsider):
     add_member(acme, "admin@acme.test", role=Role.ADMIN)
-    for user, status in [(owner, 200), (agent, 403), (Membership.objects.get(role=Role.ADMIN).user, 403), (outsider, 404)]:
+    for user, status in [
+        (owner, 200),
+        (agent, 403),
+        (Membership.objects.get(role=Role.ADMIN).user, 403),
+        (outsider, 404),
+    ]:
         client = Client()
         client.force_login(user)
         assert client.get("/t/acme/audit/").status_code == status, user

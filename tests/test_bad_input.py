@@ -25,8 +25,17 @@ def owner_client(owner):
     return client
 
 
-@pytest.mark.parametrize("path", ["/t/acme/search/", "/t/acme/contacts/", "/t/acme/logs/", "/t/acme/logs/graph/",
-                                  "/t/acme/inbox/", "/t/acme/audit/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/t/acme/search/",
+        "/t/acme/contacts/",
+        "/t/acme/logs/",
+        "/t/acme/logs/graph/",
+        "/t/acme/inbox/",
+        "/t/acme/audit/",
+    ],
+)
 def test_a_nul_in_the_query_is_refused_with_a_reason(owner_client, world, path):
     response = owner_client.get(path, {"q": "ab\x00cd"})
     assert response.status_code == 400
@@ -59,8 +68,15 @@ def test_a_missing_template_is_a_404(owner_client, world):
 def test_a_message_type_that_names_no_template_is_drawn_as_unknown(owner_client, world):
     """A type from a webhook like "../_message" once picked a template by path and recursed."""
     for kind in ["../_message", "_default", "../../base", "text/../../base"]:
-        Message.objects.create(tenant=world.tenant, conversation=world.conversation, direction="in", type=kind,
-                               content={"type": kind}, wamid=f"wamid.hostile.{kind}", status="read")
+        Message.objects.create(
+            tenant=world.tenant,
+            conversation=world.conversation,
+            direction="in",
+            type=kind,
+            content={"type": kind},
+            wamid=f"wamid.hostile.{kind}",
+            status="read",
+        )
     response = owner_client.get(f"/t/acme/inbox/c/{world.conversation.pk}/")
     assert response.status_code == 200
 

@@ -21,6 +21,7 @@ from tests.conftest import ACME
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
+
 def test_an_agent_chats_with_a_customer_live(page, stack, agent):
     log_in(page, stack, agent.email)
     expect(page).to_have_url(f"{stack.url}/t/acme/inbox/")

@@ -114,7 +114,12 @@ def test_admin_loads_with_no_policy_violation(page, stack, acme):
     page.fill("#id_code", f"{totp(device.bin_key, step=device.STEP, digits=device.DIGITS):06d}")
     page.click("button[type=submit], input[type=submit]")
     page.wait_for_url(f"{stack.url}/admin/")
-    for path in ["/admin/", "/admin/tenants/tenant/", f"/admin/tenants/tenant/{acme.pk}/change/",
-                 "/admin/tenants/auditevent/", "/admin/whatsapp/webhookevent/"]:
+    for path in [
+        "/admin/",
+        "/admin/tenants/tenant/",
+        f"/admin/tenants/tenant/{acme.pk}/change/",
+        "/admin/tenants/auditevent/",
+        "/admin/whatsapp/webhookevent/",
+    ]:
         assert watcher.visit(stack.url + path), path
     assert watcher.problems == []

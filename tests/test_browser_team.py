@@ -83,7 +83,12 @@ def test_two_agents_split_and_work_a_queue_live(new_page, stack, team, acme):
 
 def test_after_24_hours_the_agent_sends_a_template(new_page, stack, team, acme):
     MessageTemplate.objects.create(
-        tenant=acme, meta_id="1", name="order_update", language="en_US", status="APPROVED", category="UTILITY",
+        tenant=acme,
+        meta_id="1",
+        name="order_update",
+        language="en_US",
+        status="APPROVED",
+        category="UTILITY",
         components=[{"type": "BODY", "text": "Hi {{1}}, your order {{2}} has shipped."}],
     )
     page = new_page()

@@ -24,8 +24,15 @@ def long_thread(acme):
     conversation = Conversation.objects.create(tenant=acme, contact=contact, phone_number=acme.phone_numbers.get())
     start = timezone.now() - timedelta(hours=3)
     Message.objects.bulk_create(
-        Message(tenant=acme, conversation=conversation, direction="in", text=f"message {i}", wamid=f"wamid.LONG{i}",
-                status="delivered", timestamp=start + timedelta(minutes=i))
+        Message(
+            tenant=acme,
+            conversation=conversation,
+            direction="in",
+            text=f"message {i}",
+            wamid=f"wamid.LONG{i}",
+            status="delivered",
+            timestamp=start + timedelta(minutes=i),
+        )
         for i in range(MESSAGES)
     )
     return conversation

@@ -54,7 +54,10 @@ def test_an_outsider_gets_404_on_pages(outsider_client, contact, url):
 def test_an_outsider_gets_404_on_actions_and_changes_nothing(outsider_client, contact, url):
     assert outsider_client.post(url.format(id=contact.pk), {"name": "Hacked"}).status_code == 404
     # Through their own tenant's URL too: the contact is not theirs.
-    assert outsider_client.post(url.format(id=contact.pk).replace("/acme/", "/globex/"), {"name": "Hacked"}).status_code == 404
+    assert (
+        outsider_client.post(url.format(id=contact.pk).replace("/acme/", "/globex/"), {"name": "Hacked"}).status_code
+        == 404
+    )
     contact.refresh_from_db()
     assert (contact.name, contact.blocked) == ("", False)
 
@@ -92,11 +95,12 @@ def test_import_refuses_put(tenant_admin_client):
 
 # The side panel in the inbox.
 
+
 def test_the_inbox_shows_the_contact_panel_beside_the_thread(agent_client, conversation):
     content = agent_client.get(f"/t/acme/inbox/c/{conversation.pk}/").content.decode()
     assert 'id="contact-panel"' in content
     assert "+15551234567" in content
-    assert f'/t/acme/contacts/{conversation.contact_id}/edit/' in content
+    assert f"/t/acme/contacts/{conversation.contact_id}/edit/" in content
     assert "js/contacts.js" in content and "css/contacts.css" in content
 
 
@@ -120,6 +124,7 @@ def test_hostile_contact_fields_are_escaped_in_the_panel(agent_client, contact):
 
 
 # Edit.
+
 
 def test_an_agent_edits_a_contact_from_the_page_script(agent_client, contact):
     response = agent_client.post(
@@ -171,6 +176,7 @@ def test_a_failed_edit_without_the_script_shows_the_reason_after_the_redirect(ag
 
 # Block.
 
+
 def test_an_agent_blocks_and_unblocks_a_contact(agent_client, contact):
     response = agent_client.post(f"/t/acme/contacts/{contact.pk}/block/", HTTP_ACCEPT="application/json")
     assert response.status_code == 200 and "Unblock" in response.json()["html"]
@@ -180,6 +186,7 @@ def test_an_agent_blocks_and_unblocks_a_contact(agent_client, contact):
 
 
 # The contacts page.
+
 
 def make_contacts(acme, count, **fields):
     return Contact.objects.bulk_create(

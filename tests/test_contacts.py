@@ -37,7 +37,11 @@ def update(contact, **changes):
 def test_an_edit_saves_name_notes_and_custom_fields(contact):
     update(contact, name=" Ada Lovelace ", notes="Prefers mornings.\r\nVIP.", attributes=[("plan", "gold"), ("", "")])
     contact.refresh_from_db()
-    assert (contact.name, contact.notes, contact.attributes) == ("Ada Lovelace", "Prefers mornings.\nVIP.", {"plan": "gold"})
+    assert (contact.name, contact.notes, contact.attributes) == (
+        "Ada Lovelace",
+        "Prefers mornings.\nVIP.",
+        {"plan": "gold"},
+    )
 
 
 def test_an_emptied_custom_field_is_removed(contact):
@@ -128,7 +132,10 @@ def test_a_blocked_contacts_message_is_stored_but_raises_nothing(contact, conver
     after = Conversation.objects.get()
     assert after.unread_count == 0
     assert after.status == Conversation.Status.RESOLVED
-    assert (after.last_activity_at, after.last_message_preview) == (before.last_activity_at, before.last_message_preview)
+    assert (after.last_activity_at, after.last_message_preview) == (
+        before.last_activity_at,
+        before.last_message_preview,
+    )
     assert published() == []
 
 
@@ -143,7 +150,9 @@ def test_an_unblocked_contacts_next_message_raises_the_conversation_again(contac
     assert {event for event, _ in published()} == {"conversation.updated", "message.created"}
 
 
-def test_a_blocked_contacts_message_is_shown_when_the_thread_is_opened(contact, conversation, webhook, run_tasks, agent_client):
+def test_a_blocked_contacts_message_is_shown_when_the_thread_is_opened(
+    contact, conversation, webhook, run_tasks, agent_client
+):
     contacts.set_blocked(contact, True)
     webhook.post(payloads.text_message(PNID, CUSTOMER, "Still here", name="Ada"))
     run_tasks()

@@ -27,7 +27,7 @@ SCREENSHOT = "/tmp/browser-contacts.png"
 
 
 @pytest.fixture
-def second_page(browser):  # noqa: F811
+def second_page(browser):
     """Another agent's browser: a separate context, so a separate session."""
     context = browser.new_context(viewport={"width": 1200, "height": 800})
     context.set_default_timeout(10_000)
@@ -45,16 +45,16 @@ def admin(acme):
     return add_member(acme, "admin@acme.test", role=Role.ADMIN, password=PASSWORD).user
 
 
-def carla_writes(stack, text, **kwargs):  # noqa: F811
+def carla_writes(stack, text, **kwargs):
     stack.fake.customer_says(PNID, CARLA, text, name="Carla", **kwargs)
 
 
-def open_carla(page, stack):  # noqa: F811
+def open_carla(page, stack):
     open_conversation(page, stack, page.locator(".conversation-item", has_text="Carla"))
     expect(page.locator("#contact-panel .contact-display-name")).to_have_text("Carla")
 
 
-def edit(page, name=None, notes=None, field=None):  # noqa: F811
+def edit(page, name=None, notes=None, field=None):
     panel = page.locator("#contact-panel")
     if not panel.locator("details.contact-edit").get_attribute("open"):
         panel.locator("details.contact-edit summary").click()
@@ -67,11 +67,13 @@ def edit(page, name=None, notes=None, field=None):  # noqa: F811
         panel.locator("input[name=attribute_value]").last.fill(field[1])
 
 
-def save(page):  # noqa: F811
+def save(page):
     page.locator("#contact-panel button[type=submit]", has_text="Save").click()
 
 
-def test_an_agents_edit_of_a_contact_appears_live_in_another_agents_browser(page, second_page, stack, agent, second_agent):  # noqa: F811
+def test_an_agents_edit_of_a_contact_appears_live_in_another_agents_browser(
+    page, second_page, stack, agent, second_agent
+):
     log_in(page, stack, agent.email)
     log_in(second_page, stack, second_agent.email)
     wait_until_live(page)
@@ -97,10 +99,14 @@ def test_an_agents_edit_of_a_contact_appears_live_in_another_agents_browser(page
     page.screenshot(path=SCREENSHOT, full_page=True)
 
     carla = Contact.objects.get(wa_id=CARLA)
-    assert (carla.name, carla.notes, carla.attributes) == ("Carla Gómez", "Prefers mornings.\nOrdered twice.", {"plan": "gold"})
+    assert (carla.name, carla.notes, carla.attributes) == (
+        "Carla Gómez",
+        "Prefers mornings.\nOrdered twice.",
+        {"plan": "gold"},
+    )
 
 
-def test_two_agents_editing_at_once_do_not_overwrite_each_other_silently(page, second_page, stack, agent, second_agent):  # noqa: F811
+def test_two_agents_editing_at_once_do_not_overwrite_each_other_silently(page, second_page, stack, agent, second_agent):
     log_in(page, stack, agent.email)
     log_in(second_page, stack, second_agent.email)
     wait_until_live(page)
@@ -127,7 +133,7 @@ def test_two_agents_editing_at_once_do_not_overwrite_each_other_silently(page, s
     assert Contact.objects.get(wa_id=CARLA).notes == "Second agent's note"
 
 
-def test_a_blocked_contacts_messages_no_longer_raise_the_conversation(page, stack, agent):  # noqa: F811
+def test_a_blocked_contacts_messages_no_longer_raise_the_conversation(page, stack, agent):
     log_in(page, stack, agent.email)
     wait_until_live(page)
     carla_writes(stack, "First message")
@@ -155,7 +161,7 @@ def test_a_blocked_contacts_messages_no_longer_raise_the_conversation(page, stac
     expect(page.locator("#messages .message.in .text").last).to_have_text("Buy cheap watches")
 
 
-def test_searching_finds_a_message_and_opens_it_in_its_conversation(page, stack, agent):  # noqa: F811
+def test_searching_finds_a_message_and_opens_it_in_its_conversation(page, stack, agent):
     log_in(page, stack, agent.email)
     wait_until_live(page)
     now = time.time()
@@ -179,14 +185,19 @@ def test_searching_finds_a_message_and_opens_it_in_its_conversation(page, stack,
     expect(found).to_be_in_viewport()
 
 
-def test_an_admin_imports_contacts_from_csv_and_exports_them(page, stack, admin):  # noqa: F811
+def test_an_admin_imports_contacts_from_csv_and_exports_them(page, stack, admin):
     log_in(page, stack, admin.email)
     page.goto(f"{stack.url}/t/acme/contacts/import/")
-    page.set_input_files("input[type=file]", files=[{
-        "name": "contacts.csv",
-        "mimeType": "text/csv",
-        "buffer": "wa_id,name,notes,plan\n+49 151 2345 6789,Zoë,Likes tea,gold\nnot-a-number,Bad,,\n".encode(),
-    }])
+    page.set_input_files(
+        "input[type=file]",
+        files=[
+            {
+                "name": "contacts.csv",
+                "mimeType": "text/csv",
+                "buffer": "wa_id,name,notes,plan\n+49 151 2345 6789,Zoë,Likes tea,gold\nnot-a-number,Bad,,\n".encode(),
+            }
+        ],
+    )
     page.click(".import-form button[type=submit]")
     expect(page.locator(".import-summary")).to_contain_text("1 contact imported: 1 new")
     expect(page.locator(".import-errors")).to_contain_text("“not-a-number” is not a phone number")
@@ -208,7 +219,7 @@ def test_an_admin_imports_contacts_from_csv_and_exports_them(page, stack, admin)
     ]
 
 
-def test_an_agent_sees_no_import_or_export_and_gets_403_there(page, stack, agent):  # noqa: F811
+def test_an_agent_sees_no_import_or_export_and_gets_403_there(page, stack, agent):
     log_in(page, stack, agent.email)
     page.goto(f"{stack.url}/t/acme/contacts/")
     expect(page.locator("h1")).to_have_text("Contacts")

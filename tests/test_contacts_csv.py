@@ -18,7 +18,9 @@ pytestmark = pytest.mark.filterwarnings(
 
 def upload(tenant_admin_client, content, name="contacts.csv"):
     data = content.encode("utf-8") if isinstance(content, str) else content
-    return tenant_admin_client.post("/t/acme/contacts/import/", {"file": SimpleUploadedFile(name, data, content_type="text/csv")})
+    return tenant_admin_client.post(
+        "/t/acme/contacts/import/", {"file": SimpleUploadedFile(name, data, content_type="text/csv")}
+    )
 
 
 def exported(tenant_admin_client):
@@ -31,13 +33,16 @@ def exported(tenant_admin_client):
 
 # Import.
 
+
 def test_the_import_page_explains_the_file(tenant_admin_client, acme):
     content = tenant_admin_client.get("/t/acme/contacts/import/").content.decode()
     assert "wa_id" in content and 'enctype="multipart/form-data"' in content
 
 
 def test_an_import_creates_contacts_with_custom_fields(tenant_admin_client, acme):
-    response = upload(tenant_admin_client, "wa_id,name,notes,plan\n+49 151 2345-6789,Zoë,Likes tea,gold\n15550001234,Sam,,\n")
+    response = upload(
+        tenant_admin_client, "wa_id,name,notes,plan\n+49 151 2345-6789,Zoë,Likes tea,gold\n15550001234,Sam,,\n"
+    )
     assert response.status_code == 200
     assert "2</strong> contacts imported: 2 new" in response.content.decode()
     zoe = Contact.objects.get(wa_id="4915123456789")
@@ -56,11 +61,18 @@ def test_importing_the_same_file_twice_changes_nothing_the_second_time(tenant_ad
 
 
 def test_an_import_updates_by_number_and_keeps_what_empty_cells_do_not_mention(tenant_admin_client, acme):
-    Contact.objects.create(tenant=acme, wa_id="15550001234", profile_name="Sam WA", notes="Old notes", attributes={"city": "Oslo"})
+    Contact.objects.create(
+        tenant=acme, wa_id="15550001234", profile_name="Sam WA", notes="Old notes", attributes={"city": "Oslo"}
+    )
     response = upload(tenant_admin_client, "wa_id,name,notes,plan\n15550001234,Sam,,gold\n")
     assert response.context["report"].updated == 1
     sam = Contact.objects.get()
-    assert (sam.name, sam.notes, sam.profile_name, sam.attributes) == ("Sam", "Old notes", "Sam WA", {"city": "Oslo", "plan": "gold"})
+    assert (sam.name, sam.notes, sam.profile_name, sam.attributes) == (
+        "Sam",
+        "Old notes",
+        "Sam WA",
+        {"city": "Oslo", "plan": "gold"},
+    )
 
 
 def test_an_import_never_touches_another_tenants_contact_with_the_same_number(tenant_admin_client, acme, globex):
@@ -121,7 +133,9 @@ def test_a_bad_line_is_skipped_with_its_line_number_and_the_rest_imported(tenant
 
 def test_a_number_twice_in_one_file_keeps_the_first_and_names_it(tenant_admin_client, acme):
     response = upload(tenant_admin_client, "wa_id,name\n15550001234,First\n+1 555 000 1234,Second\n")
-    assert response.context["report"].errors == [(3, "The number 15550001234 is also on line 2; this line was skipped.")]
+    assert response.context["report"].errors == [
+        (3, "The number 15550001234 is also on line 2; this line was skipped.")
+    ]
     assert Contact.objects.get().name == "First"
 
 
@@ -142,7 +156,7 @@ def test_nul_bytes_are_dropped(tenant_admin_client, acme):
 
 
 def test_excels_bom_semicolons_and_crlf_are_understood(tenant_admin_client, acme):
-    upload(tenant_admin_client, "\ufeffWA ID;Name;Notes\r\n15550001234;Sam;\"two\r\nlines\"\r\n".encode("utf-8"))
+    upload(tenant_admin_client, '\ufeffWA ID;Name;Notes\r\n15550001234;Sam;"two\r\nlines"\r\n'.encode("utf-8"))
     sam = Contact.objects.get()
     assert (sam.wa_id, sam.name, sam.notes) == ("15550001234", "Sam", "two\nlines")
 
@@ -205,6 +219,7 @@ def test_only_the_first_hundred_errors_are_listed(tenant_admin_client, acme):
 
 # Export.
 
+
 def test_the_export_has_every_contact_of_the_tenant_with_custom_fields_as_columns(tenant_admin_client, acme, globex):
     Contact.objects.create(tenant=acme, wa_id="15550001234", name="Sam", notes="a\nb", attributes={"plan": "gold"})
     Contact.objects.create(tenant=acme, user_id="US.42", profile_name="Kim", attributes={"City": "Oslo"}, blocked=True)
@@ -224,15 +239,19 @@ def test_the_export_is_an_attachment_streamed(tenant_admin_client, acme):
     assert response["Content-Disposition"].startswith('attachment; filename="contacts-acme-')
 
 
-@pytest.mark.parametrize("dangerous", ["=HYPERLINK(\"http://evil\")", "+1+2", "-2+3", "@SUM(A1)", "\tTab", "\rCR"])
+@pytest.mark.parametrize("dangerous", ['=HYPERLINK("http://evil")', "+1+2", "-2+3", "@SUM(A1)", "\tTab", "\rCR"])
 def test_the_export_defuses_cells_a_spreadsheet_would_run(tenant_admin_client, acme, dangerous):
-    Contact.objects.create(tenant=acme, wa_id="15550001234", name=dangerous, notes=dangerous, attributes={"x": dangerous})
+    Contact.objects.create(
+        tenant=acme, wa_id="15550001234", name=dangerous, notes=dangerous, attributes={"x": dangerous}
+    )
     row = dict(zip(*exported(tenant_admin_client)))
     assert row["name"] == row["notes"] == row["x"] == "'" + dangerous
 
 
 def test_an_export_imports_back_unchanged(tenant_admin_client, acme):
-    Contact.objects.create(tenant=acme, wa_id="15550001234", name="=Sam", notes="Line 1\nLine 2", attributes={"plan": "-gold"})
+    Contact.objects.create(
+        tenant=acme, wa_id="15550001234", name="=Sam", notes="Line 1\nLine 2", attributes={"plan": "-gold"}
+    )
     data = tenant_admin_client.get("/t/acme/contacts/export.csv")
     content = b"".join(data)
     response = upload(tenant_admin_client, content)

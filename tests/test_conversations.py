@@ -62,7 +62,9 @@ class TestStatus:
         assert conversation.status == "open"
 
     def test_snoozing_needs_a_future_time_and_wakes_up(self, agent_client, conversation):
-        assert agent_client.post(url(conversation, "status"), {"status": "snoozed", "snooze": "hour"}).status_code == 200
+        assert (
+            agent_client.post(url(conversation, "status"), {"status": "snoozed", "snooze": "hour"}).status_code == 200
+        )
         conversation.refresh_from_db()
         assert conversation.status == "snoozed" and conversation.snoozed_until > timezone.now()
         assert conversations.wake_snoozed(now=timezone.now() + timedelta(hours=2)) == 1
@@ -94,8 +96,12 @@ class TestFilters:
         Conversation.objects.filter(pk=first.pk).update(status="pending")
         label = Label.objects.create(tenant=acme, name="VIP")
         second.labels.add(label)
-        assert [c.pk for c in agent_client.get("/t/acme/inbox/", {"status": "pending"}).context["conversations"]] == [first.pk]
-        assert [c.pk for c in agent_client.get("/t/acme/inbox/", {"label": label.pk}).context["conversations"]] == [second.pk]
+        assert [c.pk for c in agent_client.get("/t/acme/inbox/", {"status": "pending"}).context["conversations"]] == [
+            first.pk
+        ]
+        assert [c.pk for c in agent_client.get("/t/acme/inbox/", {"label": label.pk}).context["conversations"]] == [
+            second.pk
+        ]
 
     def test_closing_soon_shows_windows_closing_within_two_hours(self, agent_client, customer):
         soon = customer("a", wa_id="15550000001", timestamp=timezone.now() - timedelta(hours=23))
@@ -139,7 +145,9 @@ class TestLabelsNotesAndMentions:
         agent_client.post(url(conversation, f"labels/{label.pk}"))
         assert not conversation.labels.exists()
 
-    def test_a_note_is_never_sent_to_whatsapp_and_mentions_notify(self, agent_client, admin, conversation, fake_graph, run_tasks):
+    def test_a_note_is_never_sent_to_whatsapp_and_mentions_notify(
+        self, agent_client, admin, conversation, fake_graph, run_tasks
+    ):
         response = agent_client.post(url(conversation, "notes"), {"text": "@admin can you refund this?"})
         assert response.status_code == 201
         run_tasks()
@@ -217,7 +225,9 @@ class TestReadReceiptsAndTyping:
         run_tasks()
         assert [r["body"]["message_id"] for r in fake_graph.marked_read] == ["wamid.FIRST"]
 
-    def test_with_read_on_reply_opening_marks_nothing_and_replying_does(self, agent_client, acme, conversation, fake_graph, run_tasks):
+    def test_with_read_on_reply_opening_marks_nothing_and_replying_does(
+        self, agent_client, acme, conversation, fake_graph, run_tasks
+    ):
         acme.read_receipts = "reply"
         acme.save()
         agent_client.get(f"/t/acme/inbox/c/{conversation.pk}/")
@@ -227,7 +237,9 @@ class TestReadReceiptsAndTyping:
         run_tasks()
         assert [r["body"]["message_id"] for r in fake_graph.marked_read] == ["wamid.FIRST"]
 
-    def test_typing_shows_the_indicator_at_most_every_20_seconds(self, agent_client, conversation, fake_graph, run_tasks, acme):
+    def test_typing_shows_the_indicator_at_most_every_20_seconds(
+        self, agent_client, conversation, fake_graph, run_tasks, acme
+    ):
         acme.read_receipts = "reply"
         acme.save()
         assert agent_client.post(url(conversation, "typing")).json() == {"sent": True}

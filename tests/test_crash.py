@@ -49,8 +49,13 @@ def queue_replies(acme, agent_membership):
     number = acme.phone_numbers.get()
     for n in range(CONVERSATIONS):
         inbound = InboundMessage(
-            wamid=f"wamid.IN{n}", wa_id=f"1555000000{n}", user_id="", profile_name=f"Customer {n}",
-            timestamp=timezone.now(), type="text", text="hello",
+            wamid=f"wamid.IN{n}",
+            wa_id=f"1555000000{n}",
+            user_id="",
+            profile_name=f"Customer {n}",
+            timestamp=timezone.now(),
+            type="text",
+            text="hello",
         )
         conversation = Conversation.objects.get(pk=conversations.receive_message(acme, number, inbound).conversation_id)
         for k in range(PER_CONVERSATION):
@@ -69,7 +74,10 @@ def sends_per_message(fake):
 def test_killing_the_worker_mid_batch_never_sends_a_message_twice(stack, acme):
     membership = add_member(acme, "agent@acme.test", role=Role.AGENT)
     stack.fake.register_number(
-        ACME["phone_number_id"], f"{stack.url}/webhooks/whatsapp/acme/", ACME["app_secret"], access_token=ACME["access_token"]
+        ACME["phone_number_id"],
+        f"{stack.url}/webhooks/whatsapp/acme/",
+        ACME["app_secret"],
+        access_token=ACME["access_token"],
     )
     stack.fake.script_delay(0.3, times=1000)  # each send takes a while: the kill lands mid-call
     messages = queue_replies(acme, membership)
@@ -79,8 +87,14 @@ def test_killing_the_worker_mid_batch_never_sends_a_message_twice(stack, acme):
     # The killed worker's claim is never finished: maintenance settles it as unknown. A send
     # job the killed worker had taken but not started is lost with it (likelier with threads):
     # maintenance queues its message again.
-    wait_for(lambda: not Message.objects.filter(direction="out", status="queued").exclude(
-        conversation__messages__status="sending").exists(), seconds=30)
+    wait_for(
+        lambda: (
+            not Message.objects.filter(direction="out", status="queued")
+            .exclude(conversation__messages__status="sending")
+            .exists()
+        ),
+        seconds=30,
+    )
     later = timezone.now() + timedelta(minutes=5)
     delivery.give_up_on_stuck_sends(now=later)
     delivery.requeue_forgotten(now=later)
@@ -88,7 +102,9 @@ def test_killing_the_worker_mid_batch_never_sends_a_message_twice(stack, acme):
     def settled():
         open_ = Message.objects.filter(direction="out", status__in=["queued", "sending"]).count()
         unknown_but_sent = [
-            m for m in Message.objects.filter(outcome_unknown=True) if f"message:{m.pk}" in sends_per_message(stack.fake)
+            m
+            for m in Message.objects.filter(outcome_unknown=True)
+            if f"message:{m.pk}" in sends_per_message(stack.fake)
         ]
         return open_ == 0 and not unknown_but_sent
 

@@ -31,7 +31,9 @@ def add_traffic(tenant, author, count, customers=5, first_customer=0):
     start = timezone.localtime(now).replace(hour=0, minute=0, second=0)
     conversations = [
         Conversation.objects.create(
-            tenant=tenant, phone_number=number, window_closes_at=now + timedelta(hours=1),
+            tenant=tenant,
+            phone_number=number,
+            window_closes_at=now + timedelta(hours=1),
             contact=Contact.objects.create(tenant=tenant, wa_id=f"4477{n:06d}", profile_name=f"Customer {n}"),
         )
         for n in range(first_customer, first_customer + customers)
@@ -39,9 +41,13 @@ def add_traffic(tenant, author, count, customers=5, first_customer=0):
     for n in range(count):
         inbound = n % 2 == 0
         Message.objects.create(
-            tenant=tenant, conversation=conversations[n % customers], direction="in" if inbound else "out",
-            author=None if inbound else author, status="delivered" if inbound or n % 7 else "failed",
-            error_code=None if inbound or n % 7 else 131047, text=f"message {n}",
+            tenant=tenant,
+            conversation=conversations[n % customers],
+            direction="in" if inbound else "out",
+            author=None if inbound else author,
+            status="delivered" if inbound or n % 7 else "failed",
+            error_code=None if inbound or n % 7 else 131047,
+            text=f"message {n}",
             timestamp=start + (now - start) * n / count,
         )
     record_resolution(conversations[0], by=author)
@@ -82,9 +88,19 @@ def test_the_page_shows_every_figure(admin_client, acme, agent):
     assert response.status_code == 200
     content = response.content.decode()
     assert response.context["messages_in"] == 10 and response.context["messages_out"] == 10
-    for heading in ("Conversations now", "First response time", "Resolution time", "Messages per day",
-                    "Do messages reach customers?", "Failures by WhatsApp error code", "The team", "Busiest hours",
-                    "24-hour windows closing soon", "WhatsApp connection", "How these are computed"):
+    for heading in (
+        "Conversations now",
+        "First response time",
+        "Resolution time",
+        "Messages per day",
+        "Do messages reach customers?",
+        "Failures by WhatsApp error code",
+        "The team",
+        "Busiest hours",
+        "24-hour windows closing soon",
+        "WhatsApp connection",
+        "How these are computed",
+    ):
         assert heading in content
     assert "131047" in content and "24-hour window is closed" in content
     assert "Customer 0" in content  # its window closes within the hour
@@ -118,7 +134,10 @@ def test_the_page_has_no_script_and_no_style_attribute(admin_client, acme, agent
         ({"range": "custom", "since": "9999-12-30", "until": "9999-12-31"}, "Choose dates between"),
         ({"range": "custom", "since": "0001-01-01", "until": "0001-01-02"}, "Choose dates between"),
         ({"range": "yesterday"}, "Select a valid choice."),
-        ({"range": "custom", "since": "2026-01-01;", "until": "x" * 5000}, "Enter a valid date."),  # NUL: test_bad_input
+        (
+            {"range": "custom", "since": "2026-01-01;", "until": "x" * 5000},
+            "Enter a valid date.",
+        ),  # NUL: test_bad_input
     ],
 )
 def test_a_bad_range_gets_a_form_error_and_the_last_7_days(admin_client, query, error):

@@ -28,18 +28,28 @@ def a_week_of_traffic(tenant, agent, owner):
     WebhookEvent.objects.create(tenant=tenant, body="{}", body_sha256="0" * 64, signature="valid", state="processed")
     for n in range(12):
         contact = Contact.objects.create(tenant=tenant, wa_id=f"3360000{n:04d}", profile_name=f"Customer {n}")
-        conversation = Conversation.objects.create(tenant=tenant, contact=contact, phone_number=number,
-                                                   window_closes_at=now + timedelta(minutes=20 + 10 * n))
+        conversation = Conversation.objects.create(
+            tenant=tenant, contact=contact, phone_number=number, window_closes_at=now + timedelta(minutes=20 + 10 * n)
+        )
         asked = midnight - timedelta(days=n % 7) + timedelta(hours=8 + n % 10)  # within the last 7 days
-        Message.objects.create(tenant=tenant, conversation=conversation, direction="in", status="delivered",
-                               timestamp=asked, text="Hello?")
+        Message.objects.create(
+            tenant=tenant, conversation=conversation, direction="in", status="delivered", timestamp=asked, text="Hello?"
+        )
         if n % 4 == 3:
             continue  # still waiting
         author = agent if n % 3 else owner
         status = "failed" if n == 5 else ("read", "delivered", "sent")[n % 3]
-        Message.objects.create(tenant=tenant, conversation=conversation, direction="out", author=author,
-                               status=status, error_code=131047 if status == "failed" else None, text="Hi!",
-                               timestamp=asked + timedelta(minutes=1 + 7 * n), wamid=f"wamid.{n}")
+        Message.objects.create(
+            tenant=tenant,
+            conversation=conversation,
+            direction="out",
+            author=author,
+            status=status,
+            error_code=131047 if status == "failed" else None,
+            text="Hi!",
+            timestamp=asked + timedelta(minutes=1 + 7 * n),
+            wamid=f"wamid.{n}",
+        )
         if n % 2 == 0:
             record_resolution(conversation, by=author, at=asked + timedelta(hours=1 + n))
 
@@ -51,7 +61,7 @@ def stack(live_stack, transactional_db, acme, agent, owner):
     return live_stack
 
 
-def test_an_owner_sees_the_dashboard_with_data(page, stack, owner):  # noqa: F811
+def test_an_owner_sees_the_dashboard_with_data(page, stack, owner):
     log_in(page, stack, owner.email)
     page.click("nav.tabs >> text=Dashboard")
     page.wait_for_url(f"{stack.url}/t/acme/dashboard/")
@@ -70,7 +80,7 @@ def test_an_owner_sees_the_dashboard_with_data(page, stack, owner):  # noqa: F81
     expect(page.locator("svg.daily-chart rect.bar")).to_have_count(60)
 
 
-def test_printing_shows_every_table_of_numbers(page, stack, owner):  # noqa: F811
+def test_printing_shows_every_table_of_numbers(page, stack, owner):
     log_in(page, stack, owner.email)
     page.goto(f"{stack.url}/t/acme/dashboard/")
     table = page.locator("#volume details table")

@@ -50,8 +50,18 @@ def test_an_empty_heat_map_is_all_the_lightest_colour():
 
 @pytest.mark.parametrize(
     ("seconds", "words"),
-    [(None, "—"), (0, "0 s"), (59.6, "1 min"), (200, "3 min 20 s"), (600, "10 min"), (3599, "59 min"),
-     (3600, "1 h"), (7500, "2 h 5 min"), (86400, "1 d"), (3 * 86400 + 4 * 3600, "3 d 4 h")],
+    [
+        (None, "—"),
+        (0, "0 s"),
+        (59.6, "1 min"),
+        (200, "3 min 20 s"),
+        (600, "10 min"),
+        (3599, "59 min"),
+        (3600, "1 h"),
+        (7500, "2 h 5 min"),
+        (86400, "1 d"),
+        (3 * 86400 + 4 * 3600, "3 d 4 h"),
+    ],
 )
 def test_durations_read_at_a_glance(seconds, words):
     assert duration(None if seconds is None else timedelta(seconds=seconds)) == words

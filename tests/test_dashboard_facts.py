@@ -43,8 +43,11 @@ def computed_stats(tenant, period):
 
 
 def waits_of(conversation):
-    return list(ResponseWait.objects.filter(conversation=conversation).order_by("started_at")
-                .values_list("started_at", "replied_at", "replied_by"))
+    return list(
+        ResponseWait.objects.filter(conversation=conversation)
+        .order_by("started_at")
+        .values_list("started_at", "replied_at", "replied_by")
+    )
 
 
 def test_recorded_waits_give_the_hand_computed_figures(week):
@@ -75,8 +78,15 @@ def test_a_reply_after_a_customer_message_records_the_wait_and_a_second_reply_do
 def test_the_inbox_actions_record_the_wait_of_a_customer_answered_by_an_agent(acme, agent_membership):
     number = acme.phone_numbers.get()
     sent_at = timezone.now() - timedelta(minutes=5)
-    inbound = conversations.InboundMessage(wamid="wamid.facts.1", wa_id="15550001111", user_id="", profile_name="Ann",
-                                     timestamp=sent_at, type="text", text="Hello?")
+    inbound = conversations.InboundMessage(
+        wamid="wamid.facts.1",
+        wa_id="15550001111",
+        user_id="",
+        profile_name="Ann",
+        timestamp=sent_at,
+        type="text",
+        text="Hello?",
+    )
     message = conversations.receive_message(acme, number, inbound)
     message.conversation.refresh_from_db()
     reply = sending.send_reply(agent_membership, message.conversation, "Hello Ann")

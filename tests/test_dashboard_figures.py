@@ -7,8 +7,7 @@ otherwise. Rows are written directly: these tests are about reading them back.
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ IN, OUT = "in", "out"
 
 
 def at(day, hour=0, minute=0, second=0):
-    return datetime(2026, 3, day, hour, minute, second, tzinfo=dt_timezone.utc)
+    return datetime(2026, 3, day, hour, minute, second, tzinfo=UTC)
 
 
 class Scenario:
@@ -42,8 +41,15 @@ class Scenario:
 
     def message(self, conversation, direction, when, author=None, status=None, **fields):
         status = status or ("delivered" if direction == IN else "read")
-        return Message.objects.create(tenant=self.tenant, conversation=conversation, direction=direction,
-                                      timestamp=when, author=author, status=status, **fields)
+        return Message.objects.create(
+            tenant=self.tenant,
+            conversation=conversation,
+            direction=direction,
+            timestamp=when,
+            author=author,
+            status=status,
+            **fields,
+        )
 
 
 @pytest.fixture
@@ -110,7 +116,12 @@ def test_days_follow_the_time_zone_setting(week, settings):
 def test_the_delivery_funnel_counts_each_message_at_its_furthest_status(week):
     funnel = metrics.delivery_funnel(hourly(week))
     assert (funnel.total, funnel.sent, funnel.delivered, funnel.read, funnel.failed, funnel.waiting) == (
-        9, 5, 4, 2, 3, 1
+        9,
+        5,
+        4,
+        2,
+        3,
+        1,
     )
     assert funnel.rate("delivered") == 44
 
@@ -173,8 +184,11 @@ def resolved(week):
 
 
 def test_a_resolution_starts_at_the_first_customer_message_after_the_previous_one(resolved):
-    opened = list(ConversationResolution.objects.filter(conversation=resolved.a).order_by("resolved_at")
-                  .values_list("opened_at", flat=True))
+    opened = list(
+        ConversationResolution.objects.filter(conversation=resolved.a)
+        .order_by("resolved_at")
+        .values_list("opened_at", flat=True)
+    )
     assert opened == [at(2, 9), at(3, 8)]
     assert ConversationResolution.objects.get(conversation=resolved.e).opened_at is None
 
@@ -233,7 +247,11 @@ def test_the_same_figures_come_out_of_sqlite(tmp_path):
     environment = os.environ | {"DATABASE_URL": f"sqlite:///{tmp_path / 'figures.sqlite3'}", "VAR_DIR": str(tmp_path)}
     finished = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
-        cwd=Path(__file__).resolve().parent.parent, env=environment, capture_output=True, text=True, timeout=300,
+        cwd=Path(__file__).resolve().parent.parent,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert finished.returncode == 0, finished.stdout[-3000:]
     assert " passed" in finished.stdout and "failed" not in finished.stdout

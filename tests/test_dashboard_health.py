@@ -67,22 +67,41 @@ def test_silence_after_sending_says_webhooks_stopped(acme, webhook, run_tasks, a
     run_tasks()
     event = WebhookEvent.objects.get()
     sent_at = event.received_at + timedelta(minutes=1)
-    Message.objects.create(tenant=acme, conversation=acme.conversations.get(), direction="out", author=agent,
-                           wamid="wamid.SENT", status="sent", timestamp=sent_at)
+    Message.objects.create(
+        tenant=acme,
+        conversation=acme.conversations.get(),
+        direction="out",
+        author=agent,
+        wamid="wamid.SENT",
+        status="sent",
+        timestamp=sent_at,
+    )
     assert health.connection_health(acme, Period.last(7), now=sent_at + timedelta(minutes=5)).warnings == []
     later = health.connection_health(acme, Period.last(7), now=sent_at + timedelta(minutes=20))
     assert [alert.title for alert in later.warnings] == ["Webhooks have stopped arriving"]
 
 
 def test_the_token_is_judged_by_the_last_answered_graph_call(acme):
-    GraphCall.objects.create(tenant=acme, method="POST", path="/v24.0/1/messages", status_code=200,
-                             started_at=timezone.now() - timedelta(minutes=5))
+    GraphCall.objects.create(
+        tenant=acme,
+        method="POST",
+        path="/v24.0/1/messages",
+        status_code=200,
+        started_at=timezone.now() - timedelta(minutes=5),
+    )
     assert report(acme).token == "valid"
-    GraphCall.objects.create(tenant=acme, method="POST", path="/v24.0/1/messages", status_code=None,
-                             error_message="ConnectError")  # no answer: says nothing about the token
+    GraphCall.objects.create(
+        tenant=acme, method="POST", path="/v24.0/1/messages", status_code=None, error_message="ConnectError"
+    )  # no answer: says nothing about the token
     assert report(acme).token == "valid"
-    GraphCall.objects.create(tenant=acme, method="POST", path="/v24.0/1/messages", status_code=401,
-                             error_code=190, error_message="Error validating access token")
+    GraphCall.objects.create(
+        tenant=acme,
+        method="POST",
+        path="/v24.0/1/messages",
+        status_code=401,
+        error_code=190,
+        error_message="Error validating access token",
+    )
     result = report(acme)
     assert result.token == "invalid" and "190" in result.token_note
     assert "The access token does not work" in [alert.title for alert in result.warnings]
@@ -103,8 +122,12 @@ def test_a_low_quality_number_gets_a_warning_in_words(acme, admin_client):
 
 
 def test_quality_webhooks_feed_the_panel(acme, webhook, run_tasks):
-    webhook.post(payloads.field_update("phone_number_quality_update", {
-        "display_phone_number": ACME["display_phone_number"], "event": "DOWNGRADE", "current_limit": "TIER_1K"}))
+    webhook.post(
+        payloads.field_update(
+            "phone_number_quality_update",
+            {"display_phone_number": ACME["display_phone_number"], "event": "DOWNGRADE", "current_limit": "TIER_1K"},
+        )
+    )
     run_tasks()
     number = report(acme).numbers[0]
     assert (number.quality, number.limit) == ("Limit lowered for low quality", "1,000 customers a day")
@@ -122,8 +145,11 @@ def test_check_now_asks_the_graph_api_and_keeps_the_answer(acme, admin_client, g
     response = admin_client.post(URL + "check-number/", follow=True)
     assert "WhatsApp answered for 1 number." in response.content.decode()
     number = PhoneNumber.objects.get(tenant=acme)
-    assert (number.quality_rating, number.messaging_limit, number.verified_name) == ("YELLOW", "TIER_10K",
-                                                                                      "Fake Business")
+    assert (number.quality_rating, number.messaging_limit, number.verified_name) == (
+        "YELLOW",
+        "TIER_10K",
+        "Fake Business",
+    )
     call = GraphCall.objects.get(tenant=acme)
     assert (call.method, call.path, call.status_code) == ("GET", f"/v24.0/{PNID}", 200)
     assert "Quality of 15550001111: Medium" in response.content.decode()
@@ -147,8 +173,9 @@ def test_check_now_when_whatsapp_is_unreachable_is_an_error_not_a_500(acme, admi
 
 def test_the_fake_graph_api_answers_the_number_node_like_meta(graph):
     headers = {"Authorization": f"Bearer {ACME['access_token']}"}
-    answer = httpx.get(f"{graph.url}/v24.0/{PNID}", params={"fields": "quality_rating,messaging_limit_tier"},
-                       headers=headers).json()
+    answer = httpx.get(
+        f"{graph.url}/v24.0/{PNID}", params={"fields": "quality_rating,messaging_limit_tier"}, headers=headers
+    ).json()
     assert answer == {"id": PNID, "quality_rating": "GREEN", "messaging_limit_tier": "TIER_1K"}
     refused = httpx.get(f"{graph.url}/v24.0/{PNID}", headers={"Authorization": "Bearer wrong"})
     assert refused.status_code == 401 and refused.json()["error"]["code"] == 190

@@ -125,7 +125,11 @@ def test_a_graph_api_outage_loses_nothing(talk, run_tasks, fake_graph, fast_forw
     settings.WHATSAPP_GRAPH_URL = real_url
     fast_forward()
     run_tasks()
-    assert [m["body"]["text"]["body"] for m in fake_graph.sent_messages(PNID)] == ["message 0", "message 1", "message 2"]
+    assert [m["body"]["text"]["body"] for m in fake_graph.sent_messages(PNID)] == [
+        "message 0",
+        "message 1",
+        "message 2",
+    ]
 
 
 def test_an_expired_token_pauses_the_tenant_until_it_is_replaced(talk, run_tasks, fake_graph, acme, agent_client):
@@ -178,7 +182,9 @@ def test_a_status_that_overtakes_the_answer_to_the_send_is_kept(talk, run_tasks,
     assert (refreshed(message).status, message.wamid) == ("delivered", "wamid.FAST")
 
 
-def test_a_timeout_leaves_the_outcome_unknown_and_a_status_webhook_settles_it(talk, run_tasks, fake_graph, settings, webhook):
+def test_a_timeout_leaves_the_outcome_unknown_and_a_status_webhook_settles_it(
+    talk, run_tasks, fake_graph, settings, webhook
+):
     settings.WHATSAPP_TIMEOUT_SECONDS = 0.3
     fake_graph.script_delay(1.0)
     message = talk("did it go?")
@@ -216,7 +222,11 @@ def test_a_failed_status_webhook_with_a_transient_code_sends_again(talk, run_tas
     message = talk("hello")
     run_tasks()
     first_wamid = refreshed(message).wamid
-    webhook.post(payloads.status(PNID, first_wamid, "failed", "15551234567", error_code=131000, error_title="Something went wrong"))
+    webhook.post(
+        payloads.status(
+            PNID, first_wamid, "failed", "15551234567", error_code=131000, error_title="Something went wrong"
+        )
+    )
     run_tasks()
     assert refreshed(message).status == "queued"
     fast_forward()
@@ -232,7 +242,12 @@ def test_every_graph_call_is_logged_without_the_token(talk, run_tasks, fake_grap
     talk("two")
     run_tasks()
     failed, ok = GraphCall.objects.order_by("pk")
-    assert (failed.method, failed.path, failed.status_code, failed.error_code) == ("POST", f"/v24.0/{PNID}/messages", 400, 131047)
+    assert (failed.method, failed.path, failed.status_code, failed.error_code) == (
+        "POST",
+        f"/v24.0/{PNID}/messages",
+        400,
+        131047,
+    )
     assert ok.status_code == 200 and ok.error_code is None and ok.duration_ms >= 0
     for call in GraphCall.objects.all():
         assert ACME["access_token"] not in f"{call.path} {call.error_message}"
@@ -271,7 +286,9 @@ def test_a_send_stuck_by_a_dead_worker_is_marked_unknown_not_resent(talk, run_ta
     assert fake_graph.sent_messages(PNID) == []
 
 
-def test_a_send_settled_by_its_status_after_its_worker_died_lets_the_next_message_go(talk, run_tasks, fake_graph, webhook):
+def test_a_send_settled_by_its_status_after_its_worker_died_lets_the_next_message_go(
+    talk, run_tasks, fake_graph, webhook
+):
     first, second = talk("one"), talk("two")
     delivery.claim(first.pk)  # a worker claimed it and sent it, then died before mark_sent
     run_tasks()  # the second's job finds the first still sending, and waits for its hand-over

@@ -31,13 +31,17 @@ def demo(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("embedded")
     port, graph_port = free_port(), free_port()
     # Only the machine's environment: nothing of the test settings this process runs with.
-    environment = {key: value for key, value in os.environ.items()
-                   if not key.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CHANNELS_", "SECRET_", "FIELD_"))
-                   and key not in {"DEBUG", "WHATSAPP_GRAPH_URL", "SECURE_SSL_REDIRECT"}}
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CHANNELS_", "SECRET_", "FIELD_"))
+        and key not in {"DEBUG", "WHATSAPP_GRAPH_URL", "SECURE_SSL_REDIRECT"}
+    }
     environment.update(VAR_DIR=str(var_dir), PORT=str(port), WHATSAPP_GRAPH_URL=f"http://127.0.0.1:{graph_port}")
     log = open(var_dir / "run.log", "wb")
-    process = subprocess.Popen(["scripts/run"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        ["scripts/run"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _answers(f"{url}/healthz"), STARTUP_SECONDS, process, var_dir / "run.log")

@@ -199,7 +199,11 @@ def test_an_unknown_path_gets_a_404_in_metas_shape(fake, graph):
 def test_uploaded_media_round_trips_through_its_url_with_the_token(fake, graph):
     data = b"\x89PNG\r\n\x1a\n\x00binary\r\n--not-a-boundary\xff"
     # The multipart fields PyWA's upload_media sends.
-    fields = {"file": ("pic.png", data, "image/png"), "messaging_product": (None, "whatsapp"), "type": (None, "image/png")}
+    fields = {
+        "file": ("pic.png", data, "image/png"),
+        "messaging_product": (None, "whatsapp"),
+        "type": (None, "image/png"),
+    }
     upload = graph.post(f"/{PHONE_NUMBER_ID}/media", files=fields)
     media_id = upload.json()["id"]
 
@@ -257,8 +261,11 @@ def test_scripted_corrupt_bytes_do_not_match_the_advertised_sha256(fake, graph):
 
 
 def test_an_upload_is_logged_and_a_send_by_its_id_is_accepted(fake, graph):
-    fields = {"file": ("a.png", b"\x89PNG", "image/png"), "messaging_product": (None, "whatsapp"),
-              "type": (None, "image/png")}
+    fields = {
+        "file": ("a.png", b"\x89PNG", "image/png"),
+        "messaging_product": (None, "whatsapp"),
+        "type": (None, "image/png"),
+    }
     media_id = graph.post(f"/{PHONE_NUMBER_ID}/media", files=fields).json()["id"]
     body = {"messaging_product": "whatsapp", "to": CUSTOMER, "type": "image", "image": {"id": media_id}}
 
@@ -274,8 +281,9 @@ def test_a_send_by_an_unknown_media_id_is_refused_like_meta(fake, graph):
 
 
 def test_a_customers_media_message_names_a_file_the_fake_serves(fake, graph, receiver):
-    wamid, media_id = fake.customer_sends_media(PHONE_NUMBER_ID, CUSTOMER, "document", b"%PDF-1", "application/pdf",
-                                                filename="invoice.pdf", caption="Here")
+    wamid, media_id = fake.customer_sends_media(
+        PHONE_NUMBER_ID, CUSTOMER, "document", b"%PDF-1", "application/pdf", filename="invoice.pdf", caption="Here"
+    )
 
     headers, body = receiver.next_post()
     assert_signed(headers, body)

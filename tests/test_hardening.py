@@ -20,8 +20,10 @@ from .world import build_world
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 HOSTILE_NAME = '<script>alert("name")</script><img src=x onerror=alert(1)>'
-HOSTILE_TEXT = ('Look: javascript:alert(1) <img src=x onerror=alert(2)> <a href="javascript:alert(3)">click</a> '
-                'https://shop.example/track?id=1&x="><script>alert(4)</script> and www.example.org')
+HOSTILE_TEXT = (
+    'Look: javascript:alert(1) <img src=x onerror=alert(2)> <a href="javascript:alert(3)">click</a> '
+    'https://shop.example/track?id=1&x="><script>alert(4)</script> and www.example.org'
+)
 HOSTILE_CAPTION = '<svg onload=alert(5)> see http://example.com/"onmouseover="alert(6)'
 
 
@@ -74,13 +76,26 @@ def hostile_world(acme, owner):
     world.note.text = HOSTILE_TEXT
     world.note.save(update_fields=["text"])
     Message.objects.create(
-        tenant=acme, conversation=world.conversation, direction="in", type="contacts", wamid="wamid.card",
-        content={"type": "contacts", "contacts": [{"name": {"formatted_name": HOSTILE_NAME},
-                                                   "phones": [{"phone": "javascript:alert(8)"}]}]},
+        tenant=acme,
+        conversation=world.conversation,
+        direction="in",
+        type="contacts",
+        wamid="wamid.card",
+        content={
+            "type": "contacts",
+            "contacts": [{"name": {"formatted_name": HOSTILE_NAME}, "phones": [{"phone": "javascript:alert(8)"}]}],
+        },
     )
     Message.objects.create(
-        tenant=acme, conversation=world.conversation, direction="in", type="location", wamid="wamid.location",
-        content={"type": "location", "location": {"latitude": "javascript:alert(9)", "longitude": 1, "name": HOSTILE_NAME}},
+        tenant=acme,
+        conversation=world.conversation,
+        direction="in",
+        type="location",
+        wamid="wamid.location",
+        content={
+            "type": "location",
+            "location": {"latitude": "javascript:alert(9)", "longitude": 1, "name": HOSTILE_NAME},
+        },
     )
     return world
 
@@ -99,10 +114,17 @@ def test_every_page_gets_a_strict_content_security_policy(client, db):
 
 
 def test_production_allows_only_secure_websockets_and_the_media_bucket():
-    policy = content_security_policy(["inbox.example.com", ".example.org"], secure=True,
-                                     bucket="media", endpoint_url="https://minio.example.net:9000/")["DIRECTIVES"]
+    policy = content_security_policy(
+        ["inbox.example.com", ".example.org"],
+        secure=True,
+        bucket="media",
+        endpoint_url="https://minio.example.net:9000/",
+    )["DIRECTIVES"]
     assert policy["connect-src"] == ["'self'", "wss://inbox.example.com:*", "wss://*.example.org:*"]
-    assert "https://minio.example.net:9000" in policy["img-src"] and "https://minio.example.net:9000" in policy["media-src"]
+    assert (
+        "https://minio.example.net:9000" in policy["img-src"]
+        and "https://minio.example.net:9000" in policy["media-src"]
+    )
     aws = content_security_policy(["inbox.example.com"], secure=True, bucket="media", region="eu-west-1")["DIRECTIVES"]
     assert "https://media.s3.eu-west-1.amazonaws.com" in aws["img-src"]
 
@@ -118,9 +140,13 @@ def test_no_template_has_inline_script_style_or_handlers():
     problems = []
     for path in TEMPLATES.rglob("*.html"):
         text = path.read_text()
-        for pattern, what in [(r"<script(?![^>]*\ssrc=)[^>]*>", "inline <script>"), (r"\sstyle\s*=", "style attribute"),
-                              (r"<style[\s>]", "<style> element"), (r"\son[a-z]+\s*=", "event handler attribute"),
-                              (r"javascript:", "javascript: URL")]:
+        for pattern, what in [
+            (r"<script(?![^>]*\ssrc=)[^>]*>", "inline <script>"),
+            (r"\sstyle\s*=", "style attribute"),
+            (r"<style[\s>]", "<style> element"),
+            (r"\son[a-z]+\s*=", "event handler attribute"),
+            (r"javascript:", "javascript: URL"),
+        ]:
             problems += [f"{path.relative_to(TEMPLATES)}: {what}" for _ in re.finditer(pattern, text, re.IGNORECASE)]
     assert problems == []
 
@@ -157,8 +183,9 @@ def test_links_in_customer_text_are_http_only_and_open_apart(hostile_world, owne
     client = Client()
     client.force_login(owner)
     html = client.get(f"/t/acme/inbox/c/{hostile_world.conversation.pk}/").content.decode()
-    customer_links = [link for link in markup(html).links if link["href"].startswith("http")
-                      and "openstreetmap" not in link["href"]]
+    customer_links = [
+        link for link in markup(html).links if link["href"].startswith("http") and "openstreetmap" not in link["href"]
+    ]
     hrefs = {link["href"] for link in customer_links}
     assert "http://www.example.org" in hrefs
     assert any(href.startswith("https://shop.example/track?id=1") for href in hrefs)
@@ -180,15 +207,18 @@ def test_hostile_names_are_escaped_in_the_conversation_list_and_title(hostile_wo
     client.force_login(owner)
     html = client.get("/t/acme/inbox/?status=all").content.decode()
     assert "<script>alert" not in html and "&lt;script&gt;" in html
-    title = re.search(r"<title>(.*?)</title>", client.get(f"/t/acme/inbox/c/{hostile_world.conversation.pk}/").content.decode(), re.S)[1]
+    title = re.search(
+        r"<title>(.*?)</title>", client.get(f"/t/acme/inbox/c/{hostile_world.conversation.pk}/").content.decode(), re.S
+    )[1]
     assert "<" not in title
 
 
 def test_the_logs_page_shows_hostile_bodies_as_text(hostile_world, owner):
     from whatsapp.models import WebhookEvent
 
-    WebhookEvent.objects.filter(pk=hostile_world.event.pk).update(body='{"x": "<script>alert(1)</script>"}',
-                                                                   error="<img src=x onerror=alert(1)>")
+    WebhookEvent.objects.filter(pk=hostile_world.event.pk).update(
+        body='{"x": "<script>alert(1)</script>"}', error="<img src=x onerror=alert(1)>"
+    )
     client = Client()
     client.force_login(owner)
     for path in [f"/t/acme/logs/{hostile_world.event.pk}/", "/t/acme/logs/"]:

@@ -75,8 +75,9 @@ def test_it_answers_503_when_the_database_does_not():
         "DATABASE_POOL_TIMEOUT": "1",
         "ALLOWED_HOSTS": "testserver",
     }
-    finished = subprocess.run([sys.executable, "-c", script], cwd=BASE_DIR, env=environment, capture_output=True,
-                              text=True, timeout=60)
+    finished = subprocess.run(
+        [sys.executable, "-c", script], cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=60
+    )
     status, body = json.loads(finished.stdout.strip().splitlines()[-1])
     assert status == 503
     assert body["status"] == "error" and body["database"] == "unavailable: OperationalError"

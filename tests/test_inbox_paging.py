@@ -26,8 +26,14 @@ def thread(acme):
     conversation = Conversation.objects.create(tenant=acme, contact=contact, phone_number=acme.phone_numbers.get())
     start = timezone.now() - timedelta(hours=1)
     Message.objects.bulk_create(
-        Message(tenant=acme, conversation=conversation, direction="in", text=f"message {i}", wamid=f"wamid.{i}",
-                timestamp=start + timedelta(minutes=i))
+        Message(
+            tenant=acme,
+            conversation=conversation,
+            direction="in",
+            text=f"message {i}",
+            wamid=f"wamid.{i}",
+            timestamp=start + timedelta(minutes=i),
+        )
         for i in range(12)
     )
     return conversation
@@ -97,8 +103,14 @@ def test_a_page_key_from_another_conversation_is_ignored(agent_client, thread, a
 
 
 def test_a_quote_of_a_message_on_an_older_page_still_shows_it(agent_client, thread):
-    Message.objects.create(tenant=thread.tenant, conversation=thread, direction="out", text="Found it",
-                           reply_to_wamid="wamid.1", timestamp=timezone.now())
+    Message.objects.create(
+        tenant=thread.tenant,
+        conversation=thread,
+        direction="out",
+        text="Found it",
+        reply_to_wamid="wamid.1",
+        timestamp=timezone.now(),
+    )
     content = agent_client.get(url(thread)).content.decode()
     assert re.search(r'<div class="quote"><span class="quote-author">Ada</span>message 1</div>', content)
 
@@ -126,8 +138,14 @@ def many_conversations(acme, monkeypatch):
     made = []
     for n in range(7):
         contact = Contact.objects.create(tenant=acme, wa_id=f"1555000000{n}", profile_name=f"Customer {n}")
-        made.append(Conversation.objects.create(tenant=acme, contact=contact, phone_number=acme.phone_numbers.get(),
-                                                last_activity_at=now - timedelta(minutes=n)))
+        made.append(
+            Conversation.objects.create(
+                tenant=acme,
+                contact=contact,
+                phone_number=acme.phone_numbers.get(),
+                last_activity_at=now - timedelta(minutes=n),
+            )
+        )
     return made
 
 

@@ -14,6 +14,8 @@ from .conftest import ACME
 
 PNID = ACME["phone_number_id"]
 CUSTOMER = "15551234567"
+
+
 def _samples_dir():
     """shared/ sits beside the checkout (CI clones main next to it); a clone made elsewhere
     on this machine finds the workplace's copy."""
@@ -62,7 +64,12 @@ MEDIA = {"id": "MEDIA_1", "mime_type": "image/jpeg", "sha256": "abc"}
         ("image", {**MEDIA, "caption": "My receipt"}, "My receipt", "My receipt"),
         ("video", {**MEDIA, "mime_type": "video/mp4"}, "", "video/mp4"),
         ("audio", {**MEDIA, "mime_type": "audio/ogg; codecs=opus", "voice": True}, "", "Voice note"),
-        ("document", {**MEDIA, "mime_type": "application/pdf", "filename": "invoice.pdf"}, "invoice.pdf", "invoice.pdf"),
+        (
+            "document",
+            {**MEDIA, "mime_type": "application/pdf", "filename": "invoice.pdf"},
+            "invoice.pdf",
+            "invoice.pdf",
+        ),
         ("sticker", {**MEDIA, "mime_type": "image/webp", "animated": False}, "", "Sticker"),
         (
             "location",
@@ -76,18 +83,32 @@ MEDIA = {"id": "MEDIA_1", "mime_type": "image/jpeg", "sha256": "abc"}
             "Shared Chandler Bing",
             "tel:%2B15555555555",
         ),
-        ("interactive", {"type": "button_reply", "button_reply": {"id": "yes", "title": "Yes, please"}}, "Yes, please", "Tapped a button"),
-        ("interactive", {"type": "list_reply", "list_reply": {"id": "l1", "title": "Large", "description": "40 cm"}}, "Large", "40 cm"),
+        (
+            "interactive",
+            {"type": "button_reply", "button_reply": {"id": "yes", "title": "Yes, please"}},
+            "Yes, please",
+            "Tapped a button",
+        ),
+        (
+            "interactive",
+            {"type": "list_reply", "list_reply": {"id": "l1", "title": "Large", "description": "40 cm"}},
+            "Large",
+            "40 cm",
+        ),
         ("button", {"payload": "STOP", "text": "Stop promotions"}, "Stop promotions", "Tapped a template button"),
         (
             "interactive",
-            {"type": "nfm_reply", "nfm_reply": {"name": "flow", "body": "Sent", "response_json": "{\"rating\": \"5\"}"}},
+            {"type": "nfm_reply", "nfm_reply": {"name": "flow", "body": "Sent", "response_json": '{"rating": "5"}'}},
             "Sent",
             "Form completed",
         ),
         (
             "order",
-            {"catalog_id": "C1", "text": "", "product_items": [{"product_retailer_id": "SKU1", "quantity": 2, "item_price": 9.5, "currency": "EUR"}]},
+            {
+                "catalog_id": "C1",
+                "text": "",
+                "product_items": [{"product_retailer_id": "SKU1", "quantity": 2, "item_price": 9.5, "currency": "EUR"}],
+            },
             "Order of 2 items",
             "SKU1",
         ),
@@ -149,7 +170,9 @@ def test_a_reaction_does_not_count_as_unread_or_change_the_preview(receive):
 
 def test_an_edit_changes_the_text_and_is_marked(receive, thread_html):
     receive(inbound("text", {"body": "teh typo"}, wamid="wamid.E"))
-    receive(inbound("edit", {"original_message_id": "wamid.E", "message": {"type": "text", "text": {"body": "the fix"}}}))
+    receive(
+        inbound("edit", {"original_message_id": "wamid.E", "message": {"type": "text", "text": {"body": "the fix"}}})
+    )
     message = Message.objects.get(wamid="wamid.E")
     assert message.text == "the fix" and message.edited_at
     assert "edited" in thread_html()
@@ -164,7 +187,11 @@ def test_a_deletion_hides_the_message_in_the_thread(receive, thread_html):
 
 
 def test_unsupported_and_unknown_messages_show_metas_reason(receive, thread_html):
-    error = {"code": 131051, "title": "Message type unknown", "error_data": {"details": "Message type is not supported."}}
+    error = {
+        "code": 131051,
+        "title": "Message type unknown",
+        "error_data": {"details": "Message type is not supported."},
+    }
     receive(inbound("unsupported", {"type": "poll"}, errors=[error]))
     receive(inbound("unknown", None, errors=[error]))
     assert Message.objects.filter(text="Message type is not supported.").count() == 2
@@ -173,7 +200,11 @@ def test_unsupported_and_unknown_messages_show_metas_reason(receive, thread_html
 
 def test_a_number_change_moves_the_contact_to_the_new_number(receive, thread_html):
     receive(inbound("text", {"body": "hi"}))
-    body = {"body": "User A changed from 15551234567 to 15559876543", "wa_id": "15559876543", "type": "user_changed_number"}
+    body = {
+        "body": "User A changed from 15551234567 to 15559876543",
+        "wa_id": "15559876543",
+        "type": "user_changed_number",
+    }
     receive(inbound("system", body))
     assert Contact.objects.get().wa_id == "15559876543"
     assert "changed from" in thread_html()
@@ -190,7 +221,9 @@ def test_value_level_errors_are_kept_on_the_event(receive):
 def test_played_counts_as_read_and_pricing_is_stored(receive, acme):
     receive(inbound("text", {"body": "hi"}))
     conversation = Conversation.objects.get()
-    sent = Message.objects.create(tenant=acme, conversation=conversation, direction="out", type="audio", wamid="wamid.V", status="sent")
+    sent = Message.objects.create(
+        tenant=acme, conversation=conversation, direction="out", type="audio", wamid="wamid.V", status="sent"
+    )
     receive(payloads.status(PNID, "wamid.V", "delivered", CUSTOMER, pricing_category="utility"))
     receive(payloads.status(PNID, "wamid.V", "played", CUSTOMER))
     sent.refresh_from_db()
@@ -216,34 +249,80 @@ def test_integer_timestamps_and_unknown_fields_are_accepted(receive):
 
 
 def test_a_template_status_update_is_applied_and_logged(receive, acme):
-    update = {"event": "APPROVED", "message_template_id": 987, "message_template_name": "order_update", "message_template_language": "en_US", "reason": None}
+    update = {
+        "event": "APPROVED",
+        "message_template_id": 987,
+        "message_template_name": "order_update",
+        "message_template_language": "en_US",
+        "reason": None,
+    }
     event = receive(payloads.field_update("message_template_status_update", update))
     assert MessageTemplate.objects.get(tenant=acme, meta_id="987").status == "APPROVED"
     assert "order_update is now APPROVED" in event.error
 
 
 def test_template_category_and_quality_updates_are_applied(receive, acme):
-    receive(payloads.field_update("template_category_update", {"message_template_id": 5, "message_template_name": "promo", "previous_category": "UTILITY", "new_category": "MARKETING"}))
-    receive(payloads.field_update("message_template_quality_update", {"message_template_id": 5, "previous_quality_score": "GREEN", "new_quality_score": "YELLOW"}))
+    receive(
+        payloads.field_update(
+            "template_category_update",
+            {
+                "message_template_id": 5,
+                "message_template_name": "promo",
+                "previous_category": "UTILITY",
+                "new_category": "MARKETING",
+            },
+        )
+    )
+    receive(
+        payloads.field_update(
+            "message_template_quality_update",
+            {"message_template_id": 5, "previous_quality_score": "GREEN", "new_quality_score": "YELLOW"},
+        )
+    )
     template = MessageTemplate.objects.get(meta_id="5")
     assert (template.category, template.quality_score) == ("MARKETING", "YELLOW")
 
 
 def test_a_phone_number_quality_update_is_applied(receive, acme):
-    receive(payloads.field_update("phone_number_quality_update", {"display_phone_number": ACME["display_phone_number"], "event": "FLAGGED", "current_limit": "TIER_1K"}))
+    receive(
+        payloads.field_update(
+            "phone_number_quality_update",
+            {"display_phone_number": ACME["display_phone_number"], "event": "FLAGGED", "current_limit": "TIER_1K"},
+        )
+    )
     number = PhoneNumber.objects.get(tenant=acme)
     assert (number.quality_rating, number.messaging_limit) == ("FLAGGED", "TIER_1K")
 
 
 def test_an_account_update_is_stored_and_described(receive):
-    event = receive(payloads.field_update("account_update", {"event": "ACCOUNT_VIOLATION", "violation_info": {"violation_type": "SPAM"}}))
+    event = receive(
+        payloads.field_update(
+            "account_update", {"event": "ACCOUNT_VIOLATION", "violation_info": {"violation_type": "SPAM"}}
+        )
+    )
     assert event.state == WebhookEvent.State.PROCESSED and "ACCOUNT_VIOLATION" in event.error
 
 
 def test_a_marketing_stop_marks_the_contact(receive):
     receive(inbound("text", {"body": "hi"}))
-    preference = {"wa_id": CUSTOMER, "detail": "User requested to stop", "category": "marketing_messages", "value": "stop", "timestamp": 1_800_000_000}
-    receive(payloads.field_update("user_preferences", {"messaging_product": "whatsapp", "metadata": {"phone_number_id": PNID}, "contacts": [], "user_preferences": [preference]}))
+    preference = {
+        "wa_id": CUSTOMER,
+        "detail": "User requested to stop",
+        "category": "marketing_messages",
+        "value": "stop",
+        "timestamp": 1_800_000_000,
+    }
+    receive(
+        payloads.field_update(
+            "user_preferences",
+            {
+                "messaging_product": "whatsapp",
+                "metadata": {"phone_number_id": PNID},
+                "contacts": [],
+                "user_preferences": [preference],
+            },
+        )
+    )
     assert Contact.objects.get().marketing_opted_out
 
 

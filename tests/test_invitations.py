@@ -84,7 +84,9 @@ def test_an_admin_cannot_set_the_password_of_someone_elses_account(victim, reque
     person.refresh_from_db()
     assert person.check_password(PASSWORD) and not person.check_password(ATTACKERS_PASSWORD)
     assert not joined(person.email, acme), "nobody joins before accepting"
-    assert Client().post("/accounts/login/", {"username": person.email, "password": ATTACKERS_PASSWORD}).status_code == 200
+    assert (
+        Client().post("/accounts/login/", {"username": person.email, "password": ATTACKERS_PASSWORD}).status_code == 200
+    )
 
 
 def test_the_members_form_has_no_password_field(tenant_admin_client):
@@ -268,7 +270,9 @@ def test_a_tampered_link_gets_a_clear_page_never_a_500(invite, acme):
     forged = [
         token[:-1] + ("A" if token[-1] != "A" else "B"),  # the signature
         ("B" if token[0] != "B" else "C") + token[1:],  # the signed id and nonce
-        "not-a-token", "a:b:c", "x" * 3000,
+        "not-a-token",
+        "a:b:c",
+        "x" * 3000,
         signing.dumps([invitation.pk, invitation.nonce]),  # signed, but not as an invitation
         signing.dumps([invitation.pk, invitation.nonce], salt="another.salt"),
         signing.dumps("nonsense", salt=invitations.SALT),
@@ -314,8 +318,13 @@ def test_the_answer_is_the_same_whether_or_not_the_email_has_an_account(invite, 
     for email in (outsider.email, "nobody@nowhere.test"):
         response = invite(email)
         flashed = [str(message) for message in tenant_admin_client.get(response["Location"]).context["messages"]]
-        answer = (response.status_code, response["Location"], flashed, mail.outbox[-1].subject,
-                  mail.outbox[-1].body.replace(sent_link(), "LINK"))
+        answer = (
+            response.status_code,
+            response["Location"],
+            flashed,
+            mail.outbox[-1].subject,
+            mail.outbox[-1].body.replace(sent_link(), "LINK"),
+        )
         answers.append(str(answer).replace(email, "EMAIL"))
     assert answers[0] == answers[1]
     created = AuditEvent.objects.filter(action=Action.INVITATION_CREATED).order_by("pk")
@@ -373,8 +382,9 @@ def test_only_owners_invite_owners(invite, acme, owner_client):
     assert Invitation.objects.get(email="boss@acme.test").role == Role.OWNER
 
 
-def test_an_admin_can_neither_see_the_link_of_an_owners_invitation_nor_manage_it(invite, owner_client,
-                                                                                 tenant_admin_client):
+def test_an_admin_can_neither_see_the_link_of_an_owners_invitation_nor_manage_it(
+    invite, owner_client, tenant_admin_client
+):
     invite("boss@acme.test", role="owner", client=owner_client)
     invitation = Invitation.objects.get(email="boss@acme.test")
     page = tenant_admin_client.get("/t/acme/members/").content.decode()
@@ -474,8 +484,12 @@ def test_no_view_calls_add_member_with_a_password():
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    modules = [path for app in ("accounts", "dashboard", "inbox", "tenants", "whatsapp")
-               for path in (root / app).glob("**/*.py") if "views" in path.name or path.parent.name == "views"]
+    modules = [
+        path
+        for app in ("accounts", "dashboard", "inbox", "tenants", "whatsapp")
+        for path in (root / app).glob("**/*.py")
+        if "views" in path.name or path.parent.name == "views"
+    ]
     modules += [root / "tenants" / "invitations.py"]
     assert root / "tenants" / "views.py" in modules and root / "tenants" / "invitation_views.py" in modules
     for path in modules:

@@ -120,8 +120,9 @@ def acme_world(acme, owner):
 
 @pytest.fixture
 def globex_world(globex, outsider):
-    return build_world(globex, Membership.objects.get(user=outsider, tenant=globex), customer="15558880000",
-                       name="Grace")
+    return build_world(
+        globex, Membership.objects.get(user=outsider, tenant=globex), customer="15558880000", name="Grace"
+    )
 
 
 def client_for(user):
@@ -140,8 +141,11 @@ def snapshot(tenant):
         "labels": list(Label.objects.filter(tenant=tenant).values_list("pk", "name")),
         "canned": CannedResponse.objects.filter(tenant=tenant).count(),
         "members": list(Membership.objects.filter(tenant=tenant).values_list("pk", "role")),
-        "invitations": list(Invitation.objects.filter(tenant=tenant).values_list("pk", "nonce", "expires_at",
-                                                                                   "revoked_at", "accepted_at")),
+        "invitations": list(
+            Invitation.objects.filter(tenant=tenant).values_list(
+                "pk", "nonce", "expires_at", "revoked_at", "accepted_at"
+            )
+        ),
         "events": list(WebhookEvent.objects.filter(tenant=tenant).values_list("pk", "state")),
         "rejects": list(WebhookReject.objects.filter(tenant=tenant).values_list("pk", "missing", "invalid")),
         "files": list(MediaFile.objects.filter(tenant=tenant).values_list("pk", "state")),
@@ -168,18 +172,25 @@ def assert_like_a_missing_tenant(client, method, path, reference_path, who):
 
 def test_the_walker_finds_the_pages_media_and_replay_buttons():
     routes = tenant_routes()
-    for expected in ["t/<slug:slug>/inbox/", "t/<slug:slug>/inbox/c/<int:conversation_id>/",
-                     "t/<slug:slug>/media/<int:media_file_id>/", "t/<slug:slug>/logs/<int:event_id>/replay/",
-                     "t/<slug:slug>/contacts/<int:contact_id>/export/", "t/<slug:slug>/audit/",
-                     "t/<slug:slug>/members/invitations/<int:invitation_id>/revoke/"]:
+    for expected in [
+        "t/<slug:slug>/inbox/",
+        "t/<slug:slug>/inbox/c/<int:conversation_id>/",
+        "t/<slug:slug>/media/<int:media_file_id>/",
+        "t/<slug:slug>/logs/<int:event_id>/replay/",
+        "t/<slug:slug>/contacts/<int:contact_id>/export/",
+        "t/<slug:slug>/audit/",
+        "t/<slug:slug>/members/invitations/<int:invitation_id>/revoke/",
+    ]:
         assert expected in routes
     assert len(routes) >= 30
 
 
 def test_every_route_outside_tenants_is_on_the_public_list():
     unexplained = [
-        route for route in all_routes()
-        if not route.startswith(TENANT_PREFIX) and route not in PUBLIC_ROUTES
+        route
+        for route in all_routes()
+        if not route.startswith(TENANT_PREFIX)
+        and route not in PUBLIC_ROUTES
         and not route.startswith(tuple(PUBLIC_PREFIXES))
     ]
     assert unexplained == [], "New routes outside /t/<slug>/: test their access and add them to PUBLIC_ROUTES"
@@ -258,8 +269,13 @@ def test_personal_pages_need_a_login(db):
 
 def test_admin_sends_anyone_but_staff_to_its_login(acme_world, owner):
     client = client_for(owner)
-    for path in ["/admin/", "/admin/tenants/tenant/", f"/admin/tenants/tenant/{acme_world.tenant.pk}/change/",
-                 "/admin/whatsapp/message/", "/admin/tenants/auditevent/"]:
+    for path in [
+        "/admin/",
+        "/admin/tenants/tenant/",
+        f"/admin/tenants/tenant/{acme_world.tenant.pk}/change/",
+        "/admin/whatsapp/message/",
+        "/admin/tenants/auditevent/",
+    ]:
         response = client.get(path)
         assert response.status_code == 302 and response["Location"].startswith("/admin/login/"), path
         assert Client().get(path)["Location"].startswith("/admin/login/")
@@ -288,8 +304,11 @@ def test_the_webhook_takes_only_its_own_tenants_signature_and_token(acme_world, 
 
 
 def websocket_paths(slug):
-    return ["/" + CONVERTER.sub(lambda m: slug if m["name"] == "slug" else pytest.fail(f"<{m['name']}>"),
-                                str(pattern.pattern)) for pattern in websocket_urlpatterns]
+    return [
+        "/"
+        + CONVERTER.sub(lambda m: slug if m["name"] == "slug" else pytest.fail(f"<{m['name']}>"), str(pattern.pattern))
+        for pattern in websocket_urlpatterns
+    ]
 
 
 def socket_headers(user, origin=b"http://127.0.0.1"):

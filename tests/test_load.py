@@ -37,9 +37,14 @@ async def post_all(url, bodies, clients=CLIENTS):
         async with httpx.AsyncClient(timeout=20) as client:
             while not queue.empty():
                 body = queue.get_nowait()
-                response = await client.post(url, content=body, headers={
-                    "Content-Type": "application/json", "X-Hub-Signature-256": payloads.sign(body, ACME["app_secret"]),
-                })
+                response = await client.post(
+                    url,
+                    content=body,
+                    headers={
+                        "Content-Type": "application/json",
+                        "X-Hub-Signature-256": payloads.sign(body, ACME["app_secret"]),
+                    },
+                )
                 statuses.append(response.status_code)
 
     await asyncio.gather(*(worker() for _ in range(clients)))
@@ -80,8 +85,9 @@ def test_a_webhook_flood_is_answered_and_every_message_stored_exactly_once(stack
     assert statuses == [200] * (WEBHOOKS + RESENT)
     assert elapsed < SEND_SECONDS, f"{WEBHOOKS + RESENT} webhooks took {elapsed:.1f} s"
     stored = Message.objects.filter(tenant__slug="acme", text__startswith="load message ")
-    assert wait_for(lambda: stored.count() >= WEBHOOKS and not WebhookEvent.objects.filter(state="pending").exists(),
-                    DRAIN_SECONDS), f"{stored.count()} of {WEBHOOKS} stored after {DRAIN_SECONDS} s"
+    assert wait_for(
+        lambda: stored.count() >= WEBHOOKS and not WebhookEvent.objects.filter(state="pending").exists(), DRAIN_SECONDS
+    ), f"{stored.count()} of {WEBHOOKS} stored after {DRAIN_SECONDS} s"
     texts = list(stored.values_list("text", flat=True))
     assert sorted(texts) == sorted(f"load message {number}" for number in range(WEBHOOKS))  # none lost, none twice
     assert WebhookEvent.objects.filter(state="processed").count() == WEBHOOKS
@@ -94,9 +100,11 @@ def login_form(client, url):
 
 
 def attempt(client, url, token, email, password):
-    return client.post(f"{url}/accounts/login/", data={"username": email, "password": password,
-                                                       "csrfmiddlewaretoken": token},
-                       headers={"Referer": f"{url}/accounts/login/"})
+    return client.post(
+        f"{url}/accounts/login/",
+        data={"username": email, "password": password, "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{url}/accounts/login/"},
+    )
 
 
 def test_a_password_guessing_flood_is_throttled_and_others_still_log_in(stack, owner, agent, settings):
@@ -108,8 +116,10 @@ def test_a_password_guessing_flood_is_throttled_and_others_still_log_in(stack, o
                 page = await client.get(f"{stack.url}/accounts/login/")
                 token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
                 for _ in range(times):
-                    response = await client.post(f"{stack.url}/accounts/login/", data={
-                        "username": owner.email, "password": "guess", "csrfmiddlewaretoken": token})
+                    response = await client.post(
+                        f"{stack.url}/accounts/login/",
+                        data={"username": owner.email, "password": "guess", "csrfmiddlewaretoken": token},
+                    )
                     statuses.append(response.status_code)
 
         await asyncio.gather(*(one_client(count // 10) for _ in range(10)))
@@ -152,8 +162,11 @@ def test_oversized_webhook_bodies_are_refused_chunked_or_not_and_the_server_carr
 
         chunked = client.post(url, content=chunks(), headers={"Content-Type": "application/json"})
         assert chunked.status_code == 413
-        big_login = client.post(f"{stack.url}/accounts/login/", content=b"a=" + b"x" * (128 * 1024),
-                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+        big_login = client.post(
+            f"{stack.url}/accounts/login/",
+            content=b"a=" + b"x" * (128 * 1024),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         assert big_login.status_code == 413
         assert client.get(f"{stack.url}/healthz").status_code == 200
     assert not WebhookEvent.objects.exists()

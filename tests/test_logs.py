@@ -150,7 +150,6 @@ def test_a_text_search_without_dates_looks_at_the_last_week_and_says_so(acme, ad
     assert len(wider.context["events"]) == 2
 
 
-
 def test_an_old_rejected_event_still_shows(admin_client, events):
     rejected = events.get(state="rejected")
     content = admin_client.get(f"/t/acme/logs/{rejected.pk}/").content.decode()
@@ -203,8 +202,14 @@ def test_rejected_posts_page_back_by_key(acme, admin_client, monkeypatch):
     monkeypatch.setattr("whatsapp.logs.views.PAGE_SIZE", 2)
     start = timezone.now().replace(second=0, microsecond=0)
     for minutes in range(3):
-        WebhookReject.objects.create(tenant=acme, minute=start - timedelta(minutes=minutes), missing=1, sample=b"x",
-                                     sample_reason="missing", sample_size=1)
+        WebhookReject.objects.create(
+            tenant=acme,
+            minute=start - timedelta(minutes=minutes),
+            missing=1,
+            sample=b"x",
+            sample_reason="missing",
+            sample_size=1,
+        )
     first = admin_client.get("/t/acme/logs/rejected/").context
     assert len(first["rejects"]) == 2 and first["older_before"]
     second = admin_client.get("/t/acme/logs/rejected/", {"before": first["older_before"]}).context

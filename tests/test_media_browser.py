@@ -44,8 +44,9 @@ def test_a_customers_photo_appears_in_the_thread_without_a_reload(page, stack):
     log_in_and_open_the_conversation(page, stack)
     page.evaluate("window.notReloaded = true")
 
-    stack.fake.customer_sends_media(PNID, CUSTOMER, "image", png(8, 6), "image/png", name="Carla",
-                                    caption="The broken part")
+    stack.fake.customer_sends_media(
+        PNID, CUSTOMER, "image", png(8, 6), "image/png", name="Carla", caption="The broken part"
+    )
 
     photo = page.locator(".message.in .media-thumb img")
     expect(photo).to_be_visible(timeout=WAIT_MS)
@@ -81,8 +82,9 @@ def test_the_agent_sends_a_photo_that_is_uploaded_and_sent_by_media_id(page, sta
 def test_a_file_whatsapp_refuses_is_explained_in_the_composer_before_any_upload(page, stack):
     log_in_and_open_the_conversation(page, stack)
 
-    page.set_input_files("#composer-file", files=[{"name": "tools.zip", "mimeType": "application/zip",
-                                                   "buffer": b"PK\x03\x04zip"}])
+    page.set_input_files(
+        "#composer-file", files=[{"name": "tools.zip", "mimeType": "application/zip", "buffer": b"PK\x03\x04zip"}]
+    )
 
     expect(page.locator("#composer-error")).to_contain_text("WhatsApp cannot send tools.zip")
     expect(page.locator("#composer-attachment")).to_be_hidden()
@@ -119,8 +121,9 @@ def test_a_failed_download_shows_why_and_retry_brings_the_photo(page, stack):
     payload = payloads.message(PNID, CUSTOMER, "image", {"id": media_id, "mime_type": "image/png"}, name="Carla")
     payloads.deliver(f"{stack.url}/webhooks/whatsapp/acme/", payload, ACME["app_secret"])
 
-    expect(page.locator(".message.in .media-error")).to_contain_text("Ask the customer to send it again",
-                                                                     timeout=WAIT_MS)
+    expect(page.locator(".message.in .media-error")).to_contain_text(
+        "Ask the customer to send it again", timeout=WAIT_MS
+    )
     stack.fake.media[media_id] = kept
     page.click(".message.in button.media-retry")
     expect(page.locator(".message.in .media-thumb img")).to_be_visible(timeout=WAIT_MS)

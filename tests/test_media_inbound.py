@@ -33,7 +33,9 @@ def customer_sends(webhook, fake_graph, run_tasks):
         if script:
             script(media_id)
         sha = body.pop("sha256", hashlib.sha256(data).hexdigest())
-        payload = payloads.message(PNID, CUSTOMER, kind, {"id": media_id, "mime_type": mime_type, "sha256": sha, **body})
+        payload = payloads.message(
+            PNID, CUSTOMER, kind, {"id": media_id, "mime_type": mime_type, "sha256": sha, **body}
+        )
         assert webhook.post(payload).status_code == 200
         run_tasks()
         return MediaFile.objects.get(meta_media_id=media_id)
@@ -102,8 +104,9 @@ def test_a_checksum_mismatch_is_retried_later_with_a_fresh_url(customer_sends, f
     assert [kind for kind, _ in fake_graph.media_requests].count("url") == 2
 
 
-def test_a_file_that_never_matches_fails_with_a_reason_and_a_retry_button(customer_sends, fake_graph, run_tasks,
-                                                                           agent_client):
+def test_a_file_that_never_matches_fails_with_a_reason_and_a_retry_button(
+    customer_sends, fake_graph, run_tasks, agent_client
+):
     corrupt_always = lambda media_id: fake_graph.script_media_corrupt(media_id, times=100)  # noqa: E731
     media_file = customer_sends("image", png(), "image/png", script=corrupt_always)
     while run_retries(run_tasks):
@@ -190,8 +193,9 @@ def test_the_same_webhook_twice_gives_one_file(webhook, fake_graph, run_tasks):
     assert MediaFile.objects.count() == 1 and Message.objects.count() == 1
 
 
-def test_the_placeholder_turns_into_the_photo_live(webhook, fake_graph, run_tasks, monkeypatch,
-                                                   django_capture_on_commit_callbacks):
+def test_the_placeholder_turns_into_the_photo_live(
+    webhook, fake_graph, run_tasks, monkeypatch, django_capture_on_commit_callbacks
+):
     from whatsapp.models import WebhookEvent
     from whatsapp.realtime import events as realtime
     from whatsapp.webhook import ingest
@@ -237,7 +241,10 @@ def test_retrying_a_failed_download_starts_a_new_round(agent_client, failed_file
 
 def test_a_retry_that_succeeds_stores_the_file(agent_client, failed_file, fake_graph, run_tasks):
     fake_graph.media[failed_file.meta_media_id] = {
-        "data": png(), "mime_type": "image/png", "phone_number_id": PNID, "url_token": "t",
+        "data": png(),
+        "mime_type": "image/png",
+        "phone_number_id": PNID,
+        "url_token": "t",
         "sha256": hashlib.sha256(png()).hexdigest(),
     }
     agent_client.post(f"/t/acme/media/{failed_file.pk}/retry/")

@@ -117,8 +117,9 @@ def test_an_outsider_gets_404_and_no_url(photo_from_customer, outsider_client):
         assert "Location" not in response
 
 
-def test_an_agents_file_is_kept_in_the_bucket_and_sent_by_media_id(bucket, agent_client, webhook, fake_graph,
-                                                                   run_tasks):
+def test_an_agents_file_is_kept_in_the_bucket_and_sent_by_media_id(
+    bucket, agent_client, webhook, fake_graph, run_tasks
+):
     fake_graph.register_number(PNID, "", ACME["app_secret"], access_token=ACME["access_token"])
     webhook.post(payloads.text_message(PNID, "15551234567", "Invoice please"))
     run_tasks()
@@ -143,11 +144,24 @@ def test_the_environment_alone_configures_private_s3_storage(s3_server, bucket, 
         "name = s.save('t/probe/file.txt', ContentFile(b'hello')); print(name); print(s.url(name))"
     )
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "AWS_"))}
-    env.update(DJANGO_SETTINGS_MODULE="inbox.settings", DEBUG="true", AWS_STORAGE_BUCKET_NAME=BUCKET,
-               AWS_S3_ENDPOINT_URL=s3_server, AWS_S3_REGION_NAME="us-east-1", AWS_ACCESS_KEY_ID="testing",
-               AWS_SECRET_ACCESS_KEY="testing", VAR_DIR=str(tmp_path))
-    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=60)
+    env.update(
+        DJANGO_SETTINGS_MODULE="inbox.settings",
+        DEBUG="true",
+        AWS_STORAGE_BUCKET_NAME=BUCKET,
+        AWS_S3_ENDPOINT_URL=s3_server,
+        AWS_S3_REGION_NAME="us-east-1",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        VAR_DIR=str(tmp_path),
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     name, url = result.stdout.split()[-2:]
     assert "X-Amz-Signature=" in url

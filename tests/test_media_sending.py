@@ -34,7 +34,8 @@ def send_file(agent_client, conversation):
     def send(name, data, content_type, caption=""):
         upload = SimpleUploadedFile(name, data, content_type=content_type)
         return agent_client.post(
-            f"/t/acme/inbox/c/{conversation.pk}/send-file/", {"text": caption, "file": upload},
+            f"/t/acme/inbox/c/{conversation.pk}/send-file/",
+            {"text": caption, "file": upload},
             HTTP_ACCEPT="application/json",
         )
 
@@ -154,8 +155,9 @@ def test_every_kind_whatsapp_accepts_is_sent_by_id(send_file, run_tasks, fake_gr
         ("shelf.png", png(), "image/png", "x" * 1025, "captions are limited to 1,024 characters"),
     ],
 )
-def test_a_file_whatsapp_would_refuse_gets_a_clear_400_and_nothing_is_kept(send_file, name, data, content_type,
-                                                                            caption, error):
+def test_a_file_whatsapp_would_refuse_gets_a_clear_400_and_nothing_is_kept(
+    send_file, name, data, content_type, caption, error
+):
     response = send_file(name, data, content_type, caption)
 
     assert response.status_code == 400

@@ -24,10 +24,21 @@ def conversation(webhook, run_tasks):
 
 def stored_file(conversation, kind, data, mime_type, filename):
     """A customer's file as the download leaves it: stored."""
-    message = Message.objects.create(tenant=conversation.tenant, conversation=conversation, direction="in",
-                                     type=kind, content={kind: {"mime_type": mime_type}})
-    media_file = MediaFile(tenant=conversation.tenant, message=message, mime_type=mime_type, filename=filename,
-                           state=MediaFile.State.STORED, size=len(data))
+    message = Message.objects.create(
+        tenant=conversation.tenant,
+        conversation=conversation,
+        direction="in",
+        type=kind,
+        content={kind: {"mime_type": mime_type}},
+    )
+    media_file = MediaFile(
+        tenant=conversation.tenant,
+        message=message,
+        mime_type=mime_type,
+        filename=filename,
+        state=MediaFile.State.STORED,
+        size=len(data),
+    )
     media_file.file.save(filename, ContentFile(data), save=True)
     return media_file
 
@@ -100,7 +111,9 @@ def test_every_role_may_read_a_file_there_is_no_role_below_agent(acme, photo):
 
 
 def test_a_file_not_stored_yet_is_404(agent_client, conversation):
-    message = Message.objects.create(tenant=conversation.tenant, conversation=conversation, direction="in", type="image")
+    message = Message.objects.create(
+        tenant=conversation.tenant, conversation=conversation, direction="in", type="image"
+    )
     pending = MediaFile.objects.create(tenant=conversation.tenant, message=message, meta_media_id="1")
     assert agent_client.get(f"/t/acme/media/{pending.pk}/").status_code == 404
 
@@ -122,8 +135,13 @@ def test_the_thread_shows_a_thumbnail_that_opens_the_viewer(agent_client, photo)
 
 
 def test_an_old_media_message_without_a_file_still_shows_its_card(agent_client, conversation):
-    Message.objects.create(tenant=conversation.tenant, conversation=conversation, direction="in", type="video",
-                           content={"video": {"id": "9", "mime_type": "video/mp4"}})
+    Message.objects.create(
+        tenant=conversation.tenant,
+        conversation=conversation,
+        direction="in",
+        type="video",
+        content={"video": {"id": "9", "mime_type": "video/mp4"}},
+    )
     html = agent_client.get(f"/t/acme/inbox/c/{conversation.pk}/").content.decode()
     assert 'data-media-id="9"' in html and "video/mp4" in html
 

@@ -115,8 +115,9 @@ def test_deletion_asks_for_confirmation_first(world, admin_client):
 
 def test_deleting_a_contact_erases_their_data_and_their_files(world, admin_client, acme, globex, outsider):
     other = build_world(globex, Membership.objects.get(user=outsider), customer="15557770000", name="Ada")
-    StatusUpdate.objects.create(tenant=acme, wamid=world.message.wamid, status="read", timestamp=timezone.now(),
-                                recipient="15557770000")
+    StatusUpdate.objects.create(
+        tenant=acme, wamid=world.message.wamid, status="read", timestamp=timezone.now(), recipient="15557770000"
+    )
     stored_name = world.media_file.file.name
     assert default_storage.exists(stored_name)
 
@@ -192,8 +193,14 @@ def test_the_retention_job_purges_old_messages_with_their_files_and_keeps_the_re
     Note.objects.filter(pk=world.note.pk).update(timestamp=old(40))
     WebhookEvent.objects.filter(pk=world.event.pk).update(received_at=old(31))
     GraphCall.objects.filter(pk=world.call.pk).update(started_at=old(31))
-    waiting = Message.objects.create(tenant=acme, conversation=world.conversation, direction="out", text="still queued",
-                                     status="queued", timestamp=old(60))
+    waiting = Message.objects.create(
+        tenant=acme,
+        conversation=world.conversation,
+        direction="out",
+        text="still queued",
+        status="queued",
+        timestamp=old(60),
+    )
     stored_name = world.media_file.file.name
 
     privacy.purge_expired_data()
@@ -212,8 +219,9 @@ def test_the_retention_job_purges_old_messages_with_their_files_and_keeps_the_re
 def test_rejected_posts_are_kept_a_week_whatever_the_retention_period(acme, globex):
     def minute_of_rejects(tenant, days_ago):
         minute = old(days_ago).replace(second=0, microsecond=0)
-        return WebhookReject.objects.create(tenant=tenant, minute=minute, missing=3, sample=b"{}",
-                                            sample_reason="missing", sample_size=2)
+        return WebhookReject.objects.create(
+            tenant=tenant, minute=minute, missing=3, sample=b"{}", sample_reason="missing", sample_size=2
+        )
 
     recent = minute_of_rejects(acme, 6)
     minute_of_rejects(acme, 8)
@@ -236,8 +244,9 @@ def test_the_purge_works_in_batches_and_runs_again_while_more_remain(world, acme
     monkeypatch.setattr(privacy, "PURGE_BATCH", 2)
     monkeypatch.setattr(privacy, "PURGE_LIMIT_PER_RUN", 4)
     for number in range(7):
-        Message.objects.create(tenant=acme, conversation=world.conversation, direction="in", text=f"old {number}",
-                               timestamp=old(100))
+        Message.objects.create(
+            tenant=acme, conversation=world.conversation, direction="in", text=f"old {number}", timestamp=old(100)
+        )
     acme.retention_days = 30
     acme.save()
     from whatsapp.contacts.privacy import purge_expired_data_job

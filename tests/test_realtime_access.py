@@ -232,4 +232,3 @@ async def test_a_socket_whose_access_is_unchanged_stays_open_through_rechecks(ag
 
     await assert_still_live(socket)
     await socket.disconnect()
-

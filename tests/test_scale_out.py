@@ -41,8 +41,9 @@ def session_cookie(user):
 
 async def first_message_event(socket_url, origin, cookie, post):
     """Connect, run post(), and return the first message.created event the socket gets."""
-    async with websockets.connect(socket_url, additional_headers={"Cookie": f"sessionid={cookie}"},
-                                  origin=origin) as socket:
+    async with websockets.connect(
+        socket_url, additional_headers={"Cookie": f"sessionid={cookie}"}, origin=origin
+    ) as socket:
         await asyncio.to_thread(post)
         while True:
             event = json.loads(await asyncio.wait_for(socket.recv(), 20))
@@ -59,8 +60,9 @@ def test_a_webhook_posted_to_one_web_process_reaches_a_socket_on_the_other(two_o
         assert response.status_code == 200
 
     socket_url = other_web.replace("http://", "ws://") + "/ws/t/acme/"
-    event = asyncio.run(first_message_event(socket_url, other_web, session_cookie(agent),
-                                            post_to_the_first_web_process))
+    event = asyncio.run(
+        first_message_event(socket_url, other_web, session_cookie(agent), post_to_the_first_web_process)
+    )
     assert event["data"]["preview"] == "Hello across processes"
     assert event["data"]["contact"] == "Ines"
 
@@ -75,8 +77,9 @@ def test_every_queued_message_is_sent_exactly_once_and_in_order_by_two_workers(t
             contact = Contact.objects.create(tenant=acme, wa_id=f"1555888{index:04d}")
             conversation = Conversation.objects.create(tenant=acme, contact=contact, phone_number=number)
             for turn in range(3):
-                message = Message.objects.create(tenant=acme, conversation=conversation, direction="out",
-                                                 text=f"Reply {turn}", status="queued")
+                message = Message.objects.create(
+                    tenant=acme, conversation=conversation, direction="out", text=f"Reply {turn}", status="queued"
+                )
                 delivery.queue(message)
                 ids.append(message.pk)
 

@@ -19,8 +19,12 @@ def thread(acme):
 
 def say(conversation, text, minutes_ago=0, **fields):
     return Message.objects.create(
-        tenant=conversation.tenant, conversation=conversation, direction="in", text=text,
-        timestamp=timezone.now() - timedelta(minutes=minutes_ago), **fields,
+        tenant=conversation.tenant,
+        conversation=conversation,
+        direction="in",
+        text=text,
+        timestamp=timezone.now() - timedelta(minutes=minutes_ago),
+        **fields,
     )
 
 
@@ -109,7 +113,9 @@ def test_many_matching_contacts_link_to_the_contacts_page(agent_client, acme):
     assert 'href="/t/acme/contacts/?q=lee"' in response.content.decode()
 
 
-@pytest.mark.parametrize("query", ["a & | ! :* ( ) ' \\", "<->", "!!!", "x" * 5000, "'; DROP TABLE x; --"])  # NUL: test_bad_input
+@pytest.mark.parametrize(
+    "query", ["a & | ! :* ( ) ' \\", "<->", "!!!", "x" * 5000, "'; DROP TABLE x; --"]
+)  # NUL: test_bad_input
 def test_query_syntax_and_junk_never_break_the_page(agent_client, thread, query):
     say(thread, "hello")
     assert agent_client.get("/t/acme/search/", {"q": query}).status_code == 200
@@ -142,6 +148,7 @@ def test_without_postgresql_search_falls_back_to_contains(agent_client, thread, 
 
 
 # The indexes: with 2M messages, search must never read the whole table.
+
 
 def plan_of(queryset):
     sql, params = queryset.query.get_compiler(connection=connection).as_sql()

@@ -23,10 +23,25 @@ from .conftest import ACME, PASSWORD, verify_session
 from .media_files import png
 
 PNID = ACME["phone_number_id"]
-NEW_SECRETS = {"access_token": "EAAG-rotated-token-abcdef123456", "app_secret": "rotated-app-secret-abcdef123456",
-               "verify_token": "rotated-verify-token-abcdef"}
-LOGGERS = ["", "pywa", "pywa.server", "pywa.api", "httpx", "httpcore", "django", "django.request", "axes", "whatsapp",
-           "tenants", "django_tasks"]
+NEW_SECRETS = {
+    "access_token": "EAAG-rotated-token-abcdef123456",
+    "app_secret": "rotated-app-secret-abcdef123456",
+    "verify_token": "rotated-verify-token-abcdef",
+}
+LOGGERS = [
+    "",
+    "pywa",
+    "pywa.server",
+    "pywa.api",
+    "httpx",
+    "httpcore",
+    "django",
+    "django.request",
+    "axes",
+    "whatsapp",
+    "tenants",
+    "django_tasks",
+]
 
 
 def secrets():
@@ -69,8 +84,9 @@ def test_secrets_are_stored_encrypted(acme):
     assert Connection.objects.get().access_token == ACME["access_token"]
 
 
-def test_a_day_of_work_leaves_no_secret_anywhere(everything_logged, acme, owner, agent, owner_client, staff_client,
-                                                 webhook, run_tasks, fake_graph, fast_forward):
+def test_a_day_of_work_leaves_no_secret_anywhere(
+    everything_logged, acme, owner, agent, owner_client, staff_client, webhook, run_tasks, fake_graph, fast_forward
+):
     fake_graph.register_number(PNID, "", ACME["app_secret"], access_token=ACME["access_token"])
     pages = []
 
@@ -104,12 +120,26 @@ def test_a_day_of_work_leaves_no_secret_anywhere(everything_logged, acme, owner,
 
     # Every page an owner or a platform admin reads.
     event = WebhookEvent.objects.filter(signature="valid").first()
-    for path in ["/t/acme/connection/", "/t/acme/logs/", "/t/acme/logs/graph/", f"/t/acme/logs/{event.pk}/",
-                 "/t/acme/inbox/", f"/t/acme/inbox/c/{conversation.pk}/", "/t/acme/audit/", "/t/acme/security/",
-                 "/t/acme/settings/", "/t/acme/members/"]:
+    for path in [
+        "/t/acme/connection/",
+        "/t/acme/logs/",
+        "/t/acme/logs/graph/",
+        f"/t/acme/logs/{event.pk}/",
+        "/t/acme/inbox/",
+        f"/t/acme/inbox/c/{conversation.pk}/",
+        "/t/acme/audit/",
+        "/t/acme/security/",
+        "/t/acme/settings/",
+        "/t/acme/members/",
+    ]:
         pages.append(owner_client.get(path))
-    for path in ["/admin/tenants/tenant/", f"/admin/tenants/tenant/{acme.pk}/change/", "/admin/whatsapp/webhookevent/",
-                 f"/admin/whatsapp/webhookevent/{event.pk}/change/", "/admin/tenants/auditevent/"]:
+    for path in [
+        "/admin/tenants/tenant/",
+        f"/admin/tenants/tenant/{acme.pk}/change/",
+        "/admin/whatsapp/webhookevent/",
+        f"/admin/whatsapp/webhookevent/{event.pk}/change/",
+        "/admin/tenants/auditevent/",
+    ]:
         pages.append(staff_client.get(path))
 
     for page in pages:

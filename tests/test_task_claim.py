@@ -11,8 +11,11 @@ pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="a Pos
 
 def test_the_claim_of_one_queue_uses_the_queue_ordered_index(db):
     with transaction.atomic(), connection.cursor() as cursor:
-        claim = (DBTaskResult.objects.ready().filter(backend_name="default", queue_name__in=["webhooks"])
-                 .select_for_update(skip_locked=True)[:1])
+        claim = (
+            DBTaskResult.objects.ready()
+            .filter(backend_name="default", queue_name__in=["webhooks"])
+            .select_for_update(skip_locked=True)[:1]
+        )
         sql, params = claim.query.sql_with_params()
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())

@@ -1,8 +1,7 @@
 """The webhook: Meta's handshake, signatures, storing first, exactly-once processing."""
 
 import json
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -69,14 +68,17 @@ class TestSignatures:
 
     def test_a_wrong_signature_is_403_and_only_counted(self, webhook, run_tasks):
         response = webhook.post(customer_text(), signature="sha256=" + "0" * 64)
-        assert (response.status_code, response.json()) == (403, {"error": "X-Hub-Signature-256 does not match the body."})
+        assert (response.status_code, response.json()) == (
+            403,
+            {"error": "X-Hub-Signature-256 does not match the body."},
+        )
         run_tasks()
         assert not Message.objects.exists() and not WebhookEvent.objects.exists()
         reject = WebhookReject.objects.get()
         assert (reject.missing, reject.invalid, reject.sample_reason) == (0, 1, "invalid")
 
     def test_300_unsigned_posts_make_one_reject_row_with_a_4_kb_sample(self, webhook, monkeypatch):
-        minute = datetime(2026, 1, 2, 3, 4, tzinfo=dt_timezone.utc)
+        minute = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
         monkeypatch.setattr(ingest, "this_minute", lambda: minute)
         body = b'{"pad": "' + b"x" * (16 * 1024 - 11) + b'"}'
         for _ in range(300):
@@ -87,7 +89,7 @@ class TestSignatures:
         assert bytes(reject.sample) == body[:4096]
 
     def test_missing_and_wrong_signatures_of_a_minute_share_its_row_and_its_first_sample(self, webhook, monkeypatch):
-        monkeypatch.setattr(ingest, "this_minute", lambda: datetime(2026, 1, 2, 3, 4, tzinfo=dt_timezone.utc))
+        monkeypatch.setattr(ingest, "this_minute", lambda: datetime(2026, 1, 2, 3, 4, tzinfo=UTC))
         webhook.post(b"first", signature="sha256=" + "0" * 64)
         webhook.post(b"second", signature=None)
         webhook.post(b"third", signature="not even hex")

@@ -6,8 +6,7 @@ below inherit them). The fast path writes on its own connections, so these tests
 transactional_db."""
 
 import asyncio
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -99,7 +98,12 @@ def test_the_asgi_application_routes_webhook_posts_to_the_fast_path():
 def test_a_stored_event_and_its_task_are_what_the_worker_expects(webhook, run_tasks):
     assert webhook.post(through_django.customer_text("Hi", name="Ada")).status_code == 200
     event = WebhookEvent.objects.get()
-    assert (event.state, event.fields, event.item_counts, event.deliveries) == ("pending", "messages", {"messages": 1}, 1)
+    assert (event.state, event.fields, event.item_counts, event.deliveries) == (
+        "pending",
+        "messages",
+        {"messages": 1},
+        1,
+    )
     assert run_tasks() == 1
     assert Message.objects.get().text == "Hi"
     assert WebhookEvent.objects.get().state == WebhookEvent.State.PROCESSED
@@ -134,7 +138,7 @@ def test_300_unsigned_posts_racing_on_the_pool_make_one_row_and_lose_no_count(we
     from inbox.asgi import django_asgi_app
 
     monkeypatch.setattr(webhook_asgi, "REJECT_WRITERS", settings.WEBHOOK_POOL_SIZE)
-    monkeypatch.setattr(ingest, "this_minute", lambda: datetime(2026, 1, 2, 3, 4, tzinfo=dt_timezone.utc))
+    monkeypatch.setattr(ingest, "this_minute", lambda: datetime(2026, 1, 2, 3, 4, tzinfo=UTC))
     body = b'{"pad": "' + b"x" * (16 * 1024 - 11) + b'"}'
 
     async def post_all_at_once():
@@ -223,10 +227,14 @@ def test_a_changed_app_secret_applies_to_the_next_webhook(webhook, acme):
         try:
             async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
                 url = "/webhooks/whatsapp/acme/"
-                old = await client.post(url, content=body, headers={"X-Hub-Signature-256": payloads.sign(body, ACME["app_secret"])})
+                old = await client.post(
+                    url, content=body, headers={"X-Hub-Signature-256": payloads.sign(body, ACME["app_secret"])}
+                )
                 await asyncio.to_thread(change_secret)
                 other = payloads.encode(through_django.customer_text("after"))
-                new = await client.post(url, content=other, headers={"X-Hub-Signature-256": payloads.sign(other, new_secret)})
+                new = await client.post(
+                    url, content=other, headers={"X-Hub-Signature-256": payloads.sign(other, new_secret)}
+                )
                 return old.status_code, new.status_code
         finally:
             await app.close()
@@ -255,7 +263,9 @@ def test_a_tenant_replaced_under_the_same_slug_is_read_again(webhook, acme):
                 for text in ("before", "after"):
                     body = payloads.encode(through_django.customer_text(text))
                     headers = {"X-Hub-Signature-256": payloads.sign(body, ACME["app_secret"])}
-                    answers.append((await client.post("/webhooks/whatsapp/acme/", content=body, headers=headers)).status_code)
+                    answers.append(
+                        (await client.post("/webhooks/whatsapp/acme/", content=body, headers=headers)).status_code
+                    )
                     if text == "before":
                         await asyncio.to_thread(replace_tenant)
                 return answers
@@ -266,7 +276,7 @@ def test_a_tenant_replaced_under_the_same_slug_is_read_again(webhook, acme):
         from django.db import connection
 
         acme.delete()
-        create_tenant("acme", **{key: value for key, value in ACME.items()})
+        create_tenant("acme", **ACME)
         connection.close()
 
     assert asyncio.run(post_twice()) == [200, 200]

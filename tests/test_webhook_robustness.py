@@ -49,13 +49,19 @@ def mutated_payloads():
         parent[key] = replacement
         return body
 
-    wheres = st.sampled_from(["entry", "changes", "value", "messages", "message", "contacts", "timestamp", "type", "text", "id", "metadata"])
+    wheres = st.sampled_from(
+        ["entry", "changes", "value", "messages", "message", "contacts", "timestamp", "type", "text", "id", "metadata"]
+    )
     return st.builds(mutate, json_values, wheres)
 
 
 @pytest.mark.django_db
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.binary(max_size=300) | mutated_payloads().map(lambda p: json.dumps(p).encode()) | json_values.map(lambda v: json.dumps(v).encode()))
+@given(
+    body=st.binary(max_size=300)
+    | mutated_payloads().map(lambda p: json.dumps(p).encode())
+    | json_values.map(lambda v: json.dumps(v).encode())
+)
 def test_any_signed_body_gets_a_clear_answer_and_never_a_500(acme, run_tasks, body):
     client = Client(raise_request_exception=False)
     response = client.post(

@@ -56,37 +56,95 @@ def build_world(tenant, member, customer="15557770000", name="Ada"):
     contact = Contact.objects.create(tenant=tenant, wa_id=customer, profile_name=name)
     now = timezone.now()
     conversation = Conversation.objects.create(
-        tenant=tenant, contact=contact, phone_number=number, last_inbound_at=now,
-        window_closes_at=now + timedelta(hours=20), last_message_preview="Hello",
+        tenant=tenant,
+        contact=contact,
+        phone_number=number,
+        last_inbound_at=now,
+        window_closes_at=now + timedelta(hours=20),
+        last_message_preview="Hello",
     )
     message = Message.objects.create(
-        tenant=tenant, conversation=conversation, direction="in", type="text", text="Hello",
-        content={"type": "text", "text": {"body": "Hello"}}, wamid=f"wamid.{tenant.slug}.{customer}.1", status="read",
+        tenant=tenant,
+        conversation=conversation,
+        direction="in",
+        type="text",
+        text="Hello",
+        content={"type": "text", "text": {"body": "Hello"}},
+        wamid=f"wamid.{tenant.slug}.{customer}.1",
+        status="read",
     )
     photo = Message.objects.create(
-        tenant=tenant, conversation=conversation, direction="in", type="image",
+        tenant=tenant,
+        conversation=conversation,
+        direction="in",
+        type="image",
         content={"type": "image", "image": {"mime_type": "image/png", "caption": "the receipt"}},
-        wamid=f"wamid.{tenant.slug}.{customer}.2", status="read",
+        wamid=f"wamid.{tenant.slug}.{customer}.2",
+        status="read",
     )
-    media_file = MediaFile(tenant=tenant, message=photo, mime_type="image/png", filename="receipt.png",
-                           state=MediaFile.State.STORED, size=len(png()), meta_media_id="media-1")
+    media_file = MediaFile(
+        tenant=tenant,
+        message=photo,
+        mime_type="image/png",
+        filename="receipt.png",
+        state=MediaFile.State.STORED,
+        size=len(png()),
+        meta_media_id="media-1",
+    )
     media_file.file.save("receipt.png", ContentFile(png()), save=True)
     note = Note.objects.create(tenant=tenant, conversation=conversation, author=member.user, text="VIP customer")
     label = Label.objects.create(tenant=tenant, name="Billing")
     canned = CannedResponse.objects.create(tenant=tenant, shortcut="thanks", text="Thank you!")
     template = MessageTemplate.objects.create(
-        tenant=tenant, meta_id=f"tpl-{tenant.slug}", name="order_update", language="en", status="APPROVED",
-        category="UTILITY", components=[{"type": "BODY", "text": "Your order {{1}} is on its way."}],
+        tenant=tenant,
+        meta_id=f"tpl-{tenant.slug}",
+        name="order_update",
+        language="en",
+        status="APPROVED",
+        category="UTILITY",
+        components=[{"type": "BODY", "text": "Your order {{1}} is on its way."}],
     )
     body = payloads.encode(payloads.text_message(number.phone_number_id, customer, "Hello", name=name))
-    event = WebhookEvent.objects.create(tenant=tenant, body=body.decode(), body_sha256=f"{tenant.slug}-sha",
-                                        signature="valid", state="failed", error="For the test")
-    call = GraphCall.objects.create(tenant=tenant, method="POST", path=f"/v24.0/{number.phone_number_id}/messages",
-                                    status_code=200)
-    reject = WebhookReject.objects.create(tenant=tenant, minute=now.replace(second=0, microsecond=0), missing=2,
-                                          sample=b'{"forged": true}', sample_reason="missing", sample_size=16)
+    event = WebhookEvent.objects.create(
+        tenant=tenant,
+        body=body.decode(),
+        body_sha256=f"{tenant.slug}-sha",
+        signature="valid",
+        state="failed",
+        error="For the test",
+    )
+    call = GraphCall.objects.create(
+        tenant=tenant, method="POST", path=f"/v24.0/{number.phone_number_id}/messages", status_code=200
+    )
+    reject = WebhookReject.objects.create(
+        tenant=tenant,
+        minute=now.replace(second=0, microsecond=0),
+        missing=2,
+        sample=b'{"forged": true}',
+        sample_reason="missing",
+        sample_size=16,
+    )
     audit.record(tenant, audit.Action.SETTINGS_CHANGED, actor=member.user, target="For the test")
-    invitation = Invitation.objects.create(tenant=tenant, email=f"invited@{tenant.slug}.test", invited_by=member.user,
-                                           nonce=f"nonce-{tenant.slug}", expires_at=now + timedelta(days=7))
-    return World(tenant, contact, conversation, message, media_file, note, label, canned, template, event, call,
-                 member, invitation, reject)
+    invitation = Invitation.objects.create(
+        tenant=tenant,
+        email=f"invited@{tenant.slug}.test",
+        invited_by=member.user,
+        nonce=f"nonce-{tenant.slug}",
+        expires_at=now + timedelta(days=7),
+    )
+    return World(
+        tenant,
+        contact,
+        conversation,
+        message,
+        media_file,
+        note,
+        label,
+        canned,
+        template,
+        event,
+        call,
+        member,
+        invitation,
+        reject,
+    )

@@ -54,8 +54,14 @@ class ConnectionForm(forms.ModelForm):
         if changed:
             action = audit.Action.TOKEN_REPLACED if "access_token" in changed else audit.Action.CONNECTION_CHANGED
             user = getattr(self.request, "user", None)
-            audit.record(connection.tenant, action, actor=user, target="WhatsApp connection",
-                         details={"fields": changed}, request=self.request)
+            audit.record(
+                connection.tenant,
+                action,
+                actor=user,
+                target="WhatsApp connection",
+                details={"fields": changed},
+                request=self.request,
+            )
 
     def clean(self):
         cleaned = super().clean()

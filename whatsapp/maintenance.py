@@ -1,7 +1,6 @@
 """The maintenance job: every 30 seconds, the upkeep no request triggers (stuck sends,
 abandoned jobs, snoozes ending, retention, template syncs, the dashboard's figures)."""
 
-
 import logging
 from datetime import timedelta
 
@@ -68,8 +67,9 @@ def requeue_abandoned_tasks(now=None):
     cutoff = (now or timezone.now()) - ABANDONED_AFTER
     with transaction.atomic():
         abandoned = list(
-            DBTaskResult.objects.select_for_update(skip_locked=True)
-            .filter(status="RUNNING", started_at__lt=cutoff, task_path__in=resumable)[:1000]
+            DBTaskResult.objects.select_for_update(skip_locked=True).filter(
+                status="RUNNING", started_at__lt=cutoff, task_path__in=resumable
+            )[:1000]
         )
         for result in abandoned:
             result.status, result.finished_at = "FAILED", timezone.now()
@@ -78,7 +78,8 @@ def requeue_abandoned_tasks(now=None):
             result.save(update_fields=["status", "finished_at", "exception_class_path", "traceback"])
             arguments = result.args_kwargs or {}
             resumable[result.task_path].using(priority=result.priority).enqueue(
-                *arguments.get("args", []), **arguments.get("kwargs", {}))
+                *arguments.get("args", []), **arguments.get("kwargs", {})
+            )
     if abandoned:
         logger.warning("Maintenance: %s job(s) abandoned by a stopped worker enqueued again", len(abandoned))
     return len(abandoned)

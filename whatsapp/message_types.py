@@ -89,8 +89,15 @@ _READERS = {
 
 def preview_of(kind, text):
     """A conversation's one-line preview of its last message."""
-    labels = {"image": "📷 Photo", "video": "🎥 Video", "audio": "🎤 Audio", "document": "📄 Document",
-              "sticker": "Sticker", "location": "📍 Location", "order": "🛒 Order"}
+    labels = {
+        "image": "📷 Photo",
+        "video": "🎥 Video",
+        "audio": "🎤 Audio",
+        "document": "📄 Document",
+        "sticker": "Sticker",
+        "location": "📍 Location",
+        "order": "🛒 Order",
+    }
     label = labels.get(kind)
     text = " ".join((text or "").split())
     if label and text:

@@ -33,12 +33,12 @@ class Connection(models.Model):
     templates_synced_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    def __str__(self):
+        return f"WhatsApp for {self.tenant} (WABA {self.waba_id}, token {mask(self.access_token)})"
+
     @property
     def sending_paused(self):
         return bool(self.sending_paused_reason)
-
-    def __str__(self):
-        return f"WhatsApp for {self.tenant} (WABA {self.waba_id}, token {mask(self.access_token)})"
 
 
 class PhoneNumber(models.Model):
@@ -517,6 +517,7 @@ def media_upload_path(media_file, filename):
     guessed from another, then a name safe for any store."""
     return storage_name(media_file.tenant_id, filename)
 
+
 def storage_name(tenant_id, filename):
     """`t/<tenant>/<random>/<safe name>`: no file's path can be guessed from another's."""
     try:
@@ -530,7 +531,6 @@ def display_filename(name):
     """The last part of a name a browser or Meta gave, safe to show and to store."""
     name = PurePath(str(name or "").replace("\\", "/")).name.strip()
     return name[:200] or "file"
-
 
 
 class MediaFile(models.Model):

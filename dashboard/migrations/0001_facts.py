@@ -6,50 +6,89 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenants', '0003_audit_log_and_security_settings'),
-        ('whatsapp', '0006_merge_20261122_0049'),
+        ("tenants", "0003_audit_log_and_security_settings"),
+        ("whatsapp", "0006_merge_20261122_0049"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='StaleConversation',
+            name="StaleConversation",
             fields=[
-                ('conversation_id', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('tenant_id', models.BigIntegerField(db_index=True)),
-                ('marked_at', models.DateTimeField()),
+                ("conversation_id", models.BigIntegerField(primary_key=True, serialize=False)),
+                ("tenant_id", models.BigIntegerField(db_index=True)),
+                ("marked_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='MessageTally',
+            name="MessageTally",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quarter', models.DateTimeField(help_text='The start of the quarter hour, in UTC.')),
-                ('direction', models.CharField(max_length=3)),
-                ('status', models.CharField(max_length=10)),
-                ('count', models.IntegerField()),
-                ('tenant', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("quarter", models.DateTimeField(help_text="The start of the quarter hour, in UTC.")),
+                ("direction", models.CharField(max_length=3)),
+                ("status", models.CharField(max_length=10)),
+                ("count", models.IntegerField()),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['tenant', 'quarter', 'direction', 'status'], include=('count',), name='message_tally_range')],
+                "indexes": [
+                    models.Index(
+                        fields=["tenant", "quarter", "direction", "status"],
+                        include=("count",),
+                        name="message_tally_range",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ResponseWait',
+            name="ResponseWait",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField()),
-                ('replied_at', models.DateTimeField(blank=True, null=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='whatsapp.conversation')),
-                ('replied_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("started_at", models.DateTimeField()),
+                ("replied_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="whatsapp.conversation"
+                    ),
+                ),
+                (
+                    "replied_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['tenant', 'started_at'], include=('replied_at', 'replied_by', 'conversation'), name='response_wait_range'), models.Index(fields=['conversation'], name='response_wait_conversation')],
+                "indexes": [
+                    models.Index(
+                        fields=["tenant", "started_at"],
+                        include=("replied_at", "replied_by", "conversation"),
+                        name="response_wait_range",
+                    ),
+                    models.Index(fields=["conversation"], name="response_wait_conversation"),
+                ],
             },
         ),
     ]

@@ -20,8 +20,10 @@ def uninstall(apps, schema_editor):
     from dashboard import facts
 
     schema_editor.execute(facts.DROP_TRIGGERS)
-    schema_editor.execute("DELETE FROM dashboard_messagetally; DELETE FROM dashboard_responsewait; "
-                          "DELETE FROM dashboard_staleconversation")
+    schema_editor.execute(
+        "DELETE FROM dashboard_messagetally; DELETE FROM dashboard_responsewait; "
+        "DELETE FROM dashboard_staleconversation"
+    )
 
 
 class Migration(migrations.Migration):

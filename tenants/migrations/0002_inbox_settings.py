@@ -4,30 +4,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0001_initial'),
+        ("tenants", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='membership',
-            name='available',
-            field=models.BooleanField(default=True, help_text='Takes new conversations when auto-assignment is on.'),
+            model_name="membership",
+            name="available",
+            field=models.BooleanField(default=True, help_text="Takes new conversations when auto-assignment is on."),
         ),
         migrations.AddField(
-            model_name='membership',
-            name='last_assigned_at',
+            model_name="membership",
+            name="last_assigned_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='tenant',
-            name='auto_assign',
-            field=models.BooleanField(default=False, help_text='Give new conversations to available agents in turn (round robin).'),
+            model_name="tenant",
+            name="auto_assign",
+            field=models.BooleanField(
+                default=False, help_text="Give new conversations to available agents in turn (round robin)."
+            ),
         ),
         migrations.AddField(
-            model_name='tenant',
-            name='read_receipts',
-            field=models.CharField(choices=[('open', 'When an agent opens the conversation'), ('reply', 'Only when an agent replies')], default='open', help_text='When customers see blue ticks on their messages.', max_length=8),
+            model_name="tenant",
+            name="read_receipts",
+            field=models.CharField(
+                choices=[("open", "When an agent opens the conversation"), ("reply", "Only when an agent replies")],
+                default="open",
+                help_text="When customers see blue ticks on their messages.",
+                max_length=8,
+            ),
         ),
     ]

@@ -40,38 +40,93 @@ def _run_on_postgresql(sql):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0002_inbox_settings'),
+        ("tenants", "0002_inbox_settings"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='tenant',
-            name='require_2fa',
-            field=models.BooleanField(default=False, help_text='Members without an authenticator app must set one up before they reach this workspace.', verbose_name='require two-factor authentication'),
+            model_name="tenant",
+            name="require_2fa",
+            field=models.BooleanField(
+                default=False,
+                help_text="Members without an authenticator app must set one up before they reach this workspace.",
+                verbose_name="require two-factor authentication",
+            ),
         ),
         migrations.AddField(
-            model_name='tenant',
-            name='retention_days',
-            field=models.PositiveIntegerField(blank=True, help_text='Delete messages and their files older than this many days. Empty: keep everything.', null=True, validators=[django.core.validators.MinValueValidator(7)]),
+            model_name="tenant",
+            name="retention_days",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="Delete messages and their files older than this many days. Empty: keep everything.",
+                null=True,
+                validators=[django.core.validators.MinValueValidator(7)],
+            ),
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('actor_email', models.EmailField(blank=True, help_text="Kept when the person's account is deleted.", max_length=254)),
-                ('action', models.CharField(choices=[('auth.login', 'Signed in'), ('auth.login_failed', 'Failed sign-in'), ('auth.locked_out', 'Locked out after failed sign-ins'), ('auth.password_changed', 'Changed their password'), ('auth.password_reset', 'Reset their password by email'), ('auth.2fa_enabled', 'Turned on two-factor authentication'), ('auth.2fa_disabled', 'Turned off two-factor authentication'), ('member.added', 'Added a member'), ('member.role_changed', "Changed a member's role"), ('member.removed', 'Removed a member'), ('connection.changed', 'Changed the WhatsApp connection'), ('connection.token_replaced', 'Replaced the access token'), ('settings.changed', 'Changed security settings'), ('contact.exported', "Exported a contact's data"), ('contact.deleted', 'Deleted a contact and their data'), ('webhook.replayed', 'Replayed a webhook'), ('retention.purged', 'Deleted data past the retention period')], max_length=40)),
-                ('target', models.CharField(blank=True, help_text='What was acted on, in words.', max_length=255)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('actor', models.ForeignKey(blank=True, help_text='Empty for the system (scheduled jobs, scripts).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='audit_events', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "actor_email",
+                    models.EmailField(
+                        blank=True, help_text="Kept when the person's account is deleted.", max_length=254
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("auth.login", "Signed in"),
+                            ("auth.login_failed", "Failed sign-in"),
+                            ("auth.locked_out", "Locked out after failed sign-ins"),
+                            ("auth.password_changed", "Changed their password"),
+                            ("auth.password_reset", "Reset their password by email"),
+                            ("auth.2fa_enabled", "Turned on two-factor authentication"),
+                            ("auth.2fa_disabled", "Turned off two-factor authentication"),
+                            ("member.added", "Added a member"),
+                            ("member.role_changed", "Changed a member's role"),
+                            ("member.removed", "Removed a member"),
+                            ("connection.changed", "Changed the WhatsApp connection"),
+                            ("connection.token_replaced", "Replaced the access token"),
+                            ("settings.changed", "Changed security settings"),
+                            ("contact.exported", "Exported a contact's data"),
+                            ("contact.deleted", "Deleted a contact and their data"),
+                            ("webhook.replayed", "Replayed a webhook"),
+                            ("retention.purged", "Deleted data past the retention period"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                ("target", models.CharField(blank=True, help_text="What was acted on, in words.", max_length=255)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty for the system (scheduled jobs, scripts).",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="audit_events", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['tenant', '-created_at'], name='audit_event_recent'), models.Index(fields=['tenant', 'action', '-created_at'], name='audit_event_action')],
+                "indexes": [
+                    models.Index(fields=["tenant", "-created_at"], name="audit_event_recent"),
+                    models.Index(fields=["tenant", "action", "-created_at"], name="audit_event_action"),
+                ],
             },
         ),
         migrations.RunPython(_run_on_postgresql(APPEND_ONLY_SQL), _run_on_postgresql(DROP_SQL)),

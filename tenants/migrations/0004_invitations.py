@@ -7,37 +7,100 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0003_audit_log_and_security_settings'),
+        ("tenants", "0003_audit_log_and_security_settings"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='action',
-            field=models.CharField(choices=[('auth.login', 'Signed in'), ('auth.login_failed', 'Failed sign-in'), ('auth.locked_out', 'Locked out after failed sign-ins'), ('auth.password_changed', 'Changed their password'), ('auth.password_reset', 'Reset their password by email'), ('auth.2fa_enabled', 'Turned on two-factor authentication'), ('auth.2fa_disabled', 'Turned off two-factor authentication'), ('invitation.created', 'Invited someone'), ('invitation.resent', 'Resent an invitation'), ('invitation.revoked', 'Revoked an invitation'), ('invitation.accepted', 'Accepted an invitation'), ('member.added', 'Added a member'), ('member.role_changed', "Changed a member's role"), ('member.removed', 'Removed a member'), ('connection.changed', 'Changed the WhatsApp connection'), ('connection.token_replaced', 'Replaced the access token'), ('settings.changed', 'Changed security settings'), ('contact.exported', "Exported a contact's data"), ('contact.deleted', 'Deleted a contact and their data'), ('webhook.replayed', 'Replayed a webhook'), ('retention.purged', 'Deleted data past the retention period')], max_length=40),
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("auth.login", "Signed in"),
+                    ("auth.login_failed", "Failed sign-in"),
+                    ("auth.locked_out", "Locked out after failed sign-ins"),
+                    ("auth.password_changed", "Changed their password"),
+                    ("auth.password_reset", "Reset their password by email"),
+                    ("auth.2fa_enabled", "Turned on two-factor authentication"),
+                    ("auth.2fa_disabled", "Turned off two-factor authentication"),
+                    ("invitation.created", "Invited someone"),
+                    ("invitation.resent", "Resent an invitation"),
+                    ("invitation.revoked", "Revoked an invitation"),
+                    ("invitation.accepted", "Accepted an invitation"),
+                    ("member.added", "Added a member"),
+                    ("member.role_changed", "Changed a member's role"),
+                    ("member.removed", "Removed a member"),
+                    ("connection.changed", "Changed the WhatsApp connection"),
+                    ("connection.token_replaced", "Replaced the access token"),
+                    ("settings.changed", "Changed security settings"),
+                    ("contact.exported", "Exported a contact's data"),
+                    ("contact.deleted", "Deleted a contact and their data"),
+                    ("webhook.replayed", "Replayed a webhook"),
+                    ("retention.purged", "Deleted data past the retention period"),
+                ],
+                max_length=40,
+            ),
         ),
         migrations.CreateModel(
-            name='Invitation',
+            name="Invitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(help_text='Stored lowercased.', max_length=254)),
-                ('role', models.CharField(choices=[('owner', 'Owner'), ('admin', 'Admin'), ('agent', 'Agent')], default='agent', max_length=10)),
-                ('nonce', models.CharField(blank=True, help_text='Emptied once the invitation is closed.', max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('sent_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField()),
-                ('accepted_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('accepted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('invited_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("email", models.EmailField(help_text="Stored lowercased.", max_length=254)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("owner", "Owner"), ("admin", "Admin"), ("agent", "Agent")],
+                        default="agent",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "nonce",
+                    models.CharField(blank=True, help_text="Emptied once the invitation is closed.", max_length=64),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("sent_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField()),
+                ("accepted_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "accepted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "invited_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="invitations", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('accepted_at__isnull', True), ('revoked_at__isnull', True)), fields=('tenant', 'email'), name='invitation_one_open_per_email')],
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("accepted_at__isnull", True), ("revoked_at__isnull", True)),
+                        fields=("tenant", "email"),
+                        name="invitation_one_open_per_email",
+                    )
+                ],
             },
         ),
     ]

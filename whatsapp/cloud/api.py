@@ -7,7 +7,6 @@ stands in for Meta in tests and the demo). The same transport records every call
 Graph API call log.
 """
 
-
 import contextvars
 import functools
 import hashlib
@@ -18,8 +17,7 @@ import time
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 import httpx
 from django.conf import settings
@@ -173,7 +171,7 @@ class GraphTransport(httpx.HTTPTransport):
             GraphCall.objects.create(
                 tenant_id=self.tenant_id,
                 message_id=_logged_message_id.get(),
-                started_at=datetime.fromtimestamp(began, tz=dt_timezone.utc),
+                started_at=datetime.fromtimestamp(began, tz=UTC),
                 method=request.method,
                 # Never the query string: media URLs carry signatures there.
                 path=request.url.path[:255],
@@ -227,8 +225,13 @@ def _kept_client(phone_number_id, connection):
     kept = getattr(_clients, "by_number", None)
     if kept is None:
         kept = _clients.by_number = OrderedDict()
-    key = (connection.tenant_id, phone_number_id, settings.WHATSAPP_GRAPH_URL, settings.WHATSAPP_API_VERSION,
-           settings.WHATSAPP_TIMEOUT_SECONDS)
+    key = (
+        connection.tenant_id,
+        phone_number_id,
+        settings.WHATSAPP_GRAPH_URL,
+        settings.WHATSAPP_API_VERSION,
+        settings.WHATSAPP_TIMEOUT_SECONDS,
+    )
     fingerprint = hashlib.sha256(connection.access_token.encode()).digest()
     if key in kept and kept[key][0] == fingerprint:
         kept.move_to_end(key)
@@ -302,7 +305,9 @@ def _send_text(wa, message, common):
 
 def _send_reaction(wa, message, common):
     # A reaction quotes nothing: it names its message itself.
-    return wa.send_reaction(to=common["to"], emoji=message.text, message_id=message.target_wamid, tracker=common["tracker"])
+    return wa.send_reaction(
+        to=common["to"], emoji=message.text, message_id=message.target_wamid, tracker=common["tracker"]
+    )
 
 
 def _send_template(wa, message, common):
@@ -434,16 +439,23 @@ def mark_read(phone_number, connection, wamid, typing=False):
 
 
 # Fields of a business number that say how it is doing (Graph API phone number node).
-NUMBER_HEALTH_FIELDS = ("verified_name", "display_phone_number", "quality_rating", "messaging_limit_tier",
-                        "whatsapp_business_manager_messaging_limit", "throughput")
+NUMBER_HEALTH_FIELDS = (
+    "verified_name",
+    "display_phone_number",
+    "quality_rating",
+    "messaging_limit_tier",
+    "whatsapp_business_manager_messaging_limit",
+    "throughput",
+)
 
 
 def get_number_health(phone_number, connection):
     """Ask Meta for a number's quality rating, messaging limit tier and verified name.
     Returns {"quality_rating", "messaging_limit", "verified_name"}, values "" when absent."""
     with client(phone_number, connection) as wa:
-        data = _call(wa.api.get_business_phone_number, phone_id=phone_number.phone_number_id,
-                     fields=NUMBER_HEALTH_FIELDS)
+        data = _call(
+            wa.api.get_business_phone_number, phone_id=phone_number.phone_number_id, fields=NUMBER_HEALTH_FIELDS
+        )
     limit = data.get("messaging_limit_tier") or data.get("whatsapp_business_manager_messaging_limit") or ""
     return {
         "quality_rating": str(data.get("quality_rating") or "")[:32],

@@ -1,7 +1,6 @@
 """Customers' files downloaded from the Cloud API's media endpoints, through PyWA, with
 cloud_api's client and error type. (Ours are uploaded and sent by api.send_message.)"""
 
-
 import hashlib
 import logging
 import tempfile

@@ -2,7 +2,6 @@
 1,000), shared by every worker on every machine through Redis. Without Redis the inbox runs
 as one process, and a lock in that process is enough."""
 
-
 import threading
 import time
 

@@ -2,7 +2,6 @@
 import. Each publishes contact.updated after commit, and re-sends the rows of the contact's
 conversations when the name they show changed."""
 
-
 import json
 from dataclasses import dataclass, field
 
@@ -20,7 +19,14 @@ ATTRIBUTE_KEY_MAX = 40
 ATTRIBUTE_VALUE_MAX = 500
 # Column names of the CSV export: never custom fields, so an export imports back cleanly.
 RESERVED_KEYS = {
-    "wa_id", "user_id", "name", "profile_name", "notes", "blocked", "marketing_opted_out", "created_at",
+    "wa_id",
+    "user_id",
+    "name",
+    "profile_name",
+    "notes",
+    "blocked",
+    "marketing_opted_out",
+    "created_at",
 }
 IMPORT_CHUNK = 500
 # An import announces this many updated contacts live (each costs ~40 ms); the rest show on

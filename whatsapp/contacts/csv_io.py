@@ -4,7 +4,6 @@ The import reads whatever a person uploads: any bytes, any shape. It never raise
 cannot use becomes a per-line error or, for the whole file, `report.problem`.
 """
 
-
 import csv
 import io
 import re
@@ -86,7 +85,9 @@ def _read_rows(text, report):
             report.errors.append((line, str(error)))
             continue
         if row.wa_id in seen:
-            report.errors.append((line, f"The number {row.wa_id} is also on line {seen[row.wa_id]}; this line was skipped."))
+            report.errors.append(
+                (line, f"The number {row.wa_id} is also on line {seen[row.wa_id]}; this line was skipped.")
+            )
             continue
         seen[row.wa_id] = line
         rows.append(row)
@@ -193,8 +194,13 @@ class _Line:
 
 def _export_row(contact, attribute_keys):
     cells = [
-        contact.wa_id, contact.user_id, contact.name, contact.profile_name, contact.notes,
-        "yes" if contact.blocked else "no", "yes" if contact.marketing_opted_out else "no",
+        contact.wa_id,
+        contact.user_id,
+        contact.name,
+        contact.profile_name,
+        contact.notes,
+        "yes" if contact.blocked else "no",
+        "yes" if contact.marketing_opted_out else "no",
         contact.created_at.isoformat(timespec="seconds"),
     ]
     return [safe_cell(cell) for cell in cells + [contact.attributes.get(key, "") for key in attribute_keys]]

@@ -4,7 +4,6 @@ data (files in storage included), and each workspace's retention period enforced
 Files are deleted from storage before their rows: if storage fails, the rows stay and the
 deletion can simply run again; the reverse order would leave files nobody can find."""
 
-
 import json
 import logging
 import re
@@ -55,22 +54,39 @@ def _user(user):
 
 def _message_record(message, statuses, file_name):
     return {
-        "id": message.pk, "direction": message.direction, "type": message.type, "text": message.text,
-        "content": message.content, "wamid": message.wamid, "reply_to_wamid": message.reply_to_wamid,
-        "status": message.status, "error_code": message.error_code, "error_title": message.error_title,
-        "error_detail": message.error_detail, "timestamp": message.timestamp, "author": _user(message.author),
-        "reactions": message.reactions, "edited_at": message.edited_at, "deleted_at": message.deleted_at,
-        "status_updates": statuses.get(message.wamid, []), "file": file_name,
+        "id": message.pk,
+        "direction": message.direction,
+        "type": message.type,
+        "text": message.text,
+        "content": message.content,
+        "wamid": message.wamid,
+        "reply_to_wamid": message.reply_to_wamid,
+        "status": message.status,
+        "error_code": message.error_code,
+        "error_title": message.error_title,
+        "error_detail": message.error_detail,
+        "timestamp": message.timestamp,
+        "author": _user(message.author),
+        "reactions": message.reactions,
+        "edited_at": message.edited_at,
+        "deleted_at": message.deleted_at,
+        "status_updates": statuses.get(message.wamid, []),
+        "file": file_name,
     }
 
 
 def _status_updates(tenant, wamids):
     found = {}
     for update in StatusUpdate.objects.filter(tenant=tenant, wamid__in=wamids).order_by("timestamp"):
-        found.setdefault(update.wamid, []).append({
-            "status": update.status, "timestamp": update.timestamp, "error_code": update.error_code,
-            "error_title": update.error_title, "pricing_category": update.pricing_category,
-        })
+        found.setdefault(update.wamid, []).append(
+            {
+                "status": update.status,
+                "timestamp": update.timestamp,
+                "error_code": update.error_code,
+                "error_title": update.error_title,
+                "pricing_category": update.pricing_category,
+            }
+        )
     return found
 
 
@@ -82,13 +98,21 @@ def _export_conversation(conversation, archive):
     for message in messages:
         records.append(_message_record(message, statuses, _add_file(archive, files.get(message.pk))))
     return {
-        "id": conversation.pk, "business_number": conversation.phone_number.display_phone_number,
-        "status": conversation.status, "assignee": _user(conversation.assignee),
-        "labels": [label.name for label in conversation.labels.all()], "created_at": conversation.created_at,
-        "last_activity_at": conversation.last_activity_at, "messages": records,
+        "id": conversation.pk,
+        "business_number": conversation.phone_number.display_phone_number,
+        "status": conversation.status,
+        "assignee": _user(conversation.assignee),
+        "labels": [label.name for label in conversation.labels.all()],
+        "created_at": conversation.created_at,
+        "last_activity_at": conversation.last_activity_at,
+        "messages": records,
         "notes": [
-            {"author": _user(note.author), "text": note.text, "timestamp": note.timestamp,
-             "mentions": [_user(user) for user in note.mentions.all()]}
+            {
+                "author": _user(note.author),
+                "text": note.text,
+                "timestamp": note.timestamp,
+                "mentions": [_user(user) for user in note.mentions.all()],
+            }
             for note in conversation.notes.select_related("author").order_by("timestamp", "pk")
         ],
     }
@@ -114,14 +138,21 @@ def export_contact(contact):
     Returns an open file positioned at its start."""
     spool = tempfile.SpooledTemporaryFile(max_size=EXPORT_SPOOL_BYTES)
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        conversations = Conversation.objects.filter(contact=contact).select_related("phone_number", "assignee", "tenant")
+        conversations = Conversation.objects.filter(contact=contact).select_related(
+            "phone_number", "assignee", "tenant"
+        )
         document = {
             "exported_at": timezone.now(),
             "workspace": contact.tenant.slug,
             "contact": {
-                "id": contact.pk, "wa_id": contact.wa_id, "user_id": contact.user_id,
-                "profile_name": contact.profile_name, "name": contact.name, "blocked": contact.blocked,
-                "marketing_opted_out": contact.marketing_opted_out, "created_at": contact.created_at,
+                "id": contact.pk,
+                "wa_id": contact.wa_id,
+                "user_id": contact.user_id,
+                "profile_name": contact.profile_name,
+                "name": contact.name,
+                "blocked": contact.blocked,
+                "marketing_opted_out": contact.marketing_opted_out,
+                "created_at": contact.created_at,
                 "updated_at": contact.updated_at,
             },
             "conversations": [_export_conversation(conversation, archive) for conversation in conversations],
@@ -156,7 +187,9 @@ def delete_contact(contact, *, actor=None, request=None):
     keeps that it happened and the counts, never who the contact was."""
     counts = contact_summary(contact)
     _delete_stored_files(MediaFile.objects.filter(message__conversation__contact=contact).exclude(file=""))
-    wamids = list(Message.objects.filter(conversation__contact=contact, wamid__isnull=False).values_list("wamid", flat=True))
+    wamids = list(
+        Message.objects.filter(conversation__contact=contact, wamid__isnull=False).values_list("wamid", flat=True)
+    )
     recipients = [name for name in (contact.wa_id, contact.user_id) if name]
     with transaction.atomic():
         counts["webhook_events_redacted"] = redact_webhook_events(contact)
@@ -165,8 +198,14 @@ def delete_contact(contact, *, actor=None, request=None):
         StatusUpdate.objects.filter(tenant=contact.tenant, recipient__in=recipients).delete()
         contact_id = contact.pk
         contact.delete()
-        audit.record(contact.tenant, audit.Action.CONTACT_DELETED, actor=actor, target=f"Contact #{contact_id}",
-                     details=counts, request=request)
+        audit.record(
+            contact.tenant,
+            audit.Action.CONTACT_DELETED,
+            actor=actor,
+            target=f"Contact #{contact_id}",
+            details=counts,
+            request=request,
+        )
     return counts
 
 
@@ -225,8 +264,9 @@ def purge_expired_data(now=None):
         counts = purge_tenant(tenant, now - timedelta(days=tenant.retention_days))
         more = more or counts["messages"] >= PURGE_LIMIT_PER_RUN
         if any(counts.values()):
-            audit.record(tenant, audit.Action.RETENTION_PURGED, target=f"Older than {tenant.retention_days} days",
-                         details=counts)
+            audit.record(
+                tenant, audit.Action.RETENTION_PURGED, target=f"Older than {tenant.retention_days} days", details=counts
+            )
     return more
 
 

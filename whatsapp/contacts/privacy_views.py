@@ -1,6 +1,5 @@
 """A contact's data on request: everything as a ZIP, or erased (admins only)."""
 
-
 from django import forms
 from django.contrib import messages as flash
 from django.http import FileResponse
@@ -19,17 +18,24 @@ from whatsapp.contacts import privacy
 def contact_export(request, membership, contact_id):
     contact = access_contact(membership, contact_id)
     archive = privacy.export_contact(contact)
-    audit.record(membership.tenant, audit.Action.CONTACT_EXPORTED, actor=request.user,
-                 target=f"Contact #{contact.pk}", request=request)
-    response = FileResponse(archive, as_attachment=True, filename=f"contact-{contact.pk}.zip",
-                            content_type="application/zip")
+    audit.record(
+        membership.tenant,
+        audit.Action.CONTACT_EXPORTED,
+        actor=request.user,
+        target=f"Contact #{contact.pk}",
+        request=request,
+    )
+    response = FileResponse(
+        archive, as_attachment=True, filename=f"contact-{contact.pk}.zip", content_type="application/zip"
+    )
     response["Cache-Control"] = "no-store"
     return response
 
 
 class ConfirmDeletionForm(forms.Form):
     confirm = forms.BooleanField(
-        required=True, label="I understand that this cannot be undone.",
+        required=True,
+        label="I understand that this cannot be undone.",
         error_messages={"required": "Tick the box to confirm the deletion."},
     )
 
@@ -42,12 +48,20 @@ def contact_delete(request, membership, contact_id):
     form = ConfirmDeletionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         counts = privacy.delete_contact(contact, actor=request.user, request=request)
-        flash.success(request, f"The contact and their {counts['messages']} message(s) and {counts['files']} file(s) were deleted.")
+        flash.success(
+            request,
+            f"The contact and their {counts['messages']} message(s) and {counts['files']} file(s) were deleted.",
+        )
         return redirect("whatsapp:inbox", slug=membership.tenant.slug)
     return render(
         request,
         "whatsapp/contact_delete.html",
-        {"tenant": membership.tenant, "membership": membership, "contact": contact, "form": form,
-         "summary": privacy.contact_summary(contact)},
+        {
+            "tenant": membership.tenant,
+            "membership": membership,
+            "contact": contact,
+            "form": form,
+            "summary": privacy.contact_summary(contact),
+        },
         status=400 if request.method == "POST" else 200,
     )

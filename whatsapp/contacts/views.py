@@ -1,7 +1,6 @@
 """The contacts pages: the list with search, one contact, the side panel's edit and block,
 and CSV import and export (admins: both move many people's data at once)."""
 
-
 from datetime import date
 
 from django.contrib import messages as flash
@@ -125,7 +124,9 @@ def _import_upload(request, tenant):
     # front should cap request bodies too (README).
     if (_int(request.META.get("CONTENT_LENGTH")) or 0) > contact_csv.MAX_IMPORT_BYTES + IMPORT_BODY_SLACK:
         megabytes = contact_csv.MAX_IMPORT_BYTES // 2**20
-        return contacts.ImportReport(problem=f"The file is larger than {megabytes} MB. Split it into smaller files.", too_large=True)
+        return contacts.ImportReport(
+            problem=f"The file is larger than {megabytes} MB. Split it into smaller files.", too_large=True
+        )
     rows, report = contact_csv.read_import(request.FILES.get("file"))
     if not report.problem:
         contacts.import_contacts(tenant, rows, report)

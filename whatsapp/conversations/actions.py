@@ -2,7 +2,6 @@
 realtime event after commit. Views, tasks and the webhook pipeline call these; nothing else
 saves inbox rows."""
 
-
 import logging
 import re
 from dataclasses import dataclass, field
@@ -217,6 +216,7 @@ def mark_conversation_read(conversation):
 def phone_number_for(tenant, phone_number_id):
     return PhoneNumber.objects.filter(tenant=tenant, phone_number_id=phone_number_id).first()
 
+
 TYPING_EVERY = timedelta(seconds=20)  # Meta shows the indicator for up to 25 s
 
 
@@ -381,9 +381,11 @@ def send_read_receipt(conversation):
 
     if conversation.last_inbound_at is None:
         return False
-    claimed = Conversation.objects.filter(pk=conversation.pk).filter(
-        Q(read_receipt_sent_at__isnull=True) | Q(read_receipt_sent_at__lt=F("last_inbound_at"))
-    ).update(read_receipt_sent_at=timezone.now())
+    claimed = (
+        Conversation.objects.filter(pk=conversation.pk)
+        .filter(Q(read_receipt_sent_at__isnull=True) | Q(read_receipt_sent_at__lt=F("last_inbound_at")))
+        .update(read_receipt_sent_at=timezone.now())
+    )
     if claimed:
         mark_read.enqueue(conversation.pk, False)
     return bool(claimed)
@@ -397,9 +399,11 @@ def indicate_typing(conversation):
     if not conversation.window_is_open:
         return False
     now = timezone.now()
-    claimed = Conversation.objects.filter(pk=conversation.pk).filter(
-        Q(typing_indicated_at__isnull=True) | Q(typing_indicated_at__lt=now - TYPING_EVERY)
-    ).update(typing_indicated_at=now)
+    claimed = (
+        Conversation.objects.filter(pk=conversation.pk)
+        .filter(Q(typing_indicated_at__isnull=True) | Q(typing_indicated_at__lt=now - TYPING_EVERY))
+        .update(typing_indicated_at=now)
+    )
     if claimed:
         mark_read.enqueue(conversation.pk, True)
     return bool(claimed)

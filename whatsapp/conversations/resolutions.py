@@ -4,7 +4,6 @@ The inbox's resolve action calls record_resolution() in its own transaction, aft
 set the conversation's status; nothing else writes ConversationResolution rows.
 """
 
-
 from django.utils import timezone
 
 from whatsapp.message_types import FOLLOWUP_TYPES

@@ -7,7 +7,6 @@ is the default; `before=<message id>` is the page just older than that message, 
 `at=<message id>` the page that starts with it (a link to any message, however old).
 """
 
-
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -80,4 +79,3 @@ def _page(conversation, messages, *, earlier_exists, next_key):
     items.sort(key=lambda item: (item.timestamp, isinstance(item, Note), item.pk))
     earlier = messages[0].pk if messages and earlier_exists else None
     return ThreadPage(items, earlier=earlier, later=next_key["pk"] if next_key else None)
-

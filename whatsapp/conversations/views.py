@@ -1,4 +1,5 @@
 """The agent's pages: the inbox, a conversation's thread, sending."""
+
 from datetime import datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
@@ -64,7 +65,11 @@ def conversation_page(membership, filters, before):
     """A page of the list, latest activity first, and the key of the next one (or None).
     Paged by key: `before` is the conversation the previous page ended with."""
     listed = filter_conversations(membership, filters)
-    key = Conversation.objects.filter(tenant=membership.tenant, pk=before).values("last_activity_at", "pk").first() if before else None
+    key = (
+        Conversation.objects.filter(tenant=membership.tenant, pk=before).values("last_activity_at", "pk").first()
+        if before
+        else None
+    )
     if key:
         at = key["last_activity_at"]
         # The first condition alone is what the index on (tenant, last_activity_at) can seek.
@@ -100,12 +105,15 @@ def inbox_context(request, membership, conversation=None):
         "query": request.GET.urlencode(),
         "reaction_emoji": message_types.REACTION_EMOJI,
         "templates": MessageTemplate.objects.filter(tenant=tenant, status="APPROVED").order_by("name", "language")
-        if conversation and not conversation.window_is_open else [],
+        if conversation and not conversation.window_is_open
+        else [],
         "page_data": {
             "me": membership.user_id,
             "filters": filters,
             "canned": list(CannedResponse.objects.filter(tenant=tenant).values("shortcut", "text")),
-            "members": [{"id": m.user_id, "handle": m.user.email.split("@")[0], "name": m.user.display_name} for m in members],
+            "members": [
+                {"id": m.user_id, "handle": m.user.email.split("@")[0], "name": m.user.display_name} for m in members
+            ],
         },
     }
 
@@ -193,9 +201,11 @@ def assign(request, membership, conversation_id):
     elif choice:
         # Only this workspace's members are looked up: any other id, whether or not such a
         # person exists elsewhere, gets the same answer.
-        assignee = get_user_model().objects.filter(
-            pk=int(choice) if choice.isdigit() else None, memberships__tenant=membership.tenant
-        ).first()
+        assignee = (
+            get_user_model()
+            .objects.filter(pk=int(choice) if choice.isdigit() else None, memberships__tenant=membership.tenant)
+            .first()
+        )
         if assignee is None:
             return _error(conversations.NOT_A_MEMBER)
     else:

@@ -10,7 +10,6 @@ poll.
 Nothing here imports models at module level: backends load while apps are still loading.
 """
 
-
 from asgiref.sync import sync_to_async
 from django.db import connections, router
 from django_tasks_db.backend import DatabaseBackend

@@ -17,6 +17,7 @@ whose run_after has passed); a thread woken by the poll that finds a task wakes 
 such tasks spread over the idle threads too. On SQLite (the embedded demo) there is no
 NOTIFY: the doorbell rings every --interval.
 """
+
 import logging
 import os
 import random
@@ -96,9 +97,7 @@ class ThreadedWorker(Worker):
         if not self.running:
             logger.warning("Received %s again - exiting without waiting for running tasks.", signal.strsignal(signum))
             os._exit(1)
-        logger.warning(
-            "Received %s - finishing running tasks, then exiting (again to force)", signal.strsignal(signum)
-        )
+        logger.warning("Received %s - finishing running tasks, then exiting (again to force)", signal.strsignal(signum))
         self.stop()
         if not self.tasks_running:
             # As their worker does: nothing to wait for, so exit now (under --reload the main
@@ -110,13 +109,18 @@ class ThreadedWorker(Worker):
         self.doorbell.ring(self.threads)
 
     def run(self):
-        logger.info("Starting worker worker_id=%s queues=%s threads=%s", self.worker_id,
-                    ",".join(self.queue_names), self.threads)
+        logger.info(
+            "Starting worker worker_id=%s queues=%s threads=%s",
+            self.worker_id,
+            ",".join(self.queue_names),
+            self.threads,
+        )
         if self.startup_delay and self.interval:
-            time.sleep(random.random())  # noqa: S311  (no thundering herd of restarted workers)
+            time.sleep(random.random())
         threading.Thread(target=self._ring_doorbell, name="task-doorbell", daemon=True).start()
-        runners = [threading.Thread(target=self._run_thread, name=f"task-runner-{index}")
-                   for index in range(self.threads)]
+        runners = [
+            threading.Thread(target=self._run_thread, name=f"task-runner-{index}") for index in range(self.threads)
+        ]
         for runner in runners:
             runner.start()
         for runner in runners:
@@ -166,8 +170,11 @@ class ThreadedWorker(Worker):
         with self._count_lock:
             self._finished_tasks += 1
             if self.max_tasks is not None and self._finished_tasks >= self.max_tasks:
-                logger.info("Ran the maximum of %d tasks on worker=%s - exiting gracefully.",
-                            self._finished_tasks, self.worker_id)
+                logger.info(
+                    "Ran the maximum of %d tasks on worker=%s - exiting gracefully.",
+                    self._finished_tasks,
+                    self.worker_id,
+                )
                 self.stop()
         return True
 

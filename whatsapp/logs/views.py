@@ -1,7 +1,6 @@
 """The logs pages, for tenant admins: every webhook Meta sent, the posts refused for their
 signature (counted per minute), and our Graph API calls."""
 
-
 import json
 from datetime import datetime, time, timedelta
 
@@ -25,8 +24,15 @@ PAGE_SIZE = 50
 SEARCH_DAYS = 7
 # Sends and read receipts go to /messages; uploads, media URLs and downloads are the rest.
 GRAPH_KINDS = ["messages", "media"]
-KINDS = ["messages", "statuses", "errors", "message_template_status_update", "phone_number_quality_update",
-         "account_update", "user_preferences"]
+KINDS = [
+    "messages",
+    "statuses",
+    "errors",
+    "message_template_status_update",
+    "phone_number_quality_update",
+    "account_update",
+    "user_preferences",
+]
 
 
 def access_event(membership, event_id):
@@ -71,7 +77,8 @@ def _by_date_and_key(rows, model, tenant, params, time_field):
     before = model.objects.filter(tenant=tenant, pk=key).values(time_field, "pk").first() if key else None
     if before:
         rows = rows.filter(
-            Q(**{f"{time_field}__lt": before[time_field]}) | Q(**{time_field: before[time_field], "pk__lt": before["pk"]})
+            Q(**{f"{time_field}__lt": before[time_field]})
+            | Q(**{time_field: before[time_field], "pk__lt": before["pk"]})
         )
     return rows.order_by(f"-{time_field}", "-pk")
 
@@ -127,8 +134,12 @@ def key_page(rows, params):
     page = list(rows[: PAGE_SIZE + 1])
     query = params.copy()
     query.pop("before", None)
-    return {"rows": page[:PAGE_SIZE], "older_before": page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None,
-            "filters": params, "query": query.urlencode()}
+    return {
+        "rows": page[:PAGE_SIZE],
+        "older_before": page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None,
+        "filters": params,
+        "query": query.urlencode(),
+    }
 
 
 def _int(value):
@@ -146,8 +157,14 @@ def logs(request, membership):
     return render(
         request,
         "whatsapp/logs.html",
-        {"tenant": membership.tenant, "membership": membership, "events": page.pop("rows"), **page,
-         "states": WebhookEvent.State.choices, "kinds": KINDS},
+        {
+            "tenant": membership.tenant,
+            "membership": membership,
+            "events": page.pop("rows"),
+            **page,
+            "states": WebhookEvent.State.choices,
+            "kinds": KINDS,
+        },
     )
 
 
@@ -158,8 +175,13 @@ def graph_calls(request, membership):
     return render(
         request,
         "whatsapp/graph_calls.html",
-        {"tenant": membership.tenant, "membership": membership, "calls": page.pop("rows"), **page,
-         "kinds": GRAPH_KINDS},
+        {
+            "tenant": membership.tenant,
+            "membership": membership,
+            "calls": page.pop("rows"),
+            **page,
+            "kinds": GRAPH_KINDS,
+        },
     )
 
 
@@ -170,8 +192,13 @@ def rejects(request, membership):
     return render(
         request,
         "whatsapp/log_rejects.html",
-        {"tenant": membership.tenant, "membership": membership, "rejects": page.pop("rows"), **page,
-         "sample_bytes": WebhookReject.SAMPLE_BYTES},
+        {
+            "tenant": membership.tenant,
+            "membership": membership,
+            "rejects": page.pop("rows"),
+            **page,
+            "sample_bytes": WebhookReject.SAMPLE_BYTES,
+        },
     )
 
 
@@ -204,7 +231,12 @@ def replay(request, membership, event_id):
     except ingest.ReplayRefused as error:
         flash.error(request, str(error))
     else:
-        audit.record(membership.tenant, audit.Action.WEBHOOK_REPLAYED, actor=request.user,
-                     target=f"Webhook {event.pk}", request=request)
+        audit.record(
+            membership.tenant,
+            audit.Action.WEBHOOK_REPLAYED,
+            actor=request.user,
+            target=f"Webhook {event.pk}",
+            request=request,
+        )
         flash.success(request, f"Event {event.pk} is queued for processing again.")
     return redirect("whatsapp:log_event", slug=membership.tenant.slug, event_id=event.pk)

@@ -3,7 +3,6 @@ habit): an inbound file expected, downloaded, stored or failed, retried; an outb
 kept; Meta's media ids remembered per content. Each publishes the message again after
 commit, so a thread's placeholder turns into the file without a reload."""
 
-
 import hashlib
 import logging
 from datetime import timedelta
@@ -126,7 +125,9 @@ def _store(media_file, downloaded):
     media_file.file.save(media_file.filename or "file", File(downloaded.file), save=False)
     name = media_file.file.name
     with transaction.atomic():
-        locked = MediaFile.objects.select_for_update(of=("self",)).select_related("message").filter(pk=media_file.pk).first()
+        locked = (
+            MediaFile.objects.select_for_update(of=("self",)).select_related("message").filter(pk=media_file.pk).first()
+        )
         if locked is None or locked.state != MediaFile.State.PENDING:  # None: its contact was deleted meanwhile
             transaction.on_commit(lambda: media_file.file.storage.delete(name))
             return
@@ -221,8 +222,12 @@ def uploaded_media_id(message, upload):
     if media_file is None or not media_file.file:
         raise ValueError("This message has no file to send.")
     phone_number = message.conversation.phone_number
-    key = {"tenant_id": message.tenant_id, "phone_number": phone_number, "sha256": media_file.sha256,
-           "mime_type": media_file.mime_type}
+    key = {
+        "tenant_id": message.tenant_id,
+        "phone_number": phone_number,
+        "sha256": media_file.sha256,
+        "mime_type": media_file.mime_type,
+    }
     cached = UploadedMedia.objects.filter(**key, uploaded_at__gt=timezone.now() - UPLOAD_REUSE).first()
     if cached is not None:
         return cached.meta_media_id, True

@@ -5,7 +5,6 @@ a random folder, nothing routes MEDIA_URL, and every read goes through the check
 media_views.py (a short-lived presigned URL on S3, the file itself on local storage).
 """
 
-
 import base64
 import binascii
 import mimetypes
@@ -53,14 +52,30 @@ ACCEPTED_SUMMARY = (
 NO_CAPTION_KINDS = ("audio", "sticker")
 
 # Browsers sometimes label a file by a synonym; Meta wants the canonical name.
-MIME_SYNONYMS = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "audio/mp3": "audio/mpeg",
-                 "audio/x-m4a": "audio/mp4", "audio/m4a": "audio/mp4", "audio/x-aac": "audio/aac",
-                 "application/ogg": "audio/ogg", "video/ogg": "audio/ogg", "audio/opus": "audio/ogg"}
+MIME_SYNONYMS = {
+    "image/jpg": "image/jpeg",
+    "image/pjpeg": "image/jpeg",
+    "audio/mp3": "audio/mpeg",
+    "audio/x-m4a": "audio/mp4",
+    "audio/m4a": "audio/mp4",
+    "audio/x-aac": "audio/aac",
+    "application/ogg": "audio/ogg",
+    "video/ogg": "audio/ogg",
+    "audio/opus": "audio/ogg",
+}
 
 # Short names of the formats, for agents: in errors and on document cards.
 FORMAT_NAMES = {
-    "image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP", "video/mp4": "MP4", "video/3gpp": "3GPP",
-    "audio/aac": "AAC", "audio/amr": "AMR", "audio/mpeg": "MP3", "audio/mp4": "M4A", "audio/ogg": "OGG",
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/webp": "WebP",
+    "video/mp4": "MP4",
+    "video/3gpp": "3GPP",
+    "audio/aac": "AAC",
+    "audio/amr": "AMR",
+    "audio/mpeg": "MP3",
+    "audio/mp4": "M4A",
+    "audio/ogg": "OGG",
     "application/pdf": "PDF",
     "text/plain": "Text",
     "application/msword": "Word",
@@ -73,8 +88,20 @@ FORMAT_NAMES = {
 
 # Types a browser may show in the page. Anything else is only ever downloaded, so a file
 # claiming to be HTML or SVG can never run in the inbox's origin.
-INLINE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif", "video/mp4", "video/3gpp",
-                "audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg", "audio/opus"}
+INLINE_TYPES = {
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/gif",
+    "video/mp4",
+    "video/3gpp",
+    "audio/aac",
+    "audio/amr",
+    "audio/mpeg",
+    "audio/mp4",
+    "audio/ogg",
+    "audio/opus",
+}
 
 
 class FileRefused(Exception):
@@ -164,7 +191,9 @@ def _looks_like(mime_type, head):
         "audio/amr": head.startswith(b"#!AMR"),
         "audio/mpeg": head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0),
         "audio/aac": head.startswith(b"ADIF") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xF0 == 0xF0),
-        "video/mp4": ftyp, "video/3gpp": ftyp, "audio/mp4": ftyp,
+        "video/mp4": ftyp,
+        "video/3gpp": ftyp,
+        "audio/mp4": ftyp,
         "text/plain": b"\x00" not in head,
     }
     if mime_type in signatures:

@@ -1,7 +1,6 @@
 """Files: an agent's file sent with a caption, a message's file served to members of its
 tenant only, and the retry of a failed download."""
 
-
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST

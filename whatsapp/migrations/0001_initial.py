@@ -9,203 +9,376 @@ import inbox.crypto
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenants', '0001_initial'),
+        ("tenants", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Connection',
+            name="Connection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('waba_id', models.CharField(max_length=64, verbose_name='WABA id')),
-                ('app_secret', inbox.crypto.EncryptedTextField(help_text="The Meta app's secret; signs every webhook.")),
-                ('verify_token', inbox.crypto.EncryptedTextField(help_text="Your string for Meta's webhook verification handshake.")),
-                ('access_token', inbox.crypto.EncryptedTextField(help_text='A system-user access token for the Graph API.')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('tenant', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='whatsapp', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("waba_id", models.CharField(max_length=64, verbose_name="WABA id")),
+                (
+                    "app_secret",
+                    inbox.crypto.EncryptedTextField(help_text="The Meta app's secret; signs every webhook."),
+                ),
+                (
+                    "verify_token",
+                    inbox.crypto.EncryptedTextField(help_text="Your string for Meta's webhook verification handshake."),
+                ),
+                (
+                    "access_token",
+                    inbox.crypto.EncryptedTextField(help_text="A system-user access token for the Graph API."),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "tenant",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="whatsapp", to="tenants.tenant"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('wa_id', models.CharField(blank=True, db_index=True, max_length=32)),
-                ('user_id', models.CharField(blank=True, max_length=128, verbose_name='business-scoped user id')),
-                ('profile_name', models.CharField(blank=True, help_text='The name the customer set in WhatsApp.', max_length=200)),
-                ('name', models.CharField(blank=True, help_text='The name your team gave them.', max_length=200)),
-                ('blocked', models.BooleanField(default=False)),
-                ('marketing_opted_out', models.BooleanField(default=False, help_text='The customer stopped marketing messages.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("wa_id", models.CharField(blank=True, db_index=True, max_length=32)),
+                ("user_id", models.CharField(blank=True, max_length=128, verbose_name="business-scoped user id")),
+                (
+                    "profile_name",
+                    models.CharField(blank=True, help_text="The name the customer set in WhatsApp.", max_length=200),
+                ),
+                ("name", models.CharField(blank=True, help_text="The name your team gave them.", max_length=200)),
+                ("blocked", models.BooleanField(default=False)),
+                (
+                    "marketing_opted_out",
+                    models.BooleanField(default=False, help_text="The customer stopped marketing messages."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="contacts", to="tenants.tenant"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('pending', 'Pending'), ('resolved', 'Resolved'), ('snoozed', 'Snoozed')], default='open', max_length=10)),
-                ('last_activity_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_message_preview', models.CharField(blank=True, max_length=200)),
-                ('unread_count', models.PositiveIntegerField(default=0)),
-                ('last_inbound_at', models.DateTimeField(blank=True, null=True)),
-                ('window_closes_at', models.DateTimeField(blank=True, help_text="24 hours after the customer's last message.", null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conversations', to='whatsapp.contact')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conversations', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("pending", "Pending"),
+                            ("resolved", "Resolved"),
+                            ("snoozed", "Snoozed"),
+                        ],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("last_activity_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_message_preview", models.CharField(blank=True, max_length=200)),
+                ("unread_count", models.PositiveIntegerField(default=0)),
+                ("last_inbound_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "window_closes_at",
+                    models.DateTimeField(
+                        blank=True, help_text="24 hours after the customer's last message.", null=True
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="conversations", to="whatsapp.contact"
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="conversations", to="tenants.tenant"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('direction', models.CharField(choices=[('in', 'From the customer'), ('out', 'To the customer')], max_length=3)),
-                ('type', models.CharField(default='text', max_length=32)),
-                ('text', models.TextField(blank=True)),
-                ('content', models.JSONField(blank=True, default=dict, help_text='The message object, as Meta sent it.')),
-                ('wamid', models.CharField(blank=True, help_text="Meta's message id.", max_length=255, null=True)),
-                ('reply_to_wamid', models.CharField(blank=True, help_text='The message this one quotes.', max_length=255)),
-                ('target_wamid', models.CharField(blank=True, help_text='The message a reaction, edit or deletion applies to.', max_length=255)),
-                ('reactions', models.JSONField(blank=True, default=dict, help_text='Current reaction by who: customer or user id.')),
-                ('edited_at', models.DateTimeField(blank=True, null=True)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('delivered', 'Delivered'), ('read', 'Read'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('error_code', models.IntegerField(blank=True, null=True)),
-                ('error_title', models.CharField(blank=True, max_length=255)),
-                ('error_detail', models.TextField(blank=True)),
-                ('timestamp', models.DateTimeField(default=django.utils.timezone.now, help_text="Meta's time for the message.")),
-                ('send_attempts', models.PositiveSmallIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('status_changed_at', models.DateTimeField(blank=True, null=True)),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='whatsapp.conversation')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "direction",
+                    models.CharField(choices=[("in", "From the customer"), ("out", "To the customer")], max_length=3),
+                ),
+                ("type", models.CharField(default="text", max_length=32)),
+                ("text", models.TextField(blank=True)),
+                (
+                    "content",
+                    models.JSONField(blank=True, default=dict, help_text="The message object, as Meta sent it."),
+                ),
+                ("wamid", models.CharField(blank=True, help_text="Meta's message id.", max_length=255, null=True)),
+                (
+                    "reply_to_wamid",
+                    models.CharField(blank=True, help_text="The message this one quotes.", max_length=255),
+                ),
+                (
+                    "target_wamid",
+                    models.CharField(
+                        blank=True, help_text="The message a reaction, edit or deletion applies to.", max_length=255
+                    ),
+                ),
+                (
+                    "reactions",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="Current reaction by who: customer or user id."
+                    ),
+                ),
+                ("edited_at", models.DateTimeField(blank=True, null=True)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("delivered", "Delivered"),
+                            ("read", "Read"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("error_code", models.IntegerField(blank=True, null=True)),
+                ("error_title", models.CharField(blank=True, max_length=255)),
+                ("error_detail", models.TextField(blank=True)),
+                (
+                    "timestamp",
+                    models.DateTimeField(default=django.utils.timezone.now, help_text="Meta's time for the message."),
+                ),
+                ("send_attempts", models.PositiveSmallIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("status_changed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="messages", to="whatsapp.conversation"
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="messages", to="tenants.tenant"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='MessageTemplate',
+            name="MessageTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('meta_id', models.CharField(max_length=64, verbose_name="Meta's template id")),
-                ('name', models.CharField(blank=True, max_length=512)),
-                ('language', models.CharField(blank=True, max_length=16)),
-                ('status', models.CharField(blank=True, max_length=32)),
-                ('category', models.CharField(blank=True, max_length=32)),
-                ('quality_score', models.CharField(blank=True, max_length=32)),
-                ('reason', models.TextField(blank=True)),
-                ('components', models.JSONField(blank=True, default=list)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='templates', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("meta_id", models.CharField(max_length=64, verbose_name="Meta's template id")),
+                ("name", models.CharField(blank=True, max_length=512)),
+                ("language", models.CharField(blank=True, max_length=16)),
+                ("status", models.CharField(blank=True, max_length=32)),
+                ("category", models.CharField(blank=True, max_length=32)),
+                ("quality_score", models.CharField(blank=True, max_length=32)),
+                ("reason", models.TextField(blank=True)),
+                ("components", models.JSONField(blank=True, default=list)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="templates", to="tenants.tenant"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PhoneNumber',
+            name="PhoneNumber",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone_number_id', models.CharField(help_text="Meta's id of the business number.", max_length=64)),
-                ('display_phone_number', models.CharField(max_length=32)),
-                ('verified_name', models.CharField(blank=True, max_length=200)),
-                ('quality_rating', models.CharField(blank=True, max_length=32)),
-                ('messaging_limit', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='phone_numbers', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("phone_number_id", models.CharField(help_text="Meta's id of the business number.", max_length=64)),
+                ("display_phone_number", models.CharField(max_length=32)),
+                ("verified_name", models.CharField(blank=True, max_length=200)),
+                ("quality_rating", models.CharField(blank=True, max_length=32)),
+                ("messaging_limit", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="phone_numbers", to="tenants.tenant"
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='phone_number',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conversations', to='whatsapp.phonenumber'),
+            model_name="conversation",
+            name="phone_number",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="conversations", to="whatsapp.phonenumber"
+            ),
         ),
         migrations.CreateModel(
-            name='StatusUpdate',
+            name="StatusUpdate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('wamid', models.CharField(max_length=255)),
-                ('status', models.CharField(max_length=16)),
-                ('timestamp', models.DateTimeField()),
-                ('recipient', models.CharField(blank=True, max_length=128)),
-                ('error_code', models.IntegerField(blank=True, null=True)),
-                ('error_title', models.CharField(blank=True, max_length=255)),
-                ('error_detail', models.TextField(blank=True)),
-                ('pricing_category', models.CharField(blank=True, max_length=64)),
-                ('tracker', models.CharField(blank=True, help_text='biz_opaque_callback_data', max_length=512)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("wamid", models.CharField(max_length=255)),
+                ("status", models.CharField(max_length=16)),
+                ("timestamp", models.DateTimeField()),
+                ("recipient", models.CharField(blank=True, max_length=128)),
+                ("error_code", models.IntegerField(blank=True, null=True)),
+                ("error_title", models.CharField(blank=True, max_length=255)),
+                ("error_detail", models.TextField(blank=True)),
+                ("pricing_category", models.CharField(blank=True, max_length=64)),
+                ("tracker", models.CharField(blank=True, help_text="biz_opaque_callback_data", max_length=512)),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenants.tenant"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='WebhookEvent',
+            name="WebhookEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('body', models.TextField()),
-                ('body_sha256', models.CharField(max_length=64)),
-                ('signature', models.CharField(choices=[('valid', 'Valid'), ('missing', 'Missing'), ('invalid', 'Invalid')], max_length=10)),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('processed', 'Processed'), ('failed', 'Failed'), ('rejected', 'Rejected')], default='pending', max_length=10)),
-                ('deliveries', models.PositiveIntegerField(default=1, help_text='How many times Meta sent this same body.')),
-                ('fields', models.CharField(blank=True, help_text='changes[].field values', max_length=255)),
-                ('item_counts', models.JSONField(blank=True, default=dict)),
-                ('error', models.TextField(blank=True)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='webhook_events', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("body", models.TextField()),
+                ("body_sha256", models.CharField(max_length=64)),
+                (
+                    "signature",
+                    models.CharField(
+                        choices=[("valid", "Valid"), ("missing", "Missing"), ("invalid", "Invalid")], max_length=10
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("processed", "Processed"),
+                            ("failed", "Failed"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "deliveries",
+                    models.PositiveIntegerField(default=1, help_text="How many times Meta sent this same body."),
+                ),
+                ("fields", models.CharField(blank=True, help_text="changes[].field values", max_length=255)),
+                ("item_counts", models.JSONField(blank=True, default=dict)),
+                ("error", models.TextField(blank=True)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="webhook_events", to="tenants.tenant"
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(condition=models.Q(('wa_id', ''), _negated=True), fields=('tenant', 'wa_id'), name='contact_unique_wa_id'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("wa_id", ""), _negated=True),
+                fields=("tenant", "wa_id"),
+                name="contact_unique_wa_id",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(condition=models.Q(('user_id', ''), _negated=True), fields=('tenant', 'user_id'), name='contact_unique_user_id'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("user_id", ""), _negated=True),
+                fields=("tenant", "user_id"),
+                name="contact_unique_user_id",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['conversation', 'timestamp', 'id'], name='message_thread_order'),
+            model_name="message",
+            index=models.Index(fields=["conversation", "timestamp", "id"], name="message_thread_order"),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('target_wamid', ''), _negated=True), fields=['tenant', 'target_wamid'], name='message_followups'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("target_wamid", ""), _negated=True),
+                fields=["tenant", "target_wamid"],
+                name="message_followups",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(fields=('tenant', 'wamid'), name='message_unique_wamid_per_tenant'),
+            model_name="message",
+            constraint=models.UniqueConstraint(fields=("tenant", "wamid"), name="message_unique_wamid_per_tenant"),
         ),
         migrations.AddConstraint(
-            model_name='messagetemplate',
-            constraint=models.UniqueConstraint(fields=('tenant', 'meta_id'), name='template_unique_per_tenant'),
+            model_name="messagetemplate",
+            constraint=models.UniqueConstraint(fields=("tenant", "meta_id"), name="template_unique_per_tenant"),
         ),
         migrations.AddConstraint(
-            model_name='phonenumber',
-            constraint=models.UniqueConstraint(fields=('tenant', 'phone_number_id'), name='phone_number_unique_per_tenant'),
+            model_name="phonenumber",
+            constraint=models.UniqueConstraint(
+                fields=("tenant", "phone_number_id"), name="phone_number_unique_per_tenant"
+            ),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['tenant', '-last_activity_at'], name='conversation_recent'),
+            model_name="conversation",
+            index=models.Index(fields=["tenant", "-last_activity_at"], name="conversation_recent"),
         ),
         migrations.AddConstraint(
-            model_name='conversation',
-            constraint=models.UniqueConstraint(fields=('tenant', 'contact', 'phone_number'), name='conversation_unique_per_contact_and_number'),
+            model_name="conversation",
+            constraint=models.UniqueConstraint(
+                fields=("tenant", "contact", "phone_number"), name="conversation_unique_per_contact_and_number"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='statusupdate',
-            constraint=models.UniqueConstraint(fields=('tenant', 'wamid', 'status'), name='status_update_unique'),
+            model_name="statusupdate",
+            constraint=models.UniqueConstraint(fields=("tenant", "wamid", "status"), name="status_update_unique"),
         ),
         migrations.AddIndex(
-            model_name='webhookevent',
-            index=models.Index(fields=['tenant', '-received_at'], name='webhook_event_recent'),
+            model_name="webhookevent",
+            index=models.Index(fields=["tenant", "-received_at"], name="webhook_event_recent"),
         ),
         migrations.AddIndex(
-            model_name='webhookevent',
-            index=models.Index(fields=['tenant', 'state', '-received_at'], name='webhook_event_state'),
+            model_name="webhookevent",
+            index=models.Index(fields=["tenant", "state", "-received_at"], name="webhook_event_state"),
         ),
         migrations.AddConstraint(
-            model_name='webhookevent',
-            constraint=models.UniqueConstraint(condition=models.Q(('signature', 'valid')), fields=('tenant', 'body_sha256'), name='webhook_event_unique_body'),
+            model_name="webhookevent",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("signature", "valid")),
+                fields=("tenant", "body_sha256"),
+                name="webhook_event_unique_body",
+            ),
         ),
     ]

@@ -6,54 +6,76 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0001_initial'),
-        ('whatsapp', '0001_initial'),
+        ("tenants", "0001_initial"),
+        ("whatsapp", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='connection',
-            name='sending_paused_reason',
-            field=models.CharField(blank=True, help_text='Set when Meta refused the token; cleared when it is replaced.', max_length=255),
+            model_name="connection",
+            name="sending_paused_reason",
+            field=models.CharField(
+                blank=True, help_text="Set when Meta refused the token; cleared when it is replaced.", max_length=255
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='next_attempt_at',
-            field=models.DateTimeField(blank=True, help_text='When a waiting message is tried again.', null=True),
+            model_name="message",
+            name="next_attempt_at",
+            field=models.DateTimeField(blank=True, help_text="When a waiting message is tried again.", null=True),
         ),
         migrations.AddField(
-            model_name='message',
-            name='outcome_unknown',
-            field=models.BooleanField(default=False, help_text='The send may or may not have reached Meta; never re-sent without a person.'),
+            model_name="message",
+            name="outcome_unknown",
+            field=models.BooleanField(
+                default=False, help_text="The send may or may not have reached Meta; never re-sent without a person."
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='waiting_reason',
-            field=models.CharField(blank=True, help_text='Why a queued message is waiting.', max_length=255),
+            model_name="message",
+            name="waiting_reason",
+            field=models.CharField(blank=True, help_text="Why a queued message is waiting.", max_length=255),
         ),
         migrations.AddField(
-            model_name='phonenumber',
-            name='messages_per_second',
-            field=models.PositiveIntegerField(default=80, help_text="Meta's throughput for this number: 80 by default, up to 1,000 after an upgrade."),
+            model_name="phonenumber",
+            name="messages_per_second",
+            field=models.PositiveIntegerField(
+                default=80, help_text="Meta's throughput for this number: 80 by default, up to 1,000 after an upgrade."
+            ),
         ),
         migrations.CreateModel(
-            name='GraphCall',
+            name="GraphCall",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('method', models.CharField(max_length=8)),
-                ('path', models.CharField(max_length=255)),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, help_text='Empty when no answer came.', null=True)),
-                ('duration_ms', models.PositiveIntegerField(default=0)),
-                ('error_code', models.IntegerField(blank=True, null=True)),
-                ('error_message', models.TextField(blank=True)),
-                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='whatsapp.message')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='graph_calls', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("method", models.CharField(max_length=8)),
+                ("path", models.CharField(max_length=255)),
+                (
+                    "status_code",
+                    models.PositiveSmallIntegerField(blank=True, help_text="Empty when no answer came.", null=True),
+                ),
+                ("duration_ms", models.PositiveIntegerField(default=0)),
+                ("error_code", models.IntegerField(blank=True, null=True)),
+                ("error_message", models.TextField(blank=True)),
+                (
+                    "message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="whatsapp.message",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="graph_calls", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['tenant', '-started_at'], name='graph_call_recent')],
+                "indexes": [models.Index(fields=["tenant", "-started_at"], name="graph_call_recent")],
             },
         ),
     ]

@@ -8,49 +8,88 @@ import whatsapp.models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0001_initial'),
-        ('whatsapp', '0001_initial'),
+        ("tenants", "0001_initial"),
+        ("whatsapp", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MediaFile',
+            name="MediaFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('meta_media_id', models.CharField(blank=True, help_text="Meta's media id, from the webhook.", max_length=128)),
-                ('mime_type', models.CharField(blank=True, max_length=255)),
-                ('meta_sha256', models.CharField(blank=True, help_text="Meta's checksum: hex or base64.", max_length=128)),
-                ('sha256', models.CharField(blank=True, help_text='Hex SHA-256 of the stored bytes.', max_length=64)),
-                ('size', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('filename', models.CharField(blank=True, help_text='The name shown and offered for download.', max_length=255)),
-                ('file', models.FileField(blank=True, max_length=500, upload_to=whatsapp.models.media_upload_path)),
-                ('state', models.CharField(choices=[('pending', 'Downloading'), ('stored', 'Stored'), ('failed', 'Failed')], default='pending', max_length=10)),
-                ('error', models.TextField(blank=True, help_text='Why the download failed, for the agent.')),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('stored_at', models.DateTimeField(blank=True, null=True)),
-                ('message', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='media_file', to='whatsapp.message')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='media_files', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "meta_media_id",
+                    models.CharField(blank=True, help_text="Meta's media id, from the webhook.", max_length=128),
+                ),
+                ("mime_type", models.CharField(blank=True, max_length=255)),
+                (
+                    "meta_sha256",
+                    models.CharField(blank=True, help_text="Meta's checksum: hex or base64.", max_length=128),
+                ),
+                ("sha256", models.CharField(blank=True, help_text="Hex SHA-256 of the stored bytes.", max_length=64)),
+                ("size", models.PositiveBigIntegerField(blank=True, null=True)),
+                (
+                    "filename",
+                    models.CharField(blank=True, help_text="The name shown and offered for download.", max_length=255),
+                ),
+                ("file", models.FileField(blank=True, max_length=500, upload_to=whatsapp.models.media_upload_path)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("pending", "Downloading"), ("stored", "Stored"), ("failed", "Failed")],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("error", models.TextField(blank=True, help_text="Why the download failed, for the agent.")),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("stored_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "message",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="media_file", to="whatsapp.message"
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="media_files", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['tenant', 'state'], name='media_file_state')],
+                "indexes": [models.Index(fields=["tenant", "state"], name="media_file_state")],
             },
         ),
         migrations.CreateModel(
-            name='UploadedMedia',
+            name="UploadedMedia",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sha256', models.CharField(max_length=64)),
-                ('mime_type', models.CharField(max_length=255)),
-                ('meta_media_id', models.CharField(max_length=128)),
-                ('uploaded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('phone_number', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='whatsapp.phonenumber')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sha256", models.CharField(max_length=64)),
+                ("mime_type", models.CharField(max_length=255)),
+                ("meta_media_id", models.CharField(max_length=128)),
+                ("uploaded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "phone_number",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="whatsapp.phonenumber"
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'phone_number', 'sha256', 'mime_type'), name='uploaded_media_unique_content')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("tenant", "phone_number", "sha256", "mime_type"), name="uploaded_media_unique_content"
+                    )
+                ],
             },
         ),
     ]

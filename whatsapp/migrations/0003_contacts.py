@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0001_initial'),
-        ('whatsapp', '0002_delivery'),
+        ("tenants", "0001_initial"),
+        ("whatsapp", "0002_delivery"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='contact',
-            name='attributes',
-            field=models.JSONField(blank=True, default=dict, help_text='Custom fields: name → text.'),
+            model_name="contact",
+            name="attributes",
+            field=models.JSONField(blank=True, default=dict, help_text="Custom fields: name → text."),
         ),
         migrations.AddField(
-            model_name='contact',
-            name='notes',
+            model_name="contact",
+            name="notes",
             field=models.TextField(blank=True, help_text="Your team's notes; the customer never sees them."),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['tenant', '-id'], name='contact_newest'),
+            model_name="contact",
+            index=models.Index(fields=["tenant", "-id"], name="contact_newest"),
         ),
     ]

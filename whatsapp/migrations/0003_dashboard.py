@@ -7,63 +7,101 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0001_initial'),
-        ('whatsapp', '0002_delivery'),
+        ("tenants", "0001_initial"),
+        ("whatsapp", "0002_delivery"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ConversationResolution',
+            name="ConversationResolution",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('opened_at', models.DateTimeField(blank=True, help_text="The customer's first message after the previous resolution.", null=True)),
-                ('resolved_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "opened_at",
+                    models.DateTimeField(
+                        blank=True, help_text="The customer's first message after the previous resolution.", null=True
+                    ),
+                ),
+                ("resolved_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['tenant', 'status'], name='conversation_status'),
+            model_name="conversation",
+            index=models.Index(fields=["tenant", "status"], name="conversation_status"),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['tenant', 'window_closes_at'], name='conversation_window'),
+            model_name="conversation",
+            index=models.Index(fields=["tenant", "window_closes_at"], name="conversation_window"),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['tenant', 'timestamp'], include=('id', 'direction', 'type', 'status', 'author', 'conversation'), name='message_tenant_time'),
+            model_name="message",
+            index=models.Index(
+                fields=["tenant", "timestamp"],
+                include=("id", "direction", "type", "status", "author", "conversation"),
+                name="message_tenant_time",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(models.Q(('type__in', ('reaction', 'edit', 'revoke', 'system')), _negated=True), models.Q(('direction', 'in'), models.Q(('author__isnull', False), ('direction', 'out'), models.Q(('status', 'failed'), _negated=True)), _connector='OR')), fields=['conversation', 'timestamp', 'id'], include=('direction', 'author'), name='message_waits'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(
+                    models.Q(("type__in", ("reaction", "edit", "revoke", "system")), _negated=True),
+                    models.Q(
+                        ("direction", "in"),
+                        models.Q(
+                            ("author__isnull", False),
+                            ("direction", "out"),
+                            models.Q(("status", "failed"), _negated=True),
+                        ),
+                        _connector="OR",
+                    ),
+                ),
+                fields=["conversation", "timestamp", "id"],
+                include=("direction", "author"),
+                name="message_waits",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('status', 'failed')), fields=['tenant', 'timestamp'], name='message_failures'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("status", "failed")), fields=["tenant", "timestamp"], name="message_failures"
+            ),
         ),
         migrations.AddIndex(
-            model_name='webhookevent',
-            index=models.Index(condition=models.Q(('signature', 'valid'), _negated=True), fields=['tenant', 'received_at'], name='webhook_event_bad_signature'),
+            model_name="webhookevent",
+            index=models.Index(
+                condition=models.Q(("signature", "valid"), _negated=True),
+                fields=["tenant", "received_at"],
+                name="webhook_event_bad_signature",
+            ),
         ),
         migrations.AddField(
-            model_name='conversationresolution',
-            name='conversation',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='resolutions', to='whatsapp.conversation'),
+            model_name="conversationresolution",
+            name="conversation",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="resolutions", to="whatsapp.conversation"
+            ),
         ),
         migrations.AddField(
-            model_name='conversationresolution',
-            name='resolved_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="conversationresolution",
+            name="resolved_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='conversationresolution',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.tenant'),
+            model_name="conversationresolution",
+            name="tenant",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenants.tenant"),
         ),
         migrations.AddIndex(
-            model_name='conversationresolution',
-            index=models.Index(fields=['tenant', 'resolved_at'], name='resolution_recent'),
+            model_name="conversationresolution",
+            index=models.Index(fields=["tenant", "resolved_at"], name="resolution_recent"),
         ),
     ]

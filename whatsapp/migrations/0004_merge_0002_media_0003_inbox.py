@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('whatsapp', '0002_media'),
-        ('whatsapp', '0003_inbox'),
+        ("whatsapp", "0002_media"),
+        ("whatsapp", "0003_inbox"),
     ]
 
-    operations = [
-    ]
+    operations = []

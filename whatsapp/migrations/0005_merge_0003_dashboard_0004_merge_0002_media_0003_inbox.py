@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('whatsapp', '0003_dashboard'),
-        ('whatsapp', '0004_merge_0002_media_0003_inbox'),
+        ("whatsapp", "0003_dashboard"),
+        ("whatsapp", "0004_merge_0002_media_0003_inbox"),
     ]
 
-    operations = [
-    ]
+    operations = []

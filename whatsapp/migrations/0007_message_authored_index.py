@@ -5,16 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0003_audit_log_and_security_settings'),
-        ('whatsapp', '0006_merge_20261122_0049'),
+        ("tenants", "0003_audit_log_and_security_settings"),
+        ("whatsapp", "0006_merge_20261122_0049"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(models.Q(('type__in', ('reaction', 'edit', 'revoke', 'system')), _negated=True), ('author__isnull', False), ('direction', 'out')), fields=['tenant', 'timestamp'], include=('author', 'conversation'), name='message_authored'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(
+                    models.Q(("type__in", ("reaction", "edit", "revoke", "system")), _negated=True),
+                    ("author__isnull", False),
+                    ("direction", "out"),
+                ),
+                fields=["tenant", "timestamp"],
+                include=("author", "conversation"),
+                name="message_authored",
+            ),
         ),
     ]

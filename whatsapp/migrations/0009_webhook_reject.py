@@ -5,27 +5,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0003_audit_log_and_security_settings'),
-        ('whatsapp', '0008_task_claim_index'),
+        ("tenants", "0003_audit_log_and_security_settings"),
+        ("whatsapp", "0008_task_claim_index"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WebhookReject',
+            name="WebhookReject",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('minute', models.DateTimeField(help_text='The minute the posts came in (seconds cut).')),
-                ('missing', models.PositiveIntegerField(default=0, help_text='Posts without X-Hub-Signature-256.')),
-                ('invalid', models.PositiveIntegerField(default=0, help_text='Posts whose signature did not match the body.')),
-                ('sample', models.BinaryField(help_text="The start of the minute's first body.", max_length=4096)),
-                ('sample_reason', models.CharField(choices=[('valid', 'Valid'), ('missing', 'Missing'), ('invalid', 'Invalid')], max_length=10)),
-                ('sample_size', models.PositiveIntegerField(help_text="The whole length of the sample's body, in bytes.")),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='webhook_rejects', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("minute", models.DateTimeField(help_text="The minute the posts came in (seconds cut).")),
+                ("missing", models.PositiveIntegerField(default=0, help_text="Posts without X-Hub-Signature-256.")),
+                (
+                    "invalid",
+                    models.PositiveIntegerField(default=0, help_text="Posts whose signature did not match the body."),
+                ),
+                ("sample", models.BinaryField(help_text="The start of the minute's first body.", max_length=4096)),
+                (
+                    "sample_reason",
+                    models.CharField(
+                        choices=[("valid", "Valid"), ("missing", "Missing"), ("invalid", "Invalid")], max_length=10
+                    ),
+                ),
+                (
+                    "sample_size",
+                    models.PositiveIntegerField(help_text="The whole length of the sample's body, in bytes."),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="webhook_rejects", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'minute'), name='webhook_reject_minute')],
+                "constraints": [models.UniqueConstraint(fields=("tenant", "minute"), name="webhook_reject_minute")],
             },
         ),
     ]

@@ -22,7 +22,10 @@ def repoint(apps, schema_editor, moves):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("whatsapp", "0009_webhook_reject"), ("django_tasks_database", "0021_conditional_partial_index_ordering")]
+    dependencies = [
+        ("whatsapp", "0009_webhook_reject"),
+        ("django_tasks_database", "0021_conditional_partial_index_ordering"),
+    ]
 
     operations = [
         migrations.RunPython(

@@ -5,7 +5,6 @@ every `access.changed` event and on a timer, and closes when the check fails.
 
 The events come from the receivers at the bottom, which connect in `apps.py`."""
 
-
 from dataclasses import dataclass
 from importlib import import_module
 
@@ -38,13 +37,19 @@ def grant_access(user, slug, session):
     workspace inactive, or two factors required and not passed by this session."""
     if not (user and user.is_authenticated) or session is None or not session.session_key:
         return None
-    membership = Membership.objects.select_related("tenant").filter(
-        user=user, tenant__slug=slug, tenant__active=True
-    ).first()
+    membership = (
+        Membership.objects.select_related("tenant").filter(user=user, tenant__slug=slug, tenant__active=True).first()
+    )
     if membership is None or (membership.tenant.require_2fa and not scope_is_verified(user, session)):
         return None
-    return Grant(user.pk, membership.pk, membership.role, membership.tenant_id,
-                 session.session_key, session.get(HASH_SESSION_KEY, ""))
+    return Grant(
+        user.pk,
+        membership.pk,
+        membership.role,
+        membership.tenant_id,
+        session.session_key,
+        session.get(HASH_SESSION_KEY, ""),
+    )
 
 
 def access_still_valid(grant):
@@ -54,8 +59,14 @@ def access_still_valid(grant):
     password; and it passed two factors if the workspace now requires them. Reads only."""
     membership = (
         Membership.objects.select_related("tenant", "user")
-        .filter(pk=grant.membership_id, user_id=grant.user_id, tenant_id=grant.tenant_id, role=grant.role,
-                tenant__active=True, user__is_active=True)
+        .filter(
+            pk=grant.membership_id,
+            user_id=grant.user_id,
+            tenant_id=grant.tenant_id,
+            role=grant.role,
+            tenant__active=True,
+            user__is_active=True,
+        )
         .first()
     )
     if membership is None:
@@ -65,8 +76,10 @@ def access_still_valid(grant):
     if str(session.get(SESSION_KEY)) != str(grant.user_id):
         return False
     session_hash = session.get(HASH_SESSION_KEY, "")
-    if not (constant_time_compare(session_hash, grant.session_hash)
-            and constant_time_compare(session_hash, membership.user.get_session_auth_hash())):
+    if not (
+        constant_time_compare(session_hash, grant.session_hash)
+        and constant_time_compare(session_hash, membership.user.get_session_auth_hash())
+    ):
         return False
     return not membership.tenant.require_2fa or scope_is_verified(membership.user, session)
 

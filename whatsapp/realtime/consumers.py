@@ -4,7 +4,6 @@ A socket keeps its access only while what it was let in with still holds
 (realtime_access.py): it checks again whenever told that access may have changed, and at
 least every REALTIME_ACCESS_RECHECK_SECONDS, and closes once the check fails."""
 
-
 import asyncio
 import logging
 import random

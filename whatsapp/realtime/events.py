@@ -5,7 +5,6 @@ a state the database does not hold. The HTML of a message or a conversation row 
 here once per event, from the same templates as the page, and browsers insert it as is.
 """
 
-
 import asyncio
 import logging
 import threading
@@ -75,7 +74,9 @@ def message_created(message):
     from whatsapp.models import Message
 
     def data():
-        fresh = Message.objects.select_related("author", "conversation__contact", "conversation__tenant").get(pk=message.pk)
+        fresh = Message.objects.select_related("author", "conversation__contact", "conversation__tenant").get(
+            pk=message.pk
+        )
         return {
             "conversation_id": fresh.conversation_id,
             "assignee_id": fresh.conversation.assignee_id,
@@ -153,7 +154,11 @@ def notification_created(notification):
         _send(
             user_group(notification.user_id),
             "notification",
-            {"conversation_id": notification.conversation_id, "text": notification.text, "tenant_id": notification.tenant_id},
+            {
+                "conversation_id": notification.conversation_id,
+                "text": notification.text,
+                "tenant_id": notification.tenant_id,
+            },
         )
 
     transaction.on_commit(send)

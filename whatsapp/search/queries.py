@@ -7,7 +7,6 @@ the embedded demo, it falls back to case-insensitive LIKE: slow on big tables, b
 has small ones.
 """
 
-
 import re
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
@@ -26,9 +25,8 @@ MIN_PHONE_DIGITS = 3
 MESSAGE_VECTOR = SearchVector("text", config="simple")
 CONTACT_VECTOR = SearchVector("name", "profile_name", "notes", config="simple")
 # For ranking only (never in WHERE): a name outweighs a note.
-CONTACT_RANKED_VECTOR = (
-    SearchVector("name", "profile_name", weight="A", config="simple")
-    + SearchVector("notes", weight="C", config="simple")
+CONTACT_RANKED_VECTOR = SearchVector("name", "profile_name", weight="A", config="simple") + SearchVector(
+    "notes", weight="C", config="simple"
 )
 HEADLINE_LENGTH = 240
 

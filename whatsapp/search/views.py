@@ -1,6 +1,5 @@
 """The search page: messages and contacts of the tenant that match the words typed."""
 
-
 from django.db.models import Q
 from django.shortcuts import render
 from django.views.decorators.http import require_GET

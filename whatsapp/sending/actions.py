@@ -28,8 +28,9 @@ def send_reply(membership, conversation, text, reply_to=None):
     if reply_to is not None and (reply_to.conversation_id != conversation.pk or not reply_to.wamid):
         raise ActionError("You can quote a message of this conversation that reached WhatsApp.")
     with transaction.atomic():
-        message = delivery.queue_new(conversation, membership.user, type="text", text=text,
-                                     reply_to_wamid=reply_to.wamid if reply_to else "")
+        message = delivery.queue_new(
+            conversation, membership.user, type="text", text=text, reply_to_wamid=reply_to.wamid if reply_to else ""
+        )
         Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
         conversations.touch_conversation(conversation, message, inbound=False)
         realtime.message_created(message)
@@ -72,8 +73,9 @@ def react(membership, conversation, target, emoji):
     if target.conversation_id != conversation.pk or target.direction != Message.Direction.IN or not target.wamid:
         raise ActionError("You can react to the customer's messages only.")
     with transaction.atomic():
-        reaction = delivery.queue_new(conversation, membership.user, type="reaction", text=emoji,
-                                      target_wamid=target.wamid)
+        reaction = delivery.queue_new(
+            conversation, membership.user, type="reaction", text=emoji, target_wamid=target.wamid
+        )
         conversations.apply_followups(conversation.tenant, target.wamid)
     return reaction
 
@@ -85,7 +87,9 @@ def send_template(membership, conversation, template, values):
     if template.tenant_id != membership.tenant_id:
         raise ActionError("No such template.")
     if template.status != "APPROVED":
-        raise ActionError(f"Template {template.name} is {template.status.lower() or 'not approved'}: it cannot be sent.")
+        raise ActionError(
+            f"Template {template.name} is {template.status.lower() or 'not approved'}: it cannot be sent."
+        )
     variables = template.variables
     values = [" ".join(str(value).split()) for value in values]
     if len(values) != len(variables) or any(not value for value in values):
@@ -94,9 +98,13 @@ def send_template(membership, conversation, template, values):
         raise ActionError("A template value may have at most 1,024 characters.")
     filled = dict(zip(variables, values))
     with transaction.atomic():
-        message = delivery.queue_new(conversation, membership.user, type="template",
-                                     text=_fill(template.body_text, "BODY", filled),
-                                     content={"template": _template_payload(template, filled)})
+        message = delivery.queue_new(
+            conversation,
+            membership.user,
+            type="template",
+            text=_fill(template.body_text, "BODY", filled),
+            content={"template": _template_payload(template, filled)},
+        )
         conversations.touch_conversation(conversation, message, inbound=False)
         realtime.message_created(message)
     return message

@@ -11,7 +11,6 @@ The rules that keep a message from being lost or sent twice:
 - while Meta refuses the token, the tenant's messages wait, and go when it is replaced.
 """
 
-
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -51,8 +50,13 @@ def queue_new(conversation, author, **fields):
     """Write a member's outbound message (type, text and content in `fields`) and queue it,
     in the caller's transaction: the job is a row there too, so both commit or neither."""
     message = Message.objects.create(
-        tenant=conversation.tenant, conversation=conversation, direction=Message.Direction.OUT,
-        status=MessageStatus.QUEUED, author=author, timestamp=timezone.now(), **fields,
+        tenant=conversation.tenant,
+        conversation=conversation,
+        direction=Message.Direction.OUT,
+        status=MessageStatus.QUEUED,
+        author=author,
+        timestamp=timezone.now(),
+        **fields,
     )
     queue(message)
     return message
@@ -212,8 +216,16 @@ def resend(message):
         message.wamid, message.next_attempt_at, message.waiting_reason = None, None, ""
         _save(
             message,
-            ["status", "outcome_unknown", "error_code", "error_title", "error_detail", "wamid", "next_attempt_at",
-             "waiting_reason"],
+            [
+                "status",
+                "outcome_unknown",
+                "error_code",
+                "error_title",
+                "error_detail",
+                "wamid",
+                "next_attempt_at",
+                "waiting_reason",
+            ],
         )
         queue(message)
 
@@ -239,11 +251,15 @@ def requeue_forgotten(now=None):
     """Queued messages whose job is overdue (a lost job, a resumed tenant): enqueue again.
     A duplicate job is harmless: only one claim succeeds."""
     overdue = (now or timezone.now()) - timedelta(minutes=1)
-    messages = Message.objects.filter(
-        direction=Message.Direction.OUT,
-        status=MessageStatus.QUEUED,
-        tenant__whatsapp__sending_paused_reason="",
-    ).exclude(next_attempt_at__gt=overdue).filter(created_at__lt=overdue)
+    messages = (
+        Message.objects.filter(
+            direction=Message.Direction.OUT,
+            status=MessageStatus.QUEUED,
+            tenant__whatsapp__sending_paused_reason="",
+        )
+        .exclude(next_attempt_at__gt=overdue)
+        .filter(created_at__lt=overdue)
+    )
     ids = list(messages.values_list("pk", flat=True)[:1000])
     for message_id in ids:
         _enqueue(message_id)
@@ -356,7 +372,10 @@ def _fail_from_webhook(message, best):
     error = cloud_api.CloudAPIError(best.error_code or 0, best.error_title, best.error_detail)
     delay = error.retry_delay(message.send_attempts) if message.direction == Message.Direction.OUT else None
     if delay is not None:
-        message.content = {**message.content, "failed_wamids": [*message.content.get("failed_wamids", []), message.wamid]}
+        message.content = {
+            **message.content,
+            "failed_wamids": [*message.content.get("failed_wamids", []), message.wamid],
+        }
         message.wamid = None
         message.save(update_fields=["content", "wamid"])
         retry_later(message, error, delay)

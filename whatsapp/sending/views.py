@@ -78,8 +78,9 @@ def send_file(request, membership, conversation_id):
     except ActionError as error:
         return JsonResponse({"error": str(error)}, status=400)
     if "application/json" in request.headers.get("Accept", ""):
-        return JsonResponse({"message_id": message.pk, "status": message.status,
-                             "html": realtime.message_html(message)}, status=201)
+        return JsonResponse(
+            {"message_id": message.pk, "status": message.status, "html": realtime.message_html(message)}, status=201
+        )
     return redirect("whatsapp:conversation", slug=membership.tenant.slug, conversation_id=conversation.pk)
 
 

@@ -143,16 +143,30 @@ class FakeGraphAPI:
 
     # Configuration and scripting, for tests in this process
 
-    def register_number(self, phone_number_id, webhook_url, app_secret, display_phone_number="15550001111",
-                        waba_id="WABA_ID", access_token=None):
+    def register_number(
+        self,
+        phone_number_id,
+        webhook_url,
+        app_secret,
+        display_phone_number="15550001111",
+        waba_id="WABA_ID",
+        access_token=None,
+    ):
         number = Number(str(phone_number_id), webhook_url, app_secret, display_phone_number, waba_id, access_token)
         with self._lock:
             self.numbers[number.phone_number_id] = number
         return number
 
-    def script_error(self, phone_number_id=None, code=131047, message="Re-engagement message", http_status=400,
-                     details="Message failed to send because more than 24 hours have passed since the customer "
-                             "last replied to this number.", times=1):
+    def script_error(
+        self,
+        phone_number_id=None,
+        code=131047,
+        message="Re-engagement message",
+        http_status=400,
+        details="Message failed to send because more than 24 hours have passed since the customer "
+        "last replied to this number.",
+        times=1,
+    ):
         error = GraphError(code, message, http_status, details)
         self._push_script("error", phone_number_id, times, error=error)
 
@@ -184,7 +198,8 @@ class FakeGraphAPI:
         with self._lock:
             records = list(self.sent)
         return [
-            record for record in records
+            record
+            for record in records
             if phone_number_id in (None, record["phone_number_id"])
             and (to is None or _digits(record["to"]) == _digits(to))
         ]
@@ -212,21 +227,40 @@ class FakeGraphAPI:
     def add_media(self, data, mime_type, phone_number_id=None):
         """Store media as if a customer had sent it; returns its media id."""
         media_id = str(10**15 + secrets.randbelow(9 * 10**15))
-        item = {"data": data, "mime_type": mime_type, "phone_number_id": phone_number_id,
-                "url_token": secrets.token_urlsafe(12), "sha256": hashlib.sha256(data).hexdigest()}
+        item = {
+            "data": data,
+            "mime_type": mime_type,
+            "phone_number_id": phone_number_id,
+            "url_token": secrets.token_urlsafe(12),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
         with self._lock:
             self.media[media_id] = item
         return media_id
 
-    def customer_sends_media(self, phone_number_id, wa_id, kind, data, mime_type, name="Customer", caption=None,
-                             filename=None, voice=None, **kwargs):
+    def customer_sends_media(
+        self,
+        phone_number_id,
+        wa_id,
+        kind,
+        data,
+        mime_type,
+        name="Customer",
+        caption=None,
+        filename=None,
+        voice=None,
+        **kwargs,
+    ):
         """A customer's image, video, audio, document or sticker: the file is stored here and
         a signed webhook names it, with its sha256 in base64 as Meta's webhooks give it.
         Returns (wamid, media_id)."""
         number = self._number(phone_number_id)
         media_id = self.add_media(data, mime_type, number.phone_number_id)
-        body = {"id": media_id, "mime_type": mime_type,
-                "sha256": base64.b64encode(hashlib.sha256(data).digest()).decode()}
+        body = {
+            "id": media_id,
+            "mime_type": mime_type,
+            "sha256": base64.b64encode(hashlib.sha256(data).digest()).decode(),
+        }
         extras = {"caption": caption, "filename": filename, "voice": voice}
         body.update({key: value for key, value in extras.items() if value is not None})
         kwargs.setdefault("display_phone_number", number.display_phone_number)
@@ -295,16 +329,24 @@ class FakeGraphAPI:
                 match = re.fullmatch(pattern, request.path)
                 if match and method == request.method:
                     return handler(request, **match.groupdict())
-            raise GraphError(100, "Unsupported request", http_status=404,
-                             details=f"Unknown path components: {request.method} {request.path}")
+            raise GraphError(
+                100,
+                "Unsupported request",
+                http_status=404,
+                details=f"Unknown path components: {request.method} {request.path}",
+            )
         except GraphError as error:
             return _json(error.body(), error.http_status)
 
     def _authenticate(self, request, number=None):
         token = request.bearer
         if not token or (number and number.access_token and token != number.access_token):
-            raise GraphError(190, "Error validating access token", http_status=401,
-                             details="The access token is missing, invalid or expired.")
+            raise GraphError(
+                190,
+                "Error validating access token",
+                http_status=401,
+                details="The access token is missing, invalid or expired.",
+            )
 
     def _messages(self, request, phone_number_id):
         self._authenticate(request)  # like Meta: no token is refused before anything is looked up
@@ -344,25 +386,43 @@ class FakeGraphAPI:
         if unknown_media:
             raise GraphError(131053, "Media upload error", details=f"Media id {media_id} does not exist or expired.")
         wamid = payloads.new_wamid()
-        record = {"phone_number_id": number.phone_number_id, "to": to, "body": body, "wamid": wamid,
-                  "time": time.time()}
+        record = {
+            "phone_number_id": number.phone_number_id,
+            "to": to,
+            "body": body,
+            "wamid": wamid,
+            "time": time.time(),
+        }
         with self._lock:
             self.sent.append(record)
         # A reaction only ever gets `sent` (META_FACTS.md section 2).
         statuses = ("sent",) if kind == "reaction" else payloads.STATUS_ORDER
         tracker = body.get("biz_opaque_callback_data")
-        threading.Thread(target=self._send_statuses, args=(number, wamid, _digits(to), statuses, tracker),
-                         daemon=True).start()
-        return _json({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": _digits(to)}],
-                      "messages": [{"id": wamid}]})
+        threading.Thread(
+            target=self._send_statuses, args=(number, wamid, _digits(to), statuses, tracker), daemon=True
+        ).start()
+        return _json(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": to, "wa_id": _digits(to)}],
+                "messages": [{"id": wamid}],
+            }
+        )
 
     def _send_statuses(self, number, wamid, recipient_id, statuses, tracker):
         generation = self._generation
         for status in statuses:
             if self._stopped.wait(self.status_delay) or generation != self._generation:
                 return
-            payload = payloads.status(number.phone_number_id, wamid, status, recipient_id, tracker=tracker,
-                                      display_phone_number=number.display_phone_number, waba_id=number.waba_id)
+            payload = payloads.status(
+                number.phone_number_id,
+                wamid,
+                status,
+                recipient_id,
+                tracker=tracker,
+                display_phone_number=number.display_phone_number,
+                waba_id=number.waba_id,
+            )
             self._deliver_webhook(number, payload)
 
     def _deliver_webhook(self, number, payload):
@@ -394,8 +454,15 @@ class FakeGraphAPI:
         mime_type = fields.get("type", (b"", None))[0].decode() or file_type
         media_id = self.add_media(data, mime_type, number.phone_number_id)
         with self._lock:
-            self.uploads.append({"phone_number_id": number.phone_number_id, "media_id": media_id,
-                                 "mime_type": mime_type, "size": len(data), "time": time.time()})
+            self.uploads.append(
+                {
+                    "phone_number_id": number.phone_number_id,
+                    "media_id": media_id,
+                    "mime_type": mime_type,
+                    "size": len(data),
+                    "time": time.time(),
+                }
+            )
         return _json({"id": media_id})
 
     def _media_item(self, request, media_id):
@@ -415,9 +482,14 @@ class FakeGraphAPI:
     def _number_info(self, request, number):
         """The phone number node, with only the fields asked for (and its id), as Meta does."""
         self._authenticate(request, number)
-        node = {"id": number.phone_number_id, "display_phone_number": number.display_phone_number,
-                "verified_name": number.verified_name, "quality_rating": number.quality_rating,
-                "messaging_limit_tier": number.messaging_limit_tier, "throughput": {"level": "STANDARD"}}
+        node = {
+            "id": number.phone_number_id,
+            "display_phone_number": number.display_phone_number,
+            "verified_name": number.verified_name,
+            "quality_rating": number.quality_rating,
+            "messaging_limit_tier": number.messaging_limit_tier,
+            "throughput": {"level": "STANDARD"},
+        }
         wanted = [name for name in request.query.get("fields", "").split(",") if name]
         return _json({key: value for key, value in node.items() if key == "id" or not wanted or key in wanted})
 
@@ -428,14 +500,16 @@ class FakeGraphAPI:
             # Each answer is a new URL and the older ones stop working, as at Meta.
             item["url_token"] = secrets.token_urlsafe(12)
             self.media_requests.append(("url", media_id))
-        return _json({
-            "messaging_product": "whatsapp",
-            "url": f"{base}/_fake/media/{media_id}?token={item['url_token']}",
-            "mime_type": item["mime_type"],
-            "sha256": item["sha256"],
-            "file_size": len(item["data"]),
-            "id": media_id,
-        })
+        return _json(
+            {
+                "messaging_product": "whatsapp",
+                "url": f"{base}/_fake/media/{media_id}?token={item['url_token']}",
+                "mime_type": item["mime_type"],
+                "sha256": item["sha256"],
+                "file_size": len(item["data"]),
+                "id": media_id,
+            }
+        )
 
     def _download_media(self, request, media_id):
         item = self._media_item(request, media_id)

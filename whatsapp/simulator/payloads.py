@@ -96,7 +96,12 @@ def text_message(phone_number_id, wa_id, text, context_wamid=None, display_phone
     """An inbound text from a customer, as one full webhook envelope."""
     context = {"from": display_phone_number, "id": context_wamid} if context_wamid else None
     return message(
-        phone_number_id, wa_id, "text", {"body": text}, context=context, display_phone_number=display_phone_number,
+        phone_number_id,
+        wa_id,
+        "text",
+        {"body": text},
+        context=context,
+        display_phone_number=display_phone_number,
         **kwargs,
     )
 

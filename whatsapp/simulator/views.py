@@ -35,13 +35,10 @@ def simulator(request):
 @require_GET
 def thread(request):
     """What the customer's phone shows: both sides of the chat, with our delivery state."""
-    messages = (
-        Message.objects.filter(
-            conversation__phone_number__phone_number_id=request.GET.get("phone_number_id", ""),
-            conversation__contact__wa_id=request.GET.get("wa_id", ""),
-        )
-        .order_by("-timestamp", "-pk")[:50]
-    )
+    messages = Message.objects.filter(
+        conversation__phone_number__phone_number_id=request.GET.get("phone_number_id", ""),
+        conversation__contact__wa_id=request.GET.get("wa_id", ""),
+    ).order_by("-timestamp", "-pk")[:50]
     return render(request, "simulator/_thread.html", {"thread_messages": reversed(list(messages))})
 
 
@@ -54,21 +51,24 @@ async def send(request):
     if not (phone_number_id and wa_id and text):
         return JsonResponse({"error": "Choose a number, a customer phone and write something."}, status=400)
     connection = await sync_to_async(
-        lambda: Connection.objects.select_related("tenant")
-        .filter(tenant__phone_numbers__phone_number_id=phone_number_id)
-        .first()
+        lambda: (
+            Connection.objects.select_related("tenant")
+            .filter(tenant__phone_numbers__phone_number_id=phone_number_id)
+            .first()
+        )
     )()
     if connection is None:
         return JsonResponse({"error": "Unknown business number."}, status=400)
-    payload = payloads.text_message(
-        phone_number_id, wa_id, text, name=request.POST.get("name", "") or "Customer"
-    )
+    payload = payloads.text_message(phone_number_id, wa_id, text, name=request.POST.get("name", "") or "Customer")
     body = payloads.encode(payload)
     url = request.build_absolute_uri(reverse("whatsapp_webhook", kwargs={"slug": connection.tenant.slug}))
     async with httpx.AsyncClient(timeout=10) as client:
         response = await client.post(
             url,
             content=body,
-            headers={"Content-Type": "application/json", "X-Hub-Signature-256": payloads.sign(body, connection.app_secret)},
+            headers={
+                "Content-Type": "application/json",
+                "X-Hub-Signature-256": payloads.sign(body, connection.app_secret),
+            },
         )
     return JsonResponse({"webhook_status": response.status_code}, status=200 if response.status_code == 200 else 502)

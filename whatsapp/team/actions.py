@@ -1,7 +1,6 @@
 """What admins manage for their team: labels, saved replies, message templates, and the
 workspace's inbox settings."""
 
-
 import logging
 from datetime import timedelta
 
@@ -42,9 +41,7 @@ def sync_templates(tenant):
     with transaction.atomic():
         for fields in fetched:
             if fields["meta_id"]:
-                MessageTemplate.objects.update_or_create(
-                    tenant=tenant, meta_id=fields.pop("meta_id"), defaults=fields
-                )
+                MessageTemplate.objects.update_or_create(tenant=tenant, meta_id=fields.pop("meta_id"), defaults=fields)
         Connection.objects.filter(pk=connection.pk).update(templates_synced_at=timezone.now())
     return len(fetched)
 

@@ -1,6 +1,5 @@
 """Admin pages for the team's tools: inbox settings, labels, saved replies, templates."""
 
-
 from django import forms
 from django.contrib import messages as flash
 from django.http import Http404
@@ -82,7 +81,9 @@ def delete_label(request, membership, label_id):
 @tenant_view(role=Role.ADMIN)
 def save_canned(request, membership):
     try:
-        response = team.save_canned_response(membership.tenant, request.POST.get("shortcut", ""), request.POST.get("text", ""))
+        response = team.save_canned_response(
+            membership.tenant, request.POST.get("shortcut", ""), request.POST.get("text", "")
+        )
     except ActionError as error:
         return _back_with(request, membership, error=error)
     return _back_with(request, membership, success=f"Saved reply /{response.shortcut} is ready.")

@@ -41,8 +41,22 @@ def web_url(url):
 
 
 CONTENT_TEMPLATES = frozenset(
-    ["audio", "button", "contacts", "document", "image", "interactive", "location", "order", "sticker", "system",
-     "text", "unknown", "unsupported", "video"]
+    [
+        "audio",
+        "button",
+        "contacts",
+        "document",
+        "image",
+        "interactive",
+        "location",
+        "order",
+        "sticker",
+        "system",
+        "text",
+        "unknown",
+        "unsupported",
+        "video",
+    ]
 )
 
 

@@ -2,7 +2,6 @@
 marketing preferences. Each is applied where the project has the object, and always
 described in a note the logs page shows."""
 
-
 from whatsapp.models import Contact, MessageTemplate, PhoneNumber
 
 
@@ -18,7 +17,10 @@ def _template(tenant, value, **changes):
     meta_id = str(value.get("message_template_id") or "")
     if not meta_id:
         return None
-    defaults = {"name": value.get("message_template_name") or "", "language": value.get("message_template_language") or ""}
+    defaults = {
+        "name": value.get("message_template_name") or "",
+        "language": value.get("message_template_language") or "",
+    }
     defaults = {key: val for key, val in defaults.items() if val}
     template, _ = MessageTemplate.objects.update_or_create(
         tenant=tenant, meta_id=meta_id, defaults={**defaults, **changes}
@@ -62,9 +64,13 @@ def _phone_number_quality(tenant, value):
     changes = {"messaging_limit": limit} if limit else {}
     if value.get("event") in ("FLAGGED", "UNFLAGGED", "DOWNGRADE", "UPGRADE"):
         changes["quality_rating"] = value["event"]
-    updated = PhoneNumber.objects.filter(tenant=tenant, display_phone_number=display).update(**changes) if changes else 0
-    return f"Number {display}: {value.get('event', 'quality update')}" + (f", limit {limit}" if limit else "") + (
-        "" if updated else " (not one of this tenant's numbers)"
+    updated = (
+        PhoneNumber.objects.filter(tenant=tenant, display_phone_number=display).update(**changes) if changes else 0
+    )
+    return (
+        f"Number {display}: {value.get('event', 'quality update')}"
+        + (f", limit {limit}" if limit else "")
+        + ("" if updated else " (not one of this tenant's numbers)")
     )
 
 

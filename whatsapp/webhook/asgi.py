@@ -16,7 +16,6 @@ cached, so any number of web processes can run side by side. Rows go in through 
 process, of WEBHOOK_POOL_SIZE connections (on top of Django's own pool).
 """
 
-
 import asyncio
 import json
 import logging
@@ -170,10 +169,16 @@ class WebhookFastPath:
 
         row = ingest.event_fields(body, received.signature, received.payload, received.error)
         priority = ingest.processing_priority(row["item_counts"])
-        row.update(tenant_id=tenant_id, item_counts=Jsonb(row["item_counts"]), priority=priority,
-                   notify=priority >= ingest.MESSAGES_PRIORITY,
-                   task_path=task.module_path, queue_name=task.queue_name, backend=task.backend,
-                   channel=task_backend.CHANNEL)
+        row.update(
+            tenant_id=tenant_id,
+            item_counts=Jsonb(row["item_counts"]),
+            priority=priority,
+            notify=priority >= ingest.MESSAGES_PRIORITY,
+            task_path=task.module_path,
+            queue_name=task.queue_name,
+            backend=task.backend,
+            channel=task_backend.CHANNEL,
+        )
         pool = await self._pool()
         async with pool.connection() as connection:
             await connection.execute(STORE_SQL.format(task_table=DBTaskResult._meta.db_table), row)
@@ -207,8 +212,12 @@ class WebhookFastPath:
         async with self.pool_lock:
             if self.pool is None or self.pool_loop is not loop:
                 pool = AsyncConnectionPool(
-                    database_conninfo(), min_size=1, max_size=settings.WEBHOOK_POOL_SIZE, open=False,
-                    kwargs={"autocommit": True}, timeout=settings.DATABASES["default"]["OPTIONS"]["pool"]["timeout"],
+                    database_conninfo(),
+                    min_size=1,
+                    max_size=settings.WEBHOOK_POOL_SIZE,
+                    open=False,
+                    kwargs={"autocommit": True},
+                    timeout=settings.DATABASES["default"]["OPTIONS"]["pool"]["timeout"],
                 )
                 await pool.open()
                 self.pool, self.pool_loop = pool, loop
@@ -224,8 +233,11 @@ def database_conninfo():
     """Django's default database as a libpq connection string (the test database in tests)."""
     params = connections["default"].settings_dict
     return make_conninfo(
-        dbname=params["NAME"], user=params["USER"] or None, password=params["PASSWORD"] or None,
-        host=params["HOST"] or None, port=str(params["PORT"]) if params["PORT"] else None,
+        dbname=params["NAME"],
+        user=params["USER"] or None,
+        password=params["PASSWORD"] or None,
+        host=params["HOST"] or None,
+        port=str(params["PORT"]) if params["PORT"] else None,
     )
 
 

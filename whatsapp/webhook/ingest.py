@@ -7,13 +7,11 @@ Meta batches up to 1,000), has PyWA parse each one, and stores each exactly once
 the database's unique keys, so retries and replays are safe.
 """
 
-
 import hashlib
 import json
 import logging
 import threading
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
 from django.db import connection as database
@@ -43,7 +41,9 @@ def check_signature(app_secret, body, header):
     if not header:
         return WebhookEvent.Signature.MISSING
     # compare_digest refuses non-ASCII text: such a header cannot be a hex digest anyway.
-    if header.isascii() and pywa_utils.webhook_updates_validator(app_secret=app_secret, request_body=body, x_hub_signature=header):
+    if header.isascii() and pywa_utils.webhook_updates_validator(
+        app_secret=app_secret, request_body=body, x_hub_signature=header
+    ):
         return WebhookEvent.Signature.VALID
     return WebhookEvent.Signature.INVALID
 
@@ -214,10 +214,13 @@ def this_minute():
 def reject_row(tenant_id, body, signature):
     """The parameters of REJECT_SQL for one post refused for its signature."""
     return {
-        "tenant_id": tenant_id, "minute": this_minute(), "reason": signature,
+        "tenant_id": tenant_id,
+        "minute": this_minute(),
+        "reason": signature,
         "missing": int(signature == WebhookEvent.Signature.MISSING),
         "invalid": int(signature == WebhookEvent.Signature.INVALID),
-        "sample": body[: WebhookReject.SAMPLE_BYTES], "size": len(body),
+        "sample": body[: WebhookReject.SAMPLE_BYTES],
+        "size": len(body),
     }
 
 
@@ -294,9 +297,7 @@ class PyWAParser:
     )
 
     def __init__(self):
-        self.wa = WhatsApp(
-            token="unused", filter_updates=False, skip_duplicate_updates=False, validate_updates=False
-        )
+        self.wa = WhatsApp(token="unused", filter_updates=False, skip_duplicate_updates=False, validate_updates=False)
         self.wa.add_handlers(*(handler(self._parsed) for handler in self.TYPED))
         self.parsed = None
 
@@ -389,7 +390,7 @@ def _phone_number(tenant, value):
 def meta_time(value):
     """Meta's timestamps: Unix seconds as a string (messages, statuses) or an int."""
     try:
-        return datetime.fromtimestamp(int(value), tz=dt_timezone.utc)
+        return datetime.fromtimestamp(int(value), tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return timezone.now()
 

@@ -1,6 +1,5 @@
 """`/webhooks/whatsapp/<slug>/`: Meta's verification handshake and its updates."""
 
-
 import logging
 
 from django.conf import settings

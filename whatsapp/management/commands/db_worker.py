@@ -25,7 +25,9 @@ class Command(db_worker.Command):
     def add_arguments(self, parser):
         super().add_arguments(parser)
         parser.add_argument(
-            "--threads", type=valid_threads, default=DEFAULT_THREADS,
+            "--threads",
+            type=valid_threads,
+            default=DEFAULT_THREADS,
             help="Tasks run at once by this process, each on its own database connection (default: %(default)r)",
         )
 
@@ -37,9 +39,15 @@ class Command(db_worker.Command):
             raise db_worker.CommandError("--exclude-queues can only be used with --queue-name=*")
         _size_pool(options["backend_name"], threads)
         worker = ThreadedWorker(
-            threads=threads, queue_names=queue_names, excluded_queue_names=excluded, batch=batch,
-            interval=options["interval"], backend_name=options["backend_name"],
-            startup_delay=options["startup_delay"], max_tasks=options["max_tasks"], worker_id=options["worker_id"],
+            threads=threads,
+            queue_names=queue_names,
+            excluded_queue_names=excluded,
+            batch=batch,
+            interval=options["interval"],
+            backend_name=options["backend_name"],
+            startup_delay=options["startup_delay"],
+            max_tasks=options["max_tasks"],
+            worker_id=options["worker_id"],
         )
         if reload and not batch:
             if os.environ.get(DJANGO_AUTORELOAD_ENV) == "true":

@@ -26,8 +26,12 @@ class Command(BaseCommand):
             count += 1
         for tenant in Tenant.objects.filter(pk__in=by_tenant):
             replayed = by_tenant[tenant.pk]
-            audit.record(tenant, audit.Action.WEBHOOK_REPLAYED, target=f"{len(replayed)} webhook(s)",
-                         details={"by": "replay_webhooks", "ids": replayed[:100]})
+            audit.record(
+                tenant,
+                audit.Action.WEBHOOK_REPLAYED,
+                target=f"{len(replayed)} webhook(s)",
+                details={"by": "replay_webhooks", "ids": replayed[:100]},
+            )
         if ids and count < len(ids):
             raise CommandError(f"Queued {count} of {len(ids)}: the others do not exist or were not signed.")
         self.stdout.write(f"Queued {count} event(s) for processing.")

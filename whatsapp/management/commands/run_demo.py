@@ -35,7 +35,9 @@ class Command(BaseCommand):
             raise CommandError("run_demo needs DEMO_MODE=true (and DEBUG=true): it starts a fake WhatsApp.")
         graph = urlsplit(settings.WHATSAPP_GRAPH_URL)
         if graph.hostname not in ("127.0.0.1", "localhost"):
-            raise CommandError("Set WHATSAPP_GRAPH_URL to a local address for the simulator, e.g. http://127.0.0.1:8001")
+            raise CommandError(
+                "Set WHATSAPP_GRAPH_URL to a local address for the simulator, e.g. http://127.0.0.1:8001"
+            )
 
         tenant, first_run = seed_demo()
         schedule_maintenance()
