@@ -91,7 +91,7 @@ def test_filters_narrow_the_list(admin_client, events, query, expected):
 
 
 def test_pages_go_back_by_key(admin_client, events, monkeypatch):
-    monkeypatch.setattr("whatsapp.logs.views.PAGE_SIZE", 3)
+    monkeypatch.setattr("inbox.paging.PAGE_SIZE", 3)
     first = admin_client.get("/t/acme/logs/").context
     assert len(first["events"]) == 3 and first["older_before"]
     second = admin_client.get("/t/acme/logs/", {"before": first["older_before"]}).context
@@ -199,7 +199,7 @@ def test_the_sample_is_the_minutes_first_body_cut_and_escaped(admin_client, reje
 
 
 def test_rejected_posts_page_back_by_key(acme, admin_client, monkeypatch):
-    monkeypatch.setattr("whatsapp.logs.views.PAGE_SIZE", 2)
+    monkeypatch.setattr("inbox.paging.PAGE_SIZE", 2)
     start = timezone.now().replace(second=0, microsecond=0)
     for minutes in range(3):
         WebhookReject.objects.create(

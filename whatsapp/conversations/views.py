@@ -3,12 +3,12 @@
 from datetime import datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from inbox import paging
 from tenants.access import tenant_view
 from tenants.models import Membership
 from whatsapp import message_types
@@ -18,9 +18,7 @@ from whatsapp.conversations.threads import thread_page
 from whatsapp.errors import ActionError
 from whatsapp.models import WINDOW_CLOSING_SOON, CannedResponse, Conversation, Label, MessageTemplate
 from whatsapp.realtime import events as realtime
-from whatsapp.search.queries import page_key
 
-CONVERSATIONS_SHOWN = 50
 COUNTED_UP_TO = 1000
 STATUS_FILTERS = ["open", "pending", "snoozed", "resolved", "all"]
 ASSIGNEE_FILTERS = ["mine", "unassigned", "all"]
@@ -63,28 +61,16 @@ def assignee_counts(membership, filters):
 
 def conversation_page(membership, filters, before):
     """A page of the list, latest activity first, and the key of the next one (or None).
-    Paged by key: `before` is the conversation the previous page ended with."""
-    listed = filter_conversations(membership, filters)
-    key = (
-        Conversation.objects.filter(tenant=membership.tenant, pk=before).values("last_activity_at", "pk").first()
-        if before
-        else None
-    )
-    if key:
-        at = key["last_activity_at"]
-        # The first condition alone is what the index on (tenant, last_activity_at) can seek.
-        listed = listed.filter(Q(last_activity_at__lte=at) & (Q(last_activity_at__lt=at) | Q(pk__lt=key["pk"])))
-    page = list(
-        listed.select_related("contact", "assignee", "tenant")
-        .prefetch_related("labels")
-        .order_by("-last_activity_at", "-pk")[: CONVERSATIONS_SHOWN + 1]
-    )
-    return page[:CONVERSATIONS_SHOWN], page[CONVERSATIONS_SHOWN - 1].pk if len(page) > CONVERSATIONS_SHOWN else None
+    Paged by key (the index on (tenant, last_activity_at)): `before` is the conversation the
+    previous page ended with."""
+    listed = filter_conversations(membership, filters).select_related("contact", "assignee", "tenant")
+    scope = Conversation.objects.filter(tenant=membership.tenant)
+    return paging.older_page(listed.prefetch_related("labels"), before, scope=scope, by="last_activity_at")
 
 
 def inbox_context(request, membership, conversation=None):
     filters = inbox_filters(request.GET)
-    listed, older = conversation_page(membership, filters, page_key(request.GET.get("conversations_before")))
+    listed, older = conversation_page(membership, filters, paging.page_key(request.GET.get("conversations_before")))
     tenant = membership.tenant
     members = Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__email")
     return {
@@ -120,7 +106,9 @@ def inbox_context(request, membership, conversation=None):
 
 def _thread(request, conversation):
     """The page of the thread the URL asks for: the latest, or ?before= / ?at= a message."""
-    return thread_page(conversation, before=page_key(request.GET.get("before")), at=page_key(request.GET.get("at")))
+    return thread_page(
+        conversation, before=paging.page_key(request.GET.get("before")), at=paging.page_key(request.GET.get("at"))
+    )
 
 
 def _without(params, *names):
