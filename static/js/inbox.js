@@ -311,6 +311,16 @@
         if (assignee) assignee.value = data.assignee_id ? String(data.assignee_id) : "";
       }
     },
+    "label.deleted"(data) {
+      // The label is off every conversation: its chips, its menu entry and its filter option go.
+      const id = String(data.label_id);
+      changedAt.set("conversations", eventCount);
+      changedAt.set("conversation-meta", eventCount);
+      document.querySelectorAll(`[data-label-id="${id}"], #filter-label option[value="${id}"]`).forEach((element) => element.remove());
+      list.querySelectorAll(".conversation-item").forEach((item) => {
+        item.dataset.labels = item.dataset.labels.split(",").filter((each) => each && each !== id).join(",");
+      });
+    },
     notification(data) {
       notify("You were mentioned", data.text, data.conversation_id);
     },

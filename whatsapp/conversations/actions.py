@@ -22,7 +22,6 @@ from whatsapp.models import (
     SERVICE_WINDOW,
     Contact,
     Conversation,
-    Label,
     Message,
     MessageStatus,
     Note,
@@ -317,15 +316,6 @@ def toggle_label(membership, conversation, label):
         else:
             conversation.labels.add(label)
         realtime.conversation_changed(conversation)
-
-
-def create_label(membership, name):
-    name = " ".join(name.split())[:40]
-    if not name:
-        raise ActionError("A label needs a name.")
-    color = Label.COLORS[Label.objects.filter(tenant=membership.tenant).count() % len(Label.COLORS)]
-    label, _ = Label.objects.get_or_create(tenant=membership.tenant, name=name, defaults={"color": color})
-    return label
 
 
 MENTION = re.compile(r"@([\w.+-]+)")
