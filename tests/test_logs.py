@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from tenants.models import Role
+from tenants.models import AuditEvent, Role
 from tenants.setup import add_member
 from whatsapp.models import Message, WebhookEvent, WebhookReject
 from whatsapp.simulator import payloads
@@ -124,6 +124,15 @@ def test_an_unsigned_event_is_never_replayed(admin_client, events, run_tasks):
     rejected.refresh_from_db()
     assert rejected.state == "rejected"
     assert not Message.objects.filter(text="bad").exists()
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.WEBHOOK_REPLAYED).exists()
+
+
+def test_agents_get_403_on_replay_and_nothing_is_queued_or_audited(agent_client, events):
+    failed = events.get(state="failed")
+    assert agent_client.post(f"/t/acme/logs/{failed.pk}/replay/").status_code == 403
+    failed.refresh_from_db()
+    assert failed.state == "failed"
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.WEBHOOK_REPLAYED).exists()
 
 
 def test_the_replay_command_requeues_failed_events(acme, events, run_tasks):

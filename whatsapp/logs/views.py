@@ -12,9 +12,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from inbox import paging
-from tenants import audit
 from tenants.access import tenant_view
 from tenants.models import Role
+from whatsapp.logs import actions as log_actions
 from whatsapp.models import GraphCall, WebhookEvent, WebhookReject
 from whatsapp.webhook import ingest
 
@@ -184,16 +184,9 @@ def event_detail(request, membership, event_id):
 def replay(request, membership, event_id):
     event = access_event(membership, event_id)
     try:
-        ingest.replay_event(event)
-    except ingest.ReplayRefused as error:
+        log_actions.replay_webhook(membership, event, request=request)
+    except log_actions.ReplayRefused as error:
         flash.error(request, str(error))
     else:
-        audit.record(
-            membership.tenant,
-            audit.Action.WEBHOOK_REPLAYED,
-            actor=request.user,
-            target=f"Webhook {event.pk}",
-            request=request,
-        )
         flash.success(request, f"Event {event.pk} is queued for processing again.")
     return redirect("whatsapp:log_event", slug=membership.tenant.slug, event_id=event.pk)
