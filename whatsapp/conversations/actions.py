@@ -212,6 +212,14 @@ def mark_conversation_read(conversation):
         realtime.conversation_changed(conversation)
 
 
+def read_by_agent(conversation):
+    """An agent has the conversation open: nothing in it is unread any more, and the customer
+    sees blue ticks if the workspace sends them when an agent opens the conversation."""
+    mark_conversation_read(conversation)
+    if conversation.tenant.read_receipts == conversation.tenant.ReadReceipts.ON_OPEN:
+        send_read_receipt(conversation)
+
+
 def phone_number_for(tenant, phone_number_id):
     return PhoneNumber.objects.filter(tenant=tenant, phone_number_id=phone_number_id).first()
 

@@ -3,7 +3,7 @@
 from datetime import datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -12,7 +12,7 @@ from inbox import paging
 from tenants.access import tenant_view
 from tenants.models import Membership
 from whatsapp import message_types
-from whatsapp.access import access_conversation
+from whatsapp.access import access_conversation, access_label
 from whatsapp.conversations import actions as conversations
 from whatsapp.conversations.threads import thread_page
 from whatsapp.errors import ActionError
@@ -129,19 +129,14 @@ def inbox(request, membership):
 @tenant_view()
 def conversation(request, membership, conversation_id):
     conversation = access_conversation(membership, conversation_id)
-    conversations.mark_conversation_read(conversation)
-    if membership.tenant.read_receipts == membership.tenant.ReadReceipts.ON_OPEN:
-        conversations.send_read_receipt(conversation)
+    conversations.read_by_agent(conversation)
     return render(request, "whatsapp/inbox.html", inbox_context(request, membership, conversation))
 
 
 @require_POST
 @tenant_view()
 def mark_read(request, membership, conversation_id):
-    conversation = access_conversation(membership, conversation_id)
-    conversations.mark_conversation_read(conversation)
-    if membership.tenant.read_receipts == membership.tenant.ReadReceipts.ON_OPEN:
-        conversations.send_read_receipt(conversation)
+    conversations.read_by_agent(access_conversation(membership, conversation_id))
     return JsonResponse({"unread_count": 0})
 
 
@@ -209,10 +204,7 @@ def assign(request, membership, conversation_id):
 @tenant_view()
 def toggle_label(request, membership, conversation_id, label_id):
     conversation = access_conversation(membership, conversation_id)
-    label = Label.objects.filter(pk=label_id, tenant=membership.tenant).first()
-    if label is None:
-        raise Http404("No such label.")
-    conversations.toggle_label(membership, conversation, label)
+    conversations.toggle_label(membership, conversation, access_label(membership, label_id))
     return JsonResponse({"labels": list(conversation.labels.values_list("pk", flat=True))})
 
 
