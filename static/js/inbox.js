@@ -178,7 +178,7 @@
     if (filters.label && !item.dataset.labels.split(",").includes(filters.label)) return false;
     if (filters.closing) {
       const closes = Date.parse(item.dataset.windowCloses || "");
-      if (!(closes > Date.now() && closes - Date.now() < 2 * 3600 * 1000)) return false;
+      if (!(closes > Date.now() && closes - Date.now() < page.closing_soon_ms)) return false;
     }
     return true;
   }
@@ -790,7 +790,7 @@
           const input = document.createElement("input");
           input.name = "values";
           input.required = true;
-          input.maxLength = 1024;
+          input.maxLength = page.template_value_max;
           input.placeholder = `Value ${index + 1}`;
           input.setAttribute("aria-label", `Template value ${index + 1}`);
           return input;
@@ -829,7 +829,7 @@
     const hours = Math.floor(left / 3600000);
     const minutes = Math.floor((left % 3600000) / 60000);
     windowBadge.textContent = `Window closes in ${hours ? `${hours} h ` : ""}${minutes} min`;
-    windowBadge.classList.toggle("closing", left < 2 * 3600000);
+    windowBadge.classList.toggle("closing", left < page.closing_soon_ms);
   }
 
   // --- Keyboard ------------------------------------------------------------------------

@@ -336,7 +336,7 @@ def add_note(membership, conversation, text):
         raise ActionError("Write a note first.")
     with transaction.atomic():
         note = Note.objects.create(
-            tenant=membership.tenant, conversation=conversation, author=membership.user, text=text[:10000]
+            tenant=membership.tenant, conversation=conversation, author=membership.user, text=text[: Note.TEXT_MAX]
         )
         mentioned = _mentioned_members(membership.tenant, text)
         note.mentions.set(mentioned)

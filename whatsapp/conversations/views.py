@@ -90,12 +90,15 @@ def inbox_context(request, membership, conversation=None):
         "members": members,
         "query": request.GET.urlencode(),
         "reaction_emoji": message_types.REACTION_EMOJI,
+        "text_max": message_types.TEXT_MAX,
         "templates": MessageTemplate.objects.filter(tenant=tenant, status="APPROVED").order_by("name", "language")
         if conversation and not conversation.window_is_open
         else [],
         "page_data": {
             "me": membership.user_id,
             "filters": filters,
+            "closing_soon_ms": WINDOW_CLOSING_SOON // timedelta(milliseconds=1),
+            "template_value_max": message_types.TEMPLATE_VALUE_MAX,
             "canned": list(CannedResponse.objects.filter(tenant=tenant).values("shortcut", "text")),
             "members": [
                 {"id": m.user_id, "handle": m.user.email.split("@")[0], "name": m.user.display_name} for m in members

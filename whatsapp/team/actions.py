@@ -11,6 +11,7 @@ from django_tasks import task
 
 from tenants import audit
 from tenants.models import Tenant
+from whatsapp import message_types
 from whatsapp.cloud import api as cloud_api
 from whatsapp.errors import ActionError
 from whatsapp.models import CannedResponse, Connection, Label, MessageTemplate
@@ -23,7 +24,7 @@ TEMPLATE_SYNC_EVERY = timedelta(hours=1)
 
 def create_label(membership, name):
     """The workspace's label of this name, made if new, in the next colour of the palette."""
-    name = " ".join(name.split())[:40]
+    name = " ".join(name.split())[: Label.NAME_MAX]
     if not name:
         raise ActionError("A label needs a name.")
     color = Label.COLORS[Label.objects.filter(tenant=membership.tenant).count() % len(Label.COLORS)]
@@ -56,7 +57,9 @@ def save_canned_response(tenant, shortcut, text):
     if not text:
         raise ActionError("A saved reply needs text.")
     response, _ = CannedResponse.objects.update_or_create(
-        tenant=tenant, shortcut=shortcut[:40], defaults={"text": text[:4096]}
+        tenant=tenant,
+        shortcut=shortcut[: CannedResponse.SHORTCUT_MAX],
+        defaults={"text": text[: message_types.TEXT_MAX]},
     )
     return response
 

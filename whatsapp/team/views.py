@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tenants import workspace
 from tenants.access import tenant_view
 from tenants.models import Role, Tenant
+from whatsapp import message_types
 from whatsapp.access import access_label, access_saved_reply
 from whatsapp.cloud import api as cloud_api
 from whatsapp.errors import ActionError
@@ -33,6 +34,9 @@ def _settings_page(request, membership, form=None, status=200):
             "form": form or InboxSettingsForm(instance=tenant),
             "labels": Label.objects.filter(tenant=tenant),
             "canned_responses": CannedResponse.objects.filter(tenant=tenant),
+            "label_name_max": Label.NAME_MAX,
+            "shortcut_max": CannedResponse.SHORTCUT_MAX,
+            "text_max": message_types.TEXT_MAX,
         },
         status=status,
     )
