@@ -13,7 +13,7 @@ from tenants.models import Role
 from whatsapp.models import WINDOW_CLOSING_SOON
 
 from . import charts, health, metrics, timing
-from .forms import DEFAULT, PeriodForm
+from .forms import DEFAULT, PRESETS, PeriodForm
 
 
 def figures(tenant, period):
@@ -57,6 +57,7 @@ def dashboard(request, membership):
         "form": form,
         "period": period,
         "time_zone": settings.TIME_ZONE,
+        "default_days": PRESETS[DEFAULT],
     }
     return render(request, "dashboard/dashboard.html", context | figures(membership.tenant, period))
 

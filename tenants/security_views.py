@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from . import workspace
 from .access import tenant_view
-from .models import Role, Tenant
+from .models import MIN_RETENTION_DAYS, Role, Tenant
 
 
 class SecuritySettingsForm(forms.ModelForm):
@@ -33,6 +33,6 @@ def security_settings(request, membership):
     return render(
         request,
         "tenants/security.html",
-        {"tenant": tenant, "membership": membership, "form": form},
+        {"tenant": tenant, "membership": membership, "form": form, "min_retention_days": MIN_RETENTION_DAYS},
         status=400 if request.method == "POST" else 200,
     )

@@ -62,6 +62,7 @@ def members(request, membership):
             "form": form,
             "roles": Role.choices,
             "invitations": _open_invitations(request, membership),
+            "invitation_days": invitations.LIFETIME.days,
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -223,3 +223,8 @@ def test_rejected_posts_page_back_by_key(acme, admin_client, monkeypatch):
     assert len(first["rejects"]) == 2 and first["older_before"]
     second = admin_client.get("/t/acme/logs/rejected/", {"before": first["older_before"]}).context
     assert [reject.minute for reject in second["rejects"]] == [start - timedelta(minutes=2)]
+
+
+def test_the_page_states_the_search_window_it_uses(admin_client, events, monkeypatch):
+    monkeypatch.setattr("whatsapp.logs.views.SEARCH_DAYS", 3)
+    assert "looks at the last 3 days" in admin_client.get("/t/acme/logs/").content.decode()

@@ -121,6 +121,7 @@ def logs(request, membership):
             **page,
             "states": WebhookEvent.State.choices,
             "kinds": KINDS,
+            "search_days": SEARCH_DAYS,
         },
     )
 
