@@ -167,3 +167,4 @@ def test_the_page_takes_its_limits_from_the_server(agent_client, conversation, m
     page_data = response.context["page_data"]
     assert page_data["template_value_max"] == 123
     assert page_data["closing_soon_ms"] == 2 * 3600 * 1000  # models.WINDOW_CLOSING_SOON
+    assert page_data["typing_every_ms"] == 20 * 1000  # conversations.TYPING_EVERY

@@ -577,7 +577,7 @@
   let lastTyping = 0;
 
   function announceTyping() {
-    if (mode !== "reply" || Date.now() - lastTyping < 20000) return;
+    if (mode !== "reply" || Date.now() - lastTyping < page.typing_every_ms) return;
     lastTyping = Date.now();
     fetch(composer.dataset.typingUrl, { method: "POST", headers: { "X-CSRFToken": csrfToken() }, credentials: "same-origin" });
   }

@@ -99,6 +99,7 @@ def inbox_context(request, membership, conversation=None):
             "filters": filters,
             "closing_soon_ms": WINDOW_CLOSING_SOON // timedelta(milliseconds=1),
             "template_value_max": message_types.TEMPLATE_VALUE_MAX,
+            "typing_every_ms": conversations.TYPING_EVERY // timedelta(milliseconds=1),
             "canned": list(CannedResponse.objects.filter(tenant=tenant).values("shortcut", "text")),
             "members": [
                 {"id": m.user_id, "handle": m.user.email.split("@")[0], "name": m.user.display_name} for m in members
