@@ -8,7 +8,6 @@ Only messages that stand in a thread count: reactions, edits, deletions and syst
 """
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.db import connection
 from django.db.models import Count, Max, Sum, Window
@@ -17,12 +16,11 @@ from django.utils import timezone
 
 from whatsapp.cloud.api import explain
 from whatsapp.message_types import FOLLOWUP_TYPES
-from whatsapp.models import Conversation, Message, MessageStatus
+from whatsapp.models import WINDOW_CLOSING_SOON, Conversation, Message, MessageStatus
 
 from .models import MessageTally
 
 NOT_IN_THREAD = (*FOLLOWUP_TYPES, "system")
-WINDOW_SOON = timedelta(hours=3)
 CLOSING_LIST_SIZE = 10
 IN, OUT = Message.Direction.IN, Message.Direction.OUT
 
@@ -171,7 +169,7 @@ def busiest_hours(hourly):
     return heat_map
 
 
-def closing_windows(tenant, now=None, within=WINDOW_SOON):
+def closing_windows(tenant, now=None, within=WINDOW_CLOSING_SOON):
     """(The conversations not resolved whose 24-hour window closes within `within`, soonest
     first, at most CLOSING_LIST_SIZE; how many there are in all)."""
     now = now or timezone.now()

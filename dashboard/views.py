@@ -1,6 +1,8 @@
 """The dashboard page, for tenant admins: how fast the team answers, how many messages reach
 customers, what fails and why, and whether the WhatsApp connection is healthy."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages as flash
 from django.shortcuts import redirect, render
@@ -8,9 +10,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tenants.access import tenant_view
 from tenants.models import Role
+from whatsapp.models import WINDOW_CLOSING_SOON
 
 from . import charts, health, metrics, timing
-from .forms import DEFAULT, PeriodForm
+from .forms import DEFAULT, PRESETS, PeriodForm
 
 
 def figures(tenant, period):
@@ -38,7 +41,7 @@ def figures(tenant, period):
         "agents": timing.agent_table(tenant, period, team),
         "closing": closing,
         "closing_total": closing_total,
-        "window_soon_hours": int(metrics.WINDOW_SOON.total_seconds() // 3600),
+        "window_soon_hours": WINDOW_CLOSING_SOON // timedelta(hours=1),
         "health": health.connection_health(tenant, period),
     }
 
@@ -54,6 +57,7 @@ def dashboard(request, membership):
         "form": form,
         "period": period,
         "time_zone": settings.TIME_ZONE,
+        "default_days": PRESETS[DEFAULT],
     }
     return render(request, "dashboard/dashboard.html", context | figures(membership.tenant, period))
 

@@ -24,6 +24,14 @@ def access_membership(user, slug):
         raise Http404("No such tenant.")
 
 
+def access_member(membership, member_id):
+    """A member of the same workspace as `membership`."""
+    try:
+        return Membership.objects.select_related("user", "tenant").get(tenant=membership.tenant, pk=member_id)
+    except Membership.DoesNotExist:
+        raise Http404("No such member.")
+
+
 def may_manage_role(membership, role):
     """Only owners make owners, or change an owner, or invite one."""
     return role != Role.OWNER or membership.has_role(Role.OWNER)

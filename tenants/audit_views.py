@@ -3,29 +3,31 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from whatsapp.logs.views import _by_date_and_key, key_page
+from inbox import paging
 
 from .access import tenant_view
 from .models import AuditEvent, Role
 
 
 def filter_audit_events(tenant, params):
-    """Entries matching the page's filters (action, dates), newest first, paged by key."""
+    """Entries matching the page's filters (action, dates)."""
     events = AuditEvent.objects.filter(tenant=tenant)
     if params.get("action") in AuditEvent.Action.values:
         events = events.filter(action=params["action"])
-    return _by_date_and_key(events, AuditEvent, tenant, params, "created_at")
+    return paging.between_dates(events, params, "created_at")
 
 
 @require_GET
 @tenant_view(role=Role.OWNER)
 def audit_log(request, membership):
-    page = key_page(filter_audit_events(membership.tenant, request.GET).select_related("actor"), request.GET)
+    tenant = membership.tenant
+    rows = filter_audit_events(tenant, request.GET).select_related("actor")
+    page = paging.key_page(rows, request.GET, scope=AuditEvent.objects.filter(tenant=tenant), by="created_at")
     return render(
         request,
         "tenants/audit.html",
         {
-            "tenant": membership.tenant,
+            "tenant": tenant,
             "membership": membership,
             "events": page.pop("rows"),
             **page,

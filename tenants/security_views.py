@@ -6,9 +6,9 @@ from django.contrib import messages as flash
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from . import audit
+from . import workspace
 from .access import tenant_view
-from .models import Role, Tenant
+from .models import MIN_RETENTION_DAYS, Role, Tenant
 
 
 class SecuritySettingsForm(forms.ModelForm):
@@ -25,25 +25,14 @@ class SecuritySettingsForm(forms.ModelForm):
 @tenant_view(role=Role.OWNER)
 def security_settings(request, membership):
     tenant = membership.tenant
-    before = {name: getattr(tenant, name) for name in SecuritySettingsForm.Meta.fields}
     form = SecuritySettingsForm(request.POST or None, instance=tenant)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        changed = {name: [before[name], getattr(tenant, name)] for name in form.changed_data}
-        if changed:
-            audit.record(
-                tenant,
-                audit.Action.SETTINGS_CHANGED,
-                actor=request.user,
-                target="Security and data",
-                details=changed,
-                request=request,
-            )
+        workspace.change_settings(membership, form.cleaned_data, target="Security and data", request=request)
         flash.success(request, "Security settings saved.")
         return redirect("tenants:security", slug=tenant.slug)
     return render(
         request,
         "tenants/security.html",
-        {"tenant": tenant, "membership": membership, "form": form},
+        {"tenant": tenant, "membership": membership, "form": form, "min_retention_days": MIN_RETENTION_DAYS},
         status=400 if request.method == "POST" else 200,
     )

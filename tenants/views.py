@@ -2,15 +2,15 @@
 
 from django import forms
 from django.contrib import messages as flash
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from whatsapp.admin import SECRET_FIELDS, ConnectionForm
 
-from . import audit, invitations
-from .access import check_role_change, may_manage_role, tenant_view
+from . import invitations
+from . import members as member_actions
+from .access import access_member, check_role_change, may_manage_role, tenant_view
 from .models import Membership, Role
 
 
@@ -62,6 +62,7 @@ def members(request, membership):
             "form": form,
             "roles": Role.choices,
             "invitations": _open_invitations(request, membership),
+            "invitation_days": invitations.LIFETIME.days,
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -79,62 +80,30 @@ def _open_invitations(request, membership):
     ]
 
 
-def _access_member(membership, member_id):
-    try:
-        return Membership.objects.select_related("user").get(tenant=membership.tenant, pk=member_id)
-    except Membership.DoesNotExist:
-        raise Http404("No such member.")
-
-
 @require_POST
 @tenant_view(role=Role.ADMIN)
 def change_role(request, membership, member_id):
-    target = _access_member(membership, member_id)
-    role = request.POST.get("role")
-    if role not in Role.values:
-        flash.error(request, "Unknown role.")
+    target = access_member(membership, member_id)
+    try:
+        target = member_actions.change_role(membership, target, request.POST.get("role"), request=request)
+    except member_actions.MemberError as error:
+        flash.error(request, str(error))
     else:
-        check_role_change(membership, role, target)
-        if target.role == Role.OWNER and role != Role.OWNER and _last_owner(target):
-            flash.error(request, "A workspace keeps at least one owner.")
-        else:
-            previous, target.role = target.role, role
-            target.save(update_fields=["role"])
-            audit.record(
-                membership.tenant,
-                audit.Action.MEMBER_ROLE_CHANGED,
-                actor=request.user,
-                target=target.user.email,
-                details={"from": previous, "to": role},
-                request=request,
-            )
-            flash.success(request, f"{target.user.email} is now {target.get_role_display().lower()}.")
+        flash.success(request, f"{target.user.email} is now {target.get_role_display().lower()}.")
     return redirect("tenants:members", slug=membership.tenant.slug)
 
 
 @require_POST
 @tenant_view(role=Role.ADMIN)
 def remove_member(request, membership, member_id):
-    target = _access_member(membership, member_id)
-    check_role_change(membership, target.role, target)
-    if target.role == Role.OWNER and _last_owner(target):
-        flash.error(request, "A workspace keeps at least one owner.")
+    target = access_member(membership, member_id)
+    try:
+        member_actions.remove_member(membership, target, request=request)
+    except member_actions.MemberError as error:
+        flash.error(request, str(error))
     else:
-        target.delete()
-        audit.record(
-            membership.tenant,
-            audit.Action.MEMBER_REMOVED,
-            actor=request.user,
-            target=target.user.email,
-            details={"role": target.role},
-            request=request,
-        )
         flash.success(request, f"{target.user.email} no longer has access.")
     return redirect("tenants:members", slug=membership.tenant.slug)
-
-
-def _last_owner(target):
-    return not Membership.objects.filter(tenant=target.tenant, role=Role.OWNER).exclude(pk=target.pk).exists()
 
 
 @sensitive_post_parameters(*SECRET_FIELDS)

@@ -245,9 +245,7 @@ def test_only_owners_see_the_audit_log(acme, owner, agent, outsider):
 
 
 def test_the_page_filters_by_action_and_date_and_pages_by_key(acme, globex, owner, owner_client, monkeypatch):
-    import whatsapp.logs.views
-
-    monkeypatch.setattr(whatsapp.logs.views, "PAGE_SIZE", 3)  # the audit page pages with the logs' helper
+    monkeypatch.setattr("inbox.paging.PAGE_SIZE", 3)
     for number in range(5):
         audit.record(acme, Action.CONTACT_EXPORTED, actor=owner, target=f"Contact #{number}")
     audit.record(acme, Action.CONTACT_DELETED, actor=owner, target="Contact #9")

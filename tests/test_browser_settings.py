@@ -58,3 +58,27 @@ def test_an_agent_snoozes_a_conversation_and_filters_find_it(page, stack, agent)
     expect(page.locator(".conversation-item", has_text="Ivy")).to_be_visible()
     page.click(".segmented >> text=Mine")
     expect(page.locator(".conversation-item", has_text="Ivy")).to_have_count(0)  # nobody took it
+
+
+def test_a_label_deleted_in_settings_leaves_an_open_inbox_live(page, new_page, stack, acme, agent):
+    Label.objects.create(tenant=acme, name="Returns")
+    log_in(page, stack, agent.email)
+    wait_until_live(page)
+    stack.fake.customer_says(PNID, "15550000008", "I want to send this back", name="Rex")
+    row = page.locator(".conversation-item", has_text="Rex")
+    open_conversation(page, stack, row)
+    page.click(".label-picker summary")
+    page.locator(".label-toggle", has_text="Returns").click()
+    expect(row.locator(".label-chip")).to_have_text("Returns")
+    expect(page.locator("#conversation-meta .label-chip")).to_have_text("Returns")
+
+    admin = add_member(acme, "admin@acme.test", role=Role.ADMIN, password=PASSWORD).user
+    settings = new_page()
+    log_in(settings, stack, admin.email)
+    settings.click("nav.tabs >> text=Settings")
+    settings.locator(".plain-list li", has_text="Returns").locator("text=Delete").click()
+    expect(settings.locator(".flash")).to_contain_text("Label Returns deleted")
+
+    expect(page.locator(".label-chip", has_text="Returns")).to_have_count(0)  # the row, the header, the menu
+    expect(page.locator("#filter-label option", has_text="Returns")).to_have_count(0)
+    assert row.get_attribute("data-labels") == ""

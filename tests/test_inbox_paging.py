@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from whatsapp.conversations import threads, views
+from inbox import paging
+from whatsapp.conversations import views
 from whatsapp.models import Contact, Conversation, Message, Note
 
 PAGE = 5
@@ -16,7 +17,7 @@ PAGE = 5
 
 @pytest.fixture(autouse=True)
 def small_pages(monkeypatch):
-    monkeypatch.setattr(threads, "PAGE_SIZE", PAGE)
+    monkeypatch.setattr(paging, "PAGE_SIZE", PAGE)
 
 
 @pytest.fixture
@@ -133,7 +134,7 @@ def test_a_search_result_links_to_the_page_of_its_message(agent_client, thread):
 
 @pytest.fixture
 def many_conversations(acme, monkeypatch):
-    monkeypatch.setattr(views, "CONVERSATIONS_SHOWN", 3)
+    monkeypatch.setattr(paging, "PAGE_SIZE", 3)
     now = timezone.now()
     made = []
     for n in range(7):

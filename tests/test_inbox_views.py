@@ -5,6 +5,8 @@ from django.test import Client
 
 from tenants.models import Role
 from tenants.setup import add_member
+from whatsapp import message_types
+from whatsapp.contacts import actions as contacts
 from whatsapp.models import Conversation, Message
 from whatsapp.simulator import payloads
 
@@ -152,3 +154,17 @@ def test_the_login_page_renders(client, db):
     response = Client().get("/accounts/login/")
     assert response.status_code == 200
     assert b'name="username"' in response.content and b'name="password"' in response.content
+
+
+def test_the_page_takes_its_limits_from_the_server(agent_client, conversation, monkeypatch):
+    monkeypatch.setattr(message_types, "TEXT_MAX", 321)
+    monkeypatch.setattr(message_types, "TEMPLATE_VALUE_MAX", 123)
+    monkeypatch.setattr(contacts, "NOTES_MAX", 77)
+    response = agent_client.get(f"/t/acme/inbox/c/{conversation.pk}/")
+    content = response.content.decode()
+    assert 'id="composer-text" rows="1"' in content and 'maxlength="321"' in content
+    assert '<textarea name="notes" rows="4" maxlength="77"' in content
+    page_data = response.context["page_data"]
+    assert page_data["template_value_max"] == 123
+    assert page_data["closing_soon_ms"] == 2 * 3600 * 1000  # models.WINDOW_CLOSING_SOON
+    assert page_data["typing_every_ms"] == 20 * 1000  # conversations.TYPING_EVERY

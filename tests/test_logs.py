@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from tenants.models import Role
+from tenants.models import AuditEvent, Role
 from tenants.setup import add_member
 from whatsapp.models import Message, WebhookEvent, WebhookReject
 from whatsapp.simulator import payloads
@@ -91,7 +91,7 @@ def test_filters_narrow_the_list(admin_client, events, query, expected):
 
 
 def test_pages_go_back_by_key(admin_client, events, monkeypatch):
-    monkeypatch.setattr("whatsapp.logs.views.PAGE_SIZE", 3)
+    monkeypatch.setattr("inbox.paging.PAGE_SIZE", 3)
     first = admin_client.get("/t/acme/logs/").context
     assert len(first["events"]) == 3 and first["older_before"]
     second = admin_client.get("/t/acme/logs/", {"before": first["older_before"]}).context
@@ -124,6 +124,15 @@ def test_an_unsigned_event_is_never_replayed(admin_client, events, run_tasks):
     rejected.refresh_from_db()
     assert rejected.state == "rejected"
     assert not Message.objects.filter(text="bad").exists()
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.WEBHOOK_REPLAYED).exists()
+
+
+def test_agents_get_403_on_replay_and_nothing_is_queued_or_audited(agent_client, events):
+    failed = events.get(state="failed")
+    assert agent_client.post(f"/t/acme/logs/{failed.pk}/replay/").status_code == 403
+    failed.refresh_from_db()
+    assert failed.state == "failed"
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.WEBHOOK_REPLAYED).exists()
 
 
 def test_the_replay_command_requeues_failed_events(acme, events, run_tasks):
@@ -199,7 +208,7 @@ def test_the_sample_is_the_minutes_first_body_cut_and_escaped(admin_client, reje
 
 
 def test_rejected_posts_page_back_by_key(acme, admin_client, monkeypatch):
-    monkeypatch.setattr("whatsapp.logs.views.PAGE_SIZE", 2)
+    monkeypatch.setattr("inbox.paging.PAGE_SIZE", 2)
     start = timezone.now().replace(second=0, microsecond=0)
     for minutes in range(3):
         WebhookReject.objects.create(
@@ -214,3 +223,8 @@ def test_rejected_posts_page_back_by_key(acme, admin_client, monkeypatch):
     assert len(first["rejects"]) == 2 and first["older_before"]
     second = admin_client.get("/t/acme/logs/rejected/", {"before": first["older_before"]}).context
     assert [reject.minute for reject in second["rejects"]] == [start - timedelta(minutes=2)]
+
+
+def test_the_page_states_the_search_window_it_uses(admin_client, events, monkeypatch):
+    monkeypatch.setattr("whatsapp.logs.views.SEARCH_DAYS", 3)
+    assert "looks at the last 3 days" in admin_client.get("/t/acme/logs/").content.decode()

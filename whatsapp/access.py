@@ -2,7 +2,7 @@
 
 from django.http import Http404
 
-from whatsapp.models import Connection, Contact, Conversation, Message
+from whatsapp.models import CannedResponse, Connection, Contact, Conversation, Label, Message
 
 
 def access_conversation(membership, conversation_id):
@@ -45,3 +45,17 @@ def access_contact(membership, contact_id):
         return Contact.objects.select_related("tenant").get(pk=contact_id, tenant=membership.tenant)
     except Contact.DoesNotExist:
         raise Http404("No such contact.")
+
+
+def access_label(membership, label_id):
+    try:
+        return Label.objects.get(pk=label_id, tenant=membership.tenant)
+    except Label.DoesNotExist:
+        raise Http404("No such label.")
+
+
+def access_saved_reply(membership, saved_reply_id):
+    try:
+        return CannedResponse.objects.get(pk=saved_reply_id, tenant=membership.tenant)
+    except CannedResponse.DoesNotExist:
+        raise Http404("No such saved reply.")

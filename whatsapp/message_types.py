@@ -6,6 +6,9 @@ FOLLOWUP_TYPES = ("reaction", "edit", "revoke")
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
 # The reactions an agent can send (WhatsApp accepts any emoji; the picker offers these).
 REACTION_EMOJI = ["👍", "❤️", "😂", "😮", "😢", "🙏"]
+# WhatsApp's limits, in characters: a text message's body, and a template variable's value.
+TEXT_MAX = 4096
+TEMPLATE_VALUE_MAX = 1024
 
 
 def text_of(message):

@@ -12,6 +12,7 @@ from django.utils.text import get_valid_filename
 
 from inbox.crypto import EncryptedTextField, mask
 from tenants.models import Tenant
+from whatsapp import message_types
 from whatsapp.message_types import FOLLOWUP_TYPES
 
 SERVICE_WINDOW = timedelta(hours=24)
@@ -162,8 +163,10 @@ class Conversation(models.Model):
 class Label(models.Model):
     COLORS = ["#128c7e", "#1f6feb", "#8250df", "#bf3989", "#cf222e", "#bc4c00", "#9a6700", "#57606a"]
 
+    NAME_MAX = 40
+
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="labels")
-    name = models.CharField(max_length=40)
+    name = models.CharField(max_length=NAME_MAX)
     color = models.CharField(max_length=7, default="#128c7e")
 
     class Meta:
@@ -182,9 +185,11 @@ class Label(models.Model):
 class CannedResponse(models.Model):
     """A saved reply, inserted with /shortcut in the composer."""
 
+    SHORTCUT_MAX = 40
+
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="canned_responses")
-    shortcut = models.SlugField(max_length=40)
-    text = models.TextField(max_length=4096)
+    shortcut = models.SlugField(max_length=SHORTCUT_MAX)
+    text = models.TextField(max_length=message_types.TEXT_MAX)  # it is sent as a text message
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "shortcut"], name="canned_unique_shortcut")]
@@ -200,7 +205,9 @@ class Note(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     conversation = models.ForeignKey("Conversation", on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    text = models.TextField(max_length=10000)
+    TEXT_MAX = 10000
+
+    text = models.TextField(max_length=TEXT_MAX)
     mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     timestamp = models.DateTimeField(default=timezone.now)
 

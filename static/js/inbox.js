@@ -178,7 +178,7 @@
     if (filters.label && !item.dataset.labels.split(",").includes(filters.label)) return false;
     if (filters.closing) {
       const closes = Date.parse(item.dataset.windowCloses || "");
-      if (!(closes > Date.now() && closes - Date.now() < 2 * 3600 * 1000)) return false;
+      if (!(closes > Date.now() && closes - Date.now() < page.closing_soon_ms)) return false;
     }
     return true;
   }
@@ -310,6 +310,16 @@
         const assignee = document.getElementById("assign-select");
         if (assignee) assignee.value = data.assignee_id ? String(data.assignee_id) : "";
       }
+    },
+    "label.deleted"(data) {
+      // The label is off every conversation: its chips, its menu entry and its filter option go.
+      const id = String(data.label_id);
+      changedAt.set("conversations", eventCount);
+      changedAt.set("conversation-meta", eventCount);
+      document.querySelectorAll(`[data-label-id="${id}"], #filter-label option[value="${id}"]`).forEach((element) => element.remove());
+      list.querySelectorAll(".conversation-item").forEach((item) => {
+        item.dataset.labels = item.dataset.labels.split(",").filter((each) => each && each !== id).join(",");
+      });
     },
     notification(data) {
       notify("You were mentioned", data.text, data.conversation_id);
@@ -567,7 +577,7 @@
   let lastTyping = 0;
 
   function announceTyping() {
-    if (mode !== "reply" || Date.now() - lastTyping < 20000) return;
+    if (mode !== "reply" || Date.now() - lastTyping < page.typing_every_ms) return;
     lastTyping = Date.now();
     fetch(composer.dataset.typingUrl, { method: "POST", headers: { "X-CSRFToken": csrfToken() }, credentials: "same-origin" });
   }
@@ -780,7 +790,7 @@
           const input = document.createElement("input");
           input.name = "values";
           input.required = true;
-          input.maxLength = 1024;
+          input.maxLength = page.template_value_max;
           input.placeholder = `Value ${index + 1}`;
           input.setAttribute("aria-label", `Template value ${index + 1}`);
           return input;
@@ -819,7 +829,7 @@
     const hours = Math.floor(left / 3600000);
     const minutes = Math.floor((left % 3600000) / 60000);
     windowBadge.textContent = `Window closes in ${hours ? `${hours} h ` : ""}${minutes} min`;
-    windowBadge.classList.toggle("closing", left < 2 * 3600000);
+    windowBadge.classList.toggle("closing", left < page.closing_soon_ms);
   }
 
   // --- Keyboard ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from whatsapp.errors import ActionError
 from whatsapp.models import Contact
 from whatsapp.realtime import events as realtime
 
-NAME_MAX = 200  # Contact.name's max_length
+NAME_MAX = Contact._meta.get_field("name").max_length
 NOTES_MAX = 5000
 ATTRIBUTES_MAX = 30
 ATTRIBUTE_KEY_MAX = 40

@@ -132,10 +132,10 @@ def _add_file(archive, media_file):
     return name
 
 
-def export_contact(contact):
+def export_contact(contact, *, actor=None, request=None):
     """A ZIP of everything about the contact: contact.json (the contact, their
     conversations with every message, status and note) and their files under media/.
-    Returns an open file positioned at its start."""
+    Returns an open file positioned at its start. The audit log records the export."""
     spool = tempfile.SpooledTemporaryFile(max_size=EXPORT_SPOOL_BYTES)
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         conversations = Conversation.objects.filter(contact=contact).select_related(
@@ -159,6 +159,9 @@ def export_contact(contact):
         }
         archive.writestr("contact.json", json.dumps(document, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2))
     spool.seek(0)
+    audit.record(
+        contact.tenant, audit.Action.CONTACT_EXPORTED, actor=actor, target=f"Contact #{contact.pk}", request=request
+    )
     return spool
 
 

@@ -6,7 +6,6 @@ from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from tenants import audit
 from tenants.access import tenant_view
 from tenants.models import Role
 from whatsapp.access import access_contact
@@ -17,14 +16,7 @@ from whatsapp.contacts import privacy
 @tenant_view(role=Role.ADMIN)
 def contact_export(request, membership, contact_id):
     contact = access_contact(membership, contact_id)
-    archive = privacy.export_contact(contact)
-    audit.record(
-        membership.tenant,
-        audit.Action.CONTACT_EXPORTED,
-        actor=request.user,
-        target=f"Contact #{contact.pk}",
-        request=request,
-    )
+    archive = privacy.export_contact(contact, actor=request.user, request=request)
     response = FileResponse(
         archive, as_attachment=True, filename=f"contact-{contact.pk}.zip", content_type="application/zip"
     )

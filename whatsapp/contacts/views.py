@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from inbox import paging
 from tenants.access import tenant_view
 from tenants.models import Role
 from whatsapp.access import access_contact
@@ -19,32 +20,30 @@ from whatsapp.errors import ActionError
 from whatsapp.models import Contact
 from whatsapp.search import queries as search
 
-PAGE_SIZE = 50
 # Room for the multipart envelope around the file itself.
 IMPORT_BODY_SLACK = 64 * 1024
 
 
 def contact_page(tenant, query, before):
-    """A page of contacts, newest first, matching `query` when given; paged by key."""
-    rows = search.matching_contacts(tenant, query) if query else Contact.objects.filter(tenant=tenant)
-    if before:
-        rows = rows.filter(pk__lt=before)
-    return list(rows.order_by("-pk")[: PAGE_SIZE + 1])
+    """A page of contacts, newest first, matching `query` when given, and the next page's key."""
+    everyone = Contact.objects.filter(tenant=tenant)
+    rows = search.matching_contacts(tenant, query) if query else everyone
+    return paging.older_page(rows, before, scope=everyone)
 
 
 @require_GET
 @tenant_view()
 def contact_list(request, membership):
     query = request.GET.get("q", "").strip()[: search.MAX_QUERY_LENGTH]
-    page = contact_page(membership.tenant, query, search.page_key(request.GET.get("before")))
+    page, older = contact_page(membership.tenant, query, paging.page_key(request.GET.get("before")))
     return render(
         request,
         "whatsapp/contacts.html",
         {
             "tenant": membership.tenant,
             "membership": membership,
-            "contacts": page[:PAGE_SIZE],
-            "older_before": page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None,
+            "contacts": page,
+            "older_before": older,
             "query": query,
             "can_move_data": membership.has_role(Role.ADMIN),
         },

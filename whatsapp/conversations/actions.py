@@ -22,7 +22,6 @@ from whatsapp.models import (
     SERVICE_WINDOW,
     Contact,
     Conversation,
-    Label,
     Message,
     MessageStatus,
     Note,
@@ -213,6 +212,14 @@ def mark_conversation_read(conversation):
         realtime.conversation_changed(conversation)
 
 
+def read_by_agent(conversation):
+    """An agent has the conversation open: nothing in it is unread any more, and the customer
+    sees blue ticks if the workspace sends them when an agent opens the conversation."""
+    mark_conversation_read(conversation)
+    if conversation.tenant.read_receipts == conversation.tenant.ReadReceipts.ON_OPEN:
+        send_read_receipt(conversation)
+
+
 def phone_number_for(tenant, phone_number_id):
     return PhoneNumber.objects.filter(tenant=tenant, phone_number_id=phone_number_id).first()
 
@@ -319,15 +326,6 @@ def toggle_label(membership, conversation, label):
         realtime.conversation_changed(conversation)
 
 
-def create_label(membership, name):
-    name = " ".join(name.split())[:40]
-    if not name:
-        raise ActionError("A label needs a name.")
-    color = Label.COLORS[Label.objects.filter(tenant=membership.tenant).count() % len(Label.COLORS)]
-    label, _ = Label.objects.get_or_create(tenant=membership.tenant, name=name, defaults={"color": color})
-    return label
-
-
 MENTION = re.compile(r"@([\w.+-]+)")
 
 
@@ -338,7 +336,7 @@ def add_note(membership, conversation, text):
         raise ActionError("Write a note first.")
     with transaction.atomic():
         note = Note.objects.create(
-            tenant=membership.tenant, conversation=conversation, author=membership.user, text=text[:10000]
+            tenant=membership.tenant, conversation=conversation, author=membership.user, text=text[: Note.TEXT_MAX]
         )
         mentioned = _mentioned_members(membership.tenant, text)
         note.mentions.set(mentioned)

@@ -1,7 +1,7 @@
 """Reading a thread: a page of its messages and the team's notes in time order, with the
 messages they quote.
 
-A thread is paged by key, like the logs: a page is at most PAGE_SIZE messages in
+A thread is paged by key (inbox/paging.py): a page is at most paging.PAGE_SIZE messages in
 (timestamp, id) order, so the cost of a page does not grow with the thread. The latest page
 is the default; `before=<message id>` is the page just older than that message, and
 `at=<message id>` the page that starts with it (a link to any message, however old).
@@ -9,12 +9,9 @@ is the default; `before=<message id>` is the page just older than that message, 
 
 from dataclasses import dataclass
 
-from django.db.models import Q
-
+from inbox import paging
 from whatsapp.message_types import FOLLOWUP_TYPES
 from whatsapp.models import Message, Note
-
-PAGE_SIZE = 50
 
 
 @dataclass
@@ -29,41 +26,26 @@ def thread_page(conversation, *, before=None, at=None):
     this conversation; an id that is not is ignored), else the latest page.
     Reactions, edits and deletions are shown on the messages they change, not as messages
     of their own."""
-    size = PAGE_SIZE
+    size = paging.PAGE_SIZE
     messages = (
         Message.objects.filter(conversation=conversation)
         .exclude(type__in=FOLLOWUP_TYPES)
         .select_related("author", "tenant", "conversation__contact", "conversation__tenant", "media_file")
     )
-    key = _key(conversation, at or before)
+    key = paging.key_of(Message.objects.filter(conversation=conversation), at or before, "timestamp")
     if key and at:
-        page = list(messages.filter(_at_or_after(key)).order_by("timestamp", "pk")[: size + 1])
+        page = list(messages.filter(paging.from_on(key, "timestamp")).order_by("timestamp", "pk")[: size + 1])
         if len(page) > size:
-            earlier_exists = messages.filter(_older_than(key)).exists()
+            earlier_exists = messages.filter(paging.older_than(key, "timestamp")).exists()
             return _page(conversation, page[:size], earlier_exists=earlier_exists, next_key=_key_of(page[size]))
         # The message is on the latest page: show that one, full.
-    older = messages.filter(_older_than(key)) if key and before else messages
-    latest = list(older.order_by("-timestamp", "-pk")[: size + 1])
+    older = messages.filter(paging.older_than(key, "timestamp")) if key and before else messages
+    latest = list(paging.newest_first(older, "timestamp")[: size + 1])
     return _page(conversation, latest[:size][::-1], earlier_exists=len(latest) > size, next_key=key if before else None)
-
-
-def _key(conversation, message_id):
-    if not message_id:
-        return None
-    return Message.objects.filter(conversation=conversation, pk=message_id).values("timestamp", "pk").first()
 
 
 def _key_of(message):
     return {"timestamp": message.timestamp, "pk": message.pk}
-
-
-def _older_than(key):
-    # The first condition alone is what the index on (conversation, timestamp, id) can seek.
-    return Q(timestamp__lte=key["timestamp"]) & (Q(timestamp__lt=key["timestamp"]) | Q(pk__lt=key["pk"]))
-
-
-def _at_or_after(key):
-    return Q(timestamp__gte=key["timestamp"]) & (Q(timestamp__gt=key["timestamp"]) | Q(pk__gte=key["pk"]))
 
 
 def _page(conversation, messages, *, earlier_exists, next_key):
@@ -75,7 +57,7 @@ def _page(conversation, messages, *, earlier_exists, next_key):
         notes = notes.filter(timestamp__gte=messages[0].timestamp)
     if next_key:
         notes = notes.filter(timestamp__lt=next_key["timestamp"])
-    items = Message.with_quotes(messages) + list(notes.order_by("-timestamp")[:PAGE_SIZE])
+    items = Message.with_quotes(messages) + list(notes.order_by("-timestamp")[: paging.PAGE_SIZE])
     items.sort(key=lambda item: (item.timestamp, isinstance(item, Note), item.pk))
     earlier = messages[0].pk if messages and earlier_exists else None
     return ThreadPage(items, earlier=earlier, later=next_key["pk"] if next_key else None)

@@ -3,24 +3,22 @@
 from datetime import datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from inbox import paging
 from tenants.access import tenant_view
 from tenants.models import Membership
 from whatsapp import message_types
-from whatsapp.access import access_conversation
+from whatsapp.access import access_conversation, access_label
 from whatsapp.conversations import actions as conversations
 from whatsapp.conversations.threads import thread_page
 from whatsapp.errors import ActionError
 from whatsapp.models import WINDOW_CLOSING_SOON, CannedResponse, Conversation, Label, MessageTemplate
 from whatsapp.realtime import events as realtime
-from whatsapp.search.queries import page_key
 
-CONVERSATIONS_SHOWN = 50
 COUNTED_UP_TO = 1000
 STATUS_FILTERS = ["open", "pending", "snoozed", "resolved", "all"]
 ASSIGNEE_FILTERS = ["mine", "unassigned", "all"]
@@ -63,28 +61,16 @@ def assignee_counts(membership, filters):
 
 def conversation_page(membership, filters, before):
     """A page of the list, latest activity first, and the key of the next one (or None).
-    Paged by key: `before` is the conversation the previous page ended with."""
-    listed = filter_conversations(membership, filters)
-    key = (
-        Conversation.objects.filter(tenant=membership.tenant, pk=before).values("last_activity_at", "pk").first()
-        if before
-        else None
-    )
-    if key:
-        at = key["last_activity_at"]
-        # The first condition alone is what the index on (tenant, last_activity_at) can seek.
-        listed = listed.filter(Q(last_activity_at__lte=at) & (Q(last_activity_at__lt=at) | Q(pk__lt=key["pk"])))
-    page = list(
-        listed.select_related("contact", "assignee", "tenant")
-        .prefetch_related("labels")
-        .order_by("-last_activity_at", "-pk")[: CONVERSATIONS_SHOWN + 1]
-    )
-    return page[:CONVERSATIONS_SHOWN], page[CONVERSATIONS_SHOWN - 1].pk if len(page) > CONVERSATIONS_SHOWN else None
+    Paged by key (the index on (tenant, last_activity_at)): `before` is the conversation the
+    previous page ended with."""
+    listed = filter_conversations(membership, filters).select_related("contact", "assignee", "tenant")
+    scope = Conversation.objects.filter(tenant=membership.tenant)
+    return paging.older_page(listed.prefetch_related("labels"), before, scope=scope, by="last_activity_at")
 
 
 def inbox_context(request, membership, conversation=None):
     filters = inbox_filters(request.GET)
-    listed, older = conversation_page(membership, filters, page_key(request.GET.get("conversations_before")))
+    listed, older = conversation_page(membership, filters, paging.page_key(request.GET.get("conversations_before")))
     tenant = membership.tenant
     members = Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__email")
     return {
@@ -104,12 +90,16 @@ def inbox_context(request, membership, conversation=None):
         "members": members,
         "query": request.GET.urlencode(),
         "reaction_emoji": message_types.REACTION_EMOJI,
+        "text_max": message_types.TEXT_MAX,
         "templates": MessageTemplate.objects.filter(tenant=tenant, status="APPROVED").order_by("name", "language")
         if conversation and not conversation.window_is_open
         else [],
         "page_data": {
             "me": membership.user_id,
             "filters": filters,
+            "closing_soon_ms": WINDOW_CLOSING_SOON // timedelta(milliseconds=1),
+            "template_value_max": message_types.TEMPLATE_VALUE_MAX,
+            "typing_every_ms": conversations.TYPING_EVERY // timedelta(milliseconds=1),
             "canned": list(CannedResponse.objects.filter(tenant=tenant).values("shortcut", "text")),
             "members": [
                 {"id": m.user_id, "handle": m.user.email.split("@")[0], "name": m.user.display_name} for m in members
@@ -120,7 +110,9 @@ def inbox_context(request, membership, conversation=None):
 
 def _thread(request, conversation):
     """The page of the thread the URL asks for: the latest, or ?before= / ?at= a message."""
-    return thread_page(conversation, before=page_key(request.GET.get("before")), at=page_key(request.GET.get("at")))
+    return thread_page(
+        conversation, before=paging.page_key(request.GET.get("before")), at=paging.page_key(request.GET.get("at"))
+    )
 
 
 def _without(params, *names):
@@ -141,19 +133,14 @@ def inbox(request, membership):
 @tenant_view()
 def conversation(request, membership, conversation_id):
     conversation = access_conversation(membership, conversation_id)
-    conversations.mark_conversation_read(conversation)
-    if membership.tenant.read_receipts == membership.tenant.ReadReceipts.ON_OPEN:
-        conversations.send_read_receipt(conversation)
+    conversations.read_by_agent(conversation)
     return render(request, "whatsapp/inbox.html", inbox_context(request, membership, conversation))
 
 
 @require_POST
 @tenant_view()
 def mark_read(request, membership, conversation_id):
-    conversation = access_conversation(membership, conversation_id)
-    conversations.mark_conversation_read(conversation)
-    if membership.tenant.read_receipts == membership.tenant.ReadReceipts.ON_OPEN:
-        conversations.send_read_receipt(conversation)
+    conversations.read_by_agent(access_conversation(membership, conversation_id))
     return JsonResponse({"unread_count": 0})
 
 
@@ -221,10 +208,7 @@ def assign(request, membership, conversation_id):
 @tenant_view()
 def toggle_label(request, membership, conversation_id, label_id):
     conversation = access_conversation(membership, conversation_id)
-    label = Label.objects.filter(pk=label_id, tenant=membership.tenant).first()
-    if label is None:
-        raise Http404("No such label.")
-    conversations.toggle_label(membership, conversation, label)
+    conversations.toggle_label(membership, conversation, access_label(membership, label_id))
     return JsonResponse({"labels": list(conversation.labels.values_list("pk", flat=True))})
 
 

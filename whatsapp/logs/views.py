@@ -2,7 +2,7 @@
 signature (counted per minute), and our Graph API calls."""
 
 import json
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from django.contrib import messages as flash
 from django.db.models import Q
@@ -11,17 +11,18 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from tenants import audit
+from inbox import paging
 from tenants.access import tenant_view
 from tenants.models import Role
+from whatsapp.logs import actions as log_actions
 from whatsapp.models import GraphCall, WebhookEvent, WebhookReject
 from whatsapp.webhook import ingest
 
-PAGE_SIZE = 50
 # A text search reads the bodies themselves: a trigram index would make it instant, but it
 # cost a quarter of the webhook's ingest rate (bench/, 1,479/s with it, 1,995/s without).
 # So without dates a search looks at this many recent days (~65 ms at 120,000 events).
 SEARCH_DAYS = 7
+QUERY_MAX = 200  # characters of a text search
 # Sends and read receipts go to /messages; uploads, media URLs and downloads are the rest.
 GRAPH_KINDS = ["messages", "media"]
 KINDS = [
@@ -58,46 +59,20 @@ def pretty_body(body):
         return body
 
 
-def _day(value, end=False):
-    try:
-        day = datetime.strptime(value, "%Y-%m-%d").date()
-    except (TypeError, ValueError):
-        return None
-    return timezone.make_aware(datetime.combine(day, time.max if end else time.min))
-
-
-def _by_date_and_key(rows, model, tenant, params, time_field):
-    """Date filters and key paging, shared by both logs: a page costs the same with a
-    million rows as with fifty."""
-    if since := _day(params.get("since")):
-        rows = rows.filter(**{f"{time_field}__gte": since})
-    if until := _day(params.get("until"), end=True):
-        rows = rows.filter(**{f"{time_field}__lte": until})
-    key = _int(params.get("before"))
-    before = model.objects.filter(tenant=tenant, pk=key).values(time_field, "pk").first() if key else None
-    if before:
-        rows = rows.filter(
-            Q(**{f"{time_field}__lt": before[time_field]})
-            | Q(**{time_field: before[time_field], "pk__lt": before["pk"]})
-        )
-    return rows.order_by(f"-{time_field}", "-pk")
-
-
 def filter_events(tenant, params):
-    """Events matching the page's filters, newest first. Paging is by key (`before`), so a
-    page costs the same with a million events as with fifty."""
+    """Events matching the page's filters (key_page orders and pages them)."""
     events = WebhookEvent.objects.filter(tenant=tenant).defer("body")
     if params.get("state") in WebhookEvent.State.values:
         events = events.filter(state=params["state"])
     if params.get("kind"):
         events = events.filter(Q(item_counts__has_key=params["kind"]) | Q(fields__contains=params["kind"]))
-    if params.get("q"):
-        events = events.filter(body__contains=params["q"][:200])
-    return _by_date_and_key(events, WebhookEvent, tenant, params, "received_at")
+    if text := params.get("q", "")[:QUERY_MAX]:
+        events = events.filter(body__contains=text)
+    return paging.between_dates(events, params, "received_at")
 
 
 def filter_calls(tenant, params):
-    """Graph API calls matching the page's filters, newest first."""
+    """Graph API calls matching the page's filters."""
     calls = GraphCall.objects.filter(tenant=tenant)
     if params.get("state") == "ok":
         calls = calls.filter(status_code__lt=400)
@@ -107,15 +82,19 @@ def filter_calls(tenant, params):
         calls = calls.filter(path__endswith="/messages")
     elif params.get("kind") == "media":
         calls = calls.exclude(path__endswith="/messages")
-    if params.get("q"):
-        calls = calls.filter(Q(path__contains=params["q"][:200]) | Q(error_message__contains=params["q"][:200]))
-    return _by_date_and_key(calls, GraphCall, tenant, params, "started_at")
+    if text := params.get("q", "")[:QUERY_MAX]:
+        calls = calls.filter(Q(path__contains=text) | Q(error_message__contains=text))
+    return paging.between_dates(calls, params, "started_at")
 
 
 def filter_rejects(tenant, params):
-    """Minutes with posts refused for their signature, newest first."""
-    rejects = WebhookReject.objects.filter(tenant=tenant).defer("sample")
-    return _by_date_and_key(rejects, WebhookReject, tenant, params, "minute")
+    """Minutes with posts refused for their signature, in the page's dates."""
+    return paging.between_dates(WebhookReject.objects.filter(tenant=tenant).defer("sample"), params, "minute")
+
+
+def key_page(tenant, rows, params, by):
+    """A page of one of the logs, newest first by `by`; its key is one of the tenant's rows."""
+    return paging.key_page(rows, params, scope=rows.model.objects.filter(tenant=tenant), by=by)
 
 
 def with_search_window(params):
@@ -128,32 +107,11 @@ def with_search_window(params):
     return params
 
 
-def key_page(rows, params):
-    """The template context of one page of `rows` (ordered by _by_date_and_key): the rows,
-    the key of the next older page if there is one, and the filters to keep in its link."""
-    page = list(rows[: PAGE_SIZE + 1])
-    query = params.copy()
-    query.pop("before", None)
-    return {
-        "rows": page[:PAGE_SIZE],
-        "older_before": page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None,
-        "filters": params,
-        "query": query.urlencode(),
-    }
-
-
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 @require_GET
 @tenant_view(role=Role.ADMIN)
 def logs(request, membership):
     params = with_search_window(request.GET)
-    page = key_page(filter_events(membership.tenant, params), params)
+    page = key_page(membership.tenant, filter_events(membership.tenant, params), params, "received_at")
     return render(
         request,
         "whatsapp/logs.html",
@@ -164,6 +122,7 @@ def logs(request, membership):
             **page,
             "states": WebhookEvent.State.choices,
             "kinds": KINDS,
+            "search_days": SEARCH_DAYS,
         },
     )
 
@@ -171,7 +130,7 @@ def logs(request, membership):
 @require_GET
 @tenant_view(role=Role.ADMIN)
 def graph_calls(request, membership):
-    page = key_page(filter_calls(membership.tenant, request.GET), request.GET)
+    page = key_page(membership.tenant, filter_calls(membership.tenant, request.GET), request.GET, "started_at")
     return render(
         request,
         "whatsapp/graph_calls.html",
@@ -188,7 +147,7 @@ def graph_calls(request, membership):
 @require_GET
 @tenant_view(role=Role.ADMIN)
 def rejects(request, membership):
-    page = key_page(filter_rejects(membership.tenant, request.GET), request.GET)
+    page = key_page(membership.tenant, filter_rejects(membership.tenant, request.GET), request.GET, "minute")
     return render(
         request,
         "whatsapp/log_rejects.html",
@@ -227,16 +186,9 @@ def event_detail(request, membership, event_id):
 def replay(request, membership, event_id):
     event = access_event(membership, event_id)
     try:
-        ingest.replay_event(event)
-    except ingest.ReplayRefused as error:
+        log_actions.replay_webhook(membership, event, request=request)
+    except log_actions.ReplayRefused as error:
         flash.error(request, str(error))
     else:
-        audit.record(
-            membership.tenant,
-            audit.Action.WEBHOOK_REPLAYED,
-            actor=request.user,
-            target=f"Webhook {event.pk}",
-            request=request,
-        )
         flash.success(request, f"Event {event.pk} is queued for processing again.")
     return redirect("whatsapp:log_event", slug=membership.tenant.slug, event_id=event.pk)

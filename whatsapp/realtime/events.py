@@ -128,6 +128,12 @@ def conversation_changed(conversation):
     publish(conversation.tenant_id, "conversation.updated", data)
 
 
+def label_deleted(tenant_id, label_id):
+    """A label is gone, and with it from every conversation: pages drop its chips and its place
+    in the label menu and the filter (one small event, not a row per labelled conversation)."""
+    publish(tenant_id, "label.deleted", lambda: {"label_id": label_id})
+
+
 def note_html(note):
     return render_to_string("whatsapp/_note.html", {"note": note})
 

@@ -36,12 +36,6 @@ def terms_of(query):
     return re.findall(r"[^\W_]+", (query or "")[:MAX_QUERY_LENGTH])[:MAX_TERMS]
 
 
-def page_key(value):
-    """A `before` parameter as a row id, or None: never a number the database would refuse."""
-    value = str(value or "")
-    return int(value) if value.isdigit() and 0 < int(value) < 2**63 else None
-
-
 def full_text():
     return connection.vendor == "postgresql"
 

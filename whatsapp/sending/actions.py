@@ -22,8 +22,8 @@ def send_reply(membership, conversation, text, reply_to=None):
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
         raise ActionError("Write a message first.")
-    if len(text) > 4096:
-        raise ActionError("WhatsApp text messages are limited to 4,096 characters.")
+    if len(text) > message_types.TEXT_MAX:
+        raise ActionError(f"WhatsApp text messages are limited to {message_types.TEXT_MAX:,} characters.")
     _require_open_window(conversation)
     if reply_to is not None and (reply_to.conversation_id != conversation.pk or not reply_to.wamid):
         raise ActionError("You can quote a message of this conversation that reached WhatsApp.")
@@ -94,8 +94,8 @@ def send_template(membership, conversation, template, values):
     values = [" ".join(str(value).split()) for value in values]
     if len(values) != len(variables) or any(not value for value in values):
         raise ActionError(f"Template {template.name} needs {len(variables)} value(s), none empty.")
-    if any(len(value) > 1024 for value in values):
-        raise ActionError("A template value may have at most 1,024 characters.")
+    if any(len(value) > message_types.TEMPLATE_VALUE_MAX for value in values):
+        raise ActionError(f"A template value may have at most {message_types.TEMPLATE_VALUE_MAX:,} characters.")
     filled = dict(zip(variables, values))
     with transaction.atomic():
         message = delivery.queue_new(

@@ -1,5 +1,6 @@
-"""What admins manage for their team: labels, saved replies, message templates, and the
-workspace's inbox settings."""
+"""What admins manage for their team: labels, saved replies and message templates. Deleting
+a label or a saved reply is written in the audit log (the workspace's inbox settings are
+changed through tenants/workspace.py, which audits too)."""
 
 import logging
 from datetime import timedelta
@@ -8,14 +9,44 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from tenants import audit
 from tenants.models import Tenant
+from whatsapp import message_types
 from whatsapp.cloud import api as cloud_api
 from whatsapp.errors import ActionError
-from whatsapp.models import CannedResponse, Connection, MessageTemplate
+from whatsapp.models import CannedResponse, Connection, Label, MessageTemplate
+from whatsapp.realtime import events as realtime
 
 logger = logging.getLogger(__name__)
 
 TEMPLATE_SYNC_EVERY = timedelta(hours=1)
+
+
+def create_label(membership, name):
+    """The workspace's label of this name, made if new, in the next colour of the palette."""
+    name = " ".join(name.split())[: Label.NAME_MAX]
+    if not name:
+        raise ActionError("A label needs a name.")
+    color = Label.COLORS[Label.objects.filter(tenant=membership.tenant).count() % len(Label.COLORS)]
+    label, _ = Label.objects.get_or_create(tenant=membership.tenant, name=name, defaults={"color": color})
+    return label
+
+
+def delete_label(membership, label, *, request=None):
+    """Delete the label, and so take it off every conversation that has it; open inboxes drop
+    it live (label.deleted)."""
+    with transaction.atomic():
+        label_id, labelled = label.pk, label.conversations.count()
+        label.delete()
+        audit.record(
+            membership.tenant,
+            audit.Action.LABEL_DELETED,
+            actor=membership.user,
+            target=f"Label {label.name}",
+            details={"conversations": labelled},
+            request=request,
+        )
+        realtime.label_deleted(membership.tenant_id, label_id)
 
 
 def save_canned_response(tenant, shortcut, text):
@@ -26,9 +57,25 @@ def save_canned_response(tenant, shortcut, text):
     if not text:
         raise ActionError("A saved reply needs text.")
     response, _ = CannedResponse.objects.update_or_create(
-        tenant=tenant, shortcut=shortcut[:40], defaults={"text": text[:4096]}
+        tenant=tenant,
+        shortcut=shortcut[: CannedResponse.SHORTCUT_MAX],
+        defaults={"text": text[: message_types.TEXT_MAX]},
     )
     return response
+
+
+def delete_saved_reply(membership, response, *, request=None):
+    """Delete a saved reply. Inboxes open now offer it until they reload: saved replies come
+    with the page, not live."""
+    with transaction.atomic():
+        response.delete()
+        audit.record(
+            membership.tenant,
+            audit.Action.SAVED_REPLY_DELETED,
+            actor=membership.user,
+            target=f"/{response.shortcut}",
+            request=request,
+        )
 
 
 def sync_templates(tenant):

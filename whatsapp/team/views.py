@@ -2,14 +2,15 @@
 
 from django import forms
 from django.contrib import messages as flash
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from tenants import workspace
 from tenants.access import tenant_view
 from tenants.models import Role, Tenant
+from whatsapp import message_types
+from whatsapp.access import access_label, access_saved_reply
 from whatsapp.cloud import api as cloud_api
-from whatsapp.conversations import actions as conversations
 from whatsapp.errors import ActionError
 from whatsapp.models import CannedResponse, Label, MessageTemplate
 from whatsapp.team import actions as team
@@ -33,6 +34,9 @@ def _settings_page(request, membership, form=None, status=200):
             "form": form or InboxSettingsForm(instance=tenant),
             "labels": Label.objects.filter(tenant=tenant),
             "canned_responses": CannedResponse.objects.filter(tenant=tenant),
+            "label_name_max": Label.NAME_MAX,
+            "shortcut_max": CannedResponse.SHORTCUT_MAX,
+            "text_max": message_types.TEXT_MAX,
         },
         status=status,
     )
@@ -46,7 +50,7 @@ def team_settings(request, membership):
     form = InboxSettingsForm(request.POST, instance=membership.tenant)
     if not form.is_valid():
         return _settings_page(request, membership, form, status=400)
-    form.save()
+    workspace.change_settings(membership, form.cleaned_data, target="Inbox settings", request=request)
     flash.success(request, "Inbox settings saved.")
     return redirect("whatsapp:team_settings", slug=membership.tenant.slug)
 
@@ -63,7 +67,7 @@ def _back_with(request, membership, error=None, success=None):
 @tenant_view(role=Role.ADMIN)
 def add_label(request, membership):
     try:
-        label = conversations.create_label(membership, request.POST.get("name", ""))
+        label = team.create_label(membership, request.POST.get("name", ""))
     except ActionError as error:
         return _back_with(request, membership, error=error)
     return _back_with(request, membership, success=f"Label {label.name} is ready.")
@@ -72,9 +76,9 @@ def add_label(request, membership):
 @require_POST
 @tenant_view(role=Role.ADMIN)
 def delete_label(request, membership, label_id):
-    if not Label.objects.filter(tenant=membership.tenant, pk=label_id).delete()[0]:
-        raise Http404("No such label.")
-    return _back_with(request, membership, success="Label deleted.")
+    label = access_label(membership, label_id)
+    team.delete_label(membership, label, request=request)
+    return _back_with(request, membership, success=f"Label {label.name} deleted.")
 
 
 @require_POST
@@ -92,9 +96,9 @@ def save_canned(request, membership):
 @require_POST
 @tenant_view(role=Role.ADMIN)
 def delete_canned(request, membership, canned_id):
-    if not CannedResponse.objects.filter(tenant=membership.tenant, pk=canned_id).delete()[0]:
-        raise Http404("No such saved reply.")
-    return _back_with(request, membership, success="Saved reply deleted.")
+    response = access_saved_reply(membership, canned_id)
+    team.delete_saved_reply(membership, response, request=request)
+    return _back_with(request, membership, success=f"Saved reply /{response.shortcut} deleted.")
 
 
 @require_GET
