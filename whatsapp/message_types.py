@@ -4,6 +4,8 @@ the thread. The full message object is stored as it came; this only reads it."""
 # Types that change another message instead of standing in the thread themselves.
 FOLLOWUP_TYPES = ("reaction", "edit", "revoke")
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
+# The longest text message WhatsApp takes (and the longest note, so either fits the other).
+TEXT_LIMIT = 4096
 # The reactions an agent can send (WhatsApp accepts any emoji; the picker offers these).
 REACTION_EMOJI = ["👍", "❤️", "😂", "😮", "😢", "🙏"]
 

@@ -19,6 +19,8 @@
 
   // Ticks only move forward, whatever order the page hears about them in.
   const STATUS_RANK = { queued: 0, sending: 1, sent: 2, delivered: 3, read: 4, failed: 9 };
+  // Reactions, edits and deletions show on the message they change, never as messages.
+  const FOLLOWUP_TYPES = ["reaction", "edit", "revoke"];
 
   function fragment(html) {
     const template = document.createElement("template");
@@ -80,10 +82,12 @@
   }
 
   function replaceItem(existing, element) {
-    const before = STATUS_RANK[existing.dataset.status] ?? 0;
-    const after = STATUS_RANK[element.dataset.status] ?? 0;
-    // A queued message may go back to queued to wait; once sent, it never goes back.
-    if (before >= STATUS_RANK.sent && after < before) return false;
+    const before = existing.dataset.status;
+    const after = element.dataset.status;
+    // Once sent, a message never goes back (ticks only move forward, and failed is final);
+    // a failed message goes back to queued when it is sent again, and a queued one may wait.
+    const movesBack = before !== "failed" && after !== "failed" && STATUS_RANK[after] < STATUS_RANK[before];
+    if (STATUS_RANK[before] >= STATUS_RANK.sent && before !== "failed" && movesBack) return false;
     existing.replaceWith(element);
     return true;
   }
@@ -92,6 +96,7 @@
   function placeInThread(html) {
     if (!thread) return;
     const element = fragment(html);
+    if (FOLLOWUP_TYPES.includes(element.dataset.type)) return;
     changedAt.set(element.id, eventCount);
     const existing = document.getElementById(element.id);
     if (existing) {
@@ -495,7 +500,7 @@
     const textarea = document.getElementById("composer-text");
     if (textarea) {
       textarea.placeholder =
-        mode === "note" ? "Write a private note… (@name notifies)" : "Write a reply… (Enter sends, Shift+Enter for a new line, / for saved replies)";
+        mode === "note" ? "Write a private note…" : "Write a reply…";
     }
     if (mode === "note") clearQuote();
   }
@@ -507,11 +512,31 @@
     else placeInThread(html);
   }
 
+  // WhatsApp takes texts up to a limit: the count shows near it, and a longer text is refused
+  // here with a message (never cut).
+  function countCharacters(textarea) {
+    const counter = document.getElementById("composer-count");
+    const limit = Number(textarea.dataset.maxLength) || 0;
+    if (!counter || !limit) return true;
+    const length = textarea.value.length;
+    counter.hidden = length < limit * 0.9;
+    counter.classList.toggle("over", length > limit);
+    counter.textContent =
+      length > limit
+        ? `${(length - limit).toLocaleString()} characters over the limit of ${limit.toLocaleString()}: shorten it to send`
+        : `${length.toLocaleString()} / ${limit.toLocaleString()}`;
+    return length <= limit;
+  }
+
   async function submitComposer(event) {
     event.preventDefault();
     const textarea = document.getElementById("composer-text");
     const text = textarea ? textarea.value : "";
     if (!text.trim()) return;
+    if (!countCharacters(textarea)) {
+      showError(`This is longer than the ${Number(textarea.dataset.maxLength).toLocaleString()} characters WhatsApp takes. Shorten it, or split it in two.`);
+      return;
+    }
     document.getElementById("composer-error").hidden = true;
     const answer =
       mode === "note"
@@ -519,6 +544,7 @@
         : await post(composer.action, { text, reply_to: document.getElementById("reply-to").value });
     if (!answer) return;
     textarea.value = "";
+    countCharacters(textarea);
     autosize(textarea);
     clearQuote();
     if (answer.html) showSent(answer.html);
@@ -580,7 +606,7 @@
   const attachment = document.getElementById("composer-attachment");
   const rulesElement = document.getElementById("media-rules");
   const mediaRules = rulesElement ? JSON.parse(rulesElement.textContent) : { types: {}, synonyms: {} };
-  const defaultPlaceholder = "Write a reply… (Enter sends, Shift+Enter for a new line)";
+  const defaultPlaceholder = "Write a reply…";
   let sendingFile = false;
 
   function humanSize(bytes) {
@@ -751,6 +777,7 @@
       });
       textarea.addEventListener("input", () => {
         autosize(textarea);
+        countCharacters(textarea);
         showCanned(textarea);
         if (composer.dataset.windowOpen === "true") announceTyping();
       });

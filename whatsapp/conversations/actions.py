@@ -336,9 +336,11 @@ def add_note(membership, conversation, text):
     text = text.replace("\r\n", "\n").strip()
     if not text:
         raise ActionError("Write a note first.")
+    if len(text) > message_types.TEXT_LIMIT:
+        raise ActionError(f"A note can have at most {message_types.TEXT_LIMIT:,} characters.")
     with transaction.atomic():
         note = Note.objects.create(
-            tenant=membership.tenant, conversation=conversation, author=membership.user, text=text[:10000]
+            tenant=membership.tenant, conversation=conversation, author=membership.user, text=text
         )
         mentioned = _mentioned_members(membership.tenant, text)
         note.mentions.set(mentioned)

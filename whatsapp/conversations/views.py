@@ -104,6 +104,7 @@ def inbox_context(request, membership, conversation=None):
         "members": members,
         "query": request.GET.urlencode(),
         "reaction_emoji": message_types.REACTION_EMOJI,
+        "text_limit": message_types.TEXT_LIMIT,
         "templates": MessageTemplate.objects.filter(tenant=tenant, status="APPROVED").order_by("name", "language")
         if conversation and not conversation.window_is_open
         else [],

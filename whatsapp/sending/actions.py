@@ -22,8 +22,8 @@ def send_reply(membership, conversation, text, reply_to=None):
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
         raise ActionError("Write a message first.")
-    if len(text) > 4096:
-        raise ActionError("WhatsApp text messages are limited to 4,096 characters.")
+    if len(text) > message_types.TEXT_LIMIT:
+        raise ActionError(f"WhatsApp text messages are limited to {message_types.TEXT_LIMIT:,} characters.")
     _require_open_window(conversation)
     if reply_to is not None and (reply_to.conversation_id != conversation.pk or not reply_to.wamid):
         raise ActionError("You can quote a message of this conversation that reached WhatsApp.")
