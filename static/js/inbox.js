@@ -501,6 +501,7 @@
     if (textarea) {
       textarea.placeholder =
         mode === "note" ? "Write a private note…" : "Write a reply…";
+      textarea.setAttribute("aria-label", mode === "note" ? "Private note for the team" : "Reply to the customer");
     }
     if (mode === "note") clearQuote();
   }
