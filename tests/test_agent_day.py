@@ -146,3 +146,43 @@ def test_every_page_fits_a_phone(page, stack, owner):
         if width > PHONE["width"]:
             wide[path or "conversation"] = width
     assert wide == {}
+
+
+def test_counts_follow_new_and_assigned_conversations_live(page, stack, agent):
+    log_in(page, stack, agent.email)
+    wait_until_live(page)
+    all_count = page.locator('.segmented [data-filter="all"] .count')
+    mine = page.locator('.segmented [data-filter="mine"] .count')
+    expect(all_count).to_have_text("0")
+    stack.fake.customer_says(ACME["phone_number_id"], "15550001001", "First", name="Ida")
+    stack.fake.customer_says(ACME["phone_number_id"], "15550001002", "Second", name="Jo")
+    expect(page.locator(".conversation-item")).to_have_count(2)
+    expect(all_count).to_have_text("2")
+    page.locator(".conversation-item", has_text="Jo").click()
+    wait_until_live(page)
+    page.keyboard.press("a")
+    expect(page.locator('.segmented [data-filter="mine"] .count')).to_have_text("1")
+    expect(mine).to_have_text("1")
+
+
+def test_resolving_moves_on_to_the_next_conversation_and_reopen_brings_it_back(page, stack, agent):
+    log_in(page, stack, agent.email)
+    wait_until_live(page)
+    stack.fake.customer_says(ACME["phone_number_id"], "15550001003", "Older", name="Kim")
+    expect(page.locator(".conversation-item", has_text="Kim")).to_be_visible()
+    stack.fake.customer_says(ACME["phone_number_id"], "15550001004", "Newer", name="Lou")
+    expect(page.locator(".conversation-item", has_text="Lou")).to_be_visible()
+    page.locator(".conversation-item", has_text="Lou").click()
+    wait_until_live(page)
+    page.keyboard.press("e")
+    expect(page.locator(".thread-header h2")).to_have_text("Kim")  # the next one, opened
+    expect(page.locator(".conversation-item", has_text="Lou")).to_have_count(0)  # gone from Open
+    page.goto(f"{stack.url}/t/acme/inbox/?status=resolved")
+    page.locator(".conversation-item", has_text="Lou").click()
+    wait_until_live(page)
+    reopen = page.locator("[data-action=reopen]")
+    expect(reopen).to_be_visible()
+    reopen.click()
+    expect(page.locator("#conversation-meta")).to_have_attribute("data-status", "open")
+    expect(page.locator("[data-action=resolve]")).to_be_visible()
+    expect(page.locator(".contact-panel li[data-conversation-id] .status-name")).to_have_text("Open")

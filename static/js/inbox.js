@@ -304,6 +304,8 @@
       if (data.conversation_id === currentId) placeInThread(data.html);
     },
     "conversation.updated"(data) {
+      refreshCounts();
+      showPanelStatus(data);
       changedAt.set("conversations", eventCount);
       changedAt.set("conversation-meta", eventCount);
       placeConversation(data);
@@ -312,6 +314,7 @@
         if (meta) meta.replaceWith(fragment(data.meta_html));
         const status = document.getElementById("status-select");
         if (status) status.value = data.status === "snoozed" ? status.value : data.status;
+        showStatusButtons(data.status);
         const assignee = document.getElementById("assign-select");
         if (assignee) assignee.value = data.assignee_id ? String(data.assignee_id) : "";
       }
@@ -405,10 +408,56 @@
 
   const SNOOZES = { "snooze-hour": "hour", "snooze-tomorrow": "tomorrow", "snooze-week": "week" };
 
-  function setStatus(value) {
+  async function setStatus(value) {
     if (!currentId) return;
     const fields = SNOOZES[value] ? { status: "snoozed", snooze: SNOOZES[value] } : { status: value };
-    return post(`${conversationUrl(currentId)}status/`, fields);
+    const answer = await post(`${conversationUrl(currentId)}status/`, fields);
+    // Done with it: on to the next conversation of the list, as a queue is worked.
+    if (answer && ["resolved", "snoozed"].includes(answer.status) && filterStatus() !== answer.status) moveOn();
+    return answer;
+  }
+
+  function filterStatus() {
+    return new URLSearchParams(window.location.search).get("status") || "open";
+  }
+
+  function moveOn() {
+    const items = Array.from(list.querySelectorAll(".conversation-item"));
+    const index = items.findIndex((item) => Number(item.dataset.conversationId) === currentId);
+    const next = items[index + 1] || items[index - 1];
+    const listUrl = `/t/${slug}/inbox/${window.location.search}`;
+    window.location.href = next ? `${next.getAttribute("href").split("?")[0]}${window.location.search}` : listUrl;
+  }
+
+  function showStatusButtons(status) {
+    const resolve = document.querySelector("[data-action=resolve]");
+    const reopen = document.querySelector("[data-action=reopen]");
+    if (resolve) resolve.hidden = status === "resolved";
+    if (reopen) reopen.hidden = status === "open";
+  }
+
+  // Mine / Unassigned / All: each person's own counts, asked again (at most once a second)
+  // whenever a conversation changes.
+  let countsTimer = null;
+  function refreshCounts() {
+    if (countsTimer) return;
+    countsTimer = setTimeout(async () => {
+      countsTimer = null;
+      const response = await fetch(`/t/${slug}/inbox/counts/${window.location.search}`, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const counts = await response.json();
+      for (const [name, count] of Object.entries(counts)) {
+        const badge = document.querySelector(`.segmented [data-filter="${name}"] .count`);
+        if (badge) badge.textContent = count;
+      }
+    }, 1000);
+  }
+
+  const STATUS_NAMES = { open: "Open", pending: "Pending", snoozed: "Snoozed", resolved: "Resolved" };
+  // The contact panel lists the contact's conversations with their status.
+  function showPanelStatus(data) {
+    const entry = document.querySelector(`.contact-panel li[data-conversation-id="${data.conversation_id}"] .status-name`);
+    if (entry) entry.textContent = STATUS_NAMES[data.status] || data.status;
   }
 
   function assignTo(value) {
@@ -421,6 +470,7 @@
       if (!button) return;
       if (button.dataset.action === "assign-me") assignTo("me");
       if (button.dataset.action === "resolve") setStatus("resolved");
+      if (button.dataset.action === "reopen") setStatus("open");
       if (button.dataset.labelId) post(`${conversationUrl(currentId)}labels/${button.dataset.labelId}/`);
     });
     controls.addEventListener("change", (event) => {
@@ -867,6 +917,7 @@
       k: () => moveTo(-1),
       a: () => assignTo("me"),
       e: () => setStatus("resolved"),
+      o: () => setStatus("open"),
       r: () => { setMode("reply"); document.getElementById("composer-text")?.focus(); },
       n: () => { setMode("note"); document.getElementById("composer-text")?.focus(); },
       "?": () => document.getElementById("shortcuts-help").showModal(),

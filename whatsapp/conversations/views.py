@@ -19,6 +19,7 @@ from whatsapp.errors import ActionError
 from whatsapp.models import WINDOW_CLOSING_SOON, CannedResponse, Conversation, Label, MessageTemplate
 from whatsapp.realtime import events as realtime
 from whatsapp.search.queries import page_key
+from whatsapp.templatetags.inbox import at_most
 
 CONVERSATIONS_SHOWN = 50
 COUNTED_UP_TO = 1000
@@ -136,6 +137,15 @@ def _without(params, *names):
 @tenant_view()
 def inbox(request, membership):
     return render(request, "whatsapp/inbox.html", inbox_context(request, membership))
+
+
+@require_GET
+@tenant_view()
+def counts(request, membership):
+    """Mine / Unassigned / All for the list's filters, as the page shows them ("999+"): the
+    page asks again when a conversation changes, since each person's "Mine" differs."""
+    counted = assignee_counts(membership, inbox_filters(request.GET))
+    return JsonResponse({name: str(at_most(count, COUNTED_UP_TO - 1)) for name, count in counted.items()})
 
 
 @require_GET
