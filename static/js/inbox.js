@@ -19,6 +19,8 @@
 
   // Ticks only move forward, whatever order the page hears about them in.
   const STATUS_RANK = { queued: 0, sending: 1, sent: 2, delivered: 3, read: 4, failed: 9 };
+  // Reactions, edits and deletions show on the message they change, never as messages.
+  const FOLLOWUP_TYPES = ["reaction", "edit", "revoke"];
 
   function fragment(html) {
     const template = document.createElement("template");
@@ -80,10 +82,12 @@
   }
 
   function replaceItem(existing, element) {
-    const before = STATUS_RANK[existing.dataset.status] ?? 0;
-    const after = STATUS_RANK[element.dataset.status] ?? 0;
-    // A queued message may go back to queued to wait; once sent, it never goes back.
-    if (before >= STATUS_RANK.sent && after < before) return false;
+    const before = existing.dataset.status;
+    const after = element.dataset.status;
+    // Once sent, a message never goes back (ticks only move forward, and failed is final);
+    // a failed message goes back to queued when it is sent again, and a queued one may wait.
+    const movesBack = before !== "failed" && after !== "failed" && STATUS_RANK[after] < STATUS_RANK[before];
+    if (STATUS_RANK[before] >= STATUS_RANK.sent && before !== "failed" && movesBack) return false;
     existing.replaceWith(element);
     return true;
   }
@@ -92,6 +96,7 @@
   function placeInThread(html) {
     if (!thread) return;
     const element = fragment(html);
+    if (FOLLOWUP_TYPES.includes(element.dataset.type)) return;
     changedAt.set(element.id, eventCount);
     const existing = document.getElementById(element.id);
     if (existing) {
@@ -299,6 +304,8 @@
       if (data.conversation_id === currentId) placeInThread(data.html);
     },
     "conversation.updated"(data) {
+      refreshCounts();
+      showPanelStatus(data);
       changedAt.set("conversations", eventCount);
       changedAt.set("conversation-meta", eventCount);
       placeConversation(data);
@@ -307,6 +314,7 @@
         if (meta) meta.replaceWith(fragment(data.meta_html));
         const status = document.getElementById("status-select");
         if (status) status.value = data.status === "snoozed" ? status.value : data.status;
+        showStatusButtons(data.status);
         const assignee = document.getElementById("assign-select");
         if (assignee) assignee.value = data.assignee_id ? String(data.assignee_id) : "";
       }
@@ -410,10 +418,56 @@
 
   const SNOOZES = { "snooze-hour": "hour", "snooze-tomorrow": "tomorrow", "snooze-week": "week" };
 
-  function setStatus(value) {
+  async function setStatus(value) {
     if (!currentId) return;
     const fields = SNOOZES[value] ? { status: "snoozed", snooze: SNOOZES[value] } : { status: value };
-    return post(`${conversationUrl(currentId)}status/`, fields);
+    const answer = await post(`${conversationUrl(currentId)}status/`, fields);
+    // Done with it: on to the next conversation of the list, as a queue is worked.
+    if (answer && ["resolved", "snoozed"].includes(answer.status) && filterStatus() !== answer.status) moveOn();
+    return answer;
+  }
+
+  function filterStatus() {
+    return new URLSearchParams(window.location.search).get("status") || "open";
+  }
+
+  function moveOn() {
+    const items = Array.from(list.querySelectorAll(".conversation-item"));
+    const index = items.findIndex((item) => Number(item.dataset.conversationId) === currentId);
+    const next = items[index + 1] || items[index - 1];
+    const listUrl = `/t/${slug}/inbox/${window.location.search}`;
+    window.location.href = next ? `${next.getAttribute("href").split("?")[0]}${window.location.search}` : listUrl;
+  }
+
+  function showStatusButtons(status) {
+    const resolve = document.querySelector("[data-action=resolve]");
+    const reopen = document.querySelector("[data-action=reopen]");
+    if (resolve) resolve.hidden = status === "resolved";
+    if (reopen) reopen.hidden = status === "open";
+  }
+
+  // Mine / Unassigned / All: each person's own counts, asked again (at most once a second)
+  // whenever a conversation changes.
+  let countsTimer = null;
+  function refreshCounts() {
+    if (countsTimer) return;
+    countsTimer = setTimeout(async () => {
+      countsTimer = null;
+      const response = await fetch(`/t/${slug}/inbox/counts/${window.location.search}`, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const counts = await response.json();
+      for (const [name, count] of Object.entries(counts)) {
+        const badge = document.querySelector(`.segmented [data-filter="${name}"] .count`);
+        if (badge) badge.textContent = count;
+      }
+    }, 1000);
+  }
+
+  const STATUS_NAMES = { open: "Open", pending: "Pending", snoozed: "Snoozed", resolved: "Resolved" };
+  // The contact panel lists the contact's conversations with their status.
+  function showPanelStatus(data) {
+    const entry = document.querySelector(`.contact-panel li[data-conversation-id="${data.conversation_id}"] .status-name`);
+    if (entry) entry.textContent = STATUS_NAMES[data.status] || data.status;
   }
 
   function assignTo(value) {
@@ -426,6 +480,7 @@
       if (!button) return;
       if (button.dataset.action === "assign-me") assignTo("me");
       if (button.dataset.action === "resolve") setStatus("resolved");
+      if (button.dataset.action === "reopen") setStatus("open");
       if (button.dataset.labelId) post(`${conversationUrl(currentId)}labels/${button.dataset.labelId}/`);
     });
     controls.addEventListener("change", (event) => {
@@ -505,7 +560,8 @@
     const textarea = document.getElementById("composer-text");
     if (textarea) {
       textarea.placeholder =
-        mode === "note" ? "Write a private note… (@name notifies)" : "Write a reply… (Enter sends, Shift+Enter for a new line, / for saved replies)";
+        mode === "note" ? "Write a private note…" : "Write a reply…";
+      textarea.setAttribute("aria-label", mode === "note" ? "Private note for the team" : "Reply to the customer");
     }
     if (mode === "note") clearQuote();
   }
@@ -517,11 +573,31 @@
     else placeInThread(html);
   }
 
+  // WhatsApp takes texts up to a limit: the count shows near it, and a longer text is refused
+  // here with a message (never cut).
+  function countCharacters(textarea) {
+    const counter = document.getElementById("composer-count");
+    const limit = Number(textarea.dataset.maxLength) || 0;
+    if (!counter || !limit) return true;
+    const length = textarea.value.length;
+    counter.hidden = length < limit * 0.9;
+    counter.classList.toggle("over", length > limit);
+    counter.textContent =
+      length > limit
+        ? `${(length - limit).toLocaleString()} characters over the limit of ${limit.toLocaleString()}: shorten it to send`
+        : `${length.toLocaleString()} / ${limit.toLocaleString()}`;
+    return length <= limit;
+  }
+
   async function submitComposer(event) {
     event.preventDefault();
     const textarea = document.getElementById("composer-text");
     const text = textarea ? textarea.value : "";
     if (!text.trim()) return;
+    if (!countCharacters(textarea)) {
+      showError(`This is longer than the ${Number(textarea.dataset.maxLength).toLocaleString()} characters WhatsApp takes. Shorten it, or split it in two.`);
+      return;
+    }
     document.getElementById("composer-error").hidden = true;
     const answer =
       mode === "note"
@@ -529,6 +605,7 @@
         : await post(composer.action, { text, reply_to: document.getElementById("reply-to").value });
     if (!answer) return;
     textarea.value = "";
+    countCharacters(textarea);
     autosize(textarea);
     clearQuote();
     if (answer.html) showSent(answer.html);
@@ -590,7 +667,7 @@
   const attachment = document.getElementById("composer-attachment");
   const rulesElement = document.getElementById("media-rules");
   const mediaRules = rulesElement ? JSON.parse(rulesElement.textContent) : { types: {}, synonyms: {} };
-  const defaultPlaceholder = "Write a reply… (Enter sends, Shift+Enter for a new line)";
+  const defaultPlaceholder = "Write a reply…";
   let sendingFile = false;
 
   function humanSize(bytes) {
@@ -761,6 +838,7 @@
       });
       textarea.addEventListener("input", () => {
         autosize(textarea);
+        countCharacters(textarea);
         showCanned(textarea);
         if (composer.dataset.windowOpen === "true") announceTyping();
       });
@@ -849,6 +927,7 @@
       k: () => moveTo(-1),
       a: () => assignTo("me"),
       e: () => setStatus("resolved"),
+      o: () => setStatus("open"),
       r: () => { setMode("reply"); document.getElementById("composer-text")?.focus(); },
       n: () => { setMode("note"); document.getElementById("composer-text")?.focus(); },
       "?": () => document.getElementById("shortcuts-help").showModal(),

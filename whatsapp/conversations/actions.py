@@ -334,9 +334,11 @@ def add_note(membership, conversation, text):
     text = text.replace("\r\n", "\n").strip()
     if not text:
         raise ActionError("Write a note first.")
+    if len(text) > Note.TEXT_MAX:
+        raise ActionError(f"A note can have at most {Note.TEXT_MAX:,} characters.")
     with transaction.atomic():
         note = Note.objects.create(
-            tenant=membership.tenant, conversation=conversation, author=membership.user, text=text[: Note.TEXT_MAX]
+            tenant=membership.tenant, conversation=conversation, author=membership.user, text=text
         )
         mentioned = _mentioned_members(membership.tenant, text)
         note.mentions.set(mentioned)

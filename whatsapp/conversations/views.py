@@ -16,8 +16,9 @@ from whatsapp.access import access_conversation, access_label
 from whatsapp.conversations import actions as conversations
 from whatsapp.conversations.threads import thread_page
 from whatsapp.errors import ActionError
-from whatsapp.models import WINDOW_CLOSING_SOON, CannedResponse, Conversation, Label, MessageTemplate
+from whatsapp.models import WINDOW_CLOSING_SOON, CannedResponse, Conversation, Label, MessageTemplate, Note
 from whatsapp.realtime import events as realtime
+from whatsapp.templatetags.inbox import at_most
 
 COUNTED_UP_TO = 1000
 STATUS_FILTERS = ["open", "pending", "snoozed", "resolved", "all"]
@@ -91,6 +92,7 @@ def inbox_context(request, membership, conversation=None):
         "query": request.GET.urlencode(),
         "reaction_emoji": message_types.REACTION_EMOJI,
         "text_max": message_types.TEXT_MAX,
+        "note_max": Note.TEXT_MAX,
         "templates": MessageTemplate.objects.filter(tenant=tenant, status="APPROVED").order_by("name", "language")
         if conversation and not conversation.window_is_open
         else [],
@@ -127,6 +129,15 @@ def _without(params, *names):
 @tenant_view()
 def inbox(request, membership):
     return render(request, "whatsapp/inbox.html", inbox_context(request, membership))
+
+
+@require_GET
+@tenant_view()
+def counts(request, membership):
+    """Mine / Unassigned / All for the list's filters, as the page shows them ("999+"): the
+    page asks again when a conversation changes, since each person's "Mine" differs."""
+    counted = assignee_counts(membership, inbox_filters(request.GET))
+    return JsonResponse({name: str(at_most(count, COUNTED_UP_TO - 1)) for name, count in counted.items()})
 
 
 @require_GET

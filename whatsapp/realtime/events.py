@@ -13,6 +13,8 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from whatsapp.message_types import FOLLOWUP_TYPES
+
 logger = logging.getLogger(__name__)
 
 
@@ -71,7 +73,12 @@ def conversation_html(conversation):
 
 
 def message_created(message):
+    """A new message in a thread. Reactions, edits and deletions are not messages of the
+    thread: they show on the message they change, whose own event carries them."""
     from whatsapp.models import Message
+
+    if message.type in FOLLOWUP_TYPES:
+        return
 
     def data():
         fresh = Message.objects.select_related("author", "conversation__contact", "conversation__tenant").get(
@@ -92,7 +99,10 @@ def message_created(message):
 
 
 def message_changed(message):
-    """A message's status, reactions, text or deletion changed."""
+    """A message's status, reactions, text or deletion changed (not for a reaction, edit or
+    deletion itself: see message_created)."""
+    if message.type in FOLLOWUP_TYPES:
+        return
 
     def data():
         return {

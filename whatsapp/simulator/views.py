@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from whatsapp.message_types import FOLLOWUP_TYPES
 from whatsapp.models import Connection, Message
 from whatsapp.simulator import payloads
 
@@ -35,10 +36,15 @@ def simulator(request):
 @require_GET
 def thread(request):
     """What the customer's phone shows: both sides of the chat, with our delivery state."""
-    messages = Message.objects.filter(
-        conversation__phone_number__phone_number_id=request.GET.get("phone_number_id", ""),
-        conversation__contact__wa_id=request.GET.get("wa_id", ""),
-    ).order_by("-timestamp", "-pk")[:50]
+    # Reactions, edits and deletions show on the message they change (message.reactions).
+    messages = (
+        Message.objects.filter(
+            conversation__phone_number__phone_number_id=request.GET.get("phone_number_id", ""),
+            conversation__contact__wa_id=request.GET.get("wa_id", ""),
+        )
+        .exclude(type__in=FOLLOWUP_TYPES)
+        .order_by("-timestamp", "-pk")[:50]
+    )
     return render(request, "simulator/_thread.html", {"thread_messages": reversed(list(messages))})
 
 
