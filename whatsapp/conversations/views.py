@@ -18,7 +18,6 @@ from whatsapp.conversations.threads import thread_page
 from whatsapp.errors import ActionError
 from whatsapp.models import WINDOW_CLOSING_SOON, CannedResponse, Conversation, Label, MessageTemplate, Note
 from whatsapp.realtime import events as realtime
-from whatsapp.templatetags.inbox import at_most
 
 COUNTED_UP_TO = 1000
 STATUS_FILTERS = ["open", "pending", "snoozed", "resolved", "all"]
@@ -137,7 +136,8 @@ def counts(request, membership):
     """Mine / Unassigned / All for the list's filters, as the page shows them ("999+"): the
     page asks again when a conversation changes, since each person's "Mine" differs."""
     counted = assignee_counts(membership, inbox_filters(request.GET))
-    return JsonResponse({name: str(at_most(count, COUNTED_UP_TO - 1)) for name, count in counted.items()})
+    cap = COUNTED_UP_TO - 1
+    return JsonResponse({name: f"{cap:,}+" if count > cap else str(count) for name, count in counted.items()})
 
 
 @require_GET
