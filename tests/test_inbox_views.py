@@ -162,7 +162,7 @@ def test_the_page_takes_its_limits_from_the_server(agent_client, conversation, m
     monkeypatch.setattr(contacts, "NOTES_MAX", 77)
     response = agent_client.get(f"/t/acme/inbox/c/{conversation.pk}/")
     content = response.content.decode()
-    assert 'id="composer-text" rows="1"' in content and 'maxlength="321"' in content
+    assert 'id="composer-text" rows="1"' in content and 'data-max-length="321"' in content  # counted, never cut
     assert '<textarea name="notes" rows="4" maxlength="77"' in content
     page_data = response.context["page_data"]
     assert page_data["template_value_max"] == 123
