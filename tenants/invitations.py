@@ -45,7 +45,8 @@ EXPIRED = "This invitation has expired. Ask the person who invited you for a new
 
 
 def token_for(invitation):
-    return signing.dumps([invitation.pk, invitation.nonce], salt=SALT)
+    # No timestamp in it: the row holds the expiry, and the link stays the same when resent.
+    return signing.Signer(salt=SALT).sign_object([invitation.pk, invitation.nonce])
 
 
 def link_for(invitation, request):
@@ -57,7 +58,7 @@ def access_by_token(token):
     """The invitation a link opens; raises InvitationError for a tampered, closed,
     replaced or expired link, or one to a workspace that is switched off."""
     try:
-        invitation_id, nonce = signing.loads(token, salt=SALT)
+        invitation_id, nonce = signing.Signer(salt=SALT).unsign_object(token)
         invitation = (
             Invitation.objects.select_related("tenant", "invited_by")
             .filter(pk=int(invitation_id), tenant__active=True)

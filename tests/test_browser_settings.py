@@ -49,9 +49,8 @@ def test_an_agent_snoozes_a_conversation_and_filters_find_it(page, stack, agent)
     stack.fake.customer_says(PNID, "15550000007", "Call me tomorrow", name="Ivy")
     open_conversation(page, stack, page.locator(".conversation-item", has_text="Ivy"))
     page.select_option("#status-select", "snooze-tomorrow")
-    expect(page.locator("#conversation-meta .status-badge")).to_contain_text("Snoozed until")
-
-    page.goto(f"{stack.url}/t/acme/inbox/")
+    # Done with it for now: the page moves on, and Ivy leaves the Open list.
+    page.wait_for_url(f"{stack.url}/t/acme/inbox/")
     expect(page.locator(".conversation-item", has_text="Ivy")).to_have_count(0)  # not in Open
     page.select_option("#filter-status", "snoozed")
     page.wait_for_url("**/inbox/?*status=snoozed*")
