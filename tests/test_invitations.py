@@ -273,17 +273,17 @@ def test_a_tampered_link_gets_a_clear_page_never_a_500(invite, acme):
         "not-a-token",
         "a:b:c",
         "x" * 3000,
-        signing.dumps([invitation.pk, invitation.nonce]),  # signed, but not as an invitation
-        signing.dumps([invitation.pk, invitation.nonce], salt="another.salt"),
-        signing.dumps("nonsense", salt=invitations.SALT),
-        signing.dumps(["one", "two"], salt=invitations.SALT),
-        signing.dumps([invitation.pk + 100, invitation.nonce], salt=invitations.SALT),
+        signing.Signer().sign_object([invitation.pk, invitation.nonce]),  # signed, but not as an invitation
+        signing.Signer(salt="another.salt").sign_object([invitation.pk, invitation.nonce]),
+        signing.Signer(salt=invitations.SALT).sign_object("nonsense"),
+        signing.Signer(salt=invitations.SALT).sign_object(["one", "two"]),
+        signing.Signer(salt=invitations.SALT).sign_object([invitation.pk + 100, invitation.nonce]),
     ]
     for bad in forged:
         for response in (Client().get(f"/invitations/{bad}/"), join_as_new_person(Client(), f"/invitations/{bad}/")):
             assert response.status_code == 404, bad
             assert b"This invitation link is not valid" in response.content
-    wrong_nonce = signing.dumps([invitation.pk, "guessed"], salt=invitations.SALT)
+    wrong_nonce = signing.Signer(salt=invitations.SALT).sign_object([invitation.pk, "guessed"])
     assert Client().get(f"/invitations/{wrong_nonce}/").status_code == 410
     assert not get_user_model().objects.filter(email="nina@acme.test").exists()
 
