@@ -227,6 +227,10 @@ TASKS = {
         "QUEUES": ["default", "webhooks", "media"],
     }
 }
+# /healthz and the dashboard call a queue stalled when its oldest ready job has waited longer.
+QUEUE_STALL_SECONDS = env.float("QUEUE_STALL_SECONDS", default=60.0)
+if QUEUE_STALL_SECONDS <= 0:
+    raise ImproperlyConfigured("Set QUEUE_STALL_SECONDS to a number of seconds above 0.")
 
 # Static files are served by the app itself (WhiteNoise); no CDN, no build step.
 STATIC_URL = "/static/"

@@ -7,7 +7,10 @@ import time
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django_tasks_db.models import DBTaskResult
+
+from whatsapp.jobs.models import WorkerHeartbeat
 
 from .recorded_tasks import record, runs
 from .servers import Process, database_url, no_live_workers, settings_test_environment, wait_for  # noqa: F401
@@ -52,6 +55,20 @@ def test_with_no_options_the_worker_takes_every_queue(start_worker, tmp_path):
     assert "queues=default,media,webhooks" in worker.log
 
 
+def queue_states():
+    return {name: queue["state"] for name, queue in Client().get("/healthz").json()["queues"].items()}
+
+
+def test_a_running_worker_says_which_queues_it_takes_until_it_stops(start_worker):
+    worker = start_worker()
+    row = wait_for(lambda: WorkerHeartbeat.objects.filter(worker_id=worker_id(worker)).first(), 10)
+    assert row.queues == ["default", "media", "webhooks"] and row.threads == 8
+    assert queue_states() == {"default": "ok", "media": "ok", "webhooks": "ok"}
+    assert worker.stop() == 0
+    assert not WorkerHeartbeat.objects.exists()
+    assert queue_states() == {"default": "no worker", "media": "no worker", "webhooks": "no worker"}
+
+
 def test_queue_name_narrows_the_worker_to_the_queues_named(start_worker, tmp_path):
     worker = start_worker("--queue-name", "webhooks")
     log = tmp_path / "runs.log"
@@ -61,3 +78,4 @@ def test_queue_name_narrows_the_worker_to_the_queues_named(start_worker, tmp_pat
     time.sleep(2)  # two polls: the default queue's task is still not taken
     assert "default" not in runs(log)
     assert DBTaskResult.objects.get(queue_name="default").status == "READY"
+    assert queue_states() == {"default": "no worker", "media": "no worker", "webhooks": "ok"}

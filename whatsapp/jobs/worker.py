@@ -29,10 +29,13 @@ import time
 import psycopg
 from django.db import close_old_connections, connections
 from django.db.utils import OperationalError
+from django.utils import timezone
+from django_tasks_db.compat import task_backends
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
+from whatsapp.jobs import heartbeat
 from whatsapp.jobs.backend import CHANNEL
 
 logger = logging.getLogger("django_tasks_db")
@@ -92,6 +95,8 @@ class ThreadedWorker(Worker):
         self.tasks_running = 0
         self._count_lock = threading.Lock()
         self._finished_tasks = 0
+        self.started_at = timezone.now()
+        self._stopping = threading.Event()
 
     def shutdown(self, signum, frame):
         if not self.running:
@@ -106,7 +111,16 @@ class ThreadedWorker(Worker):
 
     def stop(self):
         self.running = False
+        self._stopping.set()
         self.doorbell.ring(self.threads)
+
+    def queues_taken(self):
+        """The queues this worker takes, for its heartbeat; "*" stands for any queue."""
+        if not self.process_all_queues:
+            return list(self.queue_names)
+        if not self.excluded_queue_names:
+            return [heartbeat.ANY_QUEUE]
+        return sorted(task_backends[self.backend_name].queues - set(self.excluded_queue_names))
 
     def run(self):
         logger.info(
@@ -118,16 +132,43 @@ class ThreadedWorker(Worker):
         if self.startup_delay and self.interval:
             time.sleep(random.random())
         threading.Thread(target=self._ring_doorbell, name="task-doorbell", daemon=True).start()
+        beating = threading.Thread(target=self._beat, name="task-heartbeat", daemon=True)
+        beating.start()
         runners = [
             threading.Thread(target=self._run_thread, name=f"task-runner-{index}") for index in range(self.threads)
         ]
         for runner in runners:
             runner.start()
-        for runner in runners:
-            while runner.is_alive():
-                runner.join(0.5)  # short joins keep the main thread free to take signals
+        try:
+            for runner in runners:
+                while runner.is_alive():
+                    runner.join(0.5)  # short joins keep the main thread free to take signals
+        finally:
+            # Also on the signal handler's SystemExit: the heartbeat says the worker is gone.
+            self.stop()
+            beating.join(heartbeat.BEAT_SECONDS)
         if self.failure is not None:
             raise self.failure
+
+    # --- The heartbeat --------------------------------------------------------------------
+
+    def _beat(self):
+        """Says every BEAT_SECONDS that this worker is alive and which queues it takes, for
+        /healthz and the dashboard; when the worker stops, that it takes nothing any more."""
+        while not self._stopping.is_set():
+            try:
+                heartbeat.beat(self.worker_id, self.queues_taken(), self.threads, self.started_at)
+            except Exception:
+                logger.exception("Could not record the worker's heartbeat")
+            finally:
+                close_old_connections()
+            self._stopping.wait(heartbeat.BEAT_SECONDS)
+        try:
+            heartbeat.forget(self.worker_id)
+        except Exception:
+            logger.exception("Could not remove the worker's heartbeat")
+        finally:
+            connections.close_all()
 
     # --- The runner threads ---------------------------------------------------------------
 
