@@ -113,6 +113,9 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'i
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Persistent connections leak under ASGI; a pool per process does not.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # The pool checks a connection before handing it out: after a database restart its idle
+    # connections are dead, and each would otherwise fail one request.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
         "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),

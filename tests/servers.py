@@ -1,17 +1,23 @@
-"""Processes a test owns: project commands (a web server, a worker, `manage.py`) in an
-environment of the test's choosing, each logging to a file of its own. Everything started
-here is stopped by the test that started it, and dies with pytest if pytest is killed."""
+"""Processes and servers a test owns: project commands (a web server, a worker, `manage.py`)
+in an environment of the test's choosing, each logging to a file of its own, and a
+PostgreSQL cluster on a port of its own. Everything started here is stopped by the test that
+started it; project commands die with pytest if pytest is killed, and the cluster is stopped
+when pytest exits."""
 
+import atexit
 import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
 
+import psycopg
 import pytest
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -155,3 +161,58 @@ def _die_with_parent():
     """In the child, before exec: the kernel sends SIGTERM if pytest itself is killed,
     when no teardown can run."""
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class PostgresCluster:
+    """A PostgreSQL cluster of the test's own (initdb in a temporary folder, as the postgres
+    user, trust authentication), on its own port, to stop and start at will. remove() stops
+    it and deletes the folder."""
+
+    BIN = Path("/usr/lib/postgresql/15/bin")
+
+    def __init__(self):
+        self.folder = Path(tempfile.mkdtemp(prefix="pg-"))
+        shutil.chown(self.folder, "postgres", "postgres")
+        self.data = self.folder / "data"
+        self.port = free_port()
+        self.running = False
+        atexit.register(self.remove)  # a safety net if the session dies before teardown
+        self._as_postgres(self.BIN / "initdb", "-D", self.data, "--auth=trust", "--username=postgres", "--no-sync")
+
+    def url(self, database="postgres"):
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self):
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = self.folder / "server.log"
+        self._as_postgres(self.BIN / "pg_ctl", "-D", self.data, "-o", options, "-l", log, "-w", "start")
+        self.running = True
+        return self
+
+    def stop(self):
+        """A fast shutdown, as a restart or a failover does: every session is terminated."""
+        self._as_postgres(self.BIN / "pg_ctl", "-D", self.data, "-w", "stop", "-m", "fast")
+        self.running = False
+
+    def create_database(self, name):
+        with psycopg.connect(self.url(), autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def remove(self):
+        if self.running:
+            self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+        atexit.unregister(self.remove)
+
+    @property
+    def log(self):
+        path = self.folder / "server.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def _as_postgres(self, *arguments):
+        finished = subprocess.run(
+            ["runuser", "-u", "postgres", "--", *map(str, arguments)], capture_output=True, text=True, timeout=120
+        )
+        if finished.returncode != 0:
+            raise RuntimeError(f"{arguments[0]} failed:\n{finished.stdout}\n{finished.stderr}\n{self.log[-3000:]}")

@@ -54,7 +54,7 @@ class Command(db_worker.Command):
         excluded = exclude_queues.split(",") if exclude_queues else []
         if excluded and "*" not in queue_names:
             raise db_worker.CommandError("--exclude-queues can only be used with --queue-name=*")
-        _size_pool(options["backend_name"], threads)
+        _connect_per_thread()
         worker = ThreadedWorker(
             threads=threads,
             queue_names=queue_names,
@@ -81,13 +81,33 @@ def every_queue(backend_name):
     return sorted(task_backends[backend_name].queues) or ["*"]
 
 
-def _size_pool(backend_name, threads):
-    """Each thread holds a connection while it runs a task: the process's pool must hold as
-    many, or threads would wait on each other for connections."""
+def _connect_per_thread():
+    """On PostgreSQL each of the worker's threads keeps a connection of its own, checked
+    before each task, instead of sharing Django's pool: the threads are few and fixed, each
+    holds its connection while it runs a task, and after a database outage a thread
+    reconnects as soon as the database answers, where the pool would wait out its own
+    reconnection backoff. An unreachable server fails a connection in seconds, not minutes."""
     from django_tasks_db.models import DBTaskResult
 
     connection = connections[DBTaskResult.objects.db]
-    pool = connection.settings_dict["OPTIONS"].get("pool")
-    if isinstance(pool, dict) and pool.get("max_size", 0) < threads:
-        pool["max_size"] = threads
-        connection.close_pool()  # made before this point (checks) with the smaller size
+    if connection.vendor != "postgresql":
+        return
+    settings_dict = connection.settings_dict
+    if settings_dict["OPTIONS"].get("pool"):
+        connection.close()
+        connection.close_pool()  # made before this point (checks)
+        del settings_dict["OPTIONS"]["pool"]
+    settings_dict["CONN_MAX_AGE"] = None
+    settings_dict["CONN_HEALTH_CHECKS"] = True
+    for name, value in CONNECTION_OPTIONS.items():
+        settings_dict["OPTIONS"].setdefault(name, value)
+
+
+# libpq's: give up connecting after 10 s; find a dead server (a failover) within a minute.
+CONNECTION_OPTIONS = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
