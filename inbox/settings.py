@@ -12,10 +12,11 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
+# SQLite, local media and collected static files; a relative path is under the project folder.
+VAR_DIR = BASE_DIR / (env.str("VAR_DIR", default="") or "var")
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -235,7 +236,9 @@ QUEUE_STALL_SECONDS = env.float("QUEUE_STALL_SECONDS", default=60.0)
 if QUEUE_STALL_SECONDS <= 0:
     raise ImproperlyConfigured("Set QUEUE_STALL_SECONDS to a number of seconds above 0.")
 
-# Static files are served by the app itself (WhiteNoise); no CDN, no build step.
+# Static files are served by the app itself (WhiteNoise); no CDN, no build step. With DEBUG
+# off, `collectstatic` copies them into STATIC_ROOT under names holding a hash of their
+# content, compressed; pages link those names, which browsers may cache for ever.
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
@@ -248,7 +251,7 @@ AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },

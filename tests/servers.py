@@ -1,6 +1,6 @@
 """Processes and servers a test owns: project commands (a web server, a worker, `manage.py`)
 in an environment of the test's choosing, each logging to a file of its own, and a
-PostgreSQL cluster on a port of its own. Everything started here is stopped by the test that
+PostgreSQL cluster and a Redis server on ports of their own. Everything started here is stopped by the test that
 started it; project commands die with pytest if pytest is killed, and the cluster is stopped
 when pytest exits."""
 
@@ -216,3 +216,46 @@ class PostgresCluster:
         )
         if finished.returncode != 0:
             raise RuntimeError(f"{arguments[0]} failed:\n{finished.stdout}\n{finished.stderr}\n{self.log[-3000:]}")
+
+
+class RedisServer:
+    """A Redis server of the test's own, on its own port, to stop and start at will."""
+
+    def __init__(self, log_dir):
+        self.port = free_port()
+        self.log_dir = Path(log_dir)
+        self.process = None
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self):
+        arguments = [
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+        arguments += ["--daemonize", "no", "--dir", str(self.log_dir)]
+        self.process = Process("redis", arguments, os.environ, self.log_dir).start()
+        if not wait_for(self.answers, 10):
+            pytest.fail(f"Redis did not start.\n{self.process.tail()}")
+        return self
+
+    def stop(self):
+        if self.process is not None:
+            self.process.stop()
+
+    def answers(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as connection:
+                connection.sendall(b"PING\r\n")
+                return connection.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
