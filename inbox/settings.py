@@ -197,7 +197,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # channels-redis' pub/sub layer, which closes live sockets when Redis goes away.
+            "BACKEND": "inbox.channel_layers.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
