@@ -184,8 +184,10 @@ class ThreadedWorker(Worker):
             self._stopping.wait(heartbeat.BEAT_SECONDS)
         try:
             heartbeat.forget(self.worker_id)
-        except Exception:
-            logger.exception("Could not remove the worker's heartbeat")
+        except Exception as error:
+            if not is_connection_lost(error):
+                logger.exception("Could not remove the worker's heartbeat")
+            # Else the database is away: the heartbeat goes silent, and expires.
         finally:
             connections.close_all()
 
