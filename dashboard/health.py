@@ -1,14 +1,18 @@
 """Is the WhatsApp connection healthy? What Meta's webhooks and our Graph API calls say,
-and a warning, in words, for everything that needs an admin."""
+whether the background workers keep up, and a warning, in words, for everything that needs
+an admin."""
 
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db.models import F, Sum
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 from whatsapp.cloud import api as cloud_api
+from whatsapp.jobs import health as jobs_health
 from whatsapp.models import Connection, GraphCall, Message, PhoneNumber, WebhookEvent, WebhookReject
 
 logger = logging.getLogger(__name__)
@@ -55,6 +59,15 @@ class NumberHealth:
 
 
 @dataclass
+class QueueProblem:
+    """What is wrong with a task queue, and the command that fixes it."""
+
+    queue: str
+    text: str
+    command: str = "python manage.py db_worker"
+
+
+@dataclass
 class Health:
     last_webhook: WebhookEvent | None
     last_valid_webhook_at: object
@@ -65,6 +78,7 @@ class Health:
     last_call: GraphCall | None
     numbers: list
     warnings: list = field(default_factory=list)
+    queue_problems: list = field(default_factory=list)
 
 
 def connection_health(tenant, period, now=None):
@@ -85,7 +99,28 @@ def connection_health(tenant, period, now=None):
     )
     health.token, health.token_note = _token_state(_connection(tenant), health.last_call)
     health.warnings = _warnings(tenant, health, _last_send_at(tenant), now)
+    health.queue_problems = queue_problems(jobs_health.queue_health(now), now)
     return health
+
+
+def queue_problems(queues, now):
+    """In words, each task queue that no live worker takes or whose oldest ready job has
+    waited longer than QUEUE_STALL_SECONDS: webhooks, sends and files wait until it is fixed."""
+    problems = []
+    for queue in queues:
+        if queue.state == jobs_health.NO_WORKER:
+            problems.append(QueueProblem(queue.name, f"No worker takes the {queue.name} queue"))
+        elif queue.state == jobs_health.STALLED:
+            waited = timesince(now - timedelta(seconds=queue.oldest_seconds), now)
+            jobs = f"{intcomma(queue.ready)} job{'' if queue.ready == 1 else 's'}"
+            problems.append(
+                QueueProblem(
+                    queue.name,
+                    f"The {queue.name} queue is behind: {jobs} ready, the oldest waiting for {waited}. "
+                    "Its workers are stuck or too few",
+                )
+            )
+    return problems
 
 
 def _bad_signatures(tenant, events, period):

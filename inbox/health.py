@@ -1,10 +1,11 @@
 """What /healthz reports: the database (the only thing that fails the check), the channel
-layer and the task queue's backlog.
+layer, the task queue's backlog and each queue's state.
 
 Only the database decides the status code: a web process without its database can serve
 nothing, so the load balancer should take it out. Without the channel layer pages still
-work (they resynchronise when their websocket comes back), and a backlog says the workers
-are behind, not that this process is broken: both are reported for monitoring instead.
+work (they resynchronise when their websocket comes back), and a backlog, a stalled queue or
+a queue without a worker says the workers are behind or missing, not that this process is
+broken: all are reported for monitoring instead.
 """
 
 import asyncio
@@ -13,9 +14,8 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection
-from django.db.models import Case, Count, F, Min, When
-from django.db.models.functions import Greatest
-from django.utils import timezone
+
+from whatsapp.jobs.health import backlog_per_queue, queue_health
 
 logger = logging.getLogger(__name__)
 
@@ -52,13 +52,11 @@ async def _publish(layer):
 
 def task_backlog(now=None):
     """Tasks ready to run now, and how long the oldest of them has waited (seconds)."""
-    from django_tasks_db.models import DBTaskResult, get_date_max
+    backlog = backlog_per_queue(now).values()
+    return {"ready": sum(ready for ready, _ in backlog), "oldest_seconds": max((age for _, age in backlog), default=0)}
 
-    now = now or timezone.now()
-    # A task without run_after has the far-future sentinel there: it has waited since enqueued.
-    due_since = Case(
-        When(run_after=get_date_max(), then=F("enqueued_at")), default=Greatest(F("enqueued_at"), F("run_after"))
-    )
-    backlog = DBTaskResult.objects.ready().aggregate(ready=Count("pk"), oldest=Min(due_since))
-    oldest = backlog["oldest"]
-    return {"ready": backlog["ready"], "oldest_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0}
+
+def queues(now=None):
+    """Per queue: its state ("ok", "stalled" or "no worker"), the jobs due now, how long
+    the oldest has waited, and the live workers that take it."""
+    return {queue.name: queue.as_json() for queue in queue_health(now)}

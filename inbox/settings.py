@@ -12,10 +12,11 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
+# SQLite, local media and collected static files; a relative path is under the project folder.
+VAR_DIR = BASE_DIR / (env.str("VAR_DIR", default="") or "var")
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -113,6 +114,9 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'i
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Persistent connections leak under ASGI; a pool per process does not.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # The pool checks a connection before handing it out: after a database restart its idle
+    # connections are dead, and each would otherwise fail one request.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
         "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
@@ -193,7 +197,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # channels-redis' pub/sub layer, which closes live sockets when Redis goes away.
+            "BACKEND": "inbox.channel_layers.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
@@ -227,8 +232,14 @@ TASKS = {
         "QUEUES": ["default", "webhooks", "media"],
     }
 }
+# /healthz and the dashboard call a queue stalled when its oldest ready job has waited longer.
+QUEUE_STALL_SECONDS = env.float("QUEUE_STALL_SECONDS", default=60.0)
+if QUEUE_STALL_SECONDS <= 0:
+    raise ImproperlyConfigured("Set QUEUE_STALL_SECONDS to a number of seconds above 0.")
 
-# Static files are served by the app itself (WhiteNoise); no CDN, no build step.
+# Static files are served by the app itself (WhiteNoise); no CDN, no build step. With DEBUG
+# off, `collectstatic` copies them into STATIC_ROOT under names holding a hash of their
+# content, compressed; pages link those names, which browsers may cache for ever.
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
@@ -241,7 +252,7 @@ AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },

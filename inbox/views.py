@@ -20,9 +20,9 @@ def home(request):
 
 @require_GET
 def healthz(request):
-    """200 when the database answers, else 503; the channel layer and the task backlog are
-    reported, never fatal (inbox/health.py says why)."""
+    """200 when the database answers, else 503; the channel layer, the task backlog and the
+    queues' states are reported, never fatal (inbox/health.py says why)."""
     report = {"database": health.database(), "channel_layer": health.channel_layer()}
     if report["database"] != "ok":
-        return JsonResponse({"status": "error", **report, "task_backlog": None}, status=503)
-    return JsonResponse({"status": "ok", **report, "task_backlog": health.task_backlog()})
+        return JsonResponse({"status": "error", **report, "task_backlog": None, "queues": None}, status=503)
+    return JsonResponse({"status": "ok", **report, "task_backlog": health.task_backlog(), "queues": health.queues()})

@@ -25,6 +25,10 @@ def test_it_answers_200_with_every_part(client, db):
         "database": "ok",
         "channel_layer": "ok",
         "task_backlog": {"ready": 0, "oldest_seconds": 0},
+        "queues": {
+            name: {"state": "no worker", "ready": 0, "oldest_seconds": 0, "workers": 0}
+            for name in ["default", "media", "webhooks"]
+        },
     }
 
 
@@ -81,4 +85,4 @@ def test_it_answers_503_when_the_database_does_not():
     status, body = json.loads(finished.stdout.strip().splitlines()[-1])
     assert status == 503
     assert body["status"] == "error" and body["database"] == "unavailable: OperationalError"
-    assert body["channel_layer"] == "ok" and body["task_backlog"] is None
+    assert body["channel_layer"] == "ok" and body["task_backlog"] is None and body["queues"] is None

@@ -613,3 +613,7 @@ class ConversationResolution(models.Model):
 
     def __str__(self):
         return f"{self.conversation} resolved at {self.resolved_at:%Y-%m-%d %H:%M}"
+
+
+# The jobs package keeps its own model beside the worker that writes it.
+from whatsapp.jobs.models import WorkerHeartbeat  # noqa: E402,F401

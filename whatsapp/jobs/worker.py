@@ -16,6 +16,15 @@ nothing waits longer than that when no notification came (the listener reconnect
 whose run_after has passed); a thread woken by the poll that finds a task wakes another, so
 such tasks spread over the idle threads too. On SQLite (the embedded demo) there is no
 NOTIFY: the doorbell rings every --interval.
+
+Why it outlives its database: a PostgreSQL restart or failover ends every session. Each
+thread that loses the database waits for it with backoff and carries on (whatsapp/jobs/
+outage.py; one outage is two lines in the log); so does the listener, polling meanwhile. A
+task's claim stays safe: a task that ended during the outage has its end recorded once the
+database answers, so nothing takes it for abandoned and runs it again, and a task the outage
+cut off (its own queries failed) goes back to the queue and runs again, which every task here
+allows (a webhook's items are stored once, a message is claimed for sending once, a file is
+fetched once). Other errors still stop the worker, for its supervisor to restart.
 """
 
 import logging
@@ -27,19 +36,26 @@ import threading
 import time
 
 import psycopg
+from django.core.exceptions import SuspiciousOperation
 from django.db import close_old_connections, connections
 from django.db.utils import OperationalError
+from django.utils import timezone
+from django_tasks_db.compat import TaskContext, TaskResultStatus, task_backends, task_finished, task_started
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
+from whatsapp.jobs import heartbeat
 from whatsapp.jobs.backend import CHANNEL
+from whatsapp.jobs.outage import FIRST_WAIT_SECONDS, LONGEST_WAIT_SECONDS, Outage, is_connection_lost
 
 logger = logging.getLogger("django_tasks_db")
 
 DEFAULT_THREADS = 8
 # An idle thread looks for work at least this often even if no bell rings (a safety net).
 IDLE_WAIT_SECONDS = 60
+# A task cut off by database outages this many times is recorded failed instead of run again.
+MAX_CLAIMS = 3
 
 
 class Doorbell:
@@ -92,6 +108,10 @@ class ThreadedWorker(Worker):
         self.tasks_running = 0
         self._count_lock = threading.Lock()
         self._finished_tasks = 0
+        self.started_at = timezone.now()
+        self._stopping = threading.Event()
+        self.outage = Outage()
+        self.alias = DBTaskResult.objects.db
 
     def shutdown(self, signum, frame):
         if not self.running:
@@ -106,7 +126,16 @@ class ThreadedWorker(Worker):
 
     def stop(self):
         self.running = False
+        self._stopping.set()
         self.doorbell.ring(self.threads)
+
+    def queues_taken(self):
+        """The queues this worker takes, for its heartbeat; "*" stands for any queue."""
+        if not self.process_all_queues:
+            return list(self.queue_names)
+        if not self.excluded_queue_names:
+            return [heartbeat.ANY_QUEUE]
+        return sorted(task_backends[self.backend_name].queues - set(self.excluded_queue_names))
 
     def run(self):
         logger.info(
@@ -118,16 +147,49 @@ class ThreadedWorker(Worker):
         if self.startup_delay and self.interval:
             time.sleep(random.random())
         threading.Thread(target=self._ring_doorbell, name="task-doorbell", daemon=True).start()
+        beating = threading.Thread(target=self._beat, name="task-heartbeat", daemon=True)
+        beating.start()
         runners = [
             threading.Thread(target=self._run_thread, name=f"task-runner-{index}") for index in range(self.threads)
         ]
         for runner in runners:
             runner.start()
-        for runner in runners:
-            while runner.is_alive():
-                runner.join(0.5)  # short joins keep the main thread free to take signals
+        try:
+            for runner in runners:
+                while runner.is_alive():
+                    runner.join(0.5)  # short joins keep the main thread free to take signals
+        finally:
+            # Also on the signal handler's SystemExit: the heartbeat says the worker is gone.
+            self.stop()
+            beating.join(heartbeat.BEAT_SECONDS)
         if self.failure is not None:
             raise self.failure
+
+    # --- The heartbeat --------------------------------------------------------------------
+
+    def _beat(self):
+        """Says every BEAT_SECONDS that this worker is alive and which queues it takes, for
+        /healthz and the dashboard; when the worker stops, that it takes nothing any more."""
+        while not self._stopping.is_set():
+            try:
+                heartbeat.beat(self.worker_id, self.queues_taken(), self.threads, self.started_at)
+            except Exception as error:
+                if not is_connection_lost(error):
+                    logger.exception("Could not record the worker's heartbeat")
+                self.outage.report(error)  # and the next beat tries again
+            else:
+                self.outage.over()
+            finally:
+                close_old_connections()
+            self._stopping.wait(heartbeat.BEAT_SECONDS)
+        try:
+            heartbeat.forget(self.worker_id)
+        except Exception as error:
+            if not is_connection_lost(error):
+                logger.exception("Could not remove the worker's heartbeat")
+            # Else the database is away: the heartbeat goes silent, and expires.
+        finally:
+            connections.close_all()
 
     # --- The runner threads ---------------------------------------------------------------
 
@@ -135,19 +197,26 @@ class ThreadedWorker(Worker):
         spread = False
         try:
             while self.running:
-                if self._run_one(spread):
+                try:
+                    found = self._run_one(spread)
+                except Exception as error:
+                    if not is_connection_lost(error):
+                        raise
+                    self.outage.wait_until_back(error, self.alias, stopping=self._stopping)
+                    continue
+                if found:
                     continue  # look for the next one at once, as their worker does
                 if self.batch:
                     return
                 spread = self.doorbell.wait(IDLE_WAIT_SECONDS)
         except BaseException as error:
-            # A thread that cannot claim (the database is gone) stops the worker, as their
-            # single-threaded loop does, so a supervisor restarts it: no silent half-worker.
+            # A thread that fails otherwise stops the worker, as their single-threaded loop
+            # does, so a supervisor restarts it: no silent half-worker.
             logger.exception("Task runner %s stopped; stopping the worker", threading.current_thread().name)
             self.failure = self.failure or error
             self.stop()
         finally:
-            connections.close_all()  # this thread's connections (back to the pool)
+            connections.close_all()  # this thread's connections
 
     def _run_one(self, spread=False):
         """Claim and run one task; False when none is ready. With `spread` (woken by a poll,
@@ -178,6 +247,57 @@ class ThreadedWorker(Worker):
                 self.stop()
         return True
 
+    def run_task(self, db_task_result):
+        """Run a claimed task and record how it ended, as their worker does, whatever the
+        database does meanwhile: the record waits for the database to answer. A task that
+        its database outage cut off goes back to the queue instead (the module says why),
+        up to MAX_CLAIMS runs."""
+        try:
+            task = db_task_result.task
+            task_result = db_task_result.task_result
+            task_started.send(sender=type(task.get_backend()), task_result=task_result)
+            arguments = [TaskContext(task_result=task_result)] if task.takes_context else []
+            return_value = task.call(*arguments, *task_result.args, **task_result.kwargs)
+        except BaseException as error:
+            if is_connection_lost(error) and len(db_task_result.worker_ids) < MAX_CLAIMS:
+                self._despite_outage(self._hand_back, db_task_result)
+                logger.warning("Task id=%s was cut off by the database outage: it runs again", db_task_result.id)
+                return
+            self._despite_outage(db_task_result.set_failed, error)
+        else:
+            try:
+                self._despite_outage(db_task_result.set_successful, return_value)
+            except Exception as error:  # the return value does not fit in JSON, say
+                self._despite_outage(db_task_result.set_failed, error)
+        self._announce_finished(db_task_result)
+
+    def _despite_outage(self, write, *arguments):
+        """Call `write(*arguments)` (to the task's row) until the database takes it, however
+        long that is: a claim left running would be taken for abandoned, and its task run again."""
+        while True:
+            try:
+                return write(*arguments)
+            except Exception as error:
+                if not is_connection_lost(error):
+                    raise
+                self.outage.wait_until_back(error, self.alias)
+
+    @staticmethod
+    def _hand_back(db_task_result):
+        DBTaskResult.objects.filter(pk=db_task_result.pk, status=TaskResultStatus.RUNNING).update(
+            status=TaskResultStatus.READY, started_at=None
+        )
+
+    @staticmethod
+    def _announce_finished(db_task_result):
+        try:
+            sender = type(db_task_result.task.get_backend())
+            task_result = db_task_result.task_result
+        except (ImportError, SuspiciousOperation):
+            logger.exception("Task id=%s failed unexpectedly", db_task_result.id)
+        else:
+            task_finished.send(sender=sender, task_result=task_result)
+
     def _claim(self):
         """The next ready task, marked running by this worker; None when there is none."""
         tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
@@ -202,23 +322,38 @@ class ThreadedWorker(Worker):
         """Runs for the life of the process: on PostgreSQL it rings for each notification and
         once every interval; without NOTIFY, or while the listener is down, every interval."""
         interval = max(self.interval, 0.01)
+        if connections[self.alias].vendor != "postgresql":
+            while True:
+                time.sleep(interval)
+                self.doorbell.ring(spread=True)
+        self._backoff = FIRST_WAIT_SECONDS
         while True:
             try:
-                if connections[DBTaskResult.objects.db].vendor == "postgresql":
-                    self._listen(interval)
+                self._listen(interval)
+            except Exception as error:
+                if is_connection_lost(error):
+                    self.outage.report(error)
                 else:
-                    time.sleep(interval)
-                    self.doorbell.ring(spread=True)
-            except Exception:
-                logger.exception("Lost the task notification listener; polling every %s s meanwhile", interval)
-                time.sleep(max(interval, 1))
-                self.doorbell.ring(spread=True)
+                    logger.exception("Lost the task notification listener; polling every %s s meanwhile", interval)
+            self._poll_for(self._backoff, interval)
+            self._backoff = min(self._backoff * 2, LONGEST_WAIT_SECONDS)
+
+    def _poll_for(self, seconds, interval):
+        """The listener's backoff: `seconds` without it, ringing every interval meanwhile."""
+        deadline = time.monotonic() + seconds
+        while True:
+            time.sleep(max(0, min(interval, deadline - time.monotonic())))
+            self.doorbell.ring(spread=True)
+            if time.monotonic() >= deadline:
+                return
 
     def _listen(self, interval):
-        params = connections[DBTaskResult.objects.db].get_connection_params()
+        params = connections[self.alias].get_connection_params()
         with psycopg.connect(**params, autocommit=True) as listener:
             listener.execute(f"LISTEN {CHANNEL}")
             logger.info("Listening for task notifications on %r", CHANNEL)
+            self.outage.over()
+            self._backoff = FIRST_WAIT_SECONDS
             self.doorbell.ring(spread=True)  # whatever was enqueued before we listened
             while True:
                 for notification in listener.notifies(timeout=interval):

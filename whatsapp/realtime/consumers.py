@@ -2,15 +2,21 @@
 
 A socket keeps its access only while what it was let in with still holds
 (realtime_access.py): it checks again whenever told that access may have changed, and at
-least every REALTIME_ACCESS_RECHECK_SECONDS, and closes once the check fails."""
+least every REALTIME_ACCESS_RECHECK_SECONDS, and closes once the check fails.
+
+A socket also closes, as a server error, when its process loses Redis (the channel layer
+tells it, inbox/channel_layers.py), and is refused while Redis is away: events published
+meanwhile never reach it, so the page reconnects once Redis answers and takes its lists again."""
 
 import asyncio
 import logging
 import random
+from contextlib import suppress
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from redis.exceptions import RedisError
 
 from whatsapp.realtime import events as realtime
 from whatsapp.realtime.access import access_still_valid, grant_access
@@ -34,6 +40,11 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         # The timed re-check lives exactly as long as the connection, however that ends.
         try:
             await super().__call__(scope, receive, send)
+        except RedisError as error:
+            # Redis is away (the layer could not subscribe): end or refuse the connection.
+            logger.debug("A live connection ended: the channel layer is unavailable (%r)", error)
+            with suppress(Exception):
+                await send({"type": "websocket.close", "code": CLOSE_SERVER_ERROR})
         finally:
             if self.rechecks is not None:
                 self.rechecks.cancel()
@@ -71,6 +82,11 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         if not self.access_ended:
             await self.send_json({"event": message["event"], "data": message["data"]})
 
+    async def layer_lost(self, message):
+        """This process lost Redis, and with it whatever was published meanwhile."""
+        await self._leave_groups()
+        await self.close(code=CLOSE_SERVER_ERROR)
+
     async def access_changed(self, message):
         """Something this socket's access rests on may have changed. The event says nothing
         more: the check reads the database."""
@@ -103,4 +119,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
     async def _leave_groups(self):
         joined, self.joined = self.joined, ()
         for group in joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except RedisError:
+                pass  # Redis is away: the layer forgets the subscription

@@ -12,6 +12,7 @@ import threading
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.template.loader import render_to_string
+from redis.exceptions import RedisError
 
 from whatsapp.message_types import FOLLOWUP_TYPES
 
@@ -47,6 +48,10 @@ def _group_send(group, message):
     try:
         sending = asyncio.run_coroutine_threadsafe(get_channel_layer().group_send(group, message), _publisher_loop())
         sending.result(PUBLISH_TIMEOUT_SECONDS)
+    except RedisError as error:
+        # Redis is away: the layer closes live sockets meanwhile, and pages resynchronise once
+        # they reconnect (inbox/channel_layers.py). One line, not a traceback per event.
+        logger.warning("Could not publish %s to %s: %r", message.get("event", message["type"]), group, error)
     except Exception:
         # Browsers resynchronise on reconnect; a failed publish must not undo committed work.
         logger.exception("Could not publish %s to %s", message.get("event", message["type"]), group)

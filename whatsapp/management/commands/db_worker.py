@@ -1,12 +1,14 @@
-"""`manage.py db_worker`: django-tasks-db's command, with `--threads` and the NOTIFY wake-up
-of whatsapp/jobs/worker.py. It takes the place of theirs because `whatsapp` comes before
-`django_tasks_db` in INSTALLED_APPS; every option of theirs works as before."""
+"""`manage.py db_worker`: django-tasks-db's command, with `--threads`, the NOTIFY wake-up
+of whatsapp/jobs/worker.py, and every queue by default. It takes the place of theirs because
+`whatsapp` comes before `django_tasks_db` in INSTALLED_APPS; every option of theirs works as
+before, and `--queue-name` narrows the worker to some queues instead of widening it."""
 
 import os
 from argparse import ArgumentTypeError
 
 from django.db import connections
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
+from django_tasks_db.compat import task_backends
 from django_tasks_db.management.commands import db_worker
 
 from whatsapp.jobs.worker import DEFAULT_THREADS, ThreadedWorker
@@ -20,10 +22,25 @@ def valid_threads(value):
 
 
 class Command(db_worker.Command):
-    help = "Run a database background worker: --threads loops in one process, woken by NOTIFY on PostgreSQL"
+    help = (
+        "Run a database background worker: every queue unless --queue-name narrows it, --threads "
+        "loops in one process, woken by NOTIFY on PostgreSQL"
+    )
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        # "resolve": --queue-name is declared again below, with another default.
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
+        parser.add_argument(
+            "--queue-name",
+            nargs="?",
+            default=None,
+            type=str,
+            help="The queues to process, separated by commas, or '*' for any queue "
+            "(default: every queue of the backend's QUEUES setting)",
+        )
         parser.add_argument(
             "--threads",
             type=valid_threads,
@@ -33,11 +50,11 @@ class Command(db_worker.Command):
 
     def handle(self, *, verbosity, queue_name, exclude_queues, reload, batch, threads, **options):
         self.configure_logging(verbosity)
-        queue_names = queue_name.split(",")
+        queue_names = queue_name.split(",") if queue_name else every_queue(options["backend_name"])
         excluded = exclude_queues.split(",") if exclude_queues else []
         if excluded and "*" not in queue_names:
             raise db_worker.CommandError("--exclude-queues can only be used with --queue-name=*")
-        _size_pool(options["backend_name"], threads)
+        _connect_per_thread()
         worker = ThreadedWorker(
             threads=threads,
             queue_names=queue_names,
@@ -58,13 +75,39 @@ class Command(db_worker.Command):
             worker.run()
 
 
-def _size_pool(backend_name, threads):
-    """Each thread holds a connection while it runs a task: the process's pool must hold as
-    many, or threads would wait on each other for connections."""
+def every_queue(backend_name):
+    """The queues the backend accepts tasks for (settings.TASKS' QUEUES); any queue when
+    that list is empty."""
+    return sorted(task_backends[backend_name].queues) or ["*"]
+
+
+def _connect_per_thread():
+    """On PostgreSQL each of the worker's threads keeps a connection of its own, checked
+    before each task, instead of sharing Django's pool: the threads are few and fixed, each
+    holds its connection while it runs a task, and after a database outage a thread
+    reconnects as soon as the database answers, where the pool would wait out its own
+    reconnection backoff. An unreachable server fails a connection in seconds, not minutes."""
     from django_tasks_db.models import DBTaskResult
 
     connection = connections[DBTaskResult.objects.db]
-    pool = connection.settings_dict["OPTIONS"].get("pool")
-    if isinstance(pool, dict) and pool.get("max_size", 0) < threads:
-        pool["max_size"] = threads
-        connection.close_pool()  # made before this point (checks) with the smaller size
+    if connection.vendor != "postgresql":
+        return
+    settings_dict = connection.settings_dict
+    if settings_dict["OPTIONS"].get("pool"):
+        connection.close()
+        connection.close_pool()  # made before this point (checks)
+        del settings_dict["OPTIONS"]["pool"]
+    settings_dict["CONN_MAX_AGE"] = None
+    settings_dict["CONN_HEALTH_CHECKS"] = True
+    for name, value in CONNECTION_OPTIONS.items():
+        settings_dict["OPTIONS"].setdefault(name, value)
+
+
+# libpq's: give up connecting after 10 s; find a dead server (a failover) within a minute.
+CONNECTION_OPTIONS = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
