@@ -8,7 +8,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browsing import (
+from tests.support.browsing import (
     CUSTOMER,
     SCREENSHOT,
     customer_writes_and_agent_opens,
@@ -17,7 +17,7 @@ from tests.browsing import (
     sent_texts,
     wait_until_live,
 )
-from tests.conftest import ACME
+from tests.support.tenants import ACME
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 

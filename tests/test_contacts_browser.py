@@ -13,10 +13,9 @@ from playwright.sync_api import expect
 
 from tenants.models import Role
 from tenants.setup import add_member
+from tests.support.browsing import log_in, open_conversation, wait_until_live
+from tests.support.tenants import ACME, PASSWORD
 from whatsapp.models import Contact, Message
-
-from .browsing import log_in, open_conversation, wait_until_live
-from .conftest import ACME, PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 

@@ -9,13 +9,12 @@ from django.utils import timezone
 
 from tenants.models import Role
 from tenants.setup import add_member
+from tests.support.tenants import ACME
 from whatsapp.conversations import actions as conversations
 from whatsapp.conversations.actions import InboundMessage
 from whatsapp.models import Conversation, Message
 from whatsapp.sending import actions as sending
 from whatsapp.sending import delivery
-
-from .conftest import ACME
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 

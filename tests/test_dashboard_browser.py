@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.browsing import log_in
+from tests.support.browsing import log_in
 from whatsapp.conversations.resolutions import record_resolution
 from whatsapp.models import Contact, Conversation, Message, PhoneNumber, WebhookEvent
 

@@ -7,13 +7,12 @@ from django.test import Client
 
 from tenants.models import Membership, Role
 from tenants.setup import add_member, create_tenant
+from tests.support.tenants import ACME
 from whatsapp.cloud import throttle
 from whatsapp.models import Connection, Conversation, GraphCall, Message
 from whatsapp.sending import actions as sending
 from whatsapp.sending import delivery
 from whatsapp.simulator import payloads
-
-from .conftest import ACME
 
 PNID = ACME["phone_number_id"]
 

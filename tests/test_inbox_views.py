@@ -5,10 +5,9 @@ from django.test import Client
 
 from tenants.models import Role
 from tenants.setup import add_member
+from tests.support.tenants import ACME, PASSWORD
 from whatsapp.models import Conversation, Message
 from whatsapp.simulator import payloads
-
-from .conftest import ACME, PASSWORD
 
 
 @pytest.fixture

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.tenants import ACME
 from whatsapp.models import Contact, Conversation, Message, MessageTemplate, PhoneNumber, StatusUpdate, WebhookEvent
 from whatsapp.simulator import payloads
-
-from .conftest import ACME
 
 PNID = ACME["phone_number_id"]
 CUSTOMER = "15551234567"

@@ -8,18 +8,18 @@ the view never takes), or a redirect to the login page. A route that takes an id
 cannot fill fails loudly, and so does a route outside /t/ that is not on the public list.
 """
 
-import re
-
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
-from django.urls import URLResolver, get_resolver
 
 from inbox.asgi import application
 from tenants.models import AuditEvent, Invitation, Membership, Role
 from tenants.setup import add_member
+from tests.support.routes import CONVERTER, TENANT_PREFIX, all_routes, fill, takes_ids, tenant_routes
+from tests.support.tenants import ACME, GLOBEX, PASSWORD, client_for
+from tests.support.world import build_world
 from whatsapp.models import (
     CannedResponse,
     Contact,
@@ -32,29 +32,6 @@ from whatsapp.models import (
     WebhookReject,
 )
 from whatsapp.routing import websocket_urlpatterns
-
-from .conftest import ACME, GLOBEX, PASSWORD
-from .world import build_world
-
-TENANT_PREFIX = "t/<slug:slug>/"
-
-# Which object of the tenant each URL argument names. A new argument must be added here,
-# or every test below fails: no future URL can escape isolation testing silently.
-KWARG_OBJECTS = {
-    "conversation_id": lambda world: world.conversation.pk,
-    "message_id": lambda world: world.message.pk,
-    "media_file_id": lambda world: world.media_file.pk,
-    "event_id": lambda world: world.event.pk,
-    "label_id": lambda world: world.label.pk,
-    "canned_id": lambda world: world.canned.pk,
-    "member_id": lambda world: world.member.pk,
-    "contact_id": lambda world: world.contact.pk,
-    "template_id": lambda world: world.template.pk,
-    "note_id": lambda world: world.note.pk,
-    "call_id": lambda world: world.call.pk,
-    "invitation_id": lambda world: world.invitation.pk,
-    "reject_id": lambda world: world.reject.pk,
-}
 
 # Routes outside /t/<slug>/, each with the reason it is not tenant data.
 PUBLIC_ROUTES = {
@@ -78,39 +55,6 @@ PUBLIC_PREFIXES = {
     "simulator/": "the demo's simulated customer: routed only in demo mode, never in production or tests",
 }
 LOGIN_REQUIRED = ["", "accounts/2fa/", "accounts/password/", "accounts/password/done/"]
-CONVERTER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
-
-
-def all_routes(patterns=None, prefix=""):
-    """Every route of the project as its full pattern text, includes flattened."""
-    for pattern in get_resolver().url_patterns if patterns is None else patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            yield from all_routes(pattern.url_patterns, route)
-        else:
-            yield route
-
-
-def tenant_routes():
-    return sorted({route for route in all_routes() if route.startswith(TENANT_PREFIX)})
-
-
-def fill(route, slug, world):
-    """The route as a path, for this slug, with the world's real ids."""
-
-    def value(match):
-        name = match["name"]
-        if name == "slug":
-            return slug
-        if name not in KWARG_OBJECTS:
-            pytest.fail(f"{route}: no object for the URL argument <{name}>; add it to KWARG_OBJECTS in {__file__}")
-        return str(KWARG_OBJECTS[name](world))
-
-    return "/" + CONVERTER.sub(value, route)
-
-
-def takes_ids(route):
-    return any(match["name"] != "slug" for match in CONVERTER.finditer(route))
 
 
 @pytest.fixture
@@ -123,12 +67,6 @@ def globex_world(globex, outsider):
     return build_world(
         globex, Membership.objects.get(user=outsider, tenant=globex), customer="15558880000", name="Grace"
     )
-
-
-def client_for(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def snapshot(tenant):

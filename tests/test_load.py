@@ -10,10 +10,9 @@ import httpx
 import pytest
 
 from tenants.models import AuditEvent
+from tests.support.tenants import ACME, PASSWORD
 from whatsapp.models import Message, WebhookEvent
 from whatsapp.simulator import payloads
-
-from .conftest import ACME, PASSWORD
 
 pytestmark = [pytest.mark.load, pytest.mark.stack]
 
@@ -65,7 +64,7 @@ def second_worker(stack):
     """Scaling out is more workers: one more for the flood, stopped after it."""
     stack.stack.start_worker("load-worker")
     yield
-    from tests.browsing import wait_until_idle
+    from tests.support.browsing import wait_until_idle
 
     wait_until_idle(DRAIN_SECONDS)
     worker = stack.stack.processes.pop("load-worker")

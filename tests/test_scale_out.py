@@ -12,11 +12,10 @@ import websockets
 from django.db import transaction
 from django.test import Client
 
+from tests.support.tenants import ACME
 from whatsapp.models import Contact, Conversation, Message, PhoneNumber
 from whatsapp.sending import delivery
 from whatsapp.simulator import payloads
-
-from .conftest import ACME
 
 pytestmark = pytest.mark.stack
 PNID = ACME["phone_number_id"]

@@ -12,12 +12,11 @@ import httpx
 import pytest
 
 from tests import test_webhook as through_django
+from tests.support.tenants import ACME, GLOBEX
 from whatsapp.models import Message, WebhookEvent, WebhookReject
 from whatsapp.simulator import payloads
 from whatsapp.webhook import asgi as webhook_asgi
 from whatsapp.webhook import ingest
-
-from .conftest import ACME, GLOBEX
 
 PNID = ACME["phone_number_id"]
 
@@ -60,7 +59,7 @@ def no_live_worker():
     (the stack fixtures start it again)."""
     import time
 
-    from tests.live import LiveStack
+    from tests.support.live import LiveStack
     from whatsapp.simulator.fake_graph import FakeGraphAPI
 
     for fake in list(FakeGraphAPI.running):

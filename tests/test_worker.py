@@ -8,11 +8,10 @@ import time
 import pytest
 from django.db import transaction
 
+from tests.support.tenants import ACME
+from tests.support.worker_tasks import nap
 from whatsapp.models import Message
 from whatsapp.simulator import payloads
-
-from .conftest import ACME
-from .worker_tasks import nap
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 

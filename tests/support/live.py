@@ -2,7 +2,7 @@
 pytest-django's test database, and the fake Graph API in this process.
 
 Tests that use `live_stack` must also use `transactional_db`: the subprocesses only see
-committed rows. Import the fixture into a test module with `from tests.live import live_stack`.
+committed rows. conftest.py makes the fixture available to every test module.
 """
 
 import atexit
@@ -24,7 +24,7 @@ import pytest
 
 from whatsapp.simulator.fake_graph import FakeGraphAPI
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_SECONDS = 20
 STOP_TIMEOUT_SECONDS = 5
 LOG_TAIL_LINES = 40

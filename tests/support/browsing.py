@@ -4,7 +4,7 @@ acme's number, and helpers that read like the steps a person takes."""
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tests.conftest import ACME, PASSWORD
+from .tenants import ACME, PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
