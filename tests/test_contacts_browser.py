@@ -15,6 +15,7 @@ from tenants.models import Role
 from tenants.setup import add_member
 from tests.support.browsing import log_in, open_conversation, wait_until_live
 from tests.support.tenants import ACME, PASSWORD
+from tests.support.waiting import wait_until
 from whatsapp.models import Contact, Message
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
@@ -151,7 +152,7 @@ def test_a_blocked_contacts_messages_no_longer_raise_the_conversation(page, stac
     stack.fake.customer_says(PNID, DAN, "Hello from Dan", name="Dan", timestamp=time.time() + 61)
     dan = page.locator(".conversation-item", has_text="Dan")
     expect(dan.locator(".badge")).to_have_text("1")  # events flow: Dan's message raised his
-    wait_for(lambda: Message.objects.filter(text="Buy cheap watches").exists())
+    wait_until(lambda: Message.objects.filter(text="Buy cheap watches").exists(), message="Carla's message not stored")
     expect(page.locator(".conversation-item").first).to_contain_text("Dan")
     expect(carla.locator(".preview")).to_have_text("First message")
     expect(carla.locator(".badge")).to_have_count(0)
@@ -224,10 +225,3 @@ def test_an_agent_sees_no_import_or_export_and_gets_403_there(page, stack, agent
     expect(page.locator("h1")).to_have_text("Contacts")
     expect(page.locator("#contacts-export")).to_have_count(0)
     assert page.goto(f"{stack.url}/t/acme/contacts/export.csv").status == 403
-
-
-def wait_for(condition, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)

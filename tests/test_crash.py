@@ -1,7 +1,6 @@
 """A worker killed in the middle of a batch: once a new worker takes over, every message
 ends sent exactly once, or failed with a reason an agent can act on."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -10,6 +9,7 @@ from django.utils import timezone
 from tenants.models import Role
 from tenants.setup import add_member
 from tests.support.tenants import ACME
+from tests.support.waiting import wait_until
 from whatsapp.conversations import actions as conversations
 from whatsapp.conversations.actions import InboundMessage
 from whatsapp.models import Conversation, Message
@@ -19,15 +19,6 @@ from whatsapp.sending import delivery
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 
 CONVERSATIONS, PER_CONVERSATION = 5, 4
-
-
-def wait_for(condition, seconds=30, step=0.1):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(step)
-    return condition()
 
 
 @pytest.fixture
@@ -80,19 +71,20 @@ def test_killing_the_worker_mid_batch_never_sends_a_message_twice(stack, acme):
     )
     stack.fake.script_delay(0.3, times=1000)  # each send takes a while: the kill lands mid-call
     messages = queue_replies(acme, membership)
-    assert wait_for(lambda: len(stack.fake.sent_messages()) >= 3, seconds=30), stack.stack.log_tails()
+    wait_until(lambda: len(stack.fake.sent_messages()) >= 3, timeout=30, message=stack.stack.log_tails)
     stack.stack.kill("worker")
     stack.stack.start_worker("worker-2")
     # The killed worker's claim is never finished: maintenance settles it as unknown. A send
     # job the killed worker had taken but not started is lost with it (likelier with threads):
     # maintenance queues its message again.
-    wait_for(
+    wait_until(
         lambda: (
             not Message.objects.filter(direction="out", status="queued")
             .exclude(conversation__messages__status="sending")
             .exists()
         ),
-        seconds=30,
+        timeout=30,
+        message=lambda: f"Messages still queued behind no send\n{stack.stack.log_tails()}",
     )
     later = timezone.now() + timedelta(minutes=5)
     delivery.give_up_on_stuck_sends(now=later)
@@ -107,7 +99,7 @@ def test_killing_the_worker_mid_batch_never_sends_a_message_twice(stack, acme):
         ]
         return open_ == 0 and not unknown_but_sent
 
-    assert wait_for(settled, seconds=60), stack.stack.log_tails()
+    wait_until(settled, timeout=60, message=stack.stack.log_tails)
     counts = sends_per_message(stack.fake)
     assert all(count == 1 for count in counts.values()), counts
     for message in Message.objects.filter(pk__in=[m.pk for m in messages]):

@@ -11,6 +11,7 @@ import pytest
 
 from tenants.models import AuditEvent
 from tests.support.tenants import ACME, PASSWORD
+from tests.support.waiting import wait_until
 from whatsapp.models import Message, WebhookEvent
 from whatsapp.simulator import payloads
 
@@ -50,15 +51,6 @@ async def post_all(url, bodies, clients=CLIENTS):
     return statuses
 
 
-def wait_for(condition, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.25)
-    return condition()
-
-
 @pytest.fixture
 def second_worker(stack):
     """Scaling out is more workers: one more for the flood, stopped after it."""
@@ -84,9 +76,12 @@ def test_a_webhook_flood_is_answered_and_every_message_stored_exactly_once(stack
     assert statuses == [200] * (WEBHOOKS + RESENT)
     assert elapsed < SEND_SECONDS, f"{WEBHOOKS + RESENT} webhooks took {elapsed:.1f} s"
     stored = Message.objects.filter(tenant__slug="acme", text__startswith="load message ")
-    assert wait_for(
-        lambda: stored.count() >= WEBHOOKS and not WebhookEvent.objects.filter(state="pending").exists(), DRAIN_SECONDS
-    ), f"{stored.count()} of {WEBHOOKS} stored after {DRAIN_SECONDS} s"
+    wait_until(
+        lambda: stored.count() >= WEBHOOKS and not WebhookEvent.objects.filter(state="pending").exists(),
+        timeout=DRAIN_SECONDS,
+        message=lambda: f"{stored.count()} of {WEBHOOKS} stored",
+        interval=0.25,
+    )
     texts = list(stored.values_list("text", flat=True))
     assert sorted(texts) == sorted(f"load message {number}" for number in range(WEBHOOKS))  # none lost, none twice
     assert WebhookEvent.objects.filter(state="processed").count() == WEBHOOKS

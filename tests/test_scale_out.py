@@ -5,7 +5,6 @@ to the other, and every queued message is sent exactly once."""
 import asyncio
 import collections
 import json
-import time
 
 import pytest
 import websockets
@@ -13,6 +12,7 @@ from django.db import transaction
 from django.test import Client
 
 from tests.support.tenants import ACME
+from tests.support.waiting import wait_until
 from whatsapp.models import Contact, Conversation, Message, PhoneNumber
 from whatsapp.sending import delivery
 from whatsapp.simulator import payloads
@@ -82,10 +82,8 @@ def test_every_queued_message_is_sent_exactly_once_and_in_order_by_two_workers(t
                 delivery.queue(message)
                 ids.append(message.pk)
 
-    deadline = time.monotonic() + 30
-    while Message.objects.filter(pk__in=ids, status__in=["queued", "sending"]).exists():
-        assert time.monotonic() < deadline, "messages still waiting after 30 s"
-        time.sleep(0.2)
+    waiting = Message.objects.filter(pk__in=ids, status__in=["queued", "sending"])
+    wait_until(lambda: not waiting.exists(), timeout=30, message=lambda: f"{waiting.count()} messages still waiting")
 
     sent = stack.fake.sent_messages(PNID)
     trackers = collections.Counter(record["body"].get("biz_opaque_callback_data") for record in sent)

@@ -5,6 +5,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from .tenants import ACME, PASSWORD
+from .waiting import wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -102,13 +103,13 @@ def sent_texts(stack):
     return [record["body"]["text"]["body"] for record in stack.fake.sent_messages(ACME["phone_number_id"], CUSTOMER)]
 
 
-def wait_until_idle(seconds=15):
+def wait_until_idle(seconds=30):
     """Let the worker finish what the test started before its data is flushed away under it."""
-    import time
-
     from django_tasks_db.models import DBTaskResult
 
     tasks = DBTaskResult.objects.exclude(task_path__endswith="maintain_delivery")
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and (tasks.ready().exists() or tasks.filter(status="RUNNING").exists()):
-        time.sleep(0.1)
+    wait_until(
+        lambda: not (tasks.ready().exists() or tasks.filter(status="RUNNING").exists()),
+        timeout=seconds,
+        message=lambda: f"The worker still has {tasks.filter(status__in=['READY', 'RUNNING']).count()} tasks",
+    )

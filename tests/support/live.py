@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -23,6 +22,8 @@ import httpx
 import pytest
 
 from whatsapp.simulator.fake_graph import FakeGraphAPI
+
+from .waiting import wait_until
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_SECONDS = 20
@@ -121,11 +122,13 @@ class LiveStack:
 
     def wait_for_log(self, name, text, seconds=STARTUP_TIMEOUT_SECONDS):
         """Wait until `name` has written `text` (a worker logs when it listens for tasks)."""
-        deadline = time.monotonic() + seconds
-        while text not in self.log(name):
-            if self.processes[name].poll() is not None or time.monotonic() > deadline:
-                self._fail(f"The {name} process did not log {text!r}.")
-            time.sleep(0.05)
+
+        def logged():
+            if self.processes[name].poll() is not None:
+                self._fail(f"The {name} process exited before it logged {text!r}.")
+            return text in self.log(name)
+
+        wait_until(logged, timeout=seconds, message=lambda: f"{name} did not log {text!r}\n{self.log_tails()}")
 
     def kill(self, name):
         """SIGKILL: the process dies at once, mid-task, with no chance to clean up."""
@@ -176,22 +179,28 @@ class LiveStack:
         """Wait for `url`'s /healthz; fail early if a process being started exits."""
         url = url or self.url
         starting = starting or list(self.processes)
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         problem = "no answer yet"
-        while time.monotonic() < deadline:
+
+        def healthy():
+            nonlocal problem
             for name in starting:
                 process = self.processes.get(name)
                 if process is not None and process.poll() is not None:
                     self._fail(f"The {name} process exited with code {process.returncode} during startup.")
             try:
                 response = httpx.get(f"{url}/healthz", timeout=1)
-                if response.status_code == 200:
-                    return
-                problem = f"HTTP {response.status_code}: {response.text[:200]}"
             except httpx.HTTPError as error:
                 problem = repr(error)
-            time.sleep(0.1)
-        self._fail(f"{url}/healthz did not answer 200 within {STARTUP_TIMEOUT_SECONDS} s ({problem}).")
+                return False
+            problem = f"HTTP {response.status_code}: {response.text[:200]}"
+            return response.status_code == 200
+
+        wait_until(
+            healthy,
+            timeout=STARTUP_TIMEOUT_SECONDS,
+            message=lambda: f"{url}/healthz did not answer 200 ({problem})\n{self.log_tails()}",
+            interval=0.1,
+        )
 
     def _fail(self, reason):
         raise LiveStackError(f"{reason}\n{self.log_tails()}")
