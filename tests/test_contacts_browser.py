@@ -23,7 +23,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.stack]
 PNID = ACME["phone_number_id"]
 CARLA = "15551230000"
 DAN = "15551239999"
-SCREENSHOT = "/tmp/browser-contacts.png"
 
 
 @pytest.fixture
@@ -72,7 +71,7 @@ def save(page):
 
 
 def test_an_agents_edit_of_a_contact_appears_live_in_another_agents_browser(
-    page, second_page, stack, agent, second_agent
+    page, second_page, stack, agent, second_agent, tmp_path
 ):
     log_in(page, stack, agent.email)
     log_in(second_page, stack, second_agent.email)
@@ -96,7 +95,7 @@ def test_an_agents_edit_of_a_contact_appears_live_in_another_agents_browser(
     expect(second_page.locator(".thread-header h2")).to_have_text("Carla Gómez")
     expect(second_page.locator(".conversation-item .contact-name")).to_have_text("Carla Gómez")
     expect(second_page.locator(".conversation-item.current")).to_have_count(1)
-    page.screenshot(path=SCREENSHOT, full_page=True)
+    page.screenshot(path=tmp_path / "browser-contacts.png", full_page=True)
 
     carla = Contact.objects.get(wa_id=CARLA)
     assert (carla.name, carla.notes, carla.attributes) == (
@@ -106,7 +105,9 @@ def test_an_agents_edit_of_a_contact_appears_live_in_another_agents_browser(
     )
 
 
-def test_two_agents_editing_at_once_do_not_overwrite_each_other_silently(page, second_page, stack, agent, second_agent):
+def test_two_agents_editing_at_once_do_not_overwrite_each_other_silently(
+    page, second_page, stack, agent, second_agent, tmp_path
+):
     log_in(page, stack, agent.email)
     log_in(second_page, stack, second_agent.email)
     wait_until_live(page)
@@ -125,7 +126,7 @@ def test_two_agents_editing_at_once_do_not_overwrite_each_other_silently(page, s
     save(second_page)
     error = second_page.locator("#contact-panel .contact-error")
     expect(error).to_contain_text("Someone else changed this contact")
-    second_page.screenshot(path="/tmp/browser-contact-conflict.png", full_page=True)
+    second_page.screenshot(path=tmp_path / "browser-contact-conflict.png", full_page=True)
     assert Contact.objects.get(wa_id=CARLA).notes == "First agent's note"
 
     save(second_page)  # having seen theirs, save again to replace it
@@ -161,7 +162,7 @@ def test_a_blocked_contacts_messages_no_longer_raise_the_conversation(page, stac
     expect(page.locator("#messages .message.in .text").last).to_have_text("Buy cheap watches")
 
 
-def test_searching_finds_a_message_and_opens_it_in_its_conversation(page, stack, agent):
+def test_searching_finds_a_message_and_opens_it_in_its_conversation(page, stack, agent, tmp_path):
     log_in(page, stack, agent.email)
     wait_until_live(page)
     now = time.time()
@@ -176,7 +177,7 @@ def test_searching_finds_a_message_and_opens_it_in_its_conversation(page, stack,
     result = page.locator(".message-result a")
     expect(result).to_have_count(1)
     expect(result.locator("mark")).to_have_text(["parcel", "471"])  # what was typed, in the text
-    page.screenshot(path="/tmp/browser-search.png", full_page=True)
+    page.screenshot(path=tmp_path / "browser-search.png", full_page=True)
 
     result.click()
     page.wait_for_url(f"{stack.url}/t/acme/inbox/c/*/?at=*#message-*")
@@ -185,7 +186,7 @@ def test_searching_finds_a_message_and_opens_it_in_its_conversation(page, stack,
     expect(found).to_be_in_viewport()
 
 
-def test_an_admin_imports_contacts_from_csv_and_exports_them(page, stack, admin):
+def test_an_admin_imports_contacts_from_csv_and_exports_them(page, stack, admin, tmp_path):
     log_in(page, stack, admin.email)
     page.goto(f"{stack.url}/t/acme/contacts/import/")
     page.set_input_files(
@@ -201,14 +202,14 @@ def test_an_admin_imports_contacts_from_csv_and_exports_them(page, stack, admin)
     page.click(".import-form button[type=submit]")
     expect(page.locator(".import-summary")).to_contain_text("1 contact imported: 1 new")
     expect(page.locator(".import-errors")).to_contain_text("“not-a-number” is not a phone number")
-    page.screenshot(path="/tmp/browser-import.png", full_page=True)
+    page.screenshot(path=tmp_path / "browser-import.png", full_page=True)
 
     page.goto(f"{stack.url}/t/acme/contacts/")
     page.fill(".filters input[name=q]", "zoë")
     page.press(".filters input[name=q]", "Enter")
     expect(page.locator(".contact-table tbody tr")).to_have_count(1)
     expect(page.locator(".contact-table tbody")).to_contain_text("+4915123456789")
-    page.screenshot(path="/tmp/browser-contacts-page.png", full_page=True)
+    page.screenshot(path=tmp_path / "browser-contacts-page.png", full_page=True)
 
     with page.expect_download() as download:
         page.click("#contacts-export")

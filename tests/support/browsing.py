@@ -18,7 +18,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 CUSTOMER = "15551230000"
-SCREENSHOT = "/tmp/browser-chat.png"
 
 expect.set_options(timeout=10_000)
 

@@ -8,12 +8,10 @@ committed rows. conftest.py makes the fixture available to every test module.
 import atexit
 import ctypes
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -41,7 +39,9 @@ class LiveStack:
 
     running = set()  # the stacks started and not yet stopped, for tests that must quiet them
 
-    def __init__(self, database_url, graph_url, channels_prefix, host="127.0.0.1"):
+    def __init__(self, database_url, graph_url, channels_prefix, directory, host="127.0.0.1"):
+        """`directory` holds the processes' logs and local media: a temporary folder of pytest's,
+        kept after the run (pytest keeps the last three runs' folders) to read after a failure."""
         self.host = host
         self.port = _free_port(host)
         self.environment = os.environ | {
@@ -57,7 +57,7 @@ class LiveStack:
         # The browser tests allow sync ORM calls in their own process only; the servers must
         # keep Django's check, or an async-unsafe call in the app would go unnoticed.
         self.environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        self.log_dir = Path(tempfile.mkdtemp(prefix="live-stack-"))
+        self.log_dir = Path(directory)
         self.environment["VAR_DIR"] = str(self.log_dir / "var")
         self.processes = {}
 
@@ -149,7 +149,6 @@ class LiveStack:
                 process.wait()
         self.processes.clear()
         LiveStack.running.discard(self)
-        shutil.rmtree(self.log_dir, ignore_errors=True)
         atexit.unregister(self.stop)
 
     def log_tails(self, lines=LOG_TAIL_LINES):
@@ -226,7 +225,7 @@ def database_url(settings_dict):
 
 
 @pytest.fixture(scope="session")
-def live_stack(django_db_setup):
+def live_stack(django_db_setup, tmp_path_factory):
     """The web server and the worker on the test database, with a fake Graph API.
 
     Depends on django_db_setup so the test database exists before the processes start, and
@@ -239,7 +238,7 @@ def live_stack(django_db_setup):
         pytest.skip("The live stack needs PostgreSQL: other processes cannot see an in-memory database.")
     prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
     fake = FakeGraphAPI(status_delay=0.2).start()
-    stack = LiveStack(database_url(connection.settings_dict), fake.url, prefix)
+    stack = LiveStack(database_url(connection.settings_dict), fake.url, prefix, tmp_path_factory.mktemp("live-stack"))
     try:
         stack.start()
         yield Live(url=stack.url, fake=fake, stack=stack)
