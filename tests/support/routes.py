@@ -9,6 +9,7 @@ from django.urls import URLResolver, get_resolver
 
 TENANT_PREFIX = "t/<slug:slug>/"
 CONVERTER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
+MISSING_ID = 2_147_483_647  # the largest id PostgreSQL's integer holds: no test makes that many rows
 
 # Which object of the tenant each URL argument names. A new argument must be added here,
 # or every walk fails: no future URL can escape isolation testing silently.
@@ -55,6 +56,11 @@ def fill(route, slug, world):
         return str(KWARG_OBJECTS[name](world))
 
     return "/" + CONVERTER.sub(value, route)
+
+
+def fill_with_missing_ids(route, slug):
+    """The route as a path, for this slug, with ids no object has."""
+    return "/" + CONVERTER.sub(lambda match: slug if match["name"] == "slug" else str(MISSING_ID), route)
 
 
 def takes_ids(route):
