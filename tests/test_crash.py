@@ -53,6 +53,19 @@ def queue_replies(acme, agent_membership):
     return list(Message.objects.filter(direction="out").order_by("pk"))
 
 
+def idle(worker_id):
+    """A condition: the worker has no task in hand and none is ready (the killed worker's
+    claims stay RUNNING for ever)."""
+    from django_tasks_db.models import DBTaskResult
+
+    tasks = DBTaskResult.objects.exclude(task_path__endswith="maintain_delivery")
+
+    def no_work_left():
+        return not tasks.ready().exists() and not tasks.filter(status="RUNNING", worker_ids__contains=[worker_id])
+
+    return no_work_left
+
+
 def sends_per_message(fake):
     counts = {}
     for sent in fake.sent_messages(ACME["phone_number_id"]):
@@ -76,16 +89,8 @@ def test_killing_the_worker_mid_batch_never_sends_a_message_twice(stack, acme):
     stack.stack.start_worker("worker-2")
     # The killed worker's claim is never finished: maintenance settles it as unknown. A send
     # job the killed worker had taken but not started is lost with it (likelier with threads):
-    # maintenance queues its message again.
-    wait_until(
-        lambda: (
-            not Message.objects.filter(direction="out", status="queued")
-            .exclude(conversation__messages__status="sending")
-            .exists()
-        ),
-        timeout=30,
-        message=lambda: f"Messages still queued behind no send\n{stack.stack.log_tails()}",
-    )
+    # maintenance queues its message again. First the new worker sends all it can.
+    wait_until(idle("worker-2"), timeout=30, message=lambda: f"worker-2 still busy\n{stack.stack.log_tails()}")
     later = timezone.now() + timedelta(minutes=5)
     delivery.give_up_on_stuck_sends(now=later)
     delivery.requeue_forgotten(now=later)
