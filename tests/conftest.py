@@ -8,7 +8,7 @@ from django.test import Client
 from tenants.models import Role
 from tenants.setup import add_member, create_tenant
 from tests.support.browsing import browser, new_page, page, stack  # noqa: F401  (the browser tests' fixtures)
-from tests.support.live import live_stack  # noqa: F401  (a session fixture: one web + worker stack for all tests)
+from tests.support.live import live_stack, live_stacks, no_live_stack, own_live_stack  # noqa: F401  (the live stacks)
 from tests.support.production import run_manage
 from tests.support.tenants import ACME, GLOBEX, PASSWORD
 from tests.support.two_factor import verify_session

@@ -22,17 +22,9 @@ CONVERSATIONS, PER_CONVERSATION = 5, 4
 
 
 @pytest.fixture
-def stack(live_stack):
-    """The session's web + worker stack. Its worker is killed here, so a fresh one is put
-    back for the tests that follow."""
-    live_stack.fake.reset()
-    live_stack.stack.ensure_worker()
-    yield live_stack
-    for name in list(live_stack.stack.processes):
-        if name.startswith("worker"):
-            live_stack.stack.kill(name)
-    live_stack.stack.start_worker("worker")
-    live_stack.fake.reset()
+def stack(own_live_stack):
+    """A web + worker stack of this test's own: its worker is killed here."""
+    return own_live_stack()
 
 
 def queue_replies(acme, agent_membership):

@@ -55,7 +55,6 @@ def a_week_of_traffic(tenant, agent, owner):
 @pytest.fixture
 def stack(live_stack, transactional_db, acme, agent, owner):
     a_week_of_traffic(acme, agent, owner)
-    live_stack.stack.ensure_worker()
     return live_stack
 
 

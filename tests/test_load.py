@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tenants.models import AuditEvent
+from tests.support.browsing import serving_acme, wait_until_idle
 from tests.support.tenants import ACME, PASSWORD
 from tests.support.waiting import wait_until
 from whatsapp.models import Message, WebhookEvent
@@ -52,12 +53,18 @@ async def post_all(url, bodies, clients=CLIENTS):
 
 
 @pytest.fixture
+def stack(request, own_live_stack, transactional_db, acme):
+    """A stack of the test's own: a flood, and a worker started and stopped for it."""
+    live = own_live_stack()
+    with serving_acme(request, live):
+        yield live
+
+
+@pytest.fixture
 def second_worker(stack):
     """Scaling out is more workers: one more for the flood, stopped after it."""
     stack.stack.start_worker("load-worker")
     yield
-    from tests.support.browsing import wait_until_idle
-
     wait_until_idle(DRAIN_SECONDS)
     worker = stack.stack.processes.pop("load-worker")
     worker.terminate()  # finishes the task in hand, then stops

@@ -11,6 +11,7 @@ import websockets
 from django.db import transaction
 from django.test import Client
 
+from tests.support.browsing import serving_acme
 from tests.support.tenants import ACME
 from tests.support.waiting import wait_until
 from whatsapp.models import Contact, Conversation, Message, PhoneNumber
@@ -22,14 +23,13 @@ PNID = ACME["phone_number_id"]
 
 
 @pytest.fixture
-def two_of_each(stack):
-    """The live stack plus a second web process and a second worker."""
-    other_web = stack.stack.start_web("web-b")
-    stack.stack.start_worker("worker-b")
-    yield stack, other_web
-    for name in ("web-b", "worker-b"):
-        if name in stack.stack.processes:
-            stack.stack.kill(name)
+def two_of_each(request, own_live_stack, transactional_db, acme):
+    """A stack of the test's own with a second web process and a second worker."""
+    live = own_live_stack()
+    other_web = live.stack.start_web("web-b")
+    live.stack.start_worker("worker-b")
+    with serving_acme(request, live):
+        yield live, other_web
 
 
 def session_cookie(user):

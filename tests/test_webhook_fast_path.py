@@ -53,25 +53,7 @@ async def request(method, url, **kwargs):
 
 
 @pytest.fixture
-def no_live_worker():
-    """These tests commit rows and run the tasks themselves. A live stack started by earlier
-    tests has a worker on this same database that would take those tasks first: stop it
-    (the stack fixtures start it again)."""
-    import time
-
-    from tests.support.live import LiveStack
-    from whatsapp.simulator.fake_graph import FakeGraphAPI
-
-    for fake in list(FakeGraphAPI.running):
-        fake.reset()  # status webhooks for earlier tests' sends are not sent any more
-    for stack in list(LiveStack.running):
-        for name in [name for name in stack.processes if name.startswith("worker")]:
-            stack.kill(name)
-        time.sleep(2)  # one already on its way lands before this test's tenant exists
-
-
-@pytest.fixture
-def webhook(no_live_worker, transactional_db, acme):
+def webhook(no_live_stack, transactional_db, acme):
     return AsgiPoster("acme", ACME["app_secret"])
 
 

@@ -1,6 +1,6 @@
 """The task worker (`manage.py db_worker`, whatsapp/jobs/worker.py): woken by NOTIFY instead of
 waiting for its next poll, running tasks side by side on its threads, and finishing what it
-runs when told to stop. Each test runs its own worker processes in place of the session's."""
+runs when told to stop. Each test runs its own stack, with only the workers it starts."""
 
 import signal
 
@@ -19,25 +19,21 @@ LISTENING = "Listening for task notifications"
 
 
 @pytest.fixture
-def workers(live_stack):
-    """Starts workers with the given db_worker options, once they listen; the session's
-    worker is stopped meanwhile, so it takes none of these tests' tasks, and put back after."""
-    stack = live_stack.stack
-    for name in [name for name in stack.processes if name.startswith("worker")]:
-        stack.kill(name)
-    started = []
+def own(own_live_stack):
+    """The test's own stack: the web process, and no worker until the test starts one."""
+    return own_live_stack(worker=False)
+
+
+@pytest.fixture
+def workers(own):
+    """Starts a worker with the given db_worker options, once it listens."""
 
     def start(name, *options):
-        stack.start_worker(name, *options)
-        stack.wait_for_log(name, LISTENING)
-        started.append(name)
-        return stack.processes[name]
+        own.stack.start_worker(name, *options)
+        own.stack.wait_for_log(name, LISTENING)
+        return own.stack.processes[name]
 
-    yield start
-    for name in started:
-        if name in stack.processes:
-            stack.kill(name)
-    stack.start_worker("worker")
+    return start
 
 
 def naps(log_path):
@@ -68,11 +64,11 @@ def test_a_task_enqueued_while_the_worker_idles_runs_at_once(workers, tmp_path):
     wait_until(lambda: ended(tmp_path / "naps.log", "woken"), timeout=10, message="The task waited for a poll")
 
 
-def test_a_webhook_stored_by_the_fast_path_wakes_the_worker(workers, live_stack, acme, tmp_path):
+def test_a_webhook_stored_by_the_fast_path_wakes_the_worker(workers, own, acme, tmp_path):
     workers("worker-idle", "--interval", "60")
     until_idle(tmp_path / "naps.log")
     payload = payloads.text_message(ACME["phone_number_id"], "15550004444", "Are you there?")
-    response = payloads.deliver(f"{live_stack.url}/webhooks/whatsapp/acme/", payload, ACME["app_secret"])
+    response = payloads.deliver(f"{own.url}/webhooks/whatsapp/acme/", payload, ACME["app_secret"])
     assert response.status_code == 200
     wait_until(lambda: Message.objects.filter(text="Are you there?").exists(), timeout=10, message="Not processed")
 

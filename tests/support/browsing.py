@@ -1,6 +1,8 @@
 """Shared pieces of the browser tests: Chromium, a logged-in page, the live stack with
 acme's number, and helpers that read like the steps a person takes."""
 
+from contextlib import contextmanager
+
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -57,20 +59,27 @@ def page(new_page):
 
 @pytest.fixture
 def stack(request, live_stack, transactional_db, acme):
-    """The live stack with acme's number registered; the processes' logs follow a failure."""
-    fake = live_stack.fake
-    fake.reset()
-    fake.register_number(
+    """The shared live stack with acme's number registered; the processes' logs follow a failure."""
+    with serving_acme(request, live_stack):
+        yield live_stack
+
+
+@contextmanager
+def serving_acme(request, live):
+    """For a `stack` fixture (a module may define one on a stack of its own): acme's number
+    registered with the fake Graph API for the test, the processes' logs printed after a
+    failure, and the worker left idle before the test's data is flushed."""
+    live.fake.reset()
+    live.fake.register_number(
         ACME["phone_number_id"],
-        f"{live_stack.url}/webhooks/whatsapp/acme/",
+        f"{live.url}/webhooks/whatsapp/acme/",
         ACME["app_secret"],
         access_token=ACME["access_token"],
     )
     failures = request.session.testsfailed
-    live_stack.stack.ensure_worker()
-    yield live_stack
+    yield live
     if request.session.testsfailed > failures:
-        print(live_stack.stack.log_tails())
+        print(live.stack.log_tails())
     wait_until_idle()
 
 

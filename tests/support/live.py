@@ -1,8 +1,13 @@
 """The real stack for end-to-end tests: Daphne and a task worker as subprocesses on
 pytest-django's test database, and the fake Graph API in this process.
 
-Tests that use `live_stack` must also use `transactional_db`: the subprocesses only see
-committed rows. conftest.py makes the fixture available to every test module.
+At most one stack runs at a time on the test database, so no other worker takes a test's
+tasks: `live_stack`, shared by the tests that leave its processes alone and started on first
+use, or `own_live_stack`, a test's own, for the tests that stop or kill processes (starting
+it stops the shared one, which the next test that wants it starts again). `no_live_stack`
+stops the shared one for tests that run the tasks themselves. Tests that use a stack must also
+use `transactional_db`: the subprocesses only see committed rows. conftest.py makes these
+fixtures available to every test module.
 """
 
 import atexit
@@ -37,8 +42,6 @@ class LiveStackError(RuntimeError):
 class LiveStack:
     """Daphne and `db_worker` on the given database, talking to the given Graph API URL."""
 
-    running = set()  # the stacks started and not yet stopped, for tests that must quiet them
-
     def __init__(self, database_url, graph_url, channels_prefix, directory, host="127.0.0.1"):
         """`directory` holds the processes' logs and local media: a temporary folder of pytest's,
         kept after the run (pytest keeps the last three runs' folders) to read after a failure."""
@@ -65,13 +68,14 @@ class LiveStack:
     def url(self):
         return f"http://{self.host}:{self.port}"
 
-    def start(self):
-        """Start both processes and wait for /healthz; on failure, stop them and raise."""
+    def start(self, worker=True):
+        """Start the web process and (unless not `worker`) a worker, and wait for /healthz; on
+        failure, stop them and raise."""
         atexit.register(self.stop)  # a safety net if the session dies before teardown
-        LiveStack.running.add(self)
         try:
             self._spawn("web", "-m", "daphne", "-b", self.host, "-p", str(self.port), "inbox.asgi:application")
-            self.start_worker("worker")
+            if worker:
+                self.start_worker("worker")
             self._wait_until_healthy()
         except BaseException:
             self.stop()
@@ -104,16 +108,13 @@ class LiveStack:
         self._spawn(name, "-m", "daphne", "-b", self.host, "-p", str(port), "inbox.asgi:application")
         url = f"http://{self.host}:{port}"
         self._wait_until_healthy(url, starting=[name])
-        # A worker of the session may have died with an earlier test's data: replace it.
-        self.ensure_worker()
         return url
 
-    def ensure_worker(self):
-        """Start the worker again if it died (a test may have pulled its data away)."""
-        worker = self.processes.get("worker")
-        if worker is None or worker.poll() is not None:
-            self.processes.pop("worker", None)
-            self.start_worker("worker")
+    def check_alive(self):
+        """Fail loudly if a process died: no test of a shared stack stops its processes."""
+        dead = {name: process.returncode for name, process in self.processes.items() if process.poll() is not None}
+        if dead:
+            self._fail(f"Processes of the live stack exited: {dead}.")
 
     def log(self, name):
         """A process's output so far."""
@@ -148,7 +149,6 @@ class LiveStack:
                 process.kill()
                 process.wait()
         self.processes.clear()
-        LiveStack.running.discard(self)
         atexit.unregister(self.stop)
 
     def log_tails(self, lines=LOG_TAIL_LINES):
@@ -224,27 +224,98 @@ def database_url(settings_dict):
     return f"postgres://{credentials}{host}{port}/{quote(settings_dict['NAME'], safe='')}"
 
 
+class LiveStacks:
+    """Starts and stops the stacks on the test database, one at a time: the shared one, kept
+    from one test to the next, or a test's own."""
+
+    def __init__(self, tmp_path_factory):
+        self.tmp_path_factory = tmp_path_factory
+        self.shared = None  # the shared stack while it runs
+        self.own = None  # a test's own stack while it runs
+
+    def start_shared(self):
+        """The shared stack, started if it is not running."""
+        if self.own is not None:
+            raise LiveStackError("The shared live stack was asked for while a test's own stack runs.")
+        if self.shared is None:
+            self.shared = self._start("live-stack")
+        self.shared.stack.check_alive()
+        return self.shared
+
+    def stop_shared(self):
+        if self.shared is not None:
+            _stop(self.shared)
+            self.shared = None
+
+    def start_own(self, worker=True):
+        """A fresh stack for one test or module; the shared one is stopped first."""
+        self.stop_shared()
+        self.own = self._start("own-live-stack", worker=worker)
+        return self.own
+
+    def stop_own(self):
+        if self.own is not None:
+            _stop(self.own)
+            self.own = None
+
+    def _start(self, name, worker=True):
+        from django.conf import settings
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            pytest.skip("The live stack needs PostgreSQL: other processes cannot see an in-memory database.")
+        prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+        fake = FakeGraphAPI(status_delay=0.2).start()
+        stack = LiveStack(database_url(connection.settings_dict), fake.url, prefix, self.tmp_path_factory.mktemp(name))
+        try:
+            stack.start(worker=worker)
+        except BaseException:
+            fake.stop()
+            raise
+        return Live(url=stack.url, fake=fake, stack=stack)
+
+
+def _stop(live):
+    """The fake first, so it starts no more webhooks; then the processes, after which nothing of
+    this stack writes to the database."""
+    live.fake.stop()
+    live.stack.stop()
+
+
 @pytest.fixture(scope="session")
-def live_stack(django_db_setup, tmp_path_factory):
-    """The web server and the worker on the test database, with a fake Graph API.
+def live_stacks(django_db_setup, tmp_path_factory):
+    """Depends on django_db_setup so the test database exists before any process starts, and
+    is torn down before it, so no process holds a connection when the database is dropped."""
+    stacks = LiveStacks(tmp_path_factory)
+    yield stacks
+    stacks.stop_own()
+    stacks.stop_shared()
 
-    Depends on django_db_setup so the test database exists before the processes start, and
-    is torn down before it, so no process holds a connection when the database is dropped.
-    """
-    from django.conf import settings
-    from django.db import connection
 
-    if connection.vendor != "postgresql":
-        pytest.skip("The live stack needs PostgreSQL: other processes cannot see an in-memory database.")
-    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
-    fake = FakeGraphAPI(status_delay=0.2).start()
-    stack = LiveStack(database_url(connection.settings_dict), fake.url, prefix, tmp_path_factory.mktemp("live-stack"))
-    try:
-        stack.start()
-        yield Live(url=stack.url, fake=fake, stack=stack)
-    finally:
-        stack.stop()
-        fake.stop()
+@pytest.fixture
+def live_stack(live_stacks):
+    """The shared web server and worker on the test database, with a fake Graph API. For tests
+    that leave its processes alone (start others on `own_live_stack`)."""
+    return live_stacks.start_shared()
+
+
+@pytest.fixture
+def own_live_stack(live_stacks):
+    """Call it for a stack of this test's own (`worker=False`: the web process only), stopped
+    after the test: for tests that stop or kill its processes."""
+
+    def start(worker=True):
+        return live_stacks.start_own(worker=worker)
+
+    yield start
+    live_stacks.stop_own()
+
+
+@pytest.fixture
+def no_live_stack(live_stacks):
+    """No stack on the test database: for tests that commit rows and run the tasks themselves,
+    which the shared stack's worker would otherwise take first."""
+    live_stacks.stop_shared()
 
 
 def _die_with_parent():
