@@ -9,11 +9,21 @@ from tenants.models import Role
 from tenants.setup import add_member, create_tenant
 from tests.support.browsing import browser, new_page, page, stack  # noqa: F401  (the browser tests' fixtures)
 from tests.support.live import live_stack, live_stacks, no_live_stack, own_live_stack  # noqa: F401  (the live stacks)
+from tests.support.parallel import make_scheduler, separate_channel_layers
 from tests.support.production import run_manage
 from tests.support.tenants import ACME, GLOBEX, PASSWORD
 from tests.support.two_factor import verify_session
 from tests.support.webhooks import WebhookPoster
 from whatsapp.simulator.fake_graph import FakeGraphAPI
+
+
+def pytest_configure(config):
+    separate_channel_layers()
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook; its own implementation comes last
+def pytest_xdist_make_scheduler(config, log):
+    return make_scheduler(config, log)
 
 
 @pytest.fixture

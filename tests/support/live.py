@@ -29,7 +29,7 @@ from whatsapp.simulator.fake_graph import FakeGraphAPI
 from .waiting import wait_until
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-STARTUP_TIMEOUT_SECONDS = 20
+STARTUP_TIMEOUT_SECONDS = 60  # a deadline, generous: with -n 2 two stacks may start at once on a busy machine
 STOP_TIMEOUT_SECONDS = 5
 LOG_TAIL_LINES = 40
 PR_SET_PDEATHSIG = 1
