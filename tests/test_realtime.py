@@ -73,7 +73,7 @@ async def test_an_idle_socket_stays_open_for_30_seconds(agent):
     """redis-py 8's default 5 s socket timeout would drop the layer's idle connection."""
     communicator, connected, _ = await connect(agent, "acme")
     assert connected
-    await asyncio.sleep(31)
+    await asyncio.sleep(31)  # the behaviour under test: 30 s of silence on the socket
     await database_sync_to_async(receive_customer_message)("still there?")
     event = await communicator.receive_json_from(timeout=5)
     assert event["event"] in {"conversation.updated", "message.created"}
