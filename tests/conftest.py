@@ -1,37 +1,29 @@
 """Named fixtures: two tenants (acme, globex), an owner, an agent, an outsider; a fake
-Graph API; helpers to post signed webhooks through the real view; media in a temporary
-folder."""
+Graph API; signed webhooks through the real view; media in a temporary folder. The helpers
+behind them, and the live stack's and browser's fixtures, live in tests/support/."""
 
 import pytest
 from django.test import Client
 
 from tenants.models import Role
 from tenants.setup import add_member, create_tenant
-from whatsapp.simulator import payloads
+from tests.support.browsing import browser, new_page, page, stack  # noqa: F401  (the browser tests' fixtures)
+from tests.support.live import live_stack, live_stacks, no_live_stack, own_live_stack  # noqa: F401  (the live stacks)
+from tests.support.parallel import make_scheduler, separate_channel_layers
+from tests.support.production import run_manage
+from tests.support.tenants import ACME, GLOBEX, PASSWORD
+from tests.support.two_factor import verify_session
+from tests.support.webhooks import WebhookPoster
 from whatsapp.simulator.fake_graph import FakeGraphAPI
 
-from .live import live_stack  # noqa: F401  (a session fixture: one web + worker stack for all tests)
 
-PASSWORD = "correct-horse-battery-staple"
+def pytest_configure(config):
+    separate_channel_layers()
 
-ACME = {
-    "name": "Acme",
-    "waba_id": "ACME_WABA",
-    "phone_number_id": "111000111",
-    "display_phone_number": "15550001111",
-    "access_token": "acme-access-token-0123456789",
-    "app_secret": "acme-app-secret-0123456789",
-    "verify_token": "acme-verify-token",
-}
-GLOBEX = {
-    "name": "Globex",
-    "waba_id": "GLOBEX_WABA",
-    "phone_number_id": "222000222",
-    "display_phone_number": "15550002222",
-    "access_token": "globex-access-token-0123456789",
-    "app_secret": "globex-app-secret-0123456789",
-    "verify_token": "globex-verify-token",
-}
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook; its own implementation comes last
+def pytest_xdist_make_scheduler(config, log):
+    return make_scheduler(config, log)
 
 
 @pytest.fixture
@@ -72,20 +64,6 @@ def agent_client(agent):
     return client
 
 
-def verify_session(client, user):
-    """Gives the client's session a passed second factor, as a code at login would."""
-    from django_otp import DEVICE_ID_SESSION_KEY
-
-    from accounts.models import TOTPDevice
-
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    device = device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return device
-
-
 @pytest.fixture
 def admin_client(admin_user):
     """pytest-django's superuser, logged in with a second factor, as Django admin requires."""
@@ -100,23 +78,6 @@ def outsider_client(outsider):
     client = Client()
     client.force_login(outsider)
     return client
-
-
-class WebhookPoster:
-    """Posts signed bodies to a tenant's webhook through Django's test client."""
-
-    def __init__(self, client, slug, app_secret):
-        self.client, self.slug, self.app_secret = client, slug, app_secret
-
-    def post(self, payload, *, signature="sign", **headers):
-        body = payload if isinstance(payload, bytes) else payloads.encode(payload)
-        if signature == "sign":
-            headers["HTTP_X_HUB_SIGNATURE_256"] = payloads.sign(body, self.app_secret)
-        elif signature is not None:
-            headers["HTTP_X_HUB_SIGNATURE_256"] = signature
-        return self.client.post(
-            f"/webhooks/whatsapp/{self.slug}/", data=body, content_type="application/json", **headers
-        )
 
 
 @pytest.fixture
@@ -213,6 +174,12 @@ def published(monkeypatch, db):
     return committed
 
 
-# Fixtures defined in their own modules, shared by every test module. Imported last: they
-# use the names above.
-from .browsing import browser, new_page, page, stack  # noqa: F401,E402  (fixtures for the browser tests)
+@pytest.fixture
+def manage(tmp_path):
+    """Runs `manage.py` in a process of its own with only the given variables (see
+    tests/support/production.py), its VAR_DIR in the test's temporary folder."""
+
+    def run(*args, **env):
+        return run_manage(*args, var_dir=tmp_path / "var", **env)
+
+    return run

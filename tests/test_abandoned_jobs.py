@@ -6,13 +6,12 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from tests.support.tenants import ACME
 from whatsapp.maintenance import ABANDONED_AFTER, requeue_abandoned_tasks
 from whatsapp.models import Message, WebhookEvent
 from whatsapp.sending.delivery import send_message
 from whatsapp.simulator import payloads
 from whatsapp.webhook.ingest import process_webhook_event
-
-from .conftest import ACME
 
 
 def _taken_by_a_dead_worker(task, started_ago):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browsing import customer_writes_and_agent_opens, log_in, wait_until_live
+from tests.support.browsing import customer_writes_and_agent_opens, log_in, wait_until_live
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 

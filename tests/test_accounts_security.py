@@ -11,23 +11,18 @@ from channels.testing import WebsocketCommunicator
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
-from django_otp.oath import totp
 
 from accounts.models import TOTPDevice
 from inbox.asgi import application
 from tenants import invitations
 from tenants.models import Invitation, Role
-
-from .conftest import PASSWORD
+from tests.support.production import PRODUCTION
+from tests.support.tenants import PASSWORD
+from tests.support.two_factor import code
 
 
 def log_in(client, email, password=PASSWORD, **extra):
     return client.post("/accounts/login/", {"username": email, "password": password}, **extra)
-
-
-def code(device, steps_ahead=0):
-    """The code the person's authenticator app shows (or will show, steps_ahead × 30 s on)."""
-    return f"{totp(device.bin_key, step=device.STEP, digits=device.DIGITS, drift=steps_ahead):06d}"
 
 
 def is_logged_in(client):
@@ -100,9 +95,7 @@ def test_the_lockout_ends_after_the_cool_off(owner, settings):
     assert log_in(client, owner.email).status_code == 302
 
 
-def test_the_cool_off_and_limit_come_from_the_environment():
-    from .test_settings import PRODUCTION, manage
-
+def test_the_cool_off_and_limit_come_from_the_environment(manage):
     result = manage(
         "shell",
         "-c",
@@ -190,9 +183,7 @@ def test_an_unknown_email_gets_the_same_answer_and_no_mail(db):
     assert mail.outbox == []
 
 
-def test_reset_emails_go_to_the_console_unless_configured():
-    from .test_settings import manage
-
+def test_reset_emails_go_to_the_console_unless_configured(manage):
     result = manage("shell", "-c", "from django.conf import settings as s; print(s.EMAIL_BACKEND)", DEBUG="true")
     assert result.stdout.split()[-1] == "django.core.mail.backends.console.EmailBackend"
 
@@ -384,9 +375,7 @@ def test_session_and_csrf_cookies_are_httponly_and_sessions_expire(owner, settin
     assert client.cookies["csrftoken"]["httponly"]
 
 
-def test_production_cookies_are_secure_with_hsts_and_ssl_redirect():
-    from .test_settings import PRODUCTION, manage
-
+def test_production_cookies_are_secure_with_hsts_and_ssl_redirect(manage):
     result = manage(
         "shell",
         "-c",

@@ -4,15 +4,10 @@ never shown, and ADMIN_REQUIRE_2FA makes every staff user use an authenticator a
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
-from django_otp.oath import totp
 
 from accounts.models import TOTPDevice
-
-from .conftest import PASSWORD
-
-
-def code(device):
-    return f"{totp(device.bin_key, step=device.STEP, digits=device.DIGITS):06d}"
+from tests.support.tenants import PASSWORD
+from tests.support.two_factor import code
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ text over WhatsApp's limit is refused with a message, never cut."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browsing import customer_writes_and_agent_opens, log_in, wait_until_live
-from tests.conftest import ACME
+from tests.support.browsing import customer_writes_and_agent_opens, log_in, wait_until_live
+from tests.support.tenants import ACME
 from whatsapp.message_types import TEXT_MAX
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]

@@ -11,9 +11,9 @@ from django.utils import timezone
 from tenants import audit, invitations
 from tenants.models import AppendOnly, AuditEvent, Invitation, Membership, Role
 from tenants.setup import add_member, create_tenant
+from tests.support.tenants import ACME, PASSWORD
+from tests.support.two_factor import code, verify_session
 from whatsapp.models import WebhookEvent
-
-from .conftest import ACME, PASSWORD, verify_session
 
 Action = AuditEvent.Action
 
@@ -156,11 +156,9 @@ def test_replays_are_recorded_from_the_page_and_the_command(acme, owner_client, 
 
 
 def test_two_factor_changes_and_password_changes_are_recorded(owner, acme, owner_client):
-    from django_otp.oath import totp
-
     owner_client.get("/accounts/2fa/")
     device = owner.totpdevice_set.get()
-    owner_client.post("/accounts/2fa/", {"code": f"{totp(device.bin_key):06d}"})
+    owner_client.post("/accounts/2fa/", {"code": code(device)})
     owner_client.post(
         "/accounts/password/",
         {

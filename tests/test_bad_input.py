@@ -7,10 +7,9 @@ from django.test import Client
 
 from tenants.models import Role
 from tenants.setup import add_member
+from tests.support.world import build_world
 from whatsapp.models import Message
 from whatsapp.templatetags.inbox import CONTENT_TEMPLATES
-
-from .world import build_world
 
 
 @pytest.fixture

@@ -8,21 +8,20 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browsing import (
+from tests.support.browsing import (
     CUSTOMER,
-    SCREENSHOT,
     customer_writes_and_agent_opens,
     log_in,
     open_conversation,
     sent_texts,
     wait_until_live,
 )
-from tests.conftest import ACME
+from tests.support.tenants import ACME
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
 
-def test_an_agent_chats_with_a_customer_live(page, stack, agent):
+def test_an_agent_chats_with_a_customer_live(page, stack, agent, tmp_path):
     log_in(page, stack, agent.email)
     expect(page).to_have_url(f"{stack.url}/t/acme/inbox/")
     wait_until_live(page)
@@ -41,7 +40,7 @@ def test_an_agent_chats_with_a_customer_live(page, stack, agent):
     expect(reply).to_have_attribute("data-status", "read")
 
     assert sent_texts(stack) == ["Hi Carla, how can we help?"]
-    page.screenshot(path=SCREENSHOT, full_page=True)
+    page.screenshot(path=tmp_path / "browser-chat.png", full_page=True)
 
 
 def test_shift_enter_makes_a_new_line_and_enter_sends(page, stack, agent):

@@ -8,11 +8,12 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from tenants.models import Membership
-from tests.browsing import log_in, wait_until_live
-from tests.conftest import PASSWORD
-from tests.test_hardening import HOSTILE_CAPTION, HOSTILE_NAME, HOSTILE_TEXT
-from tests.test_isolation import fill, tenant_routes
-from tests.world import build_world
+from tests.support.browsing import log_in, wait_until_live
+from tests.support.hostile import HOSTILE_CAPTION, HOSTILE_NAME, HOSTILE_TEXT
+from tests.support.routes import fill, tenant_routes
+from tests.support.tenants import PASSWORD
+from tests.support.two_factor import code
+from tests.support.world import build_world
 from whatsapp.models import Message
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
@@ -100,8 +101,6 @@ def test_account_pages_and_the_two_factor_qr_code_load_with_no_policy_violation(
 
 
 def test_admin_loads_with_no_policy_violation(page, stack, acme):
-    from django_otp.oath import totp
-
     from accounts.models import TOTPDevice
 
     root = get_user_model().objects.create_superuser("root@platform.test", PASSWORD)
@@ -111,7 +110,7 @@ def test_admin_loads_with_no_policy_violation(page, stack, acme):
     page.fill("#id_username", "root@platform.test")
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit], input[type=submit]")
-    page.fill("#id_code", f"{totp(device.bin_key, step=device.STEP, digits=device.DIGITS):06d}")
+    page.fill("#id_code", code(device))
     page.click("button[type=submit], input[type=submit]")
     page.wait_for_url(f"{stack.url}/admin/")
     for path in [

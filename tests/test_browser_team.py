@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from tenants.models import Role
 from tenants.setup import add_member
-from tests.browsing import log_in, open_conversation, wait_until_live
-from tests.conftest import ACME, PASSWORD
+from tests.support.browsing import log_in, open_conversation, wait_until_live
+from tests.support.tenants import ACME, PASSWORD
 from whatsapp.models import CannedResponse, Label, Message, MessageTemplate
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]

@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.browsing import CUSTOMER, log_in, wait_until_live
-from tests.conftest import ACME
+from tests.support.browsing import CUSTOMER, log_in, wait_until_live
+from tests.support.tenants import ACME
 from whatsapp.models import Contact, Conversation, Message
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]

@@ -2,10 +2,9 @@
 
 import pytest
 
+from tests.support.tenants import ACME
 from whatsapp.models import Contact, Conversation
 from whatsapp.simulator import payloads
-
-from .conftest import ACME
 
 PNID = ACME["phone_number_id"]
 

@@ -6,12 +6,12 @@ import time
 import pytest
 from channels.db import database_sync_to_async
 
+from tests.support.realtime import connect
+from tests.support.tenants import ACME
 from whatsapp.contacts import actions as contacts
 from whatsapp.errors import ActionError
 from whatsapp.models import Contact, Conversation, Message
 from whatsapp.simulator import payloads
-
-from .conftest import ACME
 
 PNID = ACME["phone_number_id"]
 CUSTOMER = "15551234567"
@@ -163,8 +163,6 @@ def test_a_blocked_contacts_message_is_shown_when_the_thread_is_opened(
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_member_receives_a_contact_change_live_over_redis(agent, conversation):
-    from .test_realtime import connect
-
     communicator, connected, _ = await connect(agent, "acme")
     assert connected
     await database_sync_to_async(lambda: update(Contact.objects.get(), name="Ada Live"))()

@@ -13,17 +13,16 @@ from playwright.sync_api import expect
 
 from tenants.models import Role
 from tenants.setup import add_member
+from tests.support.browsing import log_in, open_conversation, wait_until_live
+from tests.support.tenants import ACME, PASSWORD
+from tests.support.waiting import wait_until
 from whatsapp.models import Contact, Message
-
-from .browsing import log_in, open_conversation, wait_until_live
-from .conftest import ACME, PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
 PNID = ACME["phone_number_id"]
 CARLA = "15551230000"
 DAN = "15551239999"
-SCREENSHOT = "/tmp/browser-contacts.png"
 
 
 @pytest.fixture
@@ -72,7 +71,7 @@ def save(page):
 
 
 def test_an_agents_edit_of_a_contact_appears_live_in_another_agents_browser(
-    page, second_page, stack, agent, second_agent
+    page, second_page, stack, agent, second_agent, tmp_path
 ):
     log_in(page, stack, agent.email)
     log_in(second_page, stack, second_agent.email)
@@ -96,7 +95,7 @@ def test_an_agents_edit_of_a_contact_appears_live_in_another_agents_browser(
     expect(second_page.locator(".thread-header h2")).to_have_text("Carla Gómez")
     expect(second_page.locator(".conversation-item .contact-name")).to_have_text("Carla Gómez")
     expect(second_page.locator(".conversation-item.current")).to_have_count(1)
-    page.screenshot(path=SCREENSHOT, full_page=True)
+    page.screenshot(path=tmp_path / "browser-contacts.png", full_page=True)
 
     carla = Contact.objects.get(wa_id=CARLA)
     assert (carla.name, carla.notes, carla.attributes) == (
@@ -106,7 +105,9 @@ def test_an_agents_edit_of_a_contact_appears_live_in_another_agents_browser(
     )
 
 
-def test_two_agents_editing_at_once_do_not_overwrite_each_other_silently(page, second_page, stack, agent, second_agent):
+def test_two_agents_editing_at_once_do_not_overwrite_each_other_silently(
+    page, second_page, stack, agent, second_agent, tmp_path
+):
     log_in(page, stack, agent.email)
     log_in(second_page, stack, second_agent.email)
     wait_until_live(page)
@@ -125,7 +126,7 @@ def test_two_agents_editing_at_once_do_not_overwrite_each_other_silently(page, s
     save(second_page)
     error = second_page.locator("#contact-panel .contact-error")
     expect(error).to_contain_text("Someone else changed this contact")
-    second_page.screenshot(path="/tmp/browser-contact-conflict.png", full_page=True)
+    second_page.screenshot(path=tmp_path / "browser-contact-conflict.png", full_page=True)
     assert Contact.objects.get(wa_id=CARLA).notes == "First agent's note"
 
     save(second_page)  # having seen theirs, save again to replace it
@@ -152,7 +153,7 @@ def test_a_blocked_contacts_messages_no_longer_raise_the_conversation(page, stac
     stack.fake.customer_says(PNID, DAN, "Hello from Dan", name="Dan", timestamp=time.time() + 61)
     dan = page.locator(".conversation-item", has_text="Dan")
     expect(dan.locator(".badge")).to_have_text("1")  # events flow: Dan's message raised his
-    wait_for(lambda: Message.objects.filter(text="Buy cheap watches").exists())
+    wait_until(lambda: Message.objects.filter(text="Buy cheap watches").exists(), message="Carla's message not stored")
     expect(page.locator(".conversation-item").first).to_contain_text("Dan")
     expect(carla.locator(".preview")).to_have_text("First message")
     expect(carla.locator(".badge")).to_have_count(0)
@@ -161,7 +162,7 @@ def test_a_blocked_contacts_messages_no_longer_raise_the_conversation(page, stac
     expect(page.locator("#messages .message.in .text").last).to_have_text("Buy cheap watches")
 
 
-def test_searching_finds_a_message_and_opens_it_in_its_conversation(page, stack, agent):
+def test_searching_finds_a_message_and_opens_it_in_its_conversation(page, stack, agent, tmp_path):
     log_in(page, stack, agent.email)
     wait_until_live(page)
     now = time.time()
@@ -176,7 +177,7 @@ def test_searching_finds_a_message_and_opens_it_in_its_conversation(page, stack,
     result = page.locator(".message-result a")
     expect(result).to_have_count(1)
     expect(result.locator("mark")).to_have_text(["parcel", "471"])  # what was typed, in the text
-    page.screenshot(path="/tmp/browser-search.png", full_page=True)
+    page.screenshot(path=tmp_path / "browser-search.png", full_page=True)
 
     result.click()
     page.wait_for_url(f"{stack.url}/t/acme/inbox/c/*/?at=*#message-*")
@@ -185,7 +186,7 @@ def test_searching_finds_a_message_and_opens_it_in_its_conversation(page, stack,
     expect(found).to_be_in_viewport()
 
 
-def test_an_admin_imports_contacts_from_csv_and_exports_them(page, stack, admin):
+def test_an_admin_imports_contacts_from_csv_and_exports_them(page, stack, admin, tmp_path):
     log_in(page, stack, admin.email)
     page.goto(f"{stack.url}/t/acme/contacts/import/")
     page.set_input_files(
@@ -201,14 +202,14 @@ def test_an_admin_imports_contacts_from_csv_and_exports_them(page, stack, admin)
     page.click(".import-form button[type=submit]")
     expect(page.locator(".import-summary")).to_contain_text("1 contact imported: 1 new")
     expect(page.locator(".import-errors")).to_contain_text("“not-a-number” is not a phone number")
-    page.screenshot(path="/tmp/browser-import.png", full_page=True)
+    page.screenshot(path=tmp_path / "browser-import.png", full_page=True)
 
     page.goto(f"{stack.url}/t/acme/contacts/")
     page.fill(".filters input[name=q]", "zoë")
     page.press(".filters input[name=q]", "Enter")
     expect(page.locator(".contact-table tbody tr")).to_have_count(1)
     expect(page.locator(".contact-table tbody")).to_contain_text("+4915123456789")
-    page.screenshot(path="/tmp/browser-contacts-page.png", full_page=True)
+    page.screenshot(path=tmp_path / "browser-contacts-page.png", full_page=True)
 
     with page.expect_download() as download:
         page.click("#contacts-export")
@@ -225,10 +226,3 @@ def test_an_agent_sees_no_import_or_export_and_gets_403_there(page, stack, agent
     expect(page.locator("h1")).to_have_text("Contacts")
     expect(page.locator("#contacts-export")).to_have_count(0)
     assert page.goto(f"{stack.url}/t/acme/contacts/export.csv").status == 403
-
-
-def wait_for(condition, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)

@@ -9,11 +9,10 @@ from django.utils import timezone
 
 from tenants.models import Invitation, Membership, Role
 from tenants.setup import add_member
+from tests.support.tenants import ACME
 from whatsapp.conversations import actions as conversations
 from whatsapp.models import CannedResponse, Conversation, Label, Message, MessageTemplate, Note, Notification
 from whatsapp.simulator import payloads
-
-from .conftest import ACME
 
 PNID = ACME["phone_number_id"]
 

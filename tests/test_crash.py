@@ -1,7 +1,6 @@
 """A worker killed in the middle of a batch: once a new worker takes over, every message
 ends sent exactly once, or failed with a reason an agent can act on."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -9,40 +8,23 @@ from django.utils import timezone
 
 from tenants.models import Role
 from tenants.setup import add_member
+from tests.support.tenants import ACME
+from tests.support.waiting import wait_until
 from whatsapp.conversations import actions as conversations
 from whatsapp.conversations.actions import InboundMessage
 from whatsapp.models import Conversation, Message
 from whatsapp.sending import actions as sending
 from whatsapp.sending import delivery
 
-from .conftest import ACME
-
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 
 CONVERSATIONS, PER_CONVERSATION = 5, 4
 
 
-def wait_for(condition, seconds=30, step=0.1):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(step)
-    return condition()
-
-
 @pytest.fixture
-def stack(live_stack):
-    """The session's web + worker stack. Its worker is killed here, so a fresh one is put
-    back for the tests that follow."""
-    live_stack.fake.reset()
-    live_stack.stack.ensure_worker()
-    yield live_stack
-    for name in list(live_stack.stack.processes):
-        if name.startswith("worker"):
-            live_stack.stack.kill(name)
-    live_stack.stack.start_worker("worker")
-    live_stack.fake.reset()
+def stack(own_live_stack):
+    """A web + worker stack of this test's own: its worker is killed here."""
+    return own_live_stack()
 
 
 def queue_replies(acme, agent_membership):
@@ -63,6 +45,19 @@ def queue_replies(acme, agent_membership):
     return list(Message.objects.filter(direction="out").order_by("pk"))
 
 
+def idle(worker_id):
+    """A condition: the worker has no task in hand and none is ready (the killed worker's
+    claims stay RUNNING for ever)."""
+    from django_tasks_db.models import DBTaskResult
+
+    tasks = DBTaskResult.objects.exclude(task_path__endswith="maintain_delivery")
+
+    def no_work_left():
+        return not tasks.ready().exists() and not tasks.filter(status="RUNNING", worker_ids__contains=[worker_id])
+
+    return no_work_left
+
+
 def sends_per_message(fake):
     counts = {}
     for sent in fake.sent_messages(ACME["phone_number_id"]):
@@ -81,20 +76,13 @@ def test_killing_the_worker_mid_batch_never_sends_a_message_twice(stack, acme):
     )
     stack.fake.script_delay(0.3, times=1000)  # each send takes a while: the kill lands mid-call
     messages = queue_replies(acme, membership)
-    assert wait_for(lambda: len(stack.fake.sent_messages()) >= 3, seconds=30), stack.stack.log_tails()
+    wait_until(lambda: len(stack.fake.sent_messages()) >= 3, timeout=30, message=stack.stack.log_tails)
     stack.stack.kill("worker")
     stack.stack.start_worker("worker-2")
     # The killed worker's claim is never finished: maintenance settles it as unknown. A send
     # job the killed worker had taken but not started is lost with it (likelier with threads):
-    # maintenance queues its message again.
-    wait_for(
-        lambda: (
-            not Message.objects.filter(direction="out", status="queued")
-            .exclude(conversation__messages__status="sending")
-            .exists()
-        ),
-        seconds=30,
-    )
+    # maintenance queues its message again. First the new worker sends all it can.
+    wait_until(idle("worker-2"), timeout=30, message=lambda: f"worker-2 still busy\n{stack.stack.log_tails()}")
     later = timezone.now() + timedelta(minutes=5)
     delivery.give_up_on_stuck_sends(now=later)
     delivery.requeue_forgotten(now=later)
@@ -108,7 +96,7 @@ def test_killing_the_worker_mid_batch_never_sends_a_message_twice(stack, acme):
         ]
         return open_ == 0 and not unknown_but_sent
 
-    assert wait_for(settled, seconds=60), stack.stack.log_tails()
+    wait_until(settled, timeout=60, message=stack.stack.log_tails)
     counts = sends_per_message(stack.fake)
     assert all(count == 1 for count in counts.values()), counts
     for message in Message.objects.filter(pk__in=[m.pk for m in messages]):

@@ -9,13 +9,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.browsing import log_in
+from tests.support.browsing import log_in
 from whatsapp.conversations.resolutions import record_resolution
 from whatsapp.models import Contact, Conversation, Message, PhoneNumber, WebhookEvent
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
-
-SCREENSHOT = "/tmp/browser-dashboard.png"
 
 
 def a_week_of_traffic(tenant, agent, owner):
@@ -57,11 +55,10 @@ def a_week_of_traffic(tenant, agent, owner):
 @pytest.fixture
 def stack(live_stack, transactional_db, acme, agent, owner):
     a_week_of_traffic(acme, agent, owner)
-    live_stack.stack.ensure_worker()
     return live_stack
 
 
-def test_an_owner_sees_the_dashboard_with_data(page, stack, owner):
+def test_an_owner_sees_the_dashboard_with_data(page, stack, owner, tmp_path):
     log_in(page, stack, owner.email)
     page.click("nav.tabs >> text=Dashboard")
     page.wait_for_url(f"{stack.url}/t/acme/dashboard/")
@@ -73,7 +70,7 @@ def test_an_owner_sees_the_dashboard_with_data(page, stack, owner):
     expect(page.locator("#delivery")).to_contain_text("131047")
     expect(page.locator(".alert")).to_contain_text("Quality of 15550001111: Medium")
     expect(page.locator("#closing tbody tr")).to_have_count(10)
-    page.screenshot(path=SCREENSHOT, full_page=True)
+    page.screenshot(path=tmp_path / "browser-dashboard.png", full_page=True)
 
     page.select_option("#id_range", "30d")
     page.click("form.filters button")

@@ -9,12 +9,11 @@ from django.utils import timezone
 
 from dashboard import facts, metrics, timing
 from dashboard.models import MessageTally, ResponseWait, StaleConversation
+from tests.support.dashboard_week import IN, OUT, WEEK, Scenario, at, build_week
 from whatsapp import maintenance
 from whatsapp.conversations import actions as conversations
 from whatsapp.models import Message
 from whatsapp.sending import actions as sending
-
-from .test_dashboard_figures import IN, OUT, WEEK, Scenario, at, build_week
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the facts are kept on PostgreSQL only")
 

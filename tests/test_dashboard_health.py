@@ -12,10 +12,9 @@ from dashboard import health
 from dashboard.forms import Period
 from tenants.models import Role
 from tenants.setup import add_member
+from tests.support.tenants import ACME
 from whatsapp.models import Connection, GraphCall, Message, PhoneNumber, WebhookEvent
 from whatsapp.simulator import payloads
-
-from .conftest import ACME
 
 PNID = ACME["phone_number_id"]
 URL = "/t/acme/dashboard/"

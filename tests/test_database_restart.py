@@ -16,8 +16,8 @@ import httpx
 import psycopg
 import pytest
 
-from .recorded_tasks import runs
-from .servers import (
+from tests.support.recorded_tasks import runs
+from tests.support.servers import (
     BASE_DIR,
     PostgresCluster,
     Process,
@@ -73,7 +73,7 @@ def enqueue(environment, log, *tasks):
     """Enqueue record(log, name, seconds, in_database) for each (name, seconds, in_database)."""
     script = (
         "import django, json, sys; django.setup()\n"
-        "from tests.recorded_tasks import record\n"
+        "from tests.support.recorded_tasks import record\n"
         "for name, seconds, in_database in json.loads(sys.argv[1]):\n"
         "    record.enqueue(sys.argv[2], name, seconds, in_database)\n"
     )

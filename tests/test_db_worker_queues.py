@@ -10,10 +10,9 @@ from django.db import connection
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
+from tests.support.recorded_tasks import record, runs
+from tests.support.servers import Process, database_url, no_live_workers, settings_test_environment, wait_for  # noqa: F401
 from whatsapp.jobs.models import WorkerHeartbeat
-
-from .recorded_tasks import record, runs
-from .servers import Process, database_url, no_live_workers, settings_test_environment, wait_for  # noqa: F401
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 

@@ -7,13 +7,13 @@ from django.test import Client
 
 from tenants.models import Membership, Role
 from tenants.setup import add_member, create_tenant
+from tests.support.tenants import ACME
+from tests.support.waiting import wait_until
 from whatsapp.cloud import throttle
 from whatsapp.models import Connection, Conversation, GraphCall, Message
 from whatsapp.sending import actions as sending
 from whatsapp.sending import delivery
 from whatsapp.simulator import payloads
-
-from .conftest import ACME
 
 PNID = ACME["phone_number_id"]
 
@@ -36,15 +36,6 @@ def talk(webhook, run_tasks, number, agent):
         return sending.send_reply(membership, Conversation.objects.get(contact__wa_id=wa_id), text)
 
     return reply
-
-
-def wait_for(condition, seconds=5):
-    import time
-
-    deadline = time.monotonic() + seconds
-    while not (result := condition()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return result
 
 
 def refreshed(message):
@@ -192,7 +183,7 @@ def test_a_timeout_leaves_the_outcome_unknown_and_a_status_webhook_settles_it(
     assert refreshed(message).status == "failed" and message.outcome_unknown
     assert "cannot tell whether" in message.error_detail
     # The fake did accept it, late: its status webhook carries our message id as the tracker.
-    [sent] = wait_for(lambda: fake_graph.sent_messages(PNID))
+    [sent] = wait_until(lambda: fake_graph.sent_messages(PNID), timeout=5, message="The fake got no send")
     webhook.post(payloads.status(PNID, sent["wamid"], "delivered", "15551234567", tracker=f"message:{message.pk}"))
     run_tasks()
     assert refreshed(message).status == "delivered" and message.wamid == sent["wamid"]

@@ -6,12 +6,13 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import expect
+
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
@@ -44,7 +45,11 @@ def demo(tmp_path_factory):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _answers(f"{url}/healthz"), STARTUP_SECONDS, process, var_dir / "run.log")
+        wait_until(
+            lambda: _answers(f"{url}/healthz", process, var_dir / "run.log"),
+            timeout=STARTUP_SECONDS,
+            message=lambda: f"scripts/run did not answer:\n{(var_dir / 'run.log').read_text()[-3000:]}",
+        )
         yield url, (var_dir / "run.log")
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -56,22 +61,14 @@ def demo(tmp_path_factory):
         log.close()
 
 
-def _answers(url):
+def _answers(url, process, log_path):
+    """Whether the server answers 200; fails at once if scripts/run has exited."""
+    if process.poll() is not None:
+        pytest.fail(f"scripts/run exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
     try:
         return httpx.get(url, timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def wait_for(condition, seconds, process, log_path):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        if process.poll() is not None:
-            pytest.fail(f"scripts/run exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.2)
-    pytest.fail(f"scripts/run did not answer within {seconds} s:\n{log_path.read_text()[-3000:]}")
 
 
 def test_the_printed_logins_work_and_the_agent_answers_the_simulated_customer(demo, new_page):

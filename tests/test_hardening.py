@@ -12,19 +12,13 @@ from django.test import Client
 
 from inbox.csp import content_security_policy
 from tenants.models import Membership
+from tests.support.hostile import HOSTILE_CAPTION, HOSTILE_NAME, HOSTILE_TEXT
+from tests.support.routes import fill, tenant_routes
+from tests.support.world import build_world
 from whatsapp.models import Message
 from whatsapp.realtime import events as realtime
 
-from .test_isolation import fill, tenant_routes
-from .world import build_world
-
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-HOSTILE_NAME = '<script>alert("name")</script><img src=x onerror=alert(1)>'
-HOSTILE_TEXT = (
-    'Look: javascript:alert(1) <img src=x onerror=alert(2)> <a href="javascript:alert(3)">click</a> '
-    'https://shop.example/track?id=1&x="><script>alert(4)</script> and www.example.org'
-)
-HOSTILE_CAPTION = '<svg onload=alert(5)> see http://example.com/"onmouseover="alert(6)'
 
 
 class Markup(HTMLParser):

@@ -5,12 +5,11 @@ from django.test import Client
 
 from tenants.models import Role
 from tenants.setup import add_member
+from tests.support.tenants import ACME, PASSWORD
 from whatsapp import message_types
 from whatsapp.contacts import actions as contacts
 from whatsapp.models import Conversation, Message
 from whatsapp.simulator import payloads
-
-from .conftest import ACME, PASSWORD
 
 
 @pytest.fixture

@@ -2,32 +2,16 @@
 onto the agent's page."""
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
+from tests.support.meta_samples import PYWA_SAMPLES as SAMPLES
+from tests.support.tenants import ACME
 from whatsapp.models import Contact, Conversation, Message, MessageTemplate, PhoneNumber, StatusUpdate, WebhookEvent
 from whatsapp.simulator import payloads
 
-from .conftest import ACME
-
 PNID = ACME["phone_number_id"]
 CUSTOMER = "15551234567"
-
-
-def _samples_dir():
-    """shared/ sits beside the checkout (CI clones main next to it); a clone made elsewhere
-    on this machine finds the workplace's copy."""
-    if os.environ.get("META_SAMPLES_DIR"):
-        return Path(os.environ["META_SAMPLES_DIR"])
-    for root in (Path(__file__).resolve().parents[2], Path("/work")):
-        if (root / "shared" / "meta-samples" / "pywa").is_dir():
-            return root / "shared" / "meta-samples" / "pywa"
-    raise FileNotFoundError("Meta's samples (shared/meta-samples/pywa) are missing: set META_SAMPLES_DIR.")
-
-
-SAMPLES = _samples_dir()
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ from django.utils import timezone
 
 from tenants import invitations
 from tenants.models import AuditEvent, Invitation, Membership, Role
-
-from .conftest import PASSWORD
+from tests.support.tenants import PASSWORD
 
 Action = AuditEvent.Action
 NEW_PASSWORD = "a-passphrase-of-my-own-2026"

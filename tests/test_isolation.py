@@ -1,25 +1,38 @@
 """Tenant isolation, proven on every route the project has.
 
-The walker reads the URL configuration itself, so a page added later (contacts, search,
-dashboard…) is covered without touching this file. Every route under /t/<slug>/ is asked
-with GET and POST, with acme's real ids, by a member of another tenant and by an anonymous
-visitor: each gets what a tenant that does not exist would give (404, or 405 for a method
-the view never takes), or a redirect to the login page. A route that takes an id this file
-cannot fill fails loudly, and so does a route outside /t/ that is not on the public list.
+The walker reads the URL configuration itself (tests/support/routes.py), so a page added
+later is covered without touching this file. First acme's owner finds which of GET and POST
+reach each route's view (any answer but 405); a route that answers 405 to both would never
+have its isolation probed, and fails loudly. Then every route under /t/<slug>/ is asked with
+both methods, with acme's real ids, by a member of another tenant and by an anonymous
+visitor: each gets what a tenant that does not exist would give, and for the methods its view
+takes that is the access check's 404 (or a redirect to the login page), never the method
+check's 405. The control shows the ids are real: the owner reaches every view by each of its
+methods, and gets 404 with ids that do not exist. A route that takes an id this file cannot
+fill fails loudly, and so does a route outside /t/ that is not on the public list.
 """
-
-import re
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.db import transaction
 from django.test import Client
-from django.urls import URLResolver, get_resolver
 
 from inbox.asgi import application
 from tenants.models import AuditEvent, Invitation, Membership, Role
 from tenants.setup import add_member
+from tests.support.routes import (
+    CONVERTER,
+    TENANT_PREFIX,
+    all_routes,
+    fill,
+    fill_with_missing_ids,
+    takes_ids,
+    tenant_routes,
+)
+from tests.support.tenants import ACME, GLOBEX, PASSWORD, client_for
+from tests.support.world import build_world
 from whatsapp.models import (
     CannedResponse,
     Contact,
@@ -32,29 +45,6 @@ from whatsapp.models import (
     WebhookReject,
 )
 from whatsapp.routing import websocket_urlpatterns
-
-from .conftest import ACME, GLOBEX, PASSWORD
-from .world import build_world
-
-TENANT_PREFIX = "t/<slug:slug>/"
-
-# Which object of the tenant each URL argument names. A new argument must be added here,
-# or every test below fails: no future URL can escape isolation testing silently.
-KWARG_OBJECTS = {
-    "conversation_id": lambda world: world.conversation.pk,
-    "message_id": lambda world: world.message.pk,
-    "media_file_id": lambda world: world.media_file.pk,
-    "event_id": lambda world: world.event.pk,
-    "label_id": lambda world: world.label.pk,
-    "canned_id": lambda world: world.canned.pk,
-    "member_id": lambda world: world.member.pk,
-    "contact_id": lambda world: world.contact.pk,
-    "template_id": lambda world: world.template.pk,
-    "note_id": lambda world: world.note.pk,
-    "call_id": lambda world: world.call.pk,
-    "invitation_id": lambda world: world.invitation.pk,
-    "reject_id": lambda world: world.reject.pk,
-}
 
 # Routes outside /t/<slug>/, each with the reason it is not tenant data.
 PUBLIC_ROUTES = {
@@ -78,39 +68,8 @@ PUBLIC_PREFIXES = {
     "simulator/": "the demo's simulated customer: routed only in demo mode, never in production or tests",
 }
 LOGIN_REQUIRED = ["", "accounts/2fa/", "accounts/password/", "accounts/password/done/"]
-CONVERTER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
-
-
-def all_routes(patterns=None, prefix=""):
-    """Every route of the project as its full pattern text, includes flattened."""
-    for pattern in get_resolver().url_patterns if patterns is None else patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            yield from all_routes(pattern.url_patterns, route)
-        else:
-            yield route
-
-
-def tenant_routes():
-    return sorted({route for route in all_routes() if route.startswith(TENANT_PREFIX)})
-
-
-def fill(route, slug, world):
-    """The route as a path, for this slug, with the world's real ids."""
-
-    def value(match):
-        name = match["name"]
-        if name == "slug":
-            return slug
-        if name not in KWARG_OBJECTS:
-            pytest.fail(f"{route}: no object for the URL argument <{name}>; add it to KWARG_OBJECTS in {__file__}")
-        return str(KWARG_OBJECTS[name](world))
-
-    return "/" + CONVERTER.sub(value, route)
-
-
-def takes_ids(route):
-    return any(match["name"] != "slug" for match in CONVERTER.finditer(route))
+# The methods the walk asks every route with; a view that takes none of them fails the walk.
+METHODS = ("get", "post")
 
 
 @pytest.fixture
@@ -123,12 +82,6 @@ def globex_world(globex, outsider):
     return build_world(
         globex, Membership.objects.get(user=outsider, tenant=globex), customer="15558880000", name="Grace"
     )
-
-
-def client_for(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def snapshot(tenant):
@@ -157,17 +110,55 @@ def answer(client, method, path):
     return getattr(client, method)(path)
 
 
-def assert_like_a_missing_tenant(client, method, path, reference_path, who):
+def owners_answer(client, method, path):
+    """The status acme's owner gets, in a savepoint rolled back after the request: a POST that
+    changes or deletes something leaves the world whole for the next route."""
+    with transaction.atomic():
+        status = answer(client, method, path).status_code
+        transaction.set_rollback(True)
+    return status
+
+
+@pytest.fixture
+def view_methods(acme_world, owner):
+    """{route: the methods that reach its view}, as acme's owner finds them: any answer but 405."""
+    client = client_for(owner)
+    methods = {
+        route: [method for method in METHODS if owners_answer(client, method, fill(route, "acme", acme_world)) != 405]
+        for route in tenant_routes()
+    }
+    unreached = [route for route, taken in methods.items() if not taken]
+    if unreached:
+        pytest.fail(
+            f"These routes answer 405 to {' and '.join(METHODS).upper()}, so no walk reaches their view: "
+            f"{unreached}. Add the method their view takes to METHODS in {__file__}."
+        )
+    return methods
+
+
+def assert_like_a_missing_tenant(client, method, path, reference_path, who, reaches_view):
+    """`reaches_view`: the view takes this method, so access decides the answer (404 or the
+    login page), not the method check (405)."""
     response = answer(client, method, path)
     reference = answer(client, method, reference_path)
-    assert reference.status_code in (302, 404, 405), f"{method} {reference_path}: {reference.status_code}"
+    expected = (302, 404) if reaches_view else (302, 404, 405)
+    assert reference.status_code in expected, f"{method.upper()} {reference_path}: {reference.status_code}"
     if response.status_code == 302:
         assert response["Location"].startswith(settings.LOGIN_URL), f"{who} {method} {path} → {response['Location']}"
     else:
         assert response.status_code == reference.status_code, (
             f"{who} {method} {path} answered {response.status_code}; a missing tenant answers {reference.status_code}"
         )
-        assert response.status_code in (404, 405)
+        assert response.status_code in expected
+
+
+def walk(client, routes, slug, world, view_methods, who):
+    """Every route by every method, with the world's ids under `slug`, against a missing tenant."""
+    for route in routes:
+        path = fill(route, slug, world)
+        missing = fill(route, "no-such-tenant", world)
+        for method in METHODS:
+            assert_like_a_missing_tenant(client, method, path, missing, who, method in view_methods[route])
 
 
 def test_the_walker_finds_the_pages_media_and_replay_buttons():
@@ -201,47 +192,47 @@ def test_every_route_argument_has_a_real_object(acme_world):
         fill(route, "acme", acme_world)  # fails loudly on an unknown argument
 
 
-def test_a_member_of_another_tenant_gets_404_everywhere_with_real_ids(acme_world, globex_world, outsider):
-    client = client_for(outsider)
+def test_a_member_of_another_tenant_gets_404_everywhere_with_real_ids(acme_world, globex_world, outsider, view_methods):
     before = snapshot(acme_world.tenant)
-    for route in tenant_routes():
-        path = fill(route, "acme", acme_world)
-        missing = fill(route, "no-such-tenant", acme_world)
-        for method in ("get", "post"):
-            assert_like_a_missing_tenant(client, method, path, missing, "globex's owner")
+    walk(client_for(outsider), tenant_routes(), "acme", acme_world, view_methods, "globex's owner")
     assert snapshot(acme_world.tenant) == before
 
 
-def test_a_member_of_another_tenant_gets_404_with_real_ids_under_their_own_slug(acme_world, globex_world, outsider):
-    client = client_for(outsider)
+def test_a_member_of_another_tenant_gets_404_with_real_ids_under_their_own_slug(
+    acme_world, globex_world, outsider, view_methods
+):
     before = snapshot(acme_world.tenant)
-    for route in filter(takes_ids, tenant_routes()):
-        path = fill(route, "globex", acme_world)
-        missing = fill(route, "no-such-tenant", acme_world)
-        for method in ("get", "post"):
-            assert_like_a_missing_tenant(client, method, path, missing, "globex's owner on /t/globex/")
+    routes = list(filter(takes_ids, tenant_routes()))
+    walk(client_for(outsider), routes, "globex", acme_world, view_methods, "globex's owner on /t/globex/")
     assert snapshot(acme_world.tenant) == before
 
 
-def test_an_anonymous_visitor_is_sent_to_login_or_gets_404_everywhere(acme_world):
-    client = Client()
+def test_an_anonymous_visitor_is_sent_to_login_or_gets_404_everywhere(acme_world, view_methods):
     before = snapshot(acme_world.tenant)
-    for route in tenant_routes():
-        path = fill(route, "acme", acme_world)
-        missing = fill(route, "no-such-tenant", acme_world)
-        for method in ("get", "post"):
-            assert_like_a_missing_tenant(client, method, path, missing, "anonymous")
+    walk(Client(), tenant_routes(), "acme", acme_world, view_methods, "anonymous")
     assert snapshot(acme_world.tenant) == before
 
 
-def test_the_ids_are_real_the_owner_reaches_every_page(acme_world, owner):
-    """The control: the same paths work for acme's owner, so the 404s above are isolation,
-    not wrong ids."""
+def test_the_walk_reaches_a_view_by_post_on_the_post_only_routes(view_methods):
+    """Most actions take only POST: their isolation is proven by POST, not by a GET's 405."""
+    post_only = [route for route, methods in view_methods.items() if methods == ["post"]]
+    assert "t/<slug:slug>/settings/labels/<int:label_id>/delete/" in post_only
+    assert len(post_only) >= 20
+
+
+def test_the_ids_are_real_the_owner_reaches_every_view_by_each_of_its_methods(acme_world, owner, view_methods):
+    """The control: with the same paths, every method a view takes works for acme's owner, and
+    ids that do not exist get 404. So the 404s above are isolation, not wrong ids."""
     client = client_for(owner)
-    for route in tenant_routes():
-        path = fill(route, "acme", acme_world)
-        status = client.get(path).status_code
-        assert status in (200, 302, 405), f"acme's owner GET {path}: {status}"
+    for route, methods in view_methods.items():
+        for method in methods:
+            path = fill(route, "acme", acme_world)
+            status = owners_answer(client, method, path)
+            assert status != 404 and status < 500, f"acme's owner {method.upper()} {path}: {status}"
+            if takes_ids(route):
+                missing = fill_with_missing_ids(route, "acme")
+                status = owners_answer(client, method, missing)
+                assert status == 404, f"acme's owner {method.upper()} {missing}: {status}"
 
 
 def test_every_form_needs_its_csrf_token(acme_world, owner):

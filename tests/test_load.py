@@ -10,10 +10,11 @@ import httpx
 import pytest
 
 from tenants.models import AuditEvent
+from tests.support.browsing import serving_acme, wait_until_idle
+from tests.support.tenants import ACME, PASSWORD
+from tests.support.waiting import wait_until
 from whatsapp.models import Message, WebhookEvent
 from whatsapp.simulator import payloads
-
-from .conftest import ACME, PASSWORD
 
 pytestmark = [pytest.mark.load, pytest.mark.stack]
 
@@ -51,13 +52,12 @@ async def post_all(url, bodies, clients=CLIENTS):
     return statuses
 
 
-def wait_for(condition, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.25)
-    return condition()
+@pytest.fixture
+def stack(request, own_live_stack, transactional_db, acme):
+    """A stack of the test's own: a flood, and a worker started and stopped for it."""
+    live = own_live_stack()
+    with serving_acme(request, live):
+        yield live
 
 
 @pytest.fixture
@@ -65,8 +65,6 @@ def second_worker(stack):
     """Scaling out is more workers: one more for the flood, stopped after it."""
     stack.stack.start_worker("load-worker")
     yield
-    from tests.browsing import wait_until_idle
-
     wait_until_idle(DRAIN_SECONDS)
     worker = stack.stack.processes.pop("load-worker")
     worker.terminate()  # finishes the task in hand, then stops
@@ -85,9 +83,12 @@ def test_a_webhook_flood_is_answered_and_every_message_stored_exactly_once(stack
     assert statuses == [200] * (WEBHOOKS + RESENT)
     assert elapsed < SEND_SECONDS, f"{WEBHOOKS + RESENT} webhooks took {elapsed:.1f} s"
     stored = Message.objects.filter(tenant__slug="acme", text__startswith="load message ")
-    assert wait_for(
-        lambda: stored.count() >= WEBHOOKS and not WebhookEvent.objects.filter(state="pending").exists(), DRAIN_SECONDS
-    ), f"{stored.count()} of {WEBHOOKS} stored after {DRAIN_SECONDS} s"
+    wait_until(
+        lambda: stored.count() >= WEBHOOKS and not WebhookEvent.objects.filter(state="pending").exists(),
+        timeout=DRAIN_SECONDS,
+        message=lambda: f"{stored.count()} of {WEBHOOKS} stored",
+        interval=0.25,
+    )
     texts = list(stored.values_list("text", flat=True))
     assert sorted(texts) == sorted(f"load message {number}" for number in range(WEBHOOKS))  # none lost, none twice
     assert WebhookEvent.objects.filter(state="processed").count() == WEBHOOKS

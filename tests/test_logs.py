@@ -9,11 +9,10 @@ from django.utils import timezone
 
 from tenants.models import AuditEvent, Role
 from tenants.setup import add_member
+from tests.support.tenants import ACME
 from whatsapp.models import Message, WebhookEvent, WebhookReject
 from whatsapp.simulator import payloads
 from whatsapp.webhook import ingest
-
-from .conftest import ACME
 
 PNID = ACME["phone_number_id"]
 

@@ -8,8 +8,8 @@ Plain sync tests on purpose: Playwright's sync API refuses to run inside an even
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import ACME, PASSWORD
-from .media_files import png
+from tests.support.media_files import png
+from tests.support.tenants import ACME, PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 

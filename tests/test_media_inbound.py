@@ -10,13 +10,12 @@ import pytest
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from tests.support.media_files import OGG_VOICE, PDF, png
+from tests.support.tenants import ACME
 from whatsapp.media import actions as media_actions
 from whatsapp.media import rules as media
 from whatsapp.models import MediaFile, Message
 from whatsapp.simulator import payloads
-
-from .conftest import ACME
-from .media_files import OGG_VOICE, PDF, png
 
 PNID = ACME["phone_number_id"]
 CUSTOMER = "15551234567"

@@ -14,11 +14,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from moto.server import ThreadedMotoServer
 
+from tests.support.media_files import PDF, png
+from tests.support.tenants import ACME
 from whatsapp.models import Conversation, MediaFile
 from whatsapp.simulator import payloads
-
-from .conftest import ACME
-from .media_files import PDF, png
 
 ROOT = Path(__file__).resolve().parent.parent
 PNID = ACME["phone_number_id"]

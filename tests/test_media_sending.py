@@ -7,12 +7,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tasks_db.models import DBTaskResult
 
+from tests.support.media_files import DOCX, JPEG, MP4, OGG_VOICE, PDF, WEBP_ANIMATED, WEBP_STATIC, png
+from tests.support.tenants import ACME
 from whatsapp.media import rules as media
 from whatsapp.models import Conversation, MediaFile, Message, UploadedMedia
 from whatsapp.simulator import payloads
-
-from .conftest import ACME
-from .media_files import DOCX, JPEG, MP4, OGG_VOICE, PDF, WEBP_ANIMATED, WEBP_STATIC, png
 
 PNID = ACME["phone_number_id"]
 CUSTOMER = "15551234567"

@@ -7,12 +7,11 @@ from django.test import Client
 
 from tenants.models import Role
 from tenants.setup import add_member
+from tests.support.media_files import PDF, png
+from tests.support.tenants import ACME
 from whatsapp.models import Conversation, MediaFile, Message
 from whatsapp.sending import actions as sending
 from whatsapp.simulator import payloads
-
-from .conftest import ACME
-from .media_files import PDF, png
 
 
 @pytest.fixture

@@ -13,6 +13,9 @@ from django.utils import timezone
 
 from tenants.models import AuditEvent, Membership, Role
 from tenants.setup import add_member
+from tests.support.media_files import png
+from tests.support.tenants import ACME
+from tests.support.world import build_world
 from whatsapp import maintenance
 from whatsapp.contacts import privacy
 from whatsapp.models import (
@@ -28,10 +31,6 @@ from whatsapp.models import (
 )
 from whatsapp.simulator import payloads
 from whatsapp.webhook import ingest
-
-from .conftest import ACME
-from .media_files import png
-from .world import build_world
 
 PNID = ACME["phone_number_id"]
 

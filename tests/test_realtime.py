@@ -6,14 +6,11 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.test import Client
 
 from inbox.asgi import application
-from tenants.models import Tenant
+from tests.support.realtime import connect, receive_customer_message, session_headers
 from whatsapp.simulator import payloads
 from whatsapp.webhook import ingest
-
-from .conftest import ACME
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,30 +18,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_the_tests_run_on_the_redis_channel_layer():
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "inbox.channel_layers.RedisPubSubChannelLayer"
     assert settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["socket_timeout"] is None
-
-
-def session_headers(user):
-    client = Client()
-    client.force_login(user)
-    cookie = f"sessionid={client.cookies['sessionid'].value}"
-    return [(b"cookie", cookie.encode()), (b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
-
-
-async def connect(user, slug):
-    headers = await database_sync_to_async(session_headers)(user)
-    communicator = WebsocketCommunicator(application, f"/ws/t/{slug}/", headers=headers)
-    connected, code = await communicator.connect(timeout=5)
-    return communicator, connected, code
-
-
-def receive_customer_message(text):
-    """What the webhook's worker does with a customer's message."""
-    from whatsapp.models import WebhookEvent
-
-    payload = payloads.text_message(ACME["phone_number_id"], "15551234567", text, name="Ada")
-    body = payloads.encode(payload)
-    event, _ = ingest.store_event(Tenant.objects.get(slug="acme"), body, WebhookEvent.Signature.VALID, payload)
-    ingest.process_event(event)
 
 
 async def test_a_member_receives_a_new_message_live(agent):
@@ -100,7 +73,7 @@ async def test_an_idle_socket_stays_open_for_30_seconds(agent):
     """redis-py 8's default 5 s socket timeout would drop the layer's idle connection."""
     communicator, connected, _ = await connect(agent, "acme")
     assert connected
-    await asyncio.sleep(31)
+    await asyncio.sleep(31)  # the behaviour under test: 30 s of silence on the socket
     await database_sync_to_async(receive_customer_message)("still there?")
     event = await communicator.receive_json_from(timeout=5)
     assert event["event"] in {"conversation.updated", "message.created"}

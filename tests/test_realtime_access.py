@@ -9,16 +9,15 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.models import Session
 from django.test import Client
-from django_otp.oath import totp
 
 from accounts.models import TOTPDevice
 from inbox.asgi import application
 from tenants.models import Membership, Role
+from tests.support.realtime import receive_customer_message
+from tests.support.tenants import PASSWORD
+from tests.support.two_factor import code
 from whatsapp.realtime import consumers
 from whatsapp.realtime import events as realtime
-
-from .conftest import PASSWORD
-from .test_realtime import receive_customer_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,8 +45,7 @@ def signed_in_with_two_factors(user):
     device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
     client = Client()
     client.post("/accounts/login/", {"username": user.email, "password": PASSWORD})
-    code = totp(device.bin_key, step=device.STEP, digits=device.DIGITS)
-    client.post("/accounts/login/verify/", {"code": f"{code:06d}"})
+    client.post("/accounts/login/verify/", {"code": code(device)})
     return client
 
 

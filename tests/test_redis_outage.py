@@ -12,11 +12,7 @@ import pytest
 from django.db import connection
 from playwright.sync_api import expect
 
-from whatsapp.models import Message
-from whatsapp.simulator import payloads
-
-from .conftest import ACME, PASSWORD
-from .servers import (
+from tests.support.servers import (
     Process,
     RedisServer,
     database_url,
@@ -25,6 +21,9 @@ from .servers import (
     settings_test_environment,
     wait_for,
 )
+from tests.support.tenants import ACME, PASSWORD
+from whatsapp.models import Message
+from whatsapp.simulator import payloads
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

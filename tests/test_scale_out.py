@@ -5,32 +5,31 @@ to the other, and every queued message is sent exactly once."""
 import asyncio
 import collections
 import json
-import time
 
 import pytest
 import websockets
 from django.db import transaction
 from django.test import Client
 
+from tests.support.browsing import serving_acme
+from tests.support.tenants import ACME
+from tests.support.waiting import wait_until
 from whatsapp.models import Contact, Conversation, Message, PhoneNumber
 from whatsapp.sending import delivery
 from whatsapp.simulator import payloads
-
-from .conftest import ACME
 
 pytestmark = pytest.mark.stack
 PNID = ACME["phone_number_id"]
 
 
 @pytest.fixture
-def two_of_each(stack):
-    """The live stack plus a second web process and a second worker."""
-    other_web = stack.stack.start_web("web-b")
-    stack.stack.start_worker("worker-b")
-    yield stack, other_web
-    for name in ("web-b", "worker-b"):
-        if name in stack.stack.processes:
-            stack.stack.kill(name)
+def two_of_each(request, own_live_stack, transactional_db, acme):
+    """A stack of the test's own with a second web process and a second worker."""
+    live = own_live_stack()
+    other_web = live.stack.start_web("web-b")
+    live.stack.start_worker("worker-b")
+    with serving_acme(request, live):
+        yield live, other_web
 
 
 def session_cookie(user):
@@ -83,10 +82,8 @@ def test_every_queued_message_is_sent_exactly_once_and_in_order_by_two_workers(t
                 delivery.queue(message)
                 ids.append(message.pk)
 
-    deadline = time.monotonic() + 30
-    while Message.objects.filter(pk__in=ids, status__in=["queued", "sending"]).exists():
-        assert time.monotonic() < deadline, "messages still waiting after 30 s"
-        time.sleep(0.2)
+    waiting = Message.objects.filter(pk__in=ids, status__in=["queued", "sending"])
+    wait_until(lambda: not waiting.exists(), timeout=30, message=lambda: f"{waiting.count()} messages still waiting")
 
     sent = stack.fake.sent_messages(PNID)
     trackers = collections.Counter(record["body"].get("biz_opaque_callback_data") for record in sent)

@@ -14,13 +14,13 @@ from django.test import Client
 from django.views.debug import ExceptionReporter
 
 from tenants.models import AuditEvent, Membership
+from tests.support.media_files import png
+from tests.support.tenants import ACME, PASSWORD
+from tests.support.two_factor import verify_session
 from whatsapp.cloud import api as cloud_api
 from whatsapp.models import Connection, Conversation, GraphCall, WebhookEvent
 from whatsapp.sending import actions as sending
 from whatsapp.simulator import payloads
-
-from .conftest import ACME, PASSWORD, verify_session
-from .media_files import png
 
 PNID = ACME["phone_number_id"]
 NEW_SECRETS = {

@@ -4,13 +4,12 @@ import pytest
 from django_tasks_db.models import DBTaskResult
 
 from tenants.models import Membership
+from tests.support.tenants import ACME
 from whatsapp.models import Conversation, Message
 from whatsapp.realtime import events as realtime
 from whatsapp.sending import actions as sending
 from whatsapp.sending.delivery import send_message
 from whatsapp.simulator import payloads
-
-from .conftest import ACME
 
 PNID = ACME["phone_number_id"]
 

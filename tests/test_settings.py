@@ -1,67 +1,44 @@
 """Settings come from the environment; production refuses to start half-configured."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-PRODUCTION = {
-    "DEBUG": "false",
-    "SECRET_KEY": "a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
-    "FIELD_ENCRYPTION_KEYS": "U1LxUMpXKIyKLTgjnQ5uVmYakfkugSK6vmkbcjoENxI=",
-    "REDIS_URL": "redis://127.0.0.1:6379/0",
-    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
-    "ALLOWED_HOSTS": "inbox.example.com",
-}
+from tests.support.production import PRODUCTION
 
 
-def manage(*args, **env):
-    # Only the machine's environment: not what the test settings added to this process.
-    ours = {*PRODUCTION, "WHATSAPP_GRAPH_URL", "CHANNELS_PREFIX", "SECURE_SSL_REDIRECT", "DEMO_MODE"}
-    clean = {k: v for k, v in os.environ.items() if k not in ours and not k.startswith("DJANGO_")}
-    clean.update(DJANGO_SETTINGS_MODULE="inbox.settings", VAR_DIR=str(ROOT / "var" / "test-settings"), **env)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
-    )
-
-
-def test_with_debug_off_a_missing_secret_key_names_the_variable():
+def test_with_debug_off_a_missing_secret_key_names_the_variable(manage):
     result = manage("check", **{**PRODUCTION, "SECRET_KEY": ""})
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and "SECRET_KEY" in result.stderr
 
 
-def test_with_debug_off_a_missing_redis_url_names_the_variable():
+def test_with_debug_off_a_missing_redis_url_names_the_variable(manage):
     result = manage("check", **{**PRODUCTION, "REDIS_URL": ""})
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and "REDIS_URL" in result.stderr
 
 
-def test_a_realtime_access_recheck_interval_of_zero_names_the_variable():
+def test_a_realtime_access_recheck_interval_of_zero_names_the_variable(manage):
     result = manage("check", **{**PRODUCTION, "REALTIME_ACCESS_RECHECK_SECONDS": "0"})
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and "REALTIME_ACCESS_RECHECK_SECONDS" in result.stderr
 
 
-def test_with_debug_off_a_missing_encryption_key_names_the_variable():
+def test_with_debug_off_a_missing_encryption_key_names_the_variable(manage):
     result = manage("check", **{**PRODUCTION, "FIELD_ENCRYPTION_KEYS": ""})
     assert "FIELD_ENCRYPTION_KEYS" in result.stderr
 
 
-def test_demo_mode_cannot_be_turned_on_in_production():
+def test_demo_mode_cannot_be_turned_on_in_production(manage):
     result = manage("check", **PRODUCTION, DEMO_MODE="true")
     assert result.returncode != 0
     assert "DEMO_MODE" in result.stderr
 
 
-def test_check_deploy_is_clean_with_production_settings():
+def test_check_deploy_is_clean_with_production_settings(manage):
     result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
 
 
-def test_with_no_variables_the_embedded_defaults_apply():
+def test_with_no_variables_the_embedded_defaults_apply(manage):
     result = manage(
         "shell",
         "-c",
@@ -87,7 +64,7 @@ def test_postgres_gets_a_connection_pool_and_no_persistent_connections():
     assert database["OPTIONS"]["pool"]["max_size"] >= 1
 
 
-def test_s3_is_used_when_a_bucket_is_set():
+def test_s3_is_used_when_a_bucket_is_set(manage):
     result = manage(
         "shell",
         "-c",
@@ -99,7 +76,7 @@ def test_s3_is_used_when_a_bucket_is_set():
     assert result.stdout.split()[-2:] == ["storages.backends.s3.S3Storage", "private"]
 
 
-def test_admin_requires_two_factors_by_default_in_production_and_not_in_development():
+def test_admin_requires_two_factors_by_default_in_production_and_not_in_development(manage):
     show = ["shell", "--no-imports", "-c", "from django.conf import settings; print(settings.ADMIN_REQUIRE_2FA)"]
     assert manage(*show, **PRODUCTION).stdout.strip() == "True"
     assert manage(*show, **{**PRODUCTION, "ADMIN_REQUIRE_2FA": "false"}).stdout.strip() == "False"

@@ -5,11 +5,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.support.tenants import ACME
 from whatsapp.models import Contact, Conversation, Message, StatusUpdate, WebhookEvent, WebhookReject
 from whatsapp.simulator import payloads
 from whatsapp.webhook import ingest
-
-from .conftest import ACME
 
 PNID = ACME["phone_number_id"]
 

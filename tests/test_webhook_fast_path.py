@@ -12,12 +12,11 @@ import httpx
 import pytest
 
 from tests import test_webhook as through_django
+from tests.support.tenants import ACME, GLOBEX
 from whatsapp.models import Message, WebhookEvent, WebhookReject
 from whatsapp.simulator import payloads
 from whatsapp.webhook import asgi as webhook_asgi
 from whatsapp.webhook import ingest
-
-from .conftest import ACME, GLOBEX
 
 PNID = ACME["phone_number_id"]
 
@@ -54,25 +53,7 @@ async def request(method, url, **kwargs):
 
 
 @pytest.fixture
-def no_live_worker():
-    """These tests commit rows and run the tasks themselves. A live stack started by earlier
-    tests has a worker on this same database that would take those tasks first: stop it
-    (the stack fixtures start it again)."""
-    import time
-
-    from tests.live import LiveStack
-    from whatsapp.simulator.fake_graph import FakeGraphAPI
-
-    for fake in list(FakeGraphAPI.running):
-        fake.reset()  # status webhooks for earlier tests' sends are not sent any more
-    for stack in list(LiveStack.running):
-        for name in [name for name in stack.processes if name.startswith("worker")]:
-            stack.kill(name)
-        time.sleep(2)  # one already on its way lands before this test's tenant exists
-
-
-@pytest.fixture
-def webhook(no_live_worker, transactional_db, acme):
+def webhook(no_live_stack, transactional_db, acme):
     return AsgiPoster("acme", ACME["app_secret"])
 
 

@@ -10,11 +10,10 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.tenants import ACME
 from whatsapp.models import Message, StatusUpdate, WebhookEvent
 from whatsapp.simulator import payloads
 from whatsapp.webhook import ingest
-
-from .conftest import ACME
 
 PNID = ACME["phone_number_id"]
 

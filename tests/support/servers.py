@@ -20,7 +20,7 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 STOP_SECONDS = 10
 LOG_TAIL_LINES = 40
 PR_SET_PDEATHSIG = 1
@@ -142,19 +142,9 @@ def run_manage(*arguments, environment, timeout=180):
 
 
 @pytest.fixture
-def no_live_workers():
-    """The session's live stack, if a test started one, runs no worker during the test (it
-    would take the test's tasks); a worker is put back afterwards."""
-    from tests.live import LiveStack
-
-    stacks = list(LiveStack.running)
-    for stack in stacks:
-        for name in [name for name in stack.processes if name.startswith("worker")]:
-            stack.kill(name)
-    yield
-    for stack in stacks:
-        if stack in LiveStack.running:
-            stack.ensure_worker()
+def no_live_workers(no_live_stack):
+    """No live stack's worker runs during the test: it would take the test's tasks."""
+    return None
 
 
 def _die_with_parent():

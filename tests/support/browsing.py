@@ -1,10 +1,13 @@
 """Shared pieces of the browser tests: Chromium, a logged-in page, the live stack with
 acme's number, and helpers that read like the steps a person takes."""
 
+from contextlib import contextmanager
+
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tests.conftest import ACME, PASSWORD
+from .tenants import ACME, PASSWORD
+from .waiting import wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -17,7 +20,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 CUSTOMER = "15551230000"
-SCREENSHOT = "/tmp/browser-chat.png"
 
 expect.set_options(timeout=10_000)
 
@@ -57,20 +59,27 @@ def page(new_page):
 
 @pytest.fixture
 def stack(request, live_stack, transactional_db, acme):
-    """The live stack with acme's number registered; the processes' logs follow a failure."""
-    fake = live_stack.fake
-    fake.reset()
-    fake.register_number(
+    """The shared live stack with acme's number registered; the processes' logs follow a failure."""
+    with serving_acme(request, live_stack):
+        yield live_stack
+
+
+@contextmanager
+def serving_acme(request, live):
+    """For a `stack` fixture (a module may define one on a stack of its own): acme's number
+    registered with the fake Graph API for the test, the processes' logs printed after a
+    failure, and the worker left idle before the test's data is flushed."""
+    live.fake.reset()
+    live.fake.register_number(
         ACME["phone_number_id"],
-        f"{live_stack.url}/webhooks/whatsapp/acme/",
+        f"{live.url}/webhooks/whatsapp/acme/",
         ACME["app_secret"],
         access_token=ACME["access_token"],
     )
     failures = request.session.testsfailed
-    live_stack.stack.ensure_worker()
-    yield live_stack
+    yield live
     if request.session.testsfailed > failures:
-        print(live_stack.stack.log_tails())
+        print(live.stack.log_tails())
     wait_until_idle()
 
 
@@ -102,13 +111,13 @@ def sent_texts(stack):
     return [record["body"]["text"]["body"] for record in stack.fake.sent_messages(ACME["phone_number_id"], CUSTOMER)]
 
 
-def wait_until_idle(seconds=15):
+def wait_until_idle(seconds=30):
     """Let the worker finish what the test started before its data is flushed away under it."""
-    import time
-
     from django_tasks_db.models import DBTaskResult
 
     tasks = DBTaskResult.objects.exclude(task_path__endswith="maintain_delivery")
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and (tasks.ready().exists() or tasks.filter(status="RUNNING").exists()):
-        time.sleep(0.1)
+    wait_until(
+        lambda: not (tasks.ready().exists() or tasks.filter(status="RUNNING").exists()),
+        timeout=seconds,
+        message=lambda: f"The worker still has {tasks.filter(status__in=['READY', 'RUNNING']).count()} tasks",
+    )

@@ -1,20 +1,22 @@
 """The real stack for end-to-end tests: Daphne and a task worker as subprocesses on
 pytest-django's test database, and the fake Graph API in this process.
 
-Tests that use `live_stack` must also use `transactional_db`: the subprocesses only see
-committed rows. Import the fixture into a test module with `from tests.live import live_stack`.
+At most one stack runs at a time on the test database, so no other worker takes a test's
+tasks: `live_stack`, shared by the tests that leave its processes alone and started on first
+use, or `own_live_stack`, a test's own, for the tests that stop or kill processes (starting
+it stops the shared one, which the next test that wants it starts again). `no_live_stack`
+stops the shared one for tests that run the tasks themselves. Tests that use a stack must also
+use `transactional_db`: the subprocesses only see committed rows. conftest.py makes these
+fixtures available to every test module.
 """
 
 import atexit
 import ctypes
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -24,8 +26,10 @@ import pytest
 
 from whatsapp.simulator.fake_graph import FakeGraphAPI
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-STARTUP_TIMEOUT_SECONDS = 20
+from .waiting import wait_until
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT_SECONDS = 60  # a deadline, generous: with -n 2 two stacks may start at once on a busy machine
 STOP_TIMEOUT_SECONDS = 5
 LOG_TAIL_LINES = 40
 PR_SET_PDEATHSIG = 1
@@ -38,9 +42,9 @@ class LiveStackError(RuntimeError):
 class LiveStack:
     """Daphne and `db_worker` on the given database, talking to the given Graph API URL."""
 
-    running = set()  # the stacks started and not yet stopped, for tests that must quiet them
-
-    def __init__(self, database_url, graph_url, channels_prefix, host="127.0.0.1"):
+    def __init__(self, database_url, graph_url, channels_prefix, directory, host="127.0.0.1"):
+        """`directory` holds the processes' logs and local media: a temporary folder of pytest's,
+        kept after the run (pytest keeps the last three runs' folders) to read after a failure."""
         self.host = host
         self.port = _free_port(host)
         self.environment = os.environ | {
@@ -56,7 +60,7 @@ class LiveStack:
         # The browser tests allow sync ORM calls in their own process only; the servers must
         # keep Django's check, or an async-unsafe call in the app would go unnoticed.
         self.environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        self.log_dir = Path(tempfile.mkdtemp(prefix="live-stack-"))
+        self.log_dir = Path(directory)
         self.environment["VAR_DIR"] = str(self.log_dir / "var")
         self.processes = {}
 
@@ -64,13 +68,14 @@ class LiveStack:
     def url(self):
         return f"http://{self.host}:{self.port}"
 
-    def start(self):
-        """Start both processes and wait for /healthz; on failure, stop them and raise."""
+    def start(self, worker=True):
+        """Start the web process and (unless not `worker`) a worker, and wait for /healthz; on
+        failure, stop them and raise."""
         atexit.register(self.stop)  # a safety net if the session dies before teardown
-        LiveStack.running.add(self)
         try:
             self._spawn("web", "-m", "daphne", "-b", self.host, "-p", str(self.port), "inbox.asgi:application")
-            self.start_worker("worker")
+            if worker:
+                self.start_worker("worker")
             self._wait_until_healthy()
         except BaseException:
             self.stop()
@@ -103,16 +108,13 @@ class LiveStack:
         self._spawn(name, "-m", "daphne", "-b", self.host, "-p", str(port), "inbox.asgi:application")
         url = f"http://{self.host}:{port}"
         self._wait_until_healthy(url, starting=[name])
-        # A worker of the session may have died with an earlier test's data: replace it.
-        self.ensure_worker()
         return url
 
-    def ensure_worker(self):
-        """Start the worker again if it died (a test may have pulled its data away)."""
-        worker = self.processes.get("worker")
-        if worker is None or worker.poll() is not None:
-            self.processes.pop("worker", None)
-            self.start_worker("worker")
+    def check_alive(self):
+        """Fail loudly if a process died: no test of a shared stack stops its processes."""
+        dead = {name: process.returncode for name, process in self.processes.items() if process.poll() is not None}
+        if dead:
+            self._fail(f"Processes of the live stack exited: {dead}.")
 
     def log(self, name):
         """A process's output so far."""
@@ -121,11 +123,13 @@ class LiveStack:
 
     def wait_for_log(self, name, text, seconds=STARTUP_TIMEOUT_SECONDS):
         """Wait until `name` has written `text` (a worker logs when it listens for tasks)."""
-        deadline = time.monotonic() + seconds
-        while text not in self.log(name):
-            if self.processes[name].poll() is not None or time.monotonic() > deadline:
-                self._fail(f"The {name} process did not log {text!r}.")
-            time.sleep(0.05)
+
+        def logged():
+            if self.processes[name].poll() is not None:
+                self._fail(f"The {name} process exited before it logged {text!r}.")
+            return text in self.log(name)
+
+        wait_until(logged, timeout=seconds, message=lambda: f"{name} did not log {text!r}\n{self.log_tails()}")
 
     def kill(self, name):
         """SIGKILL: the process dies at once, mid-task, with no chance to clean up."""
@@ -145,8 +149,6 @@ class LiveStack:
                 process.kill()
                 process.wait()
         self.processes.clear()
-        LiveStack.running.discard(self)
-        shutil.rmtree(self.log_dir, ignore_errors=True)
         atexit.unregister(self.stop)
 
     def log_tails(self, lines=LOG_TAIL_LINES):
@@ -176,22 +178,28 @@ class LiveStack:
         """Wait for `url`'s /healthz; fail early if a process being started exits."""
         url = url or self.url
         starting = starting or list(self.processes)
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         problem = "no answer yet"
-        while time.monotonic() < deadline:
+
+        def healthy():
+            nonlocal problem
             for name in starting:
                 process = self.processes.get(name)
                 if process is not None and process.poll() is not None:
                     self._fail(f"The {name} process exited with code {process.returncode} during startup.")
             try:
                 response = httpx.get(f"{url}/healthz", timeout=1)
-                if response.status_code == 200:
-                    return
-                problem = f"HTTP {response.status_code}: {response.text[:200]}"
             except httpx.HTTPError as error:
                 problem = repr(error)
-            time.sleep(0.1)
-        self._fail(f"{url}/healthz did not answer 200 within {STARTUP_TIMEOUT_SECONDS} s ({problem}).")
+                return False
+            problem = f"HTTP {response.status_code}: {response.text[:200]}"
+            return response.status_code == 200
+
+        wait_until(
+            healthy,
+            timeout=STARTUP_TIMEOUT_SECONDS,
+            message=lambda: f"{url}/healthz did not answer 200 ({problem})\n{self.log_tails()}",
+            interval=0.1,
+        )
 
     def _fail(self, reason):
         raise LiveStackError(f"{reason}\n{self.log_tails()}")
@@ -216,27 +224,98 @@ def database_url(settings_dict):
     return f"postgres://{credentials}{host}{port}/{quote(settings_dict['NAME'], safe='')}"
 
 
+class LiveStacks:
+    """Starts and stops the stacks on the test database, one at a time: the shared one, kept
+    from one test to the next, or a test's own."""
+
+    def __init__(self, tmp_path_factory):
+        self.tmp_path_factory = tmp_path_factory
+        self.shared = None  # the shared stack while it runs
+        self.own = None  # a test's own stack while it runs
+
+    def start_shared(self):
+        """The shared stack, started if it is not running."""
+        if self.own is not None:
+            raise LiveStackError("The shared live stack was asked for while a test's own stack runs.")
+        if self.shared is None:
+            self.shared = self._start("live-stack")
+        self.shared.stack.check_alive()
+        return self.shared
+
+    def stop_shared(self):
+        if self.shared is not None:
+            _stop(self.shared)
+            self.shared = None
+
+    def start_own(self, worker=True):
+        """A fresh stack for one test or module; the shared one is stopped first."""
+        self.stop_shared()
+        self.own = self._start("own-live-stack", worker=worker)
+        return self.own
+
+    def stop_own(self):
+        if self.own is not None:
+            _stop(self.own)
+            self.own = None
+
+    def _start(self, name, worker=True):
+        from django.conf import settings
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            pytest.skip("The live stack needs PostgreSQL: other processes cannot see an in-memory database.")
+        prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+        fake = FakeGraphAPI(status_delay=0.2).start()
+        stack = LiveStack(database_url(connection.settings_dict), fake.url, prefix, self.tmp_path_factory.mktemp(name))
+        try:
+            stack.start(worker=worker)
+        except BaseException:
+            fake.stop()
+            raise
+        return Live(url=stack.url, fake=fake, stack=stack)
+
+
+def _stop(live):
+    """The fake first, so it starts no more webhooks; then the processes, after which nothing of
+    this stack writes to the database."""
+    live.fake.stop()
+    live.stack.stop()
+
+
 @pytest.fixture(scope="session")
-def live_stack(django_db_setup):
-    """The web server and the worker on the test database, with a fake Graph API.
+def live_stacks(django_db_setup, tmp_path_factory):
+    """Depends on django_db_setup so the test database exists before any process starts, and
+    is torn down before it, so no process holds a connection when the database is dropped."""
+    stacks = LiveStacks(tmp_path_factory)
+    yield stacks
+    stacks.stop_own()
+    stacks.stop_shared()
 
-    Depends on django_db_setup so the test database exists before the processes start, and
-    is torn down before it, so no process holds a connection when the database is dropped.
-    """
-    from django.conf import settings
-    from django.db import connection
 
-    if connection.vendor != "postgresql":
-        pytest.skip("The live stack needs PostgreSQL: other processes cannot see an in-memory database.")
-    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
-    fake = FakeGraphAPI(status_delay=0.2).start()
-    stack = LiveStack(database_url(connection.settings_dict), fake.url, prefix)
-    try:
-        stack.start()
-        yield Live(url=stack.url, fake=fake, stack=stack)
-    finally:
-        stack.stop()
-        fake.stop()
+@pytest.fixture
+def live_stack(live_stacks):
+    """The shared web server and worker on the test database, with a fake Graph API. For tests
+    that leave its processes alone (start others on `own_live_stack`)."""
+    return live_stacks.start_shared()
+
+
+@pytest.fixture
+def own_live_stack(live_stacks):
+    """Call it for a stack of this test's own (`worker=False`: the web process only), stopped
+    after the test: for tests that stop or kill its processes."""
+
+    def start(worker=True):
+        return live_stacks.start_own(worker=worker)
+
+    yield start
+    live_stacks.stop_own()
+
+
+@pytest.fixture
+def no_live_stack(live_stacks):
+    """No stack on the test database: for tests that commit rows and run the tasks themselves,
+    which the shared stack's worker would otherwise take first."""
+    live_stacks.stop_shared()
 
 
 def _die_with_parent():

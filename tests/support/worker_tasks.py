@@ -10,6 +10,6 @@ def nap(log_path, name, seconds):
     """Write when it starts and ends to `log_path`, sleeping `seconds` in between."""
     with open(log_path, "a") as log:
         log.write(f"start {name} {time.time()}\n")
-    time.sleep(seconds)
+    time.sleep(seconds)  # the work: a task that takes time, to see tasks overlap or finish on SIGTERM
     with open(log_path, "a") as log:
         log.write(f"end {name} {time.time()}\n")

@@ -1,0 +1,37 @@
+"""The browser's websocket in tests: a member's socket through the ASGI application, and a
+customer's message arriving as the webhook's worker would store it."""
+
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from inbox.asgi import application
+from tenants.models import Tenant
+from whatsapp.simulator import payloads
+from whatsapp.webhook import ingest
+
+from .tenants import ACME
+
+
+def session_headers(user):
+    client = Client()
+    client.force_login(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    return [(b"cookie", cookie.encode()), (b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+
+
+async def connect(user, slug):
+    headers = await database_sync_to_async(session_headers)(user)
+    communicator = WebsocketCommunicator(application, f"/ws/t/{slug}/", headers=headers)
+    connected, code = await communicator.connect(timeout=5)
+    return communicator, connected, code
+
+
+def receive_customer_message(text):
+    """What the webhook's worker does with a customer's message."""
+    from whatsapp.models import WebhookEvent
+
+    payload = payloads.text_message(ACME["phone_number_id"], "15551234567", text, name="Ada")
+    body = payloads.encode(payload)
+    event, _ = ingest.store_event(Tenant.objects.get(slug="acme"), body, WebhookEvent.Signature.VALID, payload)
+    ingest.process_event(event)

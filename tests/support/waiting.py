@@ -1,0 +1,23 @@
+"""Waiting for something to happen: poll a condition until it holds or a deadline passes,
+never a fixed sleep that hopes the other process was quick enough."""
+
+import time
+
+POLL_SECONDS = 0.05
+
+
+class WaitTimeout(AssertionError):
+    """The condition did not hold in time; the message says what was awaited."""
+
+
+def wait_until(condition, timeout=10, message=None, interval=POLL_SECONDS):
+    """Call `condition` until it returns something true, and return that. After `timeout`
+    seconds raise WaitTimeout with `message`: a string, or a callable that gives one (to show
+    state only gathered on failure, such as the servers' logs)."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() >= deadline:
+            text = message() if callable(message) else message
+            raise WaitTimeout(f"{text or 'The condition did not hold'} (waited {timeout} s)")
+        time.sleep(interval)  # the poll interval: between two looks at the condition
+    return result
