@@ -11,7 +11,7 @@ from tenants.models import Role
 from tenants.setup import add_member
 from whatsapp.models import Message, WebhookEvent, WebhookReject
 from whatsapp.simulator import payloads
-from whatsapp.webhook import ingest
+from whatsapp.webhook import storage
 
 from .conftest import ACME
 
@@ -40,7 +40,7 @@ def events(acme, webhook, run_tasks):
 @pytest.fixture
 def rejects(webhook, monkeypatch):
     minute = timezone.now().replace(second=0, microsecond=0)
-    monkeypatch.setattr(ingest, "this_minute", lambda: minute)  # both posts in one minute, whenever they run
+    monkeypatch.setattr(storage, "this_minute", lambda: minute)  # both posts in one minute, whenever they run
     webhook.post(b"<script>alert(1)</script>" + b"x" * 5000, signature=None)
     webhook.post(b"forged", signature="sha256=" + "0" * 64)
     return WebhookReject.objects.order_by("pk")

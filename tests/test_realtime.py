@@ -11,7 +11,7 @@ from django.test import Client
 from inbox.asgi import application
 from tenants.models import Tenant
 from whatsapp.simulator import payloads
-from whatsapp.webhook import ingest
+from whatsapp.webhook import ingest, storage
 
 from .conftest import ACME
 
@@ -43,8 +43,9 @@ def receive_customer_message(text):
 
     payload = payloads.text_message(ACME["phone_number_id"], "15551234567", text, name="Ada")
     body = payloads.encode(payload)
-    event, _ = ingest.store_event(Tenant.objects.get(slug="acme"), body, WebhookEvent.Signature.VALID, payload)
-    ingest.process_event(event)
+    received = ingest.Received(WebhookEvent.Signature.VALID, payload)
+    event_id, _ = storage.store(Tenant.objects.get(slug="acme").pk, body, received)
+    ingest.process_event_id(event_id)
 
 
 async def test_a_member_receives_a_new_message_live(agent):
@@ -87,8 +88,9 @@ async def test_another_tenants_events_never_arrive(agent, globex):
         from whatsapp.models import WebhookEvent
 
         payload = payloads.text_message("222000222", "15550000000", "for globex only")
-        event, _ = ingest.store_event(globex, payloads.encode(payload), WebhookEvent.Signature.VALID, payload)
-        ingest.process_event(event)
+        received = ingest.Received(WebhookEvent.Signature.VALID, payload)
+        event_id, _ = storage.store(globex.pk, payloads.encode(payload), received)
+        ingest.process_event_id(event_id)
 
     await database_sync_to_async(globex_message)()
     assert await communicator.receive_nothing(timeout=1)
