@@ -274,11 +274,12 @@ class TestBadInput:
         assert "999999" in event.error
         assert not Message.objects.exists()
 
-    def test_a_message_pywa_cannot_parse_is_still_stored_with_a_note(self, webhook, run_tasks):
-        webhook.post(customer_text("no user id"))  # PyWA 4.5 needs contacts[0].user_id
+    def test_a_message_without_a_business_scoped_user_id_is_read_by_pywa_without_a_note(self, webhook, run_tasks):
+        webhook.post(customer_text("no user id", name="Ada"))  # as Meta sent them before its rollout
         run_tasks()
-        assert Message.objects.get().text == "no user id"
-        assert "PyWA could not parse" in WebhookEvent.objects.get().error
+        message = Message.objects.get()
+        assert (message.text, message.conversation.contact.profile_name) == ("no user id", "Ada")
+        assert WebhookEvent.objects.get().error == ""
 
     def test_a_message_with_only_a_business_scoped_user_id_is_stored(self, webhook, run_tasks):
         payload = customer_text("bsuid", wa_id="", user_id="US.1234567890")

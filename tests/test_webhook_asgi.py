@@ -138,6 +138,8 @@ def test_300_unsigned_posts_racing_on_the_pool_make_one_row_and_lose_no_count(we
     """Every pool connection writes, as separate processes would."""
     from inbox.asgi import django_asgi_app
 
+    settings.WEBHOOK_POOL_TIMEOUT = 60  # 300 posts queue for 8 connections: a wait, not an outage
+
     monkeypatch.setattr(storage, "REJECT_WRITERS", settings.WEBHOOK_POOL_SIZE)
     monkeypatch.setattr(storage, "this_minute", lambda: datetime(2026, 1, 2, 3, 4, tzinfo=UTC))
     body = b'{"pad": "' + b"x" * (16 * 1024 - 11) + b'"}'
