@@ -200,6 +200,7 @@ def test_unsupported_and_unknown_messages_show_metas_reason(receive, thread_html
     assert "poll" in thread_html()
 
 
+@pytest.mark.filterwarnings("ignore::pywa.errors.PywaUnknownEnumMemberWarning")  # PyWA's own word on it
 def test_a_type_pywa_does_not_know_is_stored_as_it_came_and_shown_as_unsupported_without_a_note(receive, thread_html):
     poll = {"question": "Pizza or pasta?", "options": ["pizza", "pasta"]}
     event = receive(inbound("poll_vote", poll, wamid="wamid.NEW"))

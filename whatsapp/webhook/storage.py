@@ -121,11 +121,18 @@ def store_sql():
 
 def store_params(tenant_id, body, received):
     row = event_fields(body, received.signature, received.payload, received.error)
-    priority = ingest.processing_priority(row["item_counts"])
-    task = ingest.process_webhook_event.using(priority=priority)
+    row.update(_task_params(ingest.processing_priority(row["item_counts"])))
     row.update(tenant_id=tenant_id, item_counts=Jsonb(row["item_counts"]))
-    row.update(task.get_backend().enqueue_params(task, notify=priority >= ingest.MESSAGES_PRIORITY))
     return row
+
+
+@functools.cache
+def _task_params(priority):
+    """The processing task's part of the parameters, the same for every event of a priority:
+    made once, since making a task's variant and checking it cost ~0.1 ms, a tenth of a
+    webhook's whole time in the web process (bench/)."""
+    task = ingest.process_webhook_event.using(priority=priority)
+    return task.get_backend().enqueue_params(task, notify=priority >= ingest.MESSAGES_PRIORITY)
 
 
 # Whoever knows a tenant's URL can post to it, so a post without a valid signature only

@@ -136,30 +136,9 @@ def _with_messages(errors):
 def inbound_message(update, message):
     """The customer's message the domain stores, read from PyWA's typed update of it (None
     when PyWA made none); `message` is Meta's object, kept as the message's content."""
-    new_wa_id = None
-    match update:
-        case EditedMessage():
-            kind, text, target = "edit", _text(update.message, message["edit"]["message"]), update.original_message_id
-        case DeletedMessage():
-            kind, text, target = "revoke", "", update.original_message_id
-        case CallbackButton() | CallbackSelection():
-            kind, text, target = str(update.type), update.title, ""
-        case FlowCompletion():
-            kind, text, target = str(update.type), update.body, ""
-        case CallPermissionUpdate():
-            kind, text, target = str(update.type), "", ""
-        case PhoneNumberChange():
-            kind, text, target = str(update.type), update.body, ""
-            new_wa_id = update.new_wa_id
-        case IdentityChange():
-            kind, text, target = str(update.type), update.body, ""
-        case Message() if _pywa_has_a_type_for(update, message):
-            target = update.reaction.message_id if update.reaction else ""
-            kind, text = str(update.type), _text(update, message)
-        case Message():
-            kind, text, target = "unsupported", _error_text(update.error, message) or UNSUPPORTED_TEXT, ""
-        case _:
-            return _unsupported_message(message)
+    if not isinstance(update, (Message, *MESSAGE_LIKE)):
+        return _unsupported_message(message)
+    kind, text, target = _what_it_says(update, message)
     reply_to = getattr(update, "reply_to_message", None)
     return InboundMessage(
         wamid=update.id,
@@ -172,8 +151,39 @@ def inbound_message(update, message):
         content=message,
         reply_to_wamid=reply_to.id if reply_to else "",
         target_wamid=target or "",
-        new_wa_id=new_wa_id or "",
+        new_wa_id=(update.new_wa_id if isinstance(update, PhoneNumberChange) else None) or "",
     )
+
+
+# The typed updates of a customer's message that are not a plain Message.
+MESSAGE_LIKE = (
+    EditedMessage,
+    DeletedMessage,
+    CallbackButton,
+    CallbackSelection,
+    FlowCompletion,
+    CallPermissionUpdate,
+    PhoneNumberChange,
+    IdentityChange,
+)
+
+
+def _what_it_says(update, message):
+    """(the message's type as stored, its one line of text, the wamid it changes)."""
+    match update:
+        case EditedMessage():
+            return "edit", _text(update.message, message["edit"]["message"]), update.original_message_id
+        case DeletedMessage():
+            return "revoke", "", update.original_message_id
+        case CallbackButton() | CallbackSelection():
+            return str(update.type), update.title, ""
+        case FlowCompletion() | PhoneNumberChange() | IdentityChange():
+            return str(update.type), update.body, ""
+        case CallPermissionUpdate():
+            return str(update.type), "", ""
+        case Message() if _pywa_has_a_type_for(update, message):
+            return str(update.type), _text(update, message), update.reaction.message_id if update.reaction else ""
+    return "unsupported", _error_text(update.error, message) or UNSUPPORTED_TEXT, ""
 
 
 def _pywa_has_a_type_for(update, message):
