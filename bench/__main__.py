@@ -82,13 +82,9 @@ def run_ingest(processes, mode, results):
     out["bare"] = ingest.bare_limit(processes, *ramp)
     print("  bare ASGI + psycopg (Daphne)", flush=True)
     out["bare-daphne"] = ingest.bare_limit(processes, *ramp, server="daphne")
-    for label, server, env in (
-        ("uvicorn", "uvicorn", None),
-        ("daphne", "daphne", None),
-        ("django-view", "uvicorn", {"WEBHOOK_FAST_PATH": "false"}),
-    ):
-        print(f"  inbox, {label}", flush=True)
-        out[label] = ingest.inbox_ingest(processes, server, *ramp, env=env, label=label)
+    for server in ("uvicorn", "daphne"):
+        print(f"  inbox, {server}", flush=True)
+        out[server] = ingest.inbox_ingest(processes, server, *ramp, label=server)
     for workers in (1, 2):
         out[f"processing_{workers}"] = ingest.processing_rate(
             processes, out["uvicorn"]["tenant_id"], workers, mode["processing_seconds"]

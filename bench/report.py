@@ -83,9 +83,8 @@ def _ingest(ingest, add):
             )
         )
     for label, name in (
-        ("uvicorn", "inbox under Uvicorn (fast path)"),
-        ("daphne", "inbox under Daphne (fast path)"),
-        ("django-view", "inbox under Uvicorn, Django view (no fast path)"),
+        ("uvicorn", "inbox under Uvicorn"),
+        ("daphne", "inbox under Daphne"),
     ):
         if label not in ingest:
             continue
@@ -101,9 +100,8 @@ def _ingest(ingest, add):
         )
         if label == "daphne" and bare_daphne and sustained:
             figure += f"; {rate / bare_daphne:.2f} × the bare app under Daphne"
-        target = "≥ 0.5 × bare, p50 < 250 ms, < 1% over 1 s, no loss" if label != "django-view" else "(for comparison)"
-        stands = _ok(ratio >= 0.5 and result["lost"] == 0) if label != "django-view" else ""
-        add(("ingest", name, figure, target, stands))
+        target = "≥ 0.5 × bare, p50 < 250 ms, < 1% over 1 s, no loss"
+        add(("ingest", name, figure, target, _ok(ratio >= 0.5 and result["lost"] == 0)))
     for workers in (1, 2):
         key = f"processing_{workers}"
         if key in ingest:

@@ -280,13 +280,14 @@ if AWS_STORAGE_BUCKET_NAME:
 WHATSAPP_GRAPH_URL = env.str("WHATSAPP_GRAPH_URL", default="https://graph.facebook.com").rstrip("/")
 WHATSAPP_API_VERSION = env.str("WHATSAPP_API_VERSION", default="24.0")
 WHATSAPP_TIMEOUT_SECONDS = env.float("WHATSAPP_TIMEOUT_SECONDS", default=20.0)
-# Meta's webhook bodies reach 3 MB; Django's default cap is 2.5 MB.
+# Meta's webhook bodies reach 3 MB; larger ones get 413 from the webhook endpoint, which
+# answers its URL in front of Django (whatsapp/webhook/asgi.py).
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=3 * 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_BODY_BYTES + 1024, 2621440)
-# Webhook POSTs are stored by a raw ASGI path in front of Django (whatsapp/webhook/asgi.py)
-# on PostgreSQL, through an async pool of this many connections per web process.
-WEBHOOK_FAST_PATH = env.bool("WEBHOOK_FAST_PATH", default=True)
+# On PostgreSQL that endpoint stores through an async pool of this many connections per web
+# process (on top of Django's pool). A webhook that waits longer than WEBHOOK_POOL_TIMEOUT
+# seconds for one (the database is down or swamped) gets 503, and Meta sends it again.
 WEBHOOK_POOL_SIZE = env.int("WEBHOOK_POOL_SIZE", default=8)
+WEBHOOK_POOL_TIMEOUT = env.float("WEBHOOK_POOL_TIMEOUT", default=1.5)
 # Login, reset, 2FA and invitation forms are tiny: anything larger is refused before it is read.
 ACCOUNTS_MAX_BODY_BYTES = env.int("ACCOUNTS_MAX_BODY_BYTES", default=64 * 1024)
 

@@ -393,3 +393,22 @@ def test_pywa_parses_the_payloads_when_they_carry_a_business_scoped_user_id():
     message, status = parsed
     assert (message.id, message.text, message.from_user.wa_id) == ("wamid.A", "hi", CUSTOMER)
     assert (status.id, status.status.value, status.tracker) == ("wamid.B", "delivered", "t")
+
+
+def test_the_workers_parser_reads_the_simulators_webhooks_without_a_business_scoped_user_id(fake, graph, receiver):
+    """The simulator posts what Meta posted before its rollout, without `user_id`: the worker's
+    parser (whatsapp/webhook/updates.py) still gets PyWA's typed update of each."""
+    from whatsapp.webhook import ingest, updates
+
+    fake.customer_says(PHONE_NUMBER_ID, CUSTOMER, "Olá", name="Zoë")
+    send_text(graph, "Hello")
+    bodies = [receiver.next_post()[1] for _ in range(4)]  # the customer's message; sent, delivered, read
+
+    parser = updates.Parser()
+    parsed = [parser.parse(kind, item) for body in bodies for kind, item in ingest.split_items(json.loads(body))]
+    messages = [update for update in parsed if type(update).__name__ == "Message"]
+    statuses = sorted(update.status.value for update in parsed if type(update).__name__ == "MessageStatus")
+    assert [(update.text, update.from_user.name, update.from_user.wa_id) for update in messages] == [
+        ("Olá", "Zoë", CUSTOMER)
+    ]
+    assert statuses == ["delivered", "read", "sent"]

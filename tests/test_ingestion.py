@@ -99,8 +99,10 @@ MEDIA = {"id": "MEDIA_1", "mime_type": "image/jpeg", "sha256": "abc"}
     ],
 )
 def test_every_message_type_is_stored_and_shown(receive, thread_html, kind, body, stored_text, shown):
-    event = receive(inbound(kind, body))
-    assert event.state == WebhookEvent.State.PROCESSED, event.error
+    # A reply from a list or a button answers our message, which Meta names in its context.
+    context = {"from": ACME["display_phone_number"], "id": "wamid.OURS"} if kind == "interactive" else None
+    event = receive(inbound(kind, body, context=context))
+    assert (event.state, event.error) == (WebhookEvent.State.PROCESSED, "")
     message = Message.objects.get()
     assert (message.type, message.text) == (kind, stored_text)
     assert shown in thread_html()
@@ -180,6 +182,37 @@ def test_unsupported_and_unknown_messages_show_metas_reason(receive, thread_html
     receive(inbound("unknown", None, errors=[error]))
     assert Message.objects.filter(text="Message type is not supported.").count() == 2
     assert "poll" in thread_html()
+
+
+@pytest.mark.filterwarnings("ignore::pywa.errors.PywaUnknownEnumMemberWarning")  # PyWA's own word on it
+def test_a_type_pywa_does_not_know_is_stored_as_it_came_and_shown_as_unsupported_without_a_note(receive, thread_html):
+    poll = {"question": "Pizza or pasta?", "options": ["pizza", "pasta"]}
+    event = receive(inbound("poll_vote", poll, wamid="wamid.NEW"))
+    assert (event.state, event.error) == (WebhookEvent.State.PROCESSED, "")
+    message = Message.objects.get()
+    assert (message.wamid, message.type, message.content["poll_vote"]) == ("wamid.NEW", "unsupported", poll)
+    assert message.conversation.contact.wa_id == CUSTOMER
+    assert "A message this inbox cannot show (poll_vote)" in thread_html()
+
+
+def test_an_interactive_reply_of_a_kind_pywa_does_not_know_is_stored_as_unsupported_without_a_note(receive):
+    reply = {"type": "nfm_reply", "nfm_reply": {"name": "address_message", "body": "Sent", "response_json": "{}"}}
+    event = receive(inbound("interactive", reply, context={"from": ACME["display_phone_number"], "id": "wamid.OURS"}))
+    assert (event.state, event.error) == (WebhookEvent.State.PROCESSED, "")
+    assert Message.objects.get().type == "unsupported"
+
+
+def test_statuses_as_the_factory_builds_them_are_read_without_a_note(receive, acme):
+    receive(inbound("text", {"body": "hi"}))
+    sent = Message.objects.create(
+        tenant=acme, conversation=Conversation.objects.get(), direction="out", wamid="wamid.S", status="sent"
+    )
+    delivered = receive(payloads.status(PNID, "wamid.S", "delivered", CUSTOMER, tracker=f"message:{sent.pk}"))
+    failed = receive(payloads.status(PNID, "wamid.S", "failed", CUSTOMER, error_code=131026, error_details="gone"))
+    assert (delivered.error, failed.error) == ("", "")
+    update = StatusUpdate.objects.get(status="failed")
+    assert (update.error_code, update.error_detail, update.recipient) == (131026, "gone", CUSTOMER)
+    assert StatusUpdate.objects.get(status="delivered").tracker == f"message:{sent.pk}"
 
 
 def test_a_number_change_moves_the_contact_to_the_new_number(receive, thread_html):

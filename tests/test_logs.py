@@ -12,7 +12,7 @@ from tenants.setup import add_member
 from tests.support.tenants import ACME
 from whatsapp.models import Message, WebhookEvent, WebhookReject
 from whatsapp.simulator import payloads
-from whatsapp.webhook import ingest
+from whatsapp.webhook import storage
 
 PNID = ACME["phone_number_id"]
 
@@ -39,7 +39,7 @@ def events(acme, webhook, run_tasks):
 @pytest.fixture
 def rejects(webhook, monkeypatch):
     minute = timezone.now().replace(second=0, microsecond=0)
-    monkeypatch.setattr(ingest, "this_minute", lambda: minute)  # both posts in one minute, whenever they run
+    monkeypatch.setattr(storage, "this_minute", lambda: minute)  # both posts in one minute, whenever they run
     webhook.post(b"<script>alert(1)</script>" + b"x" * 5000, signature=None)
     webhook.post(b"forged", signature="sha256=" + "0" * 64)
     return WebhookReject.objects.order_by("pk")

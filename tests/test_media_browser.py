@@ -5,6 +5,8 @@ the thread without a reload; the agent's photo is uploaded to Meta and sent by m
 Plain sync tests on purpose: Playwright's sync API refuses to run inside an event loop.
 """
 
+import hashlib
+
 import pytest
 from playwright.sync_api import expect
 
@@ -116,9 +118,11 @@ def test_a_failed_download_shows_why_and_retry_brings_the_photo(page, stack):
     from whatsapp.simulator import payloads
 
     log_in_and_open_the_conversation(page, stack)
-    media_id = stack.fake.add_media(png(7, 7), "image/png", PNID)
+    photo = png(7, 7)
+    media_id = stack.fake.add_media(photo, "image/png", PNID)
     kept = stack.fake.media.pop(media_id)  # Meta does not have it, for now
-    payload = payloads.message(PNID, CUSTOMER, "image", {"id": media_id, "mime_type": "image/png"}, name="Carla")
+    image = {"id": media_id, "mime_type": "image/png", "sha256": hashlib.sha256(photo).hexdigest()}
+    payload = payloads.message(PNID, CUSTOMER, "image", image, name="Carla")
     payloads.deliver(f"{stack.url}/webhooks/whatsapp/acme/", payload, ACME["app_secret"])
 
     expect(page.locator(".message.in .media-error")).to_contain_text(

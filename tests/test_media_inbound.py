@@ -42,6 +42,11 @@ def customer_sends(webhook, fake_graph, run_tasks):
     return send
 
 
+def image(media_id, data=b"", mime_type="image/jpeg"):
+    """An inbound image's object, as Meta names the file: its id, type and digest."""
+    return {"id": media_id, "mime_type": mime_type, "sha256": hashlib.sha256(data).hexdigest()}
+
+
 def run_retries(run_tasks):
     """Make every waiting retry due now, and run it."""
     DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now() - timedelta(seconds=1))
@@ -144,7 +149,7 @@ def test_hex_and_base64_checksums_compare_by_value():
 
 def test_a_file_meta_no_longer_has_fails_at_once_with_the_next_step(webhook, fake_graph, run_tasks):
     fake_graph.register_number(PNID, "", ACME["app_secret"], access_token=ACME["access_token"])
-    webhook.post(payloads.message(PNID, CUSTOMER, "image", {"id": "404404404", "mime_type": "image/jpeg"}))
+    webhook.post(payloads.message(PNID, CUSTOMER, "image", image("404404404")))
     run_tasks()
 
     media_file = MediaFile.objects.get()
@@ -154,7 +159,7 @@ def test_a_file_meta_no_longer_has_fails_at_once_with_the_next_step(webhook, fak
 
 def test_an_unreachable_graph_api_is_retried_with_backoff(webhook, run_tasks, settings):
     settings.WHATSAPP_GRAPH_URL = "http://127.0.0.1:9"
-    webhook.post(payloads.message(PNID, CUSTOMER, "image", {"id": "1234", "mime_type": "image/jpeg"}))
+    webhook.post(payloads.message(PNID, CUSTOMER, "image", image("1234")))
     run_tasks()
 
     media_file = MediaFile.objects.get()
@@ -163,13 +168,14 @@ def test_an_unreachable_graph_api_is_retried_with_backoff(webhook, run_tasks, se
     assert retry.run_after > timezone.now()
 
 
-def test_a_message_without_a_media_id_fails_without_a_retry_button(webhook, run_tasks, agent_client):
-    webhook.post(payloads.message(PNID, CUSTOMER, "image", {"mime_type": "image/jpeg"}))
+def test_a_media_message_without_a_media_id_is_kept_as_it_came_and_expects_no_file(webhook, run_tasks):
+    """Meta always names the file; PyWA cannot read an image without it."""
+    webhook.post(payloads.message(PNID, CUSTOMER, "image", {"mime_type": "image/jpeg", "sha256": "abc"}))
     run_tasks()
 
-    media_file = MediaFile.objects.get()
-    assert media_file.state == MediaFile.State.FAILED
-    assert "media-retry" not in thread_html(agent_client, media_file)
+    message = Message.objects.get()
+    assert (message.type, message.content["image"]) == ("unsupported", {"mime_type": "image/jpeg", "sha256": "abc"})
+    assert not MediaFile.objects.exists()
 
 
 def test_a_duplicate_download_job_changes_nothing(customer_sends, fake_graph):
@@ -185,7 +191,7 @@ def test_a_duplicate_download_job_changes_nothing(customer_sends, fake_graph):
 def test_the_same_webhook_twice_gives_one_file(webhook, fake_graph, run_tasks):
     fake_graph.register_number(PNID, "", ACME["app_secret"], access_token=ACME["access_token"])
     media_id = fake_graph.add_media(png(), "image/png", PNID)
-    payload = payloads.message(PNID, CUSTOMER, "image", {"id": media_id, "mime_type": "image/png"})
+    payload = payloads.message(PNID, CUSTOMER, "image", image(media_id, png(), "image/png"))
     webhook.post(payload)
     webhook.post(payload)
     run_tasks()
@@ -203,7 +209,7 @@ def test_the_placeholder_turns_into_the_photo_live(
     monkeypatch.setattr(realtime, "_send", lambda group, event, data: published.append((event, data)))
     fake_graph.register_number(PNID, "", ACME["app_secret"], access_token=ACME["access_token"])
     media_id = fake_graph.add_media(png(), "image/png", PNID)
-    webhook.post(payloads.message(PNID, CUSTOMER, "image", {"id": media_id, "mime_type": "image/png"}))
+    webhook.post(payloads.message(PNID, CUSTOMER, "image", image(media_id, png(), "image/png")))
     with django_capture_on_commit_callbacks(execute=True):
         ingest.process_event_id(WebhookEvent.objects.get().pk)  # the message arrives
     created = next(data for event, data in published if event == "message.created")
@@ -223,7 +229,7 @@ def test_the_placeholder_turns_into_the_photo_live(
 @pytest.fixture
 def failed_file(webhook, fake_graph, run_tasks):
     fake_graph.register_number(PNID, "", ACME["app_secret"], access_token=ACME["access_token"])
-    webhook.post(payloads.message(PNID, CUSTOMER, "image", {"id": "404404404", "mime_type": "image/jpeg"}))
+    webhook.post(payloads.message(PNID, CUSTOMER, "image", image("404404404", png(), "image/png")))
     run_tasks()
     return MediaFile.objects.get(state=MediaFile.State.FAILED)
 

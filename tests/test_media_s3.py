@@ -68,7 +68,8 @@ def bucket(s3_server, settings):
 def photo_from_customer(bucket, webhook, fake_graph, run_tasks):
     fake_graph.register_number(PNID, "", ACME["app_secret"], access_token=ACME["access_token"])
     media_id = fake_graph.add_media(png(), "image/png", PNID)
-    webhook.post(payloads.message(PNID, "15551234567", "image", {"id": media_id, "mime_type": "image/png"}))
+    image = {"id": media_id, "mime_type": "image/png", "sha256": hashlib.sha256(png()).hexdigest()}
+    webhook.post(payloads.message(PNID, "15551234567", "image", image))
     run_tasks()
     return MediaFile.objects.get()
 

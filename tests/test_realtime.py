@@ -10,7 +10,7 @@ from django.conf import settings
 from inbox.asgi import application
 from tests.support.realtime import connect, receive_customer_message, session_headers
 from whatsapp.simulator import payloads
-from whatsapp.webhook import ingest
+from whatsapp.webhook import ingest, storage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,8 +60,9 @@ async def test_another_tenants_events_never_arrive(agent, globex):
         from whatsapp.models import WebhookEvent
 
         payload = payloads.text_message("222000222", "15550000000", "for globex only")
-        event, _ = ingest.store_event(globex, payloads.encode(payload), WebhookEvent.Signature.VALID, payload)
-        ingest.process_event(event)
+        received = ingest.Received(WebhookEvent.Signature.VALID, payload)
+        event_id, _ = storage.store(globex.pk, payloads.encode(payload), received)
+        ingest.process_event_id(event_id)
 
     await database_sync_to_async(globex_message)()
     assert await communicator.receive_nothing(timeout=1)

@@ -8,7 +8,7 @@ import pytest
 from tests.support.tenants import ACME
 from whatsapp.models import Contact, Conversation, Message, StatusUpdate, WebhookEvent, WebhookReject
 from whatsapp.simulator import payloads
-from whatsapp.webhook import ingest
+from whatsapp.webhook import ingest, storage
 
 PNID = ACME["phone_number_id"]
 
@@ -78,7 +78,7 @@ class TestSignatures:
 
     def test_300_unsigned_posts_make_one_reject_row_with_a_4_kb_sample(self, webhook, monkeypatch):
         minute = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
-        monkeypatch.setattr(ingest, "this_minute", lambda: minute)
+        monkeypatch.setattr(storage, "this_minute", lambda: minute)
         body = b'{"pad": "' + b"x" * (16 * 1024 - 11) + b'"}'
         for _ in range(300):
             assert webhook.post(body, signature=None).status_code == 401
@@ -88,7 +88,7 @@ class TestSignatures:
         assert bytes(reject.sample) == body[:4096]
 
     def test_missing_and_wrong_signatures_of_a_minute_share_its_row_and_its_first_sample(self, webhook, monkeypatch):
-        monkeypatch.setattr(ingest, "this_minute", lambda: datetime(2026, 1, 2, 3, 4, tzinfo=UTC))
+        monkeypatch.setattr(storage, "this_minute", lambda: datetime(2026, 1, 2, 3, 4, tzinfo=UTC))
         webhook.post(b"first", signature="sha256=" + "0" * 64)
         webhook.post(b"second", signature=None)
         webhook.post(b"third", signature="not even hex")
@@ -273,11 +273,12 @@ class TestBadInput:
         assert "999999" in event.error
         assert not Message.objects.exists()
 
-    def test_a_message_pywa_cannot_parse_is_still_stored_with_a_note(self, webhook, run_tasks):
-        webhook.post(customer_text("no user id"))  # PyWA 4.5 needs contacts[0].user_id
+    def test_a_message_without_a_business_scoped_user_id_is_read_by_pywa_without_a_note(self, webhook, run_tasks):
+        webhook.post(customer_text("no user id", name="Ada"))  # as Meta sent them before its rollout
         run_tasks()
-        assert Message.objects.get().text == "no user id"
-        assert "PyWA could not parse" in WebhookEvent.objects.get().error
+        message = Message.objects.get()
+        assert (message.text, message.conversation.contact.profile_name) == ("no user id", "Ada")
+        assert WebhookEvent.objects.get().error == ""
 
     def test_a_message_with_only_a_business_scoped_user_id_is_stored(self, webhook, run_tasks):
         payload = customer_text("bsuid", wa_id="", user_id="US.1234567890")
@@ -294,7 +295,18 @@ class TestDurability:
         def fail(*args, **kwargs):
             raise DatabaseError("the disk is full")
 
-        monkeypatch.setattr(ingest, "store_event", fail)
+        monkeypatch.setattr(storage, "store", fail)
         response = webhook.post(customer_text("keep me"))
         assert response.status_code == 500
+        assert "retry" in response.json()["error"]
+
+    def test_an_unreachable_database_gets_503_so_meta_retries(self, webhook, monkeypatch):
+        from django.db import OperationalError
+
+        def fail(*args, **kwargs):
+            raise OperationalError("connection refused")
+
+        monkeypatch.setattr(storage, "store", fail)
+        response = webhook.post(customer_text("keep me"))
+        assert response.status_code == 503
         assert "retry" in response.json()["error"]

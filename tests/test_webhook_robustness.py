@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tests.support.tenants import ACME
 from whatsapp.models import Message, StatusUpdate, WebhookEvent
 from whatsapp.simulator import payloads
-from whatsapp.webhook import ingest
+from whatsapp.webhook import ingest, storage
 
 PNID = ACME["phone_number_id"]
 
@@ -104,8 +104,8 @@ def test_identical_posts_racing_on_separate_connections_store_one_row_each(acme)
     def deliver(raw):
         try:
             barrier.wait()
-            event, _ = ingest.store_event(acme, raw, WebhookEvent.Signature.VALID, json.loads(raw))
-            ingest.process_event(WebhookEvent.objects.get(pk=event.pk))
+            event_id, _ = storage.store(acme.pk, raw, ingest.Received(WebhookEvent.Signature.VALID, json.loads(raw)))
+            ingest.process_event_id(event_id)
         except Exception as error:  # collected: a thread's exception would be lost
             errors.append(error)
         finally:

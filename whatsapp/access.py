@@ -2,7 +2,7 @@
 
 from django.http import Http404
 
-from whatsapp.models import CannedResponse, Connection, Contact, Conversation, Label, Message
+from whatsapp.models import CannedResponse, Contact, Conversation, Label, Message
 
 
 def access_conversation(membership, conversation_id):
@@ -21,14 +21,6 @@ def access_message(conversation, message_id):
         )
     except Message.DoesNotExist:
         raise Http404("No such message.")
-
-
-def connection_for_webhook(slug):
-    """The webhook's tenant comes from the URL alone; its secret then proves the sender."""
-    try:
-        return Connection.objects.select_related("tenant").get(tenant__slug=slug, tenant__active=True)
-    except Connection.DoesNotExist:
-        raise Http404("No such tenant.")
 
 
 def access_media_file(membership, media_file_id):

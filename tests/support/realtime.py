@@ -8,7 +8,7 @@ from django.test import Client
 from inbox.asgi import application
 from tenants.models import Tenant
 from whatsapp.simulator import payloads
-from whatsapp.webhook import ingest
+from whatsapp.webhook import ingest, storage
 
 from .tenants import ACME
 
@@ -33,5 +33,6 @@ def receive_customer_message(text):
 
     payload = payloads.text_message(ACME["phone_number_id"], "15551234567", text, name="Ada")
     body = payloads.encode(payload)
-    event, _ = ingest.store_event(Tenant.objects.get(slug="acme"), body, WebhookEvent.Signature.VALID, payload)
-    ingest.process_event(event)
+    received = ingest.Received(WebhookEvent.Signature.VALID, payload)
+    event_id, _ = storage.store(Tenant.objects.get(slug="acme").pk, body, received)
+    ingest.process_event_id(event_id)

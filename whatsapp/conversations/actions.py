@@ -47,6 +47,7 @@ class InboundMessage:
     content: dict = field(default_factory=dict)
     reply_to_wamid: str = ""
     target_wamid: str = ""
+    new_wa_id: str = ""  # a number change's new number
 
 
 def find_or_create_contact(tenant, wa_id, user_id, profile_name):
@@ -128,8 +129,8 @@ def receive_message(tenant, phone_number, inbound):
         if message.type in message_types.FOLLOWUP_TYPES:
             apply_followups(tenant, message.target_wamid)
             return message
-        if message.type == "system":
-            _apply_system_change(contact, message)
+        if inbound.new_wa_id:
+            _move_to_new_number(contact, inbound.new_wa_id)
         if message.type in message_types.MEDIA_TYPES:
             from whatsapp.media.actions import expect_inbound_file
 
@@ -193,11 +194,9 @@ def _refresh_preview(conversation_id):
         realtime.conversation_changed(conversation)
 
 
-def _apply_system_change(contact, message):
+def _move_to_new_number(contact, new_wa_id):
     """A customer who changed number keeps their contact, under the new number."""
-    system = message.content.get("system") or {}
-    new_wa_id = system.get("wa_id") or system.get("new_wa_id") or ""
-    if system.get("type") != "user_changed_number" or not new_wa_id or new_wa_id == contact.wa_id:
+    if new_wa_id == contact.wa_id:
         return
     if Contact.objects.filter(tenant=contact.tenant, wa_id=new_wa_id).exists():
         return  # a contact has that number already: merging is a person's decision

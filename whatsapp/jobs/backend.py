@@ -3,9 +3,11 @@
 Enqueuing sends `pg_notify(CHANNEL, queue name)` on the connection that inserts the task
 row, so the notification leaves when that transaction commits (never for a task that rolls
 back) and an idle `db_worker` (whatsapp/jobs/worker.py) starts at once instead of at its next
-poll. The webhook fast path (webhook_asgi.py) writes its task row with SQL and notifies the
-same way for events with customers' messages. On SQLite there is nothing to notify: workers
-poll.
+poll. On SQLite there is nothing to notify: workers poll.
+
+Code that must enqueue inside one SQL statement of its own on PostgreSQL (the webhook's
+store, one round trip per POST) takes the statement's part from `enqueue_each_sql` and
+`enqueue_params`: the same row and the same notification as `enqueue`.
 
 Nothing here imports models at module level: backends load while apps are still loading.
 """
@@ -40,3 +42,46 @@ class NotifyingDatabaseBackend(DatabaseBackend):
         # The async ORM ran the insert on the thread-sensitive executor: notify on its connection.
         await sync_to_async(notify_workers)(db_task._state.db or router.db_for_write(type(db_task)), db_task)
         return db_task
+
+    def enqueue_each_sql(self, source, args):
+        """PostgreSQL, for a WITH statement of the caller's: two more of its queries, to put
+        after its own, that enqueue a task once for every row of `source` (a query of the same
+        statement) and notify the workers of each when the `task_notify` parameter is true.
+        `args` is an SQL expression over `source`'s columns giving the task's arguments as a
+        jsonb array. The statement's main query must read `notified` (PostgreSQL runs a
+        query of a WITH only when something reads it), e.g. `(SELECT count(*) FROM notified)`.
+        The parameters come from `enqueue_params`."""
+        from django_tasks_db.models import DBTaskResult
+
+        # The columns django-tasks-db's enqueue writes, as its model's defaults fill them.
+        return f"""
+            enqueued AS (
+                INSERT INTO {DBTaskResult._meta.db_table}
+                    (id, status, enqueued_at, args_kwargs, priority, task_path, worker_ids, queue_name,
+                     backend_name, run_after, exception_class_path, traceback)
+                SELECT gen_random_uuid(), 'READY', now(), jsonb_build_object('args', {args}, 'kwargs', '{{}}'::jsonb),
+                       %(task_priority)s, %(task_path)s, '[]', %(task_queue_name)s, %(task_backend)s,
+                       %(task_run_after)s, '', ''
+                FROM {source}
+                RETURNING id, queue_name
+            ),
+            notified AS (
+                SELECT pg_notify(%(task_channel)s, queue_name || ':' || id) FROM enqueued WHERE %(task_notify)s
+            )
+        """
+
+    def enqueue_params(self, task, notify=True):
+        """The parameters of `enqueue_each_sql` for `task` (with its priority, queue and
+        run_after). Without `notify`, idle workers find the task at their next poll."""
+        from django_tasks_db.models import get_date_max
+
+        self.validate_task(task)
+        return {
+            "task_priority": task.priority,
+            "task_path": task.module_path,
+            "task_queue_name": task.queue_name,
+            "task_backend": self.alias,
+            "task_run_after": task.run_after or get_date_max(),
+            "task_channel": CHANNEL,
+            "task_notify": notify,
+        }

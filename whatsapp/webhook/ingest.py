@@ -1,32 +1,27 @@
 """From Meta's POST to stored rows.
 
-The request path only checks the signature, stores the raw body of a signed POST (durable
-first) and enqueues processing; a POST without a valid signature is only counted.
-Processing splits the body into its items (every entry, change, message, status and error:
-Meta batches up to 1,000), has PyWA parse each one, and stores each exactly once through
-the database's unique keys, so retries and replays are safe.
+The request path (the endpoint, asgi.py) reads a POST with `Received.read`: the signature is
+checked over the raw bytes and a signed body parsed; storage.py keeps the raw body of a signed
+POST (durable first) with its processing task, and only counts one without a valid signature.
+Processing (`process_webhook_event`) splits the body into its items (every entry, change,
+message, status and error: Meta batches up to 1,000), has PyWA parse each one once and reads
+it from PyWA's typed update (updates.py), and stores each exactly once through the database's
+unique keys, so retries and replays are safe.
 """
 
-import hashlib
 import json
 import logging
-import threading
-from datetime import UTC, datetime
 
-from django.db import IntegrityError, transaction
-from django.db import connection as database
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 from pywa import WhatsApp
-from pywa import handlers as pywa_handlers
 from pywa import utils as pywa_utils
 
-from whatsapp import message_types
 from whatsapp.conversations import actions as conversations
-from whatsapp.models import WebhookEvent, WebhookReject
+from whatsapp.models import WebhookEvent
 from whatsapp.sending import delivery
-from whatsapp.webhook import account_updates, ingest
+from whatsapp.webhook import account_updates, ingest, updates
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +43,12 @@ def check_signature(app_secret, body, header):
     return WebhookEvent.Signature.INVALID
 
 
-def answer_handshake(connection, mode, verify_token, challenge):
+def answer_handshake(verify_token, mode, given_token, challenge):
     """Meta's GET verification: (body, status)."""
     if mode != "subscribe":
         return "Forbidden", 403
-    wa = WhatsApp(token="unused", verify_token=connection.verify_token, filter_updates=False)
-    return wa.webhook_challenge_handler(vt=verify_token, ch=challenge)
+    wa = WhatsApp(token="unused", verify_token=verify_token, filter_updates=False)
+    return wa.webhook_challenge_handler(vt=given_token, ch=challenge)
 
 
 def _dicts(items):
@@ -105,8 +100,7 @@ def read_payload(data):
 
 class Received:
     """What a POST's bytes amount to, before anything is stored: its signature state, the
-    parsed payload of a signed body, or why a signed body cannot be read. Shared by the
-    Django view and the ASGI fast path (webhook_asgi.py), so both answer alike."""
+    parsed payload of a signed body, or why a signed body cannot be read."""
 
     def __init__(self, signature, payload=None, error=""):
         self.signature, self.payload, self.error = signature, payload, error
@@ -143,94 +137,6 @@ MESSAGES_PRIORITY = 10
 
 def processing_priority(item_counts):
     return MESSAGES_PRIORITY if item_counts.get("messages") else 0
-
-
-def event_fields(body, signature, payload=None, error=""):
-    """The columns of a new WebhookEvent for these signed bytes, whichever path stores it."""
-    fields, counts = summarize(payload) if isinstance(payload, dict) else ("", {})
-    row = {
-        # PostgreSQL text cannot hold NUL; the digest still covers the exact bytes.
-        "body": body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
-        "body_sha256": hashlib.sha256(body).hexdigest(),
-        "signature": signature,
-        "fields": fields,
-        "item_counts": counts,
-        "state": WebhookEvent.State.PENDING,
-        "error": "",
-    }
-    if error:
-        row["state"], row["error"] = WebhookEvent.State.FAILED, error
-    return row
-
-
-def keep(tenant, body, received):
-    """What the request path keeps of a POST (the Django view's; webhook_asgi.py does the
-    same in its own statements): a signed one's event, or one more refused post counted."""
-    if received.signature == WebhookEvent.Signature.VALID:
-        store_event(tenant, body, received.signature, received.payload, received.error)
-    else:
-        count_reject(tenant, body, received.signature)
-
-
-def store_event(tenant, body, signature, payload=None, error=""):
-    """Store a signed POST's raw body. Returns (event, is_new). A body we already hold from Meta
-    counts one more delivery instead; a new signed body gets its processing job, in the
-    same transaction. With an error, the event is kept as failed and not processed."""
-    from whatsapp.webhook.ingest import process_webhook_event
-
-    event = WebhookEvent(tenant=tenant, **event_fields(body, signature, payload, error))
-    digest = event.body_sha256
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                event.save()
-        except IntegrityError:
-            WebhookEvent.objects.filter(tenant=tenant, body_sha256=digest, signature=signature).update(
-                deliveries=F("deliveries") + 1
-            )
-            return WebhookEvent.objects.get(tenant=tenant, body_sha256=digest, signature=signature), False
-        if event.state == WebhookEvent.State.PENDING:
-            process_webhook_event.using(priority=processing_priority(event.item_counts)).enqueue(event.pk)
-    return event, True
-
-
-# Whoever knows a tenant's URL can post to it, so a post without a valid signature only
-# adds one to its minute's count; the minute's first body is kept, cut, as a sample. One
-# statement, the same on both paths and both databases: posts racing on separate
-# connections can neither make a second row nor lose a count.
-REJECT_SQL = """
-    INSERT INTO whatsapp_webhookreject (tenant_id, minute, missing, invalid, sample, sample_reason, sample_size)
-    VALUES (%(tenant_id)s, %(minute)s, %(missing)s, %(invalid)s, %(sample)s, %(reason)s, %(size)s)
-    ON CONFLICT (tenant_id, minute) DO UPDATE SET
-        missing = whatsapp_webhookreject.missing + excluded.missing,
-        invalid = whatsapp_webhookreject.invalid + excluded.invalid
-"""
-
-
-def this_minute():
-    return timezone.now().replace(second=0, microsecond=0)
-
-
-def reject_row(tenant_id, body, signature):
-    """The parameters of REJECT_SQL for one post refused for its signature."""
-    return {
-        "tenant_id": tenant_id,
-        "minute": this_minute(),
-        "reason": signature,
-        "missing": int(signature == WebhookEvent.Signature.MISSING),
-        "invalid": int(signature == WebhookEvent.Signature.INVALID),
-        "sample": body[: WebhookReject.SAMPLE_BYTES],
-        "size": len(body),
-    }
-
-
-def count_reject(tenant, body, signature):
-    """Count a post refused for its signature (Django's connection; webhook_asgi.py runs the
-    same statement on its own)."""
-    row = reject_row(tenant.pk, body, signature)
-    row["minute"] = database.ops.adapt_datetimefield_value(row["minute"])  # SQLite keeps naive UTC text
-    with database.cursor() as cursor:
-        cursor.execute(REJECT_SQL, row)
 
 
 class ReplayRefused(Exception):
@@ -286,42 +192,6 @@ def _contacts_for(contacts, item):
     return matching or contacts[:1]
 
 
-class PyWAParser:
-    """Has PyWA parse one single-item update and says whether it produced a typed update."""
-
-    TYPED = (
-        pywa_handlers.MessageHandler,
-        pywa_handlers.MessageStatusHandler,
-        pywa_handlers.CallbackButtonHandler,
-        pywa_handlers.CallbackSelectionHandler,
-    )
-
-    def __init__(self):
-        self.wa = WhatsApp(token="unused", filter_updates=False, skip_duplicate_updates=False, validate_updates=False)
-        self.wa.add_handlers(*(handler(self._parsed) for handler in self.TYPED))
-        self.parsed = None
-
-    def _parsed(self, _client, update):
-        self.parsed = update
-
-    def parse(self, envelope):
-        self.parsed = None
-        self.wa.webhook_update_handler(json.dumps(envelope).encode())
-        return self.parsed
-
-    @classmethod
-    def for_this_thread(cls):
-        """One parser per thread, kept: building PyWA's client loads the system's CA store
-        for its httpx client, ~55 ms, which was a third of processing an event (bench/)."""
-        parser = getattr(_parsers, "parser", None)
-        if parser is None:
-            parser = _parsers.parser = cls()
-        return parser
-
-
-_parsers = threading.local()
-
-
 def process_event_id(event_id):
     event = WebhookEvent.objects.select_related("tenant").get(pk=event_id)
     process_event(event)
@@ -336,7 +206,7 @@ def process_event(event):
     except ValueError as error:
         _finish(event, [f"Malformed JSON: {error}"], [])
         return
-    parser = PyWAParser.for_this_thread()
+    parser = updates.Parser.for_this_thread()
     problems, notes = [], []
     for kind, envelope in split_items(payload):
         try:
@@ -358,23 +228,22 @@ def _finish(event, problems, notes):
 
 
 def process_item(tenant, kind, envelope, parser):
-    """Store one item. Returns a note for the log when something is worth knowing."""
-    value = without_nul(envelope["entry"][0]["changes"][0]["value"])
+    """Store one item, read from PyWA's typed update of it. Returns a note for the log when
+    something is worth knowing."""
+    envelope = without_nul(envelope)
+    entry = envelope["entry"][0]
+    value = entry["changes"][0]["value"]
     if kind == "messages":
-        typed = parser.parse(envelope)
         phone_number = _phone_number(tenant, value)
-        inbound = read_message(value)
+        inbound = updates.inbound_message(parser.parse(kind, envelope), value["messages"][0])
         conversations.receive_message(tenant, phone_number, inbound)
-        if typed is None:
-            return f"PyWA could not parse message {inbound.wamid}; stored from the raw payload."
     elif kind == "statuses":
-        parser.parse(envelope)
         _phone_number(tenant, value)
-        delivery.record_status(tenant, read_status(value["statuses"][0]))
+        reported = updates.reported_status(parser.parse(kind, envelope), value["statuses"][0])
+        delivery.record_status(tenant, reported)
     elif kind == "errors":
         return f"Meta reported errors: {json.dumps(value['errors'])[:500]}"
     else:
-        entry = envelope["entry"][0]
         return account_updates.apply(tenant, kind, value, entry_time=entry.get("time"))
     return None
 
@@ -387,14 +256,6 @@ def _phone_number(tenant, value):
     return phone_number
 
 
-def meta_time(value):
-    """Meta's timestamps: Unix seconds as a string (messages, statuses) or an int."""
-    try:
-        return datetime.fromtimestamp(int(value), tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return timezone.now()
-
-
 def without_nul(data):
     """JSON can carry \u0000, which PostgreSQL's text and jsonb refuse: replace it."""
     if isinstance(data, str):
@@ -404,38 +265,6 @@ def without_nul(data):
     if isinstance(data, dict):
         return {without_nul(key): without_nul(item) for key, item in data.items()}
     return data
-
-
-def read_message(value):
-    message = value["messages"][0]
-    contact = (value.get("contacts") or [{}])[0]
-    return conversations.InboundMessage(
-        wamid=message["id"],
-        wa_id=message.get("from") or contact.get("wa_id") or "",
-        user_id=message.get("from_user_id") or contact.get("user_id") or "",
-        profile_name=(contact.get("profile") or {}).get("name", ""),
-        timestamp=meta_time(message.get("timestamp")),
-        type=message.get("type") or "unknown",
-        text=message_types.text_of(message),
-        content=message,
-        reply_to_wamid=(message.get("context") or {}).get("id", ""),
-        target_wamid=message_types.target_of(message),
-    )
-
-
-def read_status(status):
-    error = (status.get("errors") or [{}])[0]
-    return delivery.ReportedStatus(
-        wamid=status["id"],
-        status=status["status"],
-        timestamp=meta_time(status.get("timestamp")),
-        recipient=status.get("recipient_id") or status.get("recipient_user_id") or "",
-        error_code=error.get("code"),
-        error_title=error.get("title") or error.get("message") or "",
-        error_detail=(error.get("error_data") or {}).get("details") or error.get("details") or "",
-        pricing_category=(status.get("pricing") or {}).get("category", ""),
-        tracker=status.get("biz_opaque_callback_data") or "",
-    )
 
 
 @task(queue_name="webhooks")

@@ -1,67 +1,43 @@
-"""`/webhooks/whatsapp/<slug>/`: Meta's verification handshake and its updates."""
+"""`/webhooks/whatsapp/<slug>/` in the URLconf: Meta's verification handshake and its updates.
 
-import logging
+Under an ASGI server the webhook endpoint (asgi.py) answers this URL before Django sees the
+request. Requests that do reach Django here (its test client, a WSGI server) are handed to
+that same endpoint, which then stores on Django's connection, inside Django's request.
+"""
 
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError
-from django.http import HttpResponse, JsonResponse
+from asgiref.sync import async_to_sync
+from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
 
-from whatsapp.access import connection_for_webhook
-from whatsapp.webhook import ingest
+from whatsapp.webhook import storage
+from whatsapp.webhook.asgi import WebhookEndpoint
 
-logger = logging.getLogger(__name__)
-
-SIGNATURE_HEADER = "X-Hub-Signature-256"
-
-
-def _error(status, reason):
-    return JsonResponse({"error": reason}, status=status)
+READ_CHUNK_BYTES = 64 * 1024
 
 
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
 def whatsapp_webhook(request, slug):
-    connection = connection_for_webhook(slug)
-    if request.method == "GET":
-        body, status = ingest.answer_handshake(
-            connection,
-            mode=request.GET.get("hub.mode"),
-            verify_token=request.GET.get("hub.verify_token"),
-            challenge=request.GET.get("hub.challenge"),
-        )
-        return HttpResponse(body or "", status=status, content_type="text/plain")
-    return _receive(request, connection)
+    endpoint = WebhookEndpoint(app=None, database=storage.DjangoDatabase())
+    scope = {
+        "method": request.method,
+        "headers": [
+            (name.lower().encode("latin-1"), value.encode("latin-1", "replace"))
+            for name, value in request.headers.items()
+        ],
+        "query_string": request.META.get("QUERY_STRING", "").encode("latin-1"),
+    }
+    answer = async_to_sync(endpoint.answer)(slug, scope, _receive_from(request))
+    response = HttpResponse(answer.body, status=answer.status, content_type=answer.content_type.decode())
+    for name, value in answer.headers:
+        response[name.decode()] = value.decode("latin-1")
+    return response
 
 
-def _receive(request, connection):
-    try:
-        declared = int(request.headers.get("Content-Length") or 0)
-    except ValueError:
-        return _error(400, "Bad Content-Length header.")
-    if declared > settings.WEBHOOK_MAX_BODY_BYTES:
-        return _error(413, f"Body over {settings.WEBHOOK_MAX_BODY_BYTES} bytes.")
-    try:
-        # Never more than the limit in memory, even when no Content-Length was declared.
-        body = request.read(settings.WEBHOOK_MAX_BODY_BYTES + 1)
-    except RequestDataTooBig:
-        return _error(413, f"Body over {settings.WEBHOOK_MAX_BODY_BYTES} bytes.")
-    if len(body) > settings.WEBHOOK_MAX_BODY_BYTES:
-        return _error(413, f"Body over {settings.WEBHOOK_MAX_BODY_BYTES} bytes.")
+def _receive_from(request):
+    """The request's body as ASGI `http.request` messages, read as the endpoint asks for them."""
 
-    tenant = connection.tenant
-    received = ingest.Received.read(connection.app_secret, body, request.headers.get(SIGNATURE_HEADER))
-    status, reason = received.answer
-    if status != 200:
-        logger.warning("Webhook for %s not processed: %s", tenant.slug, reason)
-    try:
-        ingest.keep(tenant, body, received)
-    except DatabaseError:
-        # Not stored, so not acknowledged: Meta will send it again.
-        logger.exception("Webhook for %s could not be stored", tenant.slug)
-        return _error(500, "Could not store the update; please retry.")
-    if status != 200:
-        return _error(status, reason)
-    return HttpResponse("ok", content_type="text/plain")
+    async def receive():
+        chunk = request.read(READ_CHUNK_BYTES)
+        return {"type": "http.request", "body": chunk, "more_body": bool(chunk)}
+
+    return receive

@@ -1,22 +1,23 @@
-"""The webhook's ASGI fast path (whatsapp/webhook/asgi.py), driven through the ASGI
-application itself: the same contract as the Django view, the same rows.
+"""The webhook endpoint (whatsapp/webhook/asgi.py) driven through the ASGI application, as a
+server runs it: on PostgreSQL it stores through its own async pool.
 
-The behaviour tests of test_webhook.py run here again through the fast path (the classes
-below inherit them). The fast path writes on its own connections, so these tests use
-transactional_db."""
+The behaviour tests of test_webhook.py (which come through the URLconf's view to the same
+endpoint, on Django's connection) run here again (the classes below inherit them). The pool's
+connections see only committed rows, so these tests use transactional_db."""
 
 import asyncio
 from datetime import UTC, datetime
 
 import httpx
 import pytest
+from django.db import connection
 
 from tests import test_webhook as through_django
 from tests.support.tenants import ACME, GLOBEX
 from whatsapp.models import Message, WebhookEvent, WebhookReject
 from whatsapp.simulator import payloads
 from whatsapp.webhook import asgi as webhook_asgi
-from whatsapp.webhook import ingest
+from whatsapp.webhook import storage
 
 PNID = ACME["phone_number_id"]
 
@@ -40,10 +41,10 @@ class AsgiPoster:
 
 
 async def request(method, url, **kwargs):
-    """One request through a fresh fast path in front of Django (its pool closed after)."""
+    """One request through a fresh endpoint in front of Django (its pool closed after)."""
     from inbox.asgi import django_asgi_app
 
-    app = webhook_asgi.WebhookFastPath(django_asgi_app)
+    app = webhook_asgi.WebhookEndpoint(django_asgi_app)
     try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
@@ -57,23 +58,22 @@ def webhook(no_live_stack, transactional_db, acme):
     return AsgiPoster("acme", ACME["app_secret"])
 
 
-class TestSignaturesOnTheFastPath(through_django.TestSignatures):
+class TestSignaturesThroughAsgi(through_django.TestSignatures):
     pass
 
 
-class TestExactlyOnceOnTheFastPath(through_django.TestExactlyOnce):
+class TestExactlyOnceThroughAsgi(through_django.TestExactlyOnce):
     pass
 
 
-class TestBadInputOnTheFastPath(through_django.TestBadInput):
+class TestBadInputThroughAsgi(through_django.TestBadInput):
     pass
 
 
-def test_the_asgi_application_routes_webhook_posts_to_the_fast_path():
+def test_the_asgi_application_answers_the_webhook_url_before_django():
     from inbox.asgi import application
 
-    # Behind the body limits (inbox/body_limit.py), which refuse oversized bodies first.
-    assert isinstance(application.application_mapping["http"].app, webhook_asgi.WebhookFastPath)
+    assert isinstance(application.application_mapping["http"], webhook_asgi.WebhookEndpoint)
 
 
 def test_a_stored_event_and_its_task_are_what_the_worker_expects(webhook, run_tasks):
@@ -98,6 +98,7 @@ def test_messages_are_processed_before_statuses(webhook):
     assert [task.priority for task in DBTaskResult.objects.ready()] == [10, 0]
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no NOTIFY: workers poll")
 def test_only_events_with_customers_messages_wake_the_workers(webhook):
     """Statuses come by the hundred a second; workers busy with them take the next anyway."""
     import psycopg
@@ -105,7 +106,7 @@ def test_only_events_with_customers_messages_wake_the_workers(webhook):
 
     from whatsapp.jobs.backend import CHANNEL
 
-    with psycopg.connect(webhook_asgi.database_conninfo(), autocommit=True) as listener:
+    with psycopg.connect(storage.database_conninfo(), autocommit=True) as listener:
         listener.execute(f"LISTEN {CHANNEL}")
         webhook.post(payloads.status(PNID, "wamid.X", "delivered", "15551234567"))
         webhook.post(through_django.customer_text("wake up"))
@@ -118,12 +119,14 @@ def test_300_unsigned_posts_racing_on_the_pool_make_one_row_and_lose_no_count(we
     """Every pool connection writes, as separate processes would."""
     from inbox.asgi import django_asgi_app
 
-    monkeypatch.setattr(webhook_asgi, "REJECT_WRITERS", settings.WEBHOOK_POOL_SIZE)
-    monkeypatch.setattr(ingest, "this_minute", lambda: datetime(2026, 1, 2, 3, 4, tzinfo=UTC))
+    settings.WEBHOOK_POOL_TIMEOUT = 60  # 300 posts queue for 8 connections: a wait, not an outage
+
+    monkeypatch.setattr(storage, "REJECT_WRITERS", settings.WEBHOOK_POOL_SIZE)
+    monkeypatch.setattr(storage, "this_minute", lambda: datetime(2026, 1, 2, 3, 4, tzinfo=UTC))
     body = b'{"pad": "' + b"x" * (16 * 1024 - 11) + b'"}'
 
     async def post_all_at_once():
-        app = webhook_asgi.WebhookFastPath(django_asgi_app)
+        app = webhook_asgi.WebhookEndpoint(django_asgi_app)
         transport = httpx.ASGITransport(app=app)
         try:
             async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
@@ -161,7 +164,7 @@ def test_a_declared_length_over_the_cap_is_413_before_reading(webhook, settings)
 
 def test_a_bad_content_length_is_400(acme, transactional_db):
     async def post():
-        app = webhook_asgi.WebhookFastPath(None)
+        app = webhook_asgi.WebhookEndpoint(None)
         try:
             return await app.receive_webhook("acme", {b"content-length": b"many"}, None)
         finally:
@@ -170,22 +173,43 @@ def test_a_bad_content_length_is_400(acme, transactional_db):
     assert asyncio.run(post()) == (400, "Bad Content-Length header.")
 
 
-def test_a_database_failure_is_500_so_meta_retries(webhook, monkeypatch):
-    async def broken(*args):
-        raise OSError("the database went away")
+def failing_store(monkeypatch, error):
+    """The store of whichever database the endpoint uses (the pool, or Django's on SQLite)."""
 
-    monkeypatch.setattr(webhook_asgi.WebhookFastPath, "store", broken)
+    async def store(*args):
+        raise error
+
+    monkeypatch.setattr(type(storage.for_this_process()), "store", store)
+
+
+def test_a_database_failure_is_500_so_meta_retries(webhook, monkeypatch):
+    failing_store(monkeypatch, OSError("the disk is full"))
     response = webhook.post(through_django.customer_text())
     assert response.status_code == 500
     assert response.json() == {"error": "Could not store the update; please retry."}
     assert not WebhookEvent.objects.exists()
 
 
-def test_the_handshake_and_other_methods_still_reach_django(webhook):
+def test_an_unreachable_database_is_503_so_meta_retries(webhook, monkeypatch):
+    failing_store(monkeypatch, storage.Unavailable("connection refused"))
+    response = webhook.post(through_django.customer_text())
+    assert response.status_code == 503
+    assert response.json() == {"error": "The database is unavailable; please retry."}
+
+
+def test_the_handshake_and_other_methods_are_answered_too(webhook):
     query = f"hub.mode=subscribe&hub.verify_token={ACME['verify_token']}&hub.challenge=42"
     response = asyncio.run(request("GET", f"/webhooks/whatsapp/acme/?{query}"))
     assert (response.status_code, response.text) == (200, "42")
-    assert asyncio.run(request("PUT", "/webhooks/whatsapp/acme/")).status_code == 405
+    wrong = query.replace(ACME["verify_token"], "nope")
+    assert asyncio.run(request("GET", f"/webhooks/whatsapp/acme/?{wrong}")).status_code == 403
+    assert asyncio.run(request("GET", "/webhooks/whatsapp/nobody/?hub.mode=subscribe")).status_code == 404
+    refused = asyncio.run(request("PUT", "/webhooks/whatsapp/acme/"))
+    assert (refused.status_code, refused.headers["allow"]) == (405, "GET, POST")
+
+
+def test_other_urls_still_reach_django(webhook):
+    assert asyncio.run(request("GET", "/accounts/login/")).status_code == 200
 
 
 def test_a_host_django_refuses_is_still_refused(webhook):
@@ -195,7 +219,7 @@ def test_a_host_django_refuses_is_still_refused(webhook):
 
 
 def test_a_changed_app_secret_applies_to_the_next_webhook(webhook, acme):
-    """One fast path, as in a running server: the secret is read once and cached; a body
+    """One endpoint, as in a running server: the secret is read once and cached; a body
     signed with a new secret makes it read the secret again."""
     from inbox.asgi import django_asgi_app
 
@@ -203,7 +227,7 @@ def test_a_changed_app_secret_applies_to_the_next_webhook(webhook, acme):
     body = payloads.encode(through_django.customer_text())
 
     async def post_before_and_after_the_change():
-        app = webhook_asgi.WebhookFastPath(django_asgi_app)
+        app = webhook_asgi.WebhookEndpoint(django_asgi_app)
         transport = httpx.ASGITransport(app=app)
         try:
             async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
@@ -236,7 +260,7 @@ def test_a_tenant_replaced_under_the_same_slug_is_read_again(webhook, acme):
     from tenants.setup import create_tenant
 
     async def post_twice():
-        app = webhook_asgi.WebhookFastPath(django_asgi_app)
+        app = webhook_asgi.WebhookEndpoint(django_asgi_app)
         transport = httpx.ASGITransport(app=app)
         try:
             async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
