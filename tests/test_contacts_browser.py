@@ -26,12 +26,9 @@ DAN = "15551239999"
 
 
 @pytest.fixture
-def second_page(browser):
+def second_page(new_page):
     """Another agent's browser: a separate context, so a separate session."""
-    context = browser.new_context(viewport={"width": 1200, "height": 800})
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
+    return new_page()
 
 
 @pytest.fixture

@@ -10,8 +10,11 @@ import hashlib
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.browsing import log_in, open_conversation, wait_until_live
 from tests.support.media_files import png
-from tests.support.tenants import ACME, PASSWORD
+from tests.support.tenants import ACME
+from tests.support.waiting import wait_until
+from whatsapp.models import Message
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
@@ -28,14 +31,10 @@ def _agent(agent):
 
 def log_in_and_open_the_conversation(page, stack):
     stack.fake.customer_says(PNID, CUSTOMER, "Hello, I have a question", name="Carla")
-    page.goto(f"{stack.url}/accounts/login/")
-    page.fill("#id_username", "agent@acme.test")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{stack.url}/t/acme/inbox/")
-    page.locator(".conversation-item", has_text="Carla").click()
-    page.wait_for_url(f"{stack.url}/t/acme/inbox/c/*/")
-    expect(page.locator('main.inbox[data-live="true"]')).to_be_attached(timeout=WAIT_MS)
+    wait_until(lambda: Message.objects.filter(text="Hello, I have a question").exists(), message="Not stored")
+    log_in(page, stack, "agent@acme.test")
+    wait_until_live(page)
+    open_conversation(page, stack, page.locator(".conversation-item", has_text="Carla"))
 
 
 def image_loaded(image):
