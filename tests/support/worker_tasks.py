@@ -13,3 +13,11 @@ def nap(log_path, name, seconds):
     time.sleep(seconds)  # the work: a task that takes time, to see tasks overlap or finish on SIGTERM
     with open(log_path, "a") as log:
         log.write(f"end {name} {time.time()}\n")
+
+
+@task()
+def delete_own_row():
+    """Deletes the job's own row while it runs, as a purge or a person might."""
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.filter(task_path=delete_own_row.module_path).delete()

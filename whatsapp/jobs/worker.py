@@ -38,7 +38,7 @@ import time
 import psycopg
 from django.core.exceptions import SuspiciousOperation
 from django.db import close_old_connections, connections
-from django.db.utils import OperationalError
+from django.db.utils import DatabaseError, OperationalError
 from django.utils import timezone
 from django_tasks_db.compat import TaskContext, TaskResultStatus, task_backends, task_finished, task_started
 from django_tasks_db.management.commands.db_worker import Worker
@@ -263,13 +263,28 @@ class ThreadedWorker(Worker):
                 self._despite_outage(self._hand_back, db_task_result)
                 logger.warning("Task id=%s was cut off by the database outage: it runs again", db_task_result.id)
                 return
-            self._despite_outage(db_task_result.set_failed, error)
+            if not self._record(db_task_result, db_task_result.set_failed, error):
+                return
         else:
             try:
-                self._despite_outage(db_task_result.set_successful, return_value)
+                if not self._record(db_task_result, db_task_result.set_successful, return_value):
+                    return
             except Exception as error:  # the return value does not fit in JSON, say
-                self._despite_outage(db_task_result.set_failed, error)
+                if not self._record(db_task_result, db_task_result.set_failed, error):
+                    return
         self._announce_finished(db_task_result)
+
+    def _record(self, db_task_result, write, *arguments):
+        """Record how the task ended; False when its row is gone (deleted while it ran, by a
+        purge or by hand): nothing is left to record, and the worker carries on."""
+        try:
+            self._despite_outage(write, *arguments)
+        except DatabaseError as error:
+            if DBTaskResult.objects.filter(pk=db_task_result.pk).exists():
+                raise
+            logger.warning("Task id=%s ended after its row was deleted: %s", db_task_result.id, error)
+            return False
+        return True
 
     def _despite_outage(self, write, *arguments):
         """Call `write(*arguments)` (to the task's row) until the database takes it, however
