@@ -135,7 +135,9 @@ def test_the_health_check_answers_200_again_as_soon_as_the_database_does(cluster
         cluster.stop()
         assert _status(url) == 503
         cluster.start()
-        # The pool's idle connections died with the server: none of them fails a check.
+        # Within seconds of the database's return, then steadily: the pool's idle connections
+        # died with the server, and none of them fails a check after that.
+        assert wait_for(lambda: _status(url) == 200, 5), web.tail()
         assert [_status(url) for _ in range(12)] == [200] * 12, web.tail()
     finally:
         web.stop()
