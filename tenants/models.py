@@ -37,6 +37,12 @@ class Tenant(models.Model):
         validators=[MinValueValidator(MIN_RETENTION_DAYS)],
         help_text="Delete messages and their files older than this many days. Empty: keep everything.",
     )
+    default_country = models.CharField(
+        max_length=2,
+        blank=True,
+        help_text="Where a number typed without its country code is from (ISO code such as ES or MX). "
+        "Empty: numbers must start with + and the country code.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -159,6 +165,7 @@ class AuditEvent(models.Model):
         CONTACT_DELETED = "contact.deleted", "Deleted a contact and their data"
         WEBHOOK_REPLAYED = "webhook.replayed", "Replayed a webhook"
         RETENTION_PURGED = "retention.purged", "Deleted data past the retention period"
+        CONVERSATION_STARTED = "conversation.started", "Started a conversation with a customer"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events")
     actor = models.ForeignKey(

@@ -205,7 +205,7 @@ class TestTemplates:
 
     def test_a_missing_value_is_refused_before_sending(self, agent_client, template, conversation):
         response = agent_client.post(url(conversation, "template"), {"template": template.pk, "values": ["Ann"]})
-        assert response.status_code == 400 and "needs 2 value" in response.json()["error"]
+        assert response.status_code == 400 and response.json()["error"] == "Body parameter {{2}} is empty."
 
     def test_an_unapproved_template_is_refused(self, agent_client, template, conversation):
         promo = MessageTemplate.objects.get(name="promo")

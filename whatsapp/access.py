@@ -51,3 +51,18 @@ def access_saved_reply(membership, saved_reply_id):
         return CannedResponse.objects.get(pk=saved_reply_id, tenant=membership.tenant)
     except CannedResponse.DoesNotExist:
         raise Http404("No such saved reply.")
+
+
+def access_template(membership, template_id):
+    """An approved template of the workspace, for sending. Raises ActionError, not 404:
+    the template is a choice in a form, and a stale choice is the user's to fix."""
+    from whatsapp.errors import ActionError
+    from whatsapp.models import MessageTemplate
+
+    template_id = str(template_id)
+    template = None
+    if template_id.isdigit():
+        template = MessageTemplate.objects.filter(pk=int(template_id), tenant=membership.tenant).first()
+    if template is None:
+        raise ActionError("Choose a template from the list.")
+    return template

@@ -15,6 +15,7 @@ app_name = "whatsapp"
 urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/counts/", views.counts, name="inbox_counts"),
+    path("inbox/new/", sending_views.new_conversation, name="new_conversation"),
     path("inbox/c/<int:conversation_id>/", views.conversation, name="conversation"),
     path("inbox/c/<int:conversation_id>/send/", sending_views.send, name="send"),
     path("inbox/c/<int:conversation_id>/read/", views.mark_read, name="mark_read"),

@@ -852,40 +852,7 @@
     }
   }
 
-  // --- Templates, once the 24-hour window has closed -----------------------------------
-
-  const templatePicker = document.getElementById("template-picker");
-  const templateSelect = document.getElementById("template-select");
-  if (templatePicker && templateSelect) {
-    const variables = document.getElementById("template-variables");
-    const sendButton = document.getElementById("template-send");
-    templateSelect.addEventListener("change", () => {
-      const option = templateSelect.selectedOptions[0];
-      const count = Number(option.dataset.variables || 0);
-      document.getElementById("template-preview").textContent = option.dataset.body || "";
-      variables.replaceChildren(
-        ...Array.from({ length: count }, (_, index) => {
-          const input = document.createElement("input");
-          input.name = "values";
-          input.required = true;
-          input.maxLength = page.template_value_max;
-          input.placeholder = `Value ${index + 1}`;
-          input.setAttribute("aria-label", `Template value ${index + 1}`);
-          return input;
-        })
-      );
-      sendButton.disabled = !templateSelect.value;
-    });
-    sendButton.addEventListener("click", async () => {
-      const values = Array.from(variables.querySelectorAll("input")).map((input) => input.value);
-      const answer = await post(templatePicker.dataset.url, { template: templateSelect.value, values });
-      if (answer) {
-        templateSelect.value = "";
-        variables.replaceChildren();
-        sendButton.disabled = true;
-      }
-    });
-  }
+  // Templates, once the 24-hour window has closed: template_form.js.
 
   // --- The 24-hour window countdown ----------------------------------------------------
 

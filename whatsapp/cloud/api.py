@@ -278,6 +278,8 @@ def send_message(message, media_ids=None):
     sender = _SENDERS.get(message.type)
     if message.type in _MEDIA_SENDS:
         sender = functools.partial(_send_media, media_ids=media_ids)
+    if message.type == "template":
+        sender = functools.partial(_send_template, media_ids=media_ids)
     if sender is None:
         raise CloudAPIError(code=131051, message=f"This inbox cannot send {message.type} messages yet.")
     common = {
@@ -310,8 +312,45 @@ def _send_reaction(wa, message, common):
     )
 
 
-def _send_template(wa, message, common):
+def _send_template(wa, message, common, media_ids=None):
+    """Meta's `template` object as the action built it. A media header whose file is ours
+    goes by media id: uploaded once (or reused, as files are) and set here, with the same
+    one retry as a file message when Meta has lost a reused id."""
     template = message.content["template"]
+    header_file = _header_file_parameter(template) if getattr(message, "media_file", None) else None
+    if header_file is None:
+        return _send_filled_template(wa, template, common)
+    kind, parameter = header_file
+
+    def upload(content):
+        media_file = message.media_file
+        return wa.upload_media(
+            media=content, mime_type=media_file.mime_type, filename=media_file.filename, media_type=kind
+        ).id
+
+    parameter["id"], reused = media_ids.uploaded_media_id(message, upload)
+    try:
+        return _send_filled_template(wa, template, common)
+    except WhatsAppError as error:
+        if not reused or error.code not in STALE_MEDIA_CODES:
+            raise
+    media_ids.forget_uploaded_media(message)
+    parameter["id"], _ = media_ids.uploaded_media_id(message, upload)
+    return _send_filled_template(wa, template, common)
+
+
+def _header_file_parameter(template):
+    """(kind, the header's media object) when the header is a file to upload, not a link."""
+    for component in template.get("components", []):
+        if component.get("type") == "header":
+            for parameter in component.get("parameters", []):
+                kind = parameter.get("type")
+                if kind in ("image", "video", "document") and "link" not in parameter.get(kind, {}):
+                    return kind, parameter[kind]
+    return None
+
+
+def _send_filled_template(wa, template, common):
     return wa.send_template(
         name=template["name"], language=_language(template["language"]["code"]), params=template["components"], **common
     )

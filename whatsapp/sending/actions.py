@@ -3,16 +3,21 @@ WhatsApp would refuse (the 24-hour window, sizes, a template's values), writes t
 message and its send job in one transaction (delivery.queue_new), and publishes it. The
 worker's side, from the claim to the settled status, is delivery.py."""
 
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.core.files import File
 from django.db import transaction
 
 from whatsapp import message_types
 from whatsapp.conversations import actions as conversations
+from whatsapp.conversations import starting
 from whatsapp.errors import ActionError
 from whatsapp.media import actions as media_actions
 from whatsapp.media import rules as media
-from whatsapp.models import TEMPLATE_VARIABLE, Conversation, Message
+from whatsapp.models import Conversation, Message
 from whatsapp.realtime import events as realtime
-from whatsapp.sending import delivery
+from whatsapp.sending import delivery, template_fields
 
 
 def send_reply(membership, conversation, text, reply_to=None):
@@ -80,51 +85,99 @@ def react(membership, conversation, target, emoji):
     return reaction
 
 
-def send_template(membership, conversation, template, values):
-    """Queue a template message with its variables filled in. Checked against the
-    template's components first: every placeholder needs a value, and only an approved
-    template can be sent."""
-    if template.tenant_id != membership.tenant_id:
+def send_template(membership, conversation, template, values, *, header_file=None, header_media=None, header_link=""):
+    """Queue a template message with its values filled in; the window does not matter.
+    `values` maps the template's fields (template_fields.shape_of) to their values; a list
+    fills its text parameters in order. A media header comes from `header_file` (an upload),
+    `header_media` (a file already in the workspace, a MediaFile) or `header_link` (https);
+    the sender uploads a file to Meta and sends its media id. Only an approved template of
+    the workspace is sent, and every error names its field."""
+    if template.tenant_id != conversation.tenant_id:
         raise ActionError("No such template.")
     if template.status != "APPROVED":
         raise ActionError(
             f"Template {template.name} is {template.status.lower() or 'not approved'}: it cannot be sent."
         )
-    variables = template.variables
-    values = [" ".join(str(value).split()) for value in values]
-    if len(values) != len(variables) or any(not value for value in values):
-        raise ActionError(f"Template {template.name} needs {len(variables)} value(s), none empty.")
-    if any(len(value) > message_types.TEMPLATE_VALUE_MAX for value in values):
-        raise ActionError(f"A template value may have at most {message_types.TEMPLATE_VALUE_MAX:,} characters.")
-    filled = dict(zip(variables, values))
+    if isinstance(values, (list, tuple)):
+        texts = [f for f in template_fields.shape_of(template).fields if f.kind in ("text", "otp")]
+        values = {spec.key: value for spec, value in zip(texts, values)}
+    kind = template_fields.shape_of(template).header_format.lower()
+    source = _header_source(conversation, kind, header_file, header_media, header_link)
+    filled = template_fields.fill(template, values, header_media=source.parameter if source else None)
     with transaction.atomic():
         message = delivery.queue_new(
             conversation,
             membership.user,
             type="template",
-            text=_fill(template.body_text, "BODY", filled),
-            content={"template": _template_payload(template, filled)},
+            text=filled.body_text,
+            content={"template": filled.payload, "header_text": filled.header_text, "footer_text": _footer(template)},
         )
+        if source and source.upload is not None:
+            media_actions.keep_outbound_file(message, source.upload, source.checked)
         conversations.touch_conversation(conversation, message, inbound=False)
         realtime.message_created(message)
     return message
 
 
-def _fill(text, kind, filled):
-    return TEMPLATE_VARIABLE.sub(lambda match: filled.get((kind, match.group(1)), match.group(0)), text)
+def _footer(template):
+    return template_fields.shape_of(template).footer_text
 
 
-def _template_payload(template, filled):
-    """Meta's `template` object: name, language and the parameters of each component."""
-    components = []
-    for kind in ("HEADER", "BODY"):
-        parameters = []
-        for (component, name), value in filled.items():
-            if component == kind:
-                parameter = {"type": "text", "text": value}
-                if not name.isdigit():
-                    parameter["parameter_name"] = name
-                parameters.append(parameter)
-        if parameters:
-            components.append({"type": kind.lower(), "parameters": parameters})
-    return {"name": template.name, "language": {"code": template.language}, "components": components}
+@dataclass
+class _HeaderSource:
+    parameter: dict  # {"link": …}, or {} until the sender sets the uploaded file's id
+    upload: object = None
+    checked: object = None
+
+
+def _header_source(conversation, kind, header_file, header_media, header_link):
+    """Where a media header's file comes from, checked against Meta's rules for `kind`."""
+    if kind not in ("image", "video", "document"):
+        return None
+    if header_file is not None:
+        try:
+            checked = media.check_outbound_file(header_file)
+        except media.FileRefused as error:
+            raise ActionError(f"The header {kind}: {error}")
+        upload = header_file
+    elif header_media is not None:
+        if header_media.tenant_id != conversation.tenant_id or not header_media.file:
+            raise ActionError(f"The header {kind} chosen is not a file of this workspace.")
+        upload = File(header_media.file.open("rb"), name=header_media.filename or header_media.file.name)
+        upload.content_type = header_media.mime_type
+        try:
+            checked = media.check_outbound_file(upload)
+        except media.FileRefused as error:
+            raise ActionError(f"The header {kind}: {error}")
+    elif header_link:
+        if not _is_https(header_link):
+            raise ActionError(f"The header {kind} link must be an https:// address.")
+        return _HeaderSource({"link": header_link.strip()})
+    else:
+        return None
+    if checked.kind != kind:
+        raise ActionError(
+            f"The header needs {'an' if kind == 'image' else 'a'} {kind}; {checked.filename} is a {checked.kind}."
+        )
+    if kind == "document":
+        return _HeaderSource({"filename": checked.filename}, upload, checked)
+    return _HeaderSource({}, upload, checked)
+
+
+def _is_https(link):
+    parts = urlsplit(link.strip())
+    return parts.scheme == "https" and bool(parts.netloc) and " " not in link.strip()
+
+
+def start_with_template(membership, *, phone_number, to, template, values, **header):
+    """A new conversation's first message: find or start the conversation with the number
+    `to` (conversations/starting.py) and send it the template, in one transaction, so a
+    template refused leaves nothing behind. When the customer wrote in the last 24 hours
+    nothing is sent: returns (conversation, None), and the agent writes in the thread."""
+    with transaction.atomic():
+        conversation = starting.start_conversation(
+            membership.user, tenant=membership.tenant, phone_number=phone_number, to=to
+        )
+        if conversation.window_is_open:
+            return conversation, None
+        return conversation, send_template(membership, conversation, template, values, **header)

@@ -3,16 +3,23 @@ again. Each view parses the form, calls one action of sending/actions.py, and an
 
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from tenants.access import tenant_view
-from whatsapp.access import access_conversation, access_message
+from whatsapp.access import (
+    access_contact,
+    access_conversation,
+    access_media_file,
+    access_message,
+    access_template,
+)
 from whatsapp.conversations.views import inbox_context
 from whatsapp.errors import ActionError
-from whatsapp.models import MessageTemplate
+from whatsapp.models import Contact, MessageTemplate
 from whatsapp.realtime import events as realtime
 from whatsapp.sending import actions as sending
-from whatsapp.sending import delivery
+from whatsapp.sending import delivery, template_fields
 
 
 def _error(error):
@@ -87,17 +94,98 @@ def send_file(request, membership, conversation_id):
 @require_POST
 @tenant_view()
 def send_template(request, membership, conversation_id):
-    from django.http import JsonResponse
-
+    """The template form's POST (multipart when the header's file is uploaded)."""
     conversation = access_conversation(membership, conversation_id)
-    template_id = request.POST.get("template", "")
-    if not template_id.isdigit():
-        return JsonResponse({"error": "Choose a template from the list."}, status=400)
-    template = MessageTemplate.objects.filter(tenant=membership.tenant, pk=int(template_id)).first()
-    if template is None:
-        raise Http404("No such template.")
     try:
-        message = sending.send_template(membership, conversation, template, request.POST.getlist("values"))
+        message = send_template_from_form(request, membership, conversation)
     except ActionError as error:
         return JsonResponse({"error": str(error)}, status=400)
-    return JsonResponse({"message_id": message.pk}, status=201)
+    return JsonResponse(
+        {"message_id": message.pk, "status": message.status, "html": realtime.message_html(message)}, status=201
+    )
+
+
+def send_template_from_form(request, membership, conversation):
+    """Read the template form (template_form.js posts it) and send it: the template, its
+    fields' values, and a media header by upload, by a file of the workspace, or by link."""
+    template = access_template(membership, request.POST.get("template", ""))
+    header_media = _header_media(request, membership)
+    return sending.send_template(
+        membership,
+        conversation,
+        template,
+        template_fields.values_from_post(template, request.POST),
+        header_file=request.FILES.get("header_file"),
+        header_media=header_media,
+        header_link=request.POST.get("header_link", ""),
+    )
+
+
+def _header_media(request, membership):
+    """The workspace's file picked as a template's header, if one was."""
+    media_id = request.POST.get("header_media_id", "")
+    if not media_id:
+        return None
+    try:
+        return access_media_file(membership, int(media_id) if media_id.isdigit() else 0)
+    except Http404:
+        raise ActionError("The header file chosen is not a file of this workspace.")
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_view()
+def new_conversation(request, membership):
+    """Write first to a customer: a number typed or a contact picked, the business number
+    to send from, and an approved template. When the customer wrote in the last 24 hours,
+    their thread opens instead and nothing is sent."""
+    if request.method == "GET":
+        return _new_conversation_page(request, membership)
+    try:
+        conversation, message = _start_from_form(request, membership)
+    except ActionError as error:
+        if "application/json" in request.headers.get("Accept", ""):
+            return JsonResponse({"error": str(error)}, status=400)
+        return _new_conversation_page(request, membership, error=str(error), status=400)
+    url = reverse("whatsapp:conversation", kwargs={"slug": membership.tenant.slug, "conversation_id": conversation.pk})
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"url": url, "sent": message is not None}, status=201 if message else 200)
+    return redirect(url)
+
+
+def _start_from_form(request, membership):
+    numbers = list(membership.tenant.phone_numbers.all())
+    chosen = request.POST.get("phone_number", "")
+    phone_number = numbers[0] if len(numbers) == 1 else next((n for n in numbers if str(n.pk) == chosen), None)
+    if phone_number is None:
+        raise ActionError("Choose the business number to send from.")
+    template = access_template(membership, request.POST.get("template", ""))
+    header_media = _header_media(request, membership)
+    return sending.start_with_template(
+        membership,
+        phone_number=phone_number,
+        to=request.POST.get("to", ""),
+        template=template,
+        values=template_fields.values_from_post(template, request.POST),
+        header_file=request.FILES.get("header_file"),
+        header_media=header_media,
+        header_link=request.POST.get("header_link", ""),
+    )
+
+
+def _new_conversation_page(request, membership, error="", status=200):
+    tenant = membership.tenant
+    contact = None
+    contact_id = request.GET.get("contact", "")
+    if contact_id.isdigit():
+        contact = access_contact(membership, int(contact_id))
+    context = {
+        "tenant": tenant,
+        "membership": membership,
+        "contact": contact,
+        "to": request.POST.get("to", "") or (contact.phone if contact else ""),
+        "contacts": Contact.objects.filter(tenant=tenant, blocked=False).exclude(wa_id="").order_by("-pk")[:200],
+        "phone_numbers": tenant.phone_numbers.order_by("display_phone_number"),
+        "templates": MessageTemplate.objects.filter(tenant=tenant, status="APPROVED").order_by("name", "language"),
+        "error": error,
+    }
+    return render(request, "whatsapp/new_conversation.html", context, status=status)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from whatsapp.simulator import payloads
+from whatsapp.simulator import payloads, template_check
 
 logger = logging.getLogger(__name__)
 
@@ -204,16 +204,29 @@ class FakeGraphAPI:
             and (to is None or _digits(record["to"]) == _digits(to))
         ]
 
-    def add_template(self, waba_id, name, body, language="en_US", status="APPROVED", category="UTILITY"):
-        """A message template as Meta lists it; returns its id."""
+    def add_template(
+        self,
+        waba_id,
+        name,
+        body=None,
+        language="en_US",
+        status="APPROVED",
+        category="UTILITY",
+        components=None,
+        parameter_format=None,
+    ):
+        """A message template as Meta lists it; returns its id. `components` in Meta's
+        shape (HEADER, BODY, FOOTER, BUTTONS), or only a body's text."""
         template = {
             "id": str(10**14 + secrets.randbelow(9 * 10**14)),
             "name": name,
             "language": language,
             "status": status,
             "category": category,
-            "components": [{"type": "BODY", "text": body}],
+            "components": components or [{"type": "BODY", "text": body}],
         }
+        if parameter_format:
+            template["parameter_format"] = parameter_format
         with self._lock:
             self.templates.setdefault(str(waba_id), []).append(template)
         return template["id"]
@@ -381,6 +394,8 @@ class FakeGraphAPI:
             if not value:
                 raise GraphError(131008, "Required parameter is missing", details=f"Parameter '{field}' is required.")
         media_id = body[kind].get("id") if isinstance(body[kind], dict) else None
+        if kind == "template":
+            media_id = self._check_template(number, body["template"])
         with self._lock:
             unknown_media = media_id is not None and str(media_id) not in self.media
         if unknown_media:
@@ -408,6 +423,26 @@ class FakeGraphAPI:
                 "messages": [{"id": wamid}],
             }
         )
+
+    def _check_template(self, number, sent):
+        """Check a template send against the template's components as Meta does; returns the
+        media id of its header, if any, for the caller's media check."""
+        language = (sent.get("language") or {}).get("code")
+        with self._lock:
+            # A number registered without its WABA (many tests) finds templates of any.
+            pool = self.templates.get(number.waba_id) or [t for ts in self.templates.values() for t in ts]
+            listed = [t for t in pool if t["name"] == sent.get("name")]
+        template = next((t for t in listed if t["language"] == language), None)
+        if template is None or template["status"] != "APPROVED":
+            raise GraphError(
+                132001,
+                "Template name does not exist in the translation",
+                details=f"template name ({sent.get('name')}) does not exist in {language}",
+            )
+        try:
+            return template_check.check(template, sent.get("components") or [])
+        except template_check.Refused as refused:
+            raise GraphError(refused.code, refused.message, details=refused.details)
 
     def _send_statuses(self, number, wamid, recipient_id, statuses, tracker):
         generation = self._generation

@@ -1,5 +1,6 @@
 """Admin pages for the team's tools: inbox settings, labels, saved replies, templates."""
 
+import phonenumbers
 from django import forms
 from django.contrib import messages as flash
 from django.shortcuts import redirect, render
@@ -19,8 +20,15 @@ from whatsapp.team import actions as team
 class InboxSettingsForm(forms.ModelForm):
     class Meta:
         model = Tenant
-        fields = ["read_receipts", "auto_assign"]
+        fields = ["read_receipts", "auto_assign", "default_country"]
         widgets = {"read_receipts": forms.RadioSelect}
+
+    def clean_default_country(self):
+        """An ISO 3166 region code that phone numbers are known by, or empty."""
+        code = self.cleaned_data["default_country"].strip().upper()
+        if code and code not in phonenumbers.SUPPORTED_REGIONS:
+            raise forms.ValidationError(f"{code} is not a country code (two letters, such as ES, MX or US).")
+        return code
 
 
 def _settings_page(request, membership, form=None, status=200):

@@ -52,6 +52,7 @@ CONTENT_TEMPLATES = frozenset(
         "order",
         "sticker",
         "system",
+        "template",
         "text",
         "unknown",
         "unsupported",
