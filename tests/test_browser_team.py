@@ -82,6 +82,7 @@ def test_two_agents_split_and_work_a_queue_live(new_page, stack, team, acme):
 
 
 def test_after_24_hours_the_agent_sends_a_template(new_page, stack, team, acme):
+    stack.fake.add_template(ACME["waba_id"], "order_update", "Hi {{1}}, your order {{2}} has shipped.")
     MessageTemplate.objects.create(
         tenant=acme,
         meta_id="1",
@@ -98,10 +99,9 @@ def test_after_24_hours_the_agent_sends_a_template(new_page, stack, team, acme):
     open_conversation(page, stack, page.locator(".conversation-item", has_text="Eve"))
 
     page.select_option("#template-select", label="order_update (en_US, utility)")
-    inputs = page.locator("#template-variables input")
-    expect(inputs).to_have_count(2)
-    inputs.nth(0).fill("Eve")
-    inputs.nth(1).fill("#1042")
+    page.get_by_label("Body parameter {{1}}").fill("Eve")
+    page.get_by_label("Body parameter {{2}}").fill("#1042")
+    expect(page.locator("#preview-body")).to_have_text("Hi Eve, your order #1042 has shipped.")
     page.click("#template-send")
     expect(page.locator("#messages .message.out")).to_contain_text("Hi Eve, your order #1042 has shipped.")
     expect(page.locator("#messages .message.out")).to_have_attribute("data-status", "read")

@@ -54,15 +54,15 @@ def access_saved_reply(membership, saved_reply_id):
 
 
 def access_template(membership, template_id):
-    """An approved template of the workspace, for sending. Raises ActionError, not 404:
-    the template is a choice in a form, and a stale choice is the user's to fix."""
+    """A template of the workspace, chosen in a form: a choice that is not an id is the
+    user's to fix (ActionError); an id that is missing or not theirs is a 404."""
     from whatsapp.errors import ActionError
     from whatsapp.models import MessageTemplate
 
     template_id = str(template_id)
-    template = None
-    if template_id.isdigit():
-        template = MessageTemplate.objects.filter(pk=int(template_id), tenant=membership.tenant).first()
-    if template is None:
+    if not template_id.isdigit():
         raise ActionError("Choose a template from the list.")
-    return template
+    try:
+        return MessageTemplate.objects.get(pk=int(template_id), tenant=membership.tenant)
+    except MessageTemplate.DoesNotExist:
+        raise Http404("No such template.")

@@ -193,6 +193,7 @@ class FakeGraphAPI:
             self.media_script.clear()
             self.uploads.clear()
             self.media_requests.clear()
+            self.templates.clear()
 
     def sent_messages(self, phone_number_id=None, to=None):
         with self._lock:
