@@ -167,6 +167,10 @@ function setUp(container) {
     build();
   }
 
+  // Enter in a field must not submit the form around it (the thread's composer).
+  fields.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && scope.tagName !== "FORM") event.preventDefault();
+  });
   select.addEventListener("change", build);
   fields.addEventListener("input", draw);
   fields.addEventListener("change", draw);

@@ -98,29 +98,33 @@ def send_template(membership, conversation, template, values, *, header_file=Non
         raise ActionError(
             f"Template {template.name} is {template.status.lower() or 'not approved'}: it cannot be sent."
         )
+    shape = template_fields.shape_of(template)
     if isinstance(values, (list, tuple)):
-        texts = [f for f in template_fields.shape_of(template).fields if f.kind in ("text", "otp")]
+        texts = [spec for spec in shape.fields if spec.kind in ("text", "otp")]
         values = {spec.key: value for spec, value in zip(texts, values)}
-    kind = template_fields.shape_of(template).header_format.lower()
-    source = _header_source(conversation, kind, header_file, header_media, header_link)
-    filled = template_fields.fill(template, values, header_media=source.parameter if source else None)
-    with transaction.atomic():
-        message = delivery.queue_new(
-            conversation,
-            membership.user,
-            type="template",
-            text=filled.body_text,
-            content={"template": filled.payload, "header_text": filled.header_text, "footer_text": _footer(template)},
-        )
-        if source and source.upload is not None:
-            media_actions.keep_outbound_file(message, source.upload, source.checked)
-        conversations.touch_conversation(conversation, message, inbound=False)
-        realtime.message_created(message)
+    source = _header_source(conversation, shape.header_format.lower(), header_file, header_media, header_link)
+    try:
+        filled = template_fields.fill(template, values, header_media=source.parameter if source else None)
+        with transaction.atomic():
+            message = delivery.queue_new(
+                conversation,
+                membership.user,
+                type="template",
+                text=filled.body_text,
+                content={
+                    "template": filled.payload,
+                    "header_text": filled.header_text,
+                    "footer_text": shape.footer_text,
+                },
+            )
+            if source and source.upload is not None:
+                media_actions.keep_outbound_file(message, source.upload, source.checked)
+            conversations.touch_conversation(conversation, message, inbound=False)
+            realtime.message_created(message)
+    finally:
+        if source and source.opened:
+            source.upload.close()
     return message
-
-
-def _footer(template):
-    return template_fields.shape_of(template).footer_text
 
 
 @dataclass
@@ -128,6 +132,7 @@ class _HeaderSource:
     parameter: dict  # {"link": …}, or {} until the sender sets the uploaded file's id
     upload: object = None
     checked: object = None
+    opened: bool = False  # a workspace file opened here, to close after copying it
 
 
 def _header_source(conversation, kind, header_file, header_media, header_link):
@@ -148,6 +153,7 @@ def _header_source(conversation, kind, header_file, header_media, header_link):
         try:
             checked = media.check_outbound_file(upload)
         except media.FileRefused as error:
+            upload.close()
             raise ActionError(f"The header {kind}: {error}")
     elif header_link:
         if not _is_https(header_link):
@@ -156,12 +162,17 @@ def _header_source(conversation, kind, header_file, header_media, header_link):
     else:
         return None
     if checked.kind != kind:
-        raise ActionError(
-            f"The header needs {'an' if kind == 'image' else 'a'} {kind}; {checked.filename} is a {checked.kind}."
-        )
+        if header_media is not None and header_file is None:
+            upload.close()
+        raise ActionError(f"The header needs {_a(kind)}; {checked.filename} is {_a(checked.kind)}.")
+    opened = header_file is None
     if kind == "document":
-        return _HeaderSource({"filename": checked.filename}, upload, checked)
-    return _HeaderSource({}, upload, checked)
+        return _HeaderSource({"filename": checked.filename}, upload, checked, opened)
+    return _HeaderSource({}, upload, checked, opened)
+
+
+def _a(kind):
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
 def _is_https(link):
