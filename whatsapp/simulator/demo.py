@@ -49,7 +49,39 @@ def seed_demo():
     return tenant, existing is None
 
 
+# A marketing template with every part a business uses to write first.
+DEMO_OFFER = [
+    {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["4::aW1hZ2UvcG5n:demo"]}},
+    {
+        "type": "BODY",
+        "text": "Hi {{first_name}}, our spring sale is on: {{discount}} off everything this week.",
+        "example": {
+            "body_text_named_params": [
+                {"param_name": "first_name", "example": "Maria"},
+                {"param_name": "discount", "example": "20%"},
+            ]
+        },
+    },
+    {"type": "FOOTER", "text": "Reply STOP to stop offers"},
+    {
+        "type": "BUTTONS",
+        "buttons": [
+            {
+                "type": "URL",
+                "text": "See the offer",
+                "url": "https://example.com/offers/{{1}}",
+                "example": ["https://example.com/offers/spring"],
+            },
+            {"type": "QUICK_REPLY", "text": "Not interested"},
+        ],
+    },
+]
+
+
 def add_demo_templates(fake):
     """What WhatsApp Manager would list for the demo account, approved and ready."""
     for name, body in DEMO_TEMPLATES.items():
         fake.add_template("DEMO_WABA", name, body)
+    fake.add_template(
+        "DEMO_WABA", "spring_offer", category="MARKETING", components=DEMO_OFFER, parameter_format="NAMED"
+    )

@@ -48,6 +48,7 @@ class Command(BaseCommand):
             DEMO_PHONE_NUMBER_ID,
             f"{base_url}/webhooks/whatsapp/{DEMO_SLUG}/",
             connection.app_secret,
+            waba_id=connection.waba_id,
             access_token=connection.access_token,
         )
         add_demo_templates(fake)
