@@ -200,3 +200,30 @@ class TestDefaultCountrySetting:
 
     def test_agents_cannot_change_it(self, agent_client):
         assert agent_client.post("/t/acme/settings/", {"default_country": "ES"}).status_code == 403
+
+
+class TestLookup:
+    URL = "/t/acme/inbox/new/lookup/"
+
+    def test_a_new_number_is_new(self, agent_client, acme):
+        response = agent_client.get(self.URL, {"to": "+34 612 34 56 78"})
+        assert response.json() == {"wa_id": "34612345678", "name": "", "conversation_url": "", "window_open": False}
+
+    def test_a_customer_inside_their_window_gets_their_thread(self, agent_client, acme, webhook, run_tasks):
+        webhook.post(payloads.text_message(PNID, "34612345678", "Hola", name="Pat"))
+        run_tasks()
+        conversation = Conversation.objects.get()
+        response = agent_client.get(self.URL, {"to": "+34612345678"})
+        assert response.json() == {
+            "wa_id": "34612345678",
+            "name": "Pat",
+            "conversation_url": f"/t/acme/inbox/c/{conversation.pk}/",
+            "window_open": True,
+        }
+
+    def test_a_bad_number_is_a_400_that_says_so(self, agent_client, acme):
+        response = agent_client.get(self.URL, {"to": "+34 12"})
+        assert (response.status_code, response.json()) == (400, {"error": "+34 12 is not a valid phone number."})
+
+    def test_an_outsider_gets_a_404(self, outsider_client, acme):
+        assert outsider_client.get(self.URL, {"to": "+34612345678"}).status_code == 404

@@ -32,6 +32,10 @@ def welcome_offer(stack, acme):
     )
 
 
+def sent_the_form(response):
+    return response.request.method == "POST" and response.url.endswith("/t/acme/inbox/new/")
+
+
 @pytest.fixture
 def paced_statuses(stack):
     """Meta's statuses a few seconds apart, so the open thread shows each one as it comes."""
@@ -64,9 +68,10 @@ def test_an_agent_reaches_a_customer_who_never_wrote_with_a_full_template(
     expect(page.locator("#preview-footer")).to_have_text("Reply STOP to opt out")
     expect(page.locator("#preview-buttons li")).to_have_text(["See the offer"])
 
-    page.get_by_role("button", name="Send and open the conversation").click()
-    conversation_url = f"{stack.url}/t/acme/inbox/c/*/"
-    page.wait_for_url(conversation_url)
+    with page.expect_response(sent_the_form, timeout=30_000) as answer:
+        page.get_by_role("button", name="Send and open the conversation").click()
+    assert answer.value.status == 201, answer.value.text()
+    page.wait_for_url(f"{stack.url}/t/acme/inbox/c/*/")
     wait_until_live(page)
     sent = page.locator("#messages .message.out")
     expect(sent).to_contain_text("Hi Ana, your 20% discount is waiting.")
@@ -102,3 +107,16 @@ def test_a_wrong_value_is_named_on_the_page_and_nothing_is_sent(page, stack, age
     expect(page.locator("#template-error")).to_contain_text("612 34 56 78 has no country code")
     assert stack.fake.sent_messages(PNID) == []
     assert not Conversation.objects.exists()
+
+
+def test_a_customer_inside_their_window_is_sent_to_their_thread(page, stack, agent, welcome_offer):
+    stack.fake.customer_says(PNID, "34612345678", "Hola", name="Pat")
+    log_in(page, stack, agent.email)
+    expect(page.locator(".conversation-item", has_text="Pat")).to_be_visible()
+    page.goto(f"{stack.url}/t/acme/inbox/new/")
+    page.get_by_label("To").fill("+34 612 34 56 78")
+    page.get_by_label("To").press("Tab")
+    expect(page.locator("#to-status")).to_contain_text("Pat wrote in the last 24 hours: no template is needed.")
+    page.click("#open-window-link")
+    page.wait_for_url(f"{stack.url}/t/acme/inbox/c/{Conversation.objects.get().pk}/")
+    expect(page.locator("#composer-text")).to_be_visible()

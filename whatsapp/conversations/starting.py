@@ -72,3 +72,12 @@ def _conversation(tenant, contact, phone_number):
             return Conversation.objects.get_or_create(tenant=tenant, contact=contact, phone_number=phone_number)
     except IntegrityError:
         return Conversation.objects.get(tenant=tenant, contact=contact, phone_number=phone_number), False
+
+
+def existing_conversation(tenant, phone_number, wa_id):
+    """The conversation with this WhatsApp id on this business number, if there is one."""
+    return (
+        Conversation.objects.select_related("contact")
+        .filter(tenant=tenant, phone_number=phone_number, contact__wa_id=wa_id)
+        .first()
+    )

@@ -4,7 +4,7 @@ again. Each view parses the form, calls one action of sending/actions.py, and an
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tenants.access import tenant_view
 from whatsapp.access import (
@@ -14,6 +14,7 @@ from whatsapp.access import (
     access_message,
     access_template,
 )
+from whatsapp.conversations import starting
 from whatsapp.conversations.views import inbox_context
 from whatsapp.errors import ActionError
 from whatsapp.models import Contact, MessageTemplate
@@ -152,12 +153,35 @@ def new_conversation(request, membership):
     return redirect(url)
 
 
-def _start_from_form(request, membership):
+@require_GET
+@tenant_view()
+def new_conversation_lookup(request, membership):
+    """What the page says about the number being typed: who it is, and whether their window
+    is open (then the thread opens instead of a template being sent)."""
+    try:
+        phone_number = _sending_number(membership, request.GET)
+        wa_id = starting.normalise_number(request.GET.get("to", ""), membership.tenant.default_country)
+    except ActionError as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    found = starting.existing_conversation(membership.tenant, phone_number, wa_id)
+    answer = {"wa_id": wa_id, "name": "", "conversation_url": "", "window_open": False}
+    if found is not None:
+        url = reverse("whatsapp:conversation", kwargs={"slug": membership.tenant.slug, "conversation_id": found.pk})
+        answer |= {"name": found.contact.display_name, "conversation_url": url, "window_open": found.window_is_open}
+    return JsonResponse(answer)
+
+
+def _sending_number(membership, params):
     numbers = list(membership.tenant.phone_numbers.all())
-    chosen = request.POST.get("phone_number", "")
+    chosen = params.get("phone_number", "")
     phone_number = numbers[0] if len(numbers) == 1 else next((n for n in numbers if str(n.pk) == chosen), None)
     if phone_number is None:
         raise ActionError("Choose the business number to send from.")
+    return phone_number
+
+
+def _start_from_form(request, membership):
+    phone_number = _sending_number(membership, request.POST)
     template = access_template(membership, request.POST.get("template", ""))
     header_media = _header_media(request, membership)
     return sending.start_with_template(
