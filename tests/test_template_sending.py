@@ -100,6 +100,20 @@ class TestEveryComponent:
         assert len(fake_graph.uploaded(PNID)) == 1
         assert MediaFile.objects.count() == 2  # the new message keeps its own copy
 
+    def test_a_reused_header_file_meta_has_lost_is_uploaded_again(
+        self, agent_client, conversation, fake_graph, run_tasks
+    ):
+        fields = {"body.first_name": "Ana", "body.discount": "20%", "button.0": "a"}
+        for _ in range(2):
+            image = SimpleUploadedFile("offer.png", png(), content_type="image/png")
+            send(agent_client, conversation, "welcome_offer", fields, header_file=image)
+            run_tasks()
+            fake_graph.media.clear()  # Meta's copy expired
+        first, second = fake_graph.uploaded(PNID)
+        assert first["media_id"] != second["media_id"]
+        assert len(fake_graph.sent_messages(PNID)) == 2
+        assert not Message.objects.filter(type="template", wamid__isnull=True).exists()
+
     def test_a_header_image_can_be_a_link(self, agent_client, conversation, fake_graph, run_tasks):
         fields = {"body.first_name": "Ana", "body.discount": "20%", "button.0": "a"}
         link = "https://cdn.example/offer.jpg"
