@@ -227,3 +227,9 @@ class TestLookup:
 
     def test_an_outsider_gets_a_404(self, outsider_client, acme):
         assert outsider_client.get(self.URL, {"to": "+34612345678"}).status_code == 404
+
+    def test_login_is_required(self, client, acme):
+        assert client.get(self.URL, {"to": "+34612345678"}).status_code == 302
+
+    def test_other_methods_get_a_405(self, agent_client):
+        assert agent_client.post(self.URL, {"to": "+34612345678"}).status_code == 405

@@ -98,7 +98,7 @@ def send_template(request, membership, conversation_id):
     """The template form's POST (multipart when the header's file is uploaded)."""
     conversation = access_conversation(membership, conversation_id)
     try:
-        message = send_template_from_form(request, membership, conversation)
+        message = sending.send_template(membership, conversation, **_template_choice(request, membership))
     except ActionError as error:
         return JsonResponse({"error": str(error)}, status=400)
     return JsonResponse(
@@ -106,20 +106,17 @@ def send_template(request, membership, conversation_id):
     )
 
 
-def send_template_from_form(request, membership, conversation):
-    """Read the template form (template_form.js posts it) and send it: the template, its
-    fields' values, and a media header by upload, by a file of the workspace, or by link."""
+def _template_choice(request, membership):
+    """The template form (template_form.js posts it) as send_template takes it: the
+    template, its fields' values, and a media header by upload, a workspace file or a link."""
     template = access_template(membership, request.POST.get("template", ""))
-    header_media = _header_media(request, membership)
-    return sending.send_template(
-        membership,
-        conversation,
-        template,
-        template_fields.values_from_post(template, request.POST),
-        header_file=request.FILES.get("header_file"),
-        header_media=header_media,
-        header_link=request.POST.get("header_link", ""),
-    )
+    return {
+        "template": template,
+        "values": template_fields.values_from_post(template, request.POST),
+        "header_file": request.FILES.get("header_file"),
+        "header_media": _header_media(request, membership),
+        "header_link": request.POST.get("header_link", ""),
+    }
 
 
 def _header_media(request, membership):
@@ -182,17 +179,8 @@ def _sending_number(membership, params):
 
 def _start_from_form(request, membership):
     phone_number = _sending_number(membership, request.POST)
-    template = access_template(membership, request.POST.get("template", ""))
-    header_media = _header_media(request, membership)
     return sending.start_with_template(
-        membership,
-        phone_number=phone_number,
-        to=request.POST.get("to", ""),
-        template=template,
-        values=template_fields.values_from_post(template, request.POST),
-        header_file=request.FILES.get("header_file"),
-        header_media=header_media,
-        header_link=request.POST.get("header_link", ""),
+        membership, phone_number=phone_number, to=request.POST.get("to", ""), **_template_choice(request, membership)
     )
 
 
