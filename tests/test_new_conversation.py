@@ -233,3 +233,18 @@ class TestLookup:
 
     def test_other_methods_get_a_405(self, agent_client):
         assert agent_client.post(self.URL, {"to": "+34612345678"}).status_code == 405
+
+
+class TestWaysIn:
+    def test_the_inbox_the_contacts_list_and_a_contacts_page_lead_to_it(self, agent_client, acme):
+        contact = Contact.objects.create(tenant=acme, wa_id="34612345678", name="Pat")
+        assert f'href="{NEW}"' in agent_client.get("/t/acme/inbox/").content.decode()
+        listed = agent_client.get("/t/acme/contacts/").content.decode()
+        assert f'href="{NEW}"' in listed and f'href="{NEW}?contact={contact.pk}"' in listed
+        assert (
+            f'href="{NEW}?contact={contact.pk}"' in agent_client.get(f"/t/acme/contacts/{contact.pk}/").content.decode()
+        )
+
+    def test_a_blocked_contact_is_not_offered_a_new_conversation(self, agent_client, acme):
+        contact = Contact.objects.create(tenant=acme, wa_id="34612345678", blocked=True)
+        assert f"?contact={contact.pk}" not in agent_client.get(f"/t/acme/contacts/{contact.pk}/").content.decode()
