@@ -235,6 +235,26 @@ class TestLookup:
         assert agent_client.post(self.URL, {"to": "+34612345678"}).status_code == 405
 
 
+class TestContactSuggestions:
+    URL = "/t/acme/inbox/new/contacts/"
+
+    def test_contacts_that_can_be_written_to_match_by_name_or_number(self, agent_client, acme, globex):
+        Contact.objects.create(tenant=acme, wa_id="34612345678", name="Pat Lopez")
+        Contact.objects.create(tenant=acme, wa_id="34699999999", name="Pat Blocked", blocked=True)
+        Contact.objects.create(tenant=acme, user_id="US.123", name="Pat Without Number")
+        Contact.objects.create(tenant=globex, wa_id="34611111111", name="Pat Elsewhere")
+        expected = {"contacts": [{"phone": "+34612345678", "name": "Pat Lopez"}]}
+        assert agent_client.get(self.URL, {"q": "pat"}).json() == expected
+        assert agent_client.get(self.URL, {"q": "+34 612"}).json() == expected
+        assert agent_client.get(self.URL, {"q": ""}).json() == {"contacts": []}
+
+    def test_an_outsider_gets_a_404(self, outsider_client, acme):
+        assert outsider_client.get(self.URL, {"q": "pat"}).status_code == 404
+
+    def test_other_methods_get_a_405(self, agent_client):
+        assert agent_client.post(self.URL).status_code == 405
+
+
 class TestWaysIn:
     def test_the_inbox_the_contacts_list_and_a_contacts_page_lead_to_it(self, agent_client, acme):
         contact = Contact.objects.create(tenant=acme, wa_id="34612345678", name="Pat")

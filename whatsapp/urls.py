@@ -17,6 +17,7 @@ urlpatterns = [
     path("inbox/counts/", views.counts, name="inbox_counts"),
     path("inbox/new/", sending_views.new_conversation, name="new_conversation"),
     path("inbox/new/lookup/", sending_views.new_conversation_lookup, name="new_conversation_lookup"),
+    path("inbox/new/contacts/", sending_views.new_conversation_contacts, name="new_conversation_contacts"),
     path("inbox/c/<int:conversation_id>/", views.conversation, name="conversation"),
     path("inbox/c/<int:conversation_id>/send/", sending_views.send, name="send"),
     path("inbox/c/<int:conversation_id>/read/", views.mark_read, name="mark_read"),

@@ -43,7 +43,34 @@ async function lookUp() {
   status.hidden = false;
 }
 
+// Typing a name (or the start of a number) suggests the workspace's contacts that match.
+const suggestions = document.getElementById("contact-choices");
+let suggested = 0;
+let pause = null;
+
+async function suggest() {
+  const typed = to.value.trim();
+  if (typed.length < 2) return;
+  const mine = ++suggested;
+  const query = new URLSearchParams({ q: typed });
+  const response = await fetch(`${form.dataset.contactsUrl}?${query}`, { headers: { Accept: "application/json" } });
+  const answer = await response.json().catch(() => ({ contacts: [] }));
+  if (mine !== suggested || !response.ok) return;
+  suggestions.replaceChildren(
+    ...answer.contacts.map((contact) => {
+      const option = document.createElement("option");
+      option.value = contact.phone;
+      option.textContent = contact.name;
+      return option;
+    })
+  );
+}
+
 if (form && to && status) {
+  to.addEventListener("input", () => {
+    clearTimeout(pause);
+    pause = setTimeout(suggest, 250);
+  });
   to.addEventListener("change", lookUp);
   if (number) number.addEventListener("change", () => to.value && lookUp());
   if (to.value) lookUp();

@@ -19,6 +19,7 @@ from whatsapp.conversations.views import inbox_context
 from whatsapp.errors import ActionError
 from whatsapp.models import Contact, MessageTemplate
 from whatsapp.realtime import events as realtime
+from whatsapp.search import queries as search
 from whatsapp.sending import actions as sending
 from whatsapp.sending import delivery, template_fields
 
@@ -168,6 +169,20 @@ def new_conversation_lookup(request, membership):
     return JsonResponse(answer)
 
 
+CONTACTS_SUGGESTED = 10
+CONTACTS_LISTED = 50  # the newest, suggested before anything is typed
+
+
+@require_GET
+@tenant_view()
+def new_conversation_contacts(request, membership):
+    """Contacts whose name, WhatsApp name, notes or number match what is typed in To, best
+    first, for the page to suggest (contacts that can be written to: a number, not blocked)."""
+    found = search.matching_contacts(membership.tenant, request.GET.get("q", ""), ranked=True)
+    found = found.filter(blocked=False).exclude(wa_id="")[:CONTACTS_SUGGESTED]
+    return JsonResponse({"contacts": [{"phone": c.phone, "name": c.display_name} for c in found]})
+
+
 def _sending_number(membership, params):
     numbers = list(membership.tenant.phone_numbers.all())
     chosen = params.get("phone_number", "")
@@ -195,7 +210,9 @@ def _new_conversation_page(request, membership, error="", status=200):
         "membership": membership,
         "contact": contact,
         "to": request.POST.get("to", "") or (contact.phone if contact else ""),
-        "contacts": Contact.objects.filter(tenant=tenant, blocked=False).exclude(wa_id="").order_by("-pk")[:200],
+        "contacts": Contact.objects.filter(tenant=tenant, blocked=False)
+        .exclude(wa_id="")
+        .order_by("-pk")[:CONTACTS_LISTED],
         "phone_numbers": tenant.phone_numbers.order_by("display_phone_number"),
         "templates": MessageTemplate.objects.filter(tenant=tenant, status="APPROVED").order_by("name", "language"),
         "error": error,
