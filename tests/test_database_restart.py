@@ -4,7 +4,7 @@ outage once, finishes what it ran, runs again the task the outage cut off, and t
 enqueued afterwards at once (its LISTEN connection is back); no task ends twice. A web
 process's /healthz answers 200 again as soon as the database does.
 
-The database is a cluster of the test's own (tests/servers.py), stopped and started at will."""
+The database is a cluster of the test's own (tests/support/servers.py), stopped and started at will."""
 
 import json
 import subprocess

@@ -1,7 +1,7 @@
 """Redis goes away under the running inbox and comes back: webhooks are still stored and
 processed, /healthz stays 200 and names the channel layer unavailable, the worker stays up,
 and the page left open catches up with what it missed once Redis returns, then goes on live.
-Redis is a server of the test's own (tests/servers.py), stopped and started at will."""
+Redis is a server of the test's own (tests/support/servers.py), stopped and started at will."""
 
 import os
 import sys
