@@ -24,6 +24,8 @@ from django.conf import settings
 from pywa import WhatsApp
 from pywa.errors import WhatsAppError
 
+from inbox.lengths import fit
+
 logger = logging.getLogger(__name__)
 
 META_GRAPH_HOST = "graph.facebook.com"
@@ -174,7 +176,7 @@ class GraphTransport(httpx.HTTPTransport):
                 started_at=datetime.fromtimestamp(began, tz=UTC),
                 method=request.method,
                 # Never the query string: media URLs carry signatures there.
-                path=request.url.path[:255],
+                path=fit(GraphCall, "path", request.url.path),
                 status_code=status_code,
                 duration_ms=int((time.perf_counter() - started) * 1000),
                 error_code=error_code,
@@ -452,13 +454,15 @@ NUMBER_HEALTH_FIELDS = (
 def get_number_health(phone_number, connection):
     """Ask Meta for a number's quality rating, messaging limit tier and verified name.
     Returns {"quality_rating", "messaging_limit", "verified_name"}, values "" when absent."""
+    from whatsapp.models import PhoneNumber
+
     with client(phone_number, connection) as wa:
         data = _call(
             wa.api.get_business_phone_number, phone_id=phone_number.phone_number_id, fields=NUMBER_HEALTH_FIELDS
         )
     limit = data.get("messaging_limit_tier") or data.get("whatsapp_business_manager_messaging_limit") or ""
     return {
-        "quality_rating": str(data.get("quality_rating") or "")[:32],
-        "messaging_limit": str(limit)[:64],
-        "verified_name": str(data.get("verified_name") or "")[:200],
+        "quality_rating": fit(PhoneNumber, "quality_rating", str(data.get("quality_rating") or "")),
+        "messaging_limit": fit(PhoneNumber, "messaging_limit", str(limit)),
+        "verified_name": fit(PhoneNumber, "verified_name", str(data.get("verified_name") or "")),
     }

@@ -18,6 +18,7 @@ from django_tasks import task
 from pywa import WhatsApp
 from pywa import utils as pywa_utils
 
+from inbox.lengths import fit
 from whatsapp.conversations import actions as conversations
 from whatsapp.models import WebhookEvent
 from whatsapp.sending import delivery
@@ -70,7 +71,7 @@ def summarize(payload):
         for kind in kinds or [field]:
             size = len(value[kind]) if kinds and isinstance(value[kind], list) else 1
             counts[kind] = counts.get(kind, 0) + size
-    return ",".join(fields)[:255], counts
+    return fit(WebhookEvent, "fields", ",".join(fields)), counts
 
 
 class Received:
