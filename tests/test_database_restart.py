@@ -98,7 +98,7 @@ def test_the_worker_rides_out_a_database_restart(cluster, environment, worker, r
     enqueue(environment, log, ("across", OUTAGE_SECONDS, False), ("cut", OUTAGE_SECONDS + 2, True))
     assert wait_for(lambda: {"across", "cut"} <= runs(log).keys(), 15), worker.tail()
     cluster.stop()
-    time.sleep(OUTAGE_SECONDS + 1)
+    time.sleep(OUTAGE_SECONDS + 1)  # the outage under test: the database stays down this long
     assert worker.alive, worker.tail()
     cluster.start()
 
