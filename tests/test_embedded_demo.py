@@ -4,7 +4,6 @@ The simulated customer writes, the agent replies, and the ticks reach read."""
 
 import os
 import signal
-import socket
 import subprocess
 from pathlib import Path
 
@@ -12,18 +11,13 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.servers import free_port
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 120  # a first run migrates a new SQLite database
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

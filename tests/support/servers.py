@@ -89,7 +89,7 @@ class Process:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
         return self
 
@@ -147,7 +147,7 @@ def no_live_workers(no_live_stack):
     return None
 
 
-def _die_with_parent():
+def die_with_parent():
     """In the child, before exec: the kernel sends SIGTERM if pytest itself is killed,
     when no teardown can run."""
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
