@@ -253,7 +253,7 @@ def _kept_client(phone_number_id, connection):
     return wa
 
 
-def _call(function, *args, **kwargs):
+def call(function, *args, **kwargs):
     """Run one PyWA call, turning every failure into a CloudAPIError."""
     try:
         return function(*args, **kwargs)
@@ -288,7 +288,7 @@ def send_message(message, media_ids=None):
         "tracker": tracker_for(message),
     }
     with client(conversation.phone_number, message.tenant.whatsapp, message) as wa:
-        sent = _call(sender, wa, message, common)
+        sent = call(sender, wa, message, common)
     return sent.id
 
 
@@ -413,7 +413,7 @@ def fetch_templates(phone_number, connection):
     with client(phone_number, connection) as wa:
         for _page in range(50):  # 50 pages of 100: far above Meta's template limit
             pagination = {"limit": 100, **({"after": after} if after else {})}
-            page = _call(wa.api.get_templates, waba_id=connection.waba_id, fields=fields, pagination=pagination)
+            page = call(wa.api.get_templates, waba_id=connection.waba_id, fields=fields, pagination=pagination)
             templates += [_template_fields(raw) for raw in page.get("data", [])]
             after = ((page.get("paging") or {}).get("cursors") or {}).get("after")
             if not after or not (page.get("paging") or {}).get("next"):
@@ -437,7 +437,7 @@ def _template_fields(raw):
 def mark_read(phone_number, connection, wamid, typing=False):
     """Blue ticks on the customer's messages up to `wamid`; with typing, also "typing…"."""
     with client(phone_number, connection) as wa:
-        _call(wa.indicate_typing if typing else wa.mark_message_as_read, message_id=wamid)
+        call(wa.indicate_typing if typing else wa.mark_message_as_read, message_id=wamid)
 
 
 # Fields of a business number that say how it is doing (Graph API phone number node).
@@ -457,7 +457,7 @@ def get_number_health(phone_number, connection):
     from whatsapp.models import PhoneNumber
 
     with client(phone_number, connection) as wa:
-        data = _call(
+        data = call(
             wa.api.get_business_phone_number, phone_id=phone_number.phone_number_id, fields=NUMBER_HEALTH_FIELDS
         )
     limit = data.get("messaging_limit_tier") or data.get("whatsapp_business_manager_messaging_limit") or ""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 import httpx
 
-from whatsapp.cloud.api import RETRYABLE_CODES, CloudAPIError, _call, client
+from whatsapp.cloud.api import RETRYABLE_CODES, CloudAPIError, call, client
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def download_media(phone_number, connection, media_id, max_bytes):
 
 def _read(function, *args):
     try:
-        return _call(function, *args)
+        return call(function, *args)
     except CloudAPIError as error:
         if error.outcome_unknown:
             raise replace(error, retryable=True, outcome_unknown=False)
