@@ -1,7 +1,9 @@
-"""Changes a person makes to their own account's security: turning two factors on and off.
-Each is written in the audit log of every workspace the person belongs to."""
+"""Changes a person makes to their own account's security: turning two factors on and off,
+changing their password. Each is written in the audit log of every workspace the person
+belongs to."""
 
 import django_otp
+from django.contrib.auth import update_session_auth_hash
 from django.db import transaction
 
 from tenants import audit
@@ -28,3 +30,13 @@ def turn_off_two_factor(request, device):
     with transaction.atomic():
         device.delete()
         audit.record_for_member(user, audit.Action.TWO_FACTOR_DISABLED, request=request)
+
+
+def change_password(request, form):
+    """Save the new password of Django's valid PasswordChangeForm. This session stays logged
+    in; every other session of the person ends (their session hash no longer matches)."""
+    with transaction.atomic():
+        user = form.save()
+        audit.record_for_member(user, audit.Action.PASSWORD_CHANGED, request=request)
+    update_session_auth_hash(request, user)
+    return user

@@ -7,7 +7,7 @@ import django_otp
 from django import forms
 from django.conf import settings
 from django.contrib import messages as flash
-from django.contrib.auth import get_user_model, update_session_auth_hash
+from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -156,17 +156,14 @@ def _two_factor_on(request, device):
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
-    """Django's password change: this session stays logged in, every other session of the
-    person ends (their session hash no longer matches)."""
+    """Django's password change page; the change itself is actions.change_password."""
 
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("password_change_done")
 
     def form_valid(self, form):
-        response = super().form_valid(form)
-        update_session_auth_hash(self.request, form.user)
-        audit.record_for_member(form.user, audit.Action.PASSWORD_CHANGED, request=self.request)
-        return response
+        actions.change_password(self.request, form)
+        return redirect(self.get_success_url())
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
