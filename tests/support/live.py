@@ -23,10 +23,9 @@ import pytest
 
 from whatsapp.simulator.fake_graph import FakeGraphAPI
 
-from .servers import die_with_parent, free_port
+from .servers import BASE_DIR, die_with_parent, free_port
 from .waiting import wait_until
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_SECONDS = 60  # a deadline, generous: with -n 2 two stacks may start at once on a busy machine
 STOP_TIMEOUT_SECONDS = 5
 LOG_TAIL_LINES = 40
