@@ -31,8 +31,10 @@ logger = logging.getLogger(__name__)
 META_GRAPH_HOST = "graph.facebook.com"
 
 # How a failed send is handled, by Meta's code (META_FACTS.md section 6).
+THROUGHPUT_LIMIT = 130429  # the number's messages per second
+MEDIA_TOO_LARGE = 131052  # an inbound file over what WhatsApp delivers (100 MB) or we take
 # OUTAGE: Meta or the network is struggling: wait and retry for as long as it takes.
-OUTAGE_CODES = {0, 1, 2, 4, 80007, 130429, 131016, 131057, 133004}
+OUTAGE_CODES = {0, 1, 2, 4, 80007, THROUGHPUT_LIMIT, 131016, 131057, 133004}
 # The same recipient got too much too fast: back off 4^n seconds for them alone.
 PAIR_RATE_LIMIT = 131056
 # Unknown trouble at Meta: retry, a few times only.

@@ -401,7 +401,7 @@ def send_message(message_id):
     number = message.conversation.phone_number
     if not throttle.wait_for_slot(number.phone_number_id, number.messages_per_second):
         # Every slot of this second is taken for a while: let other work go first.
-        retry_later(message, cloud_api.CloudAPIError(130429, "Throughput limit"), 1)
+        retry_later(message, cloud_api.CloudAPIError(cloud_api.THROUGHPUT_LIMIT, "Throughput limit"), 1)
         return
     try:
         wamid = cloud_api.send_message(message, media_ids=media_actions)
