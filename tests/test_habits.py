@@ -52,3 +52,17 @@ def fixed_temporary_paths(path):
 def test_no_module_names_a_fixed_temporary_path():
     offenders = {str(path.relative_to(TESTS)): fixed for path in SOURCES if (fixed := fixed_temporary_paths(path))}
     assert not offenders, f"use tmp_path or tmp_path_factory instead: {offenders}"
+
+
+def test_a_test_sleeps_only_for_the_behaviour_under_test_and_says_so():
+    """Tests wait for a condition with a deadline (tests/support/waiting.py). A fixed sleep
+    is left only where the time itself is under test (an idle socket, an outage's length), and
+    its line says so."""
+    unexplained = [
+        f"{path.name}:{number}"
+        for path in SOURCES
+        if path.name.startswith("test_") and path.name != "test_habits.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "sleep(" in line and "#" not in line
+    ]
+    assert not unexplained, f"wait for a condition instead (tests/support/waiting.py): {unexplained}"
