@@ -298,10 +298,11 @@ def test_every_field_pywa_has_a_type_for_is_read_from_its_typed_update(payload, 
 def test_a_template_status_update_is_applied_and_logged(receive, acme):
     event = receive(payloads.template_status_update(987, "order_update", "APPROVED"))
     template = MessageTemplate.objects.get(tenant=acme, meta_id="987")
-    assert (template.name, template.language, template.status, template.reason) == (
+    assert (template.name, template.language, template.status, template.category, template.reason) == (
         "order_update",
         "en_US",
         "APPROVED",
+        "UTILITY",
         "",
     )
     assert event.state == WebhookEvent.State.PROCESSED
@@ -320,7 +321,8 @@ def test_a_rejected_template_keeps_metas_reason(receive, acme):
 @pytest.mark.filterwarnings("ignore::pywa.errors.PywaUnknownEnumMemberWarning")
 def test_a_template_status_pywa_does_not_know_is_kept_in_metas_words(receive, acme):
     event = receive(payloads.template_status_update(9, "cart", "SOMETHING_NEW", category="NEW_KIND"))
-    assert MessageTemplate.objects.get(meta_id="9").status == "SOMETHING_NEW"
+    template = MessageTemplate.objects.get(meta_id="9")
+    assert (template.status, template.category) == ("SOMETHING_NEW", "NEW_KIND")
     assert event.state == WebhookEvent.State.PROCESSED
 
 

@@ -83,7 +83,10 @@ def _template_status(tenant, update, value):
 
     status = meta_word(update.new_status, value.get("event"))
     reason = _rejection(update, value)
-    _template(tenant, update, value, status=status, reason=reason)
+    changes = {"status": status, "reason": reason}
+    if update.category:
+        changes["category"] = meta_word(update.category, value.get("message_template_category"))
+    _template(tenant, update, value, **changes)
     sync_templates_job.enqueue(tenant.pk)  # the components may have changed too
     return f"Template {update.template_name} is now {status}" + (f" ({reason})" if reason else "")
 
