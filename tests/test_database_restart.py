@@ -24,8 +24,8 @@ from tests.support.servers import (
     free_port,
     run_manage,
     settings_test_environment,
-    wait_for,
 )
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 

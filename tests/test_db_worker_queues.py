@@ -10,7 +10,8 @@ from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
 from tests.support.recorded_tasks import record, runs
-from tests.support.servers import Process, database_url, no_live_workers, settings_test_environment, wait_for  # noqa: F401
+from tests.support.servers import Process, database_url, no_live_workers, settings_test_environment  # noqa: F401
+from tests.support.waiting import wait_for
 from whatsapp.jobs.models import WorkerHeartbeat
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]

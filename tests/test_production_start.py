@@ -15,7 +15,8 @@ import pytest
 from django.contrib.staticfiles import finders
 from playwright.sync_api import expect
 
-from tests.support.servers import BASE_DIR, Process, RedisServer, database_url, free_port, run_manage, wait_for
+from tests.support.servers import BASE_DIR, Process, RedisServer, database_url, free_port, run_manage
+from tests.support.waiting import wait_for
 from whatsapp.simulator import payloads
 
 TENANT = {

@@ -19,9 +19,9 @@ from tests.support.servers import (
     free_port,
     no_live_workers,  # noqa: F401
     settings_test_environment,
-    wait_for,
 )
 from tests.support.tenants import ACME, PASSWORD
+from tests.support.waiting import wait_for
 from whatsapp.models import Message
 from whatsapp.simulator import payloads
 

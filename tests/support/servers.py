@@ -20,6 +20,8 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
+from .waiting import wait_for
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 STOP_SECONDS = 10
 LOG_TAIL_LINES = 40
@@ -30,16 +32,6 @@ def free_port(host="127.0.0.1"):
     with socket.socket() as probe:
         probe.bind((host, 0))
         return probe.getsockname()[1]
-
-
-def wait_for(condition, seconds, step=0.1):
-    """The condition's first true value within `seconds`, else its last value."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(step)
-    return condition()
 
 
 def database_url(settings_dict):
