@@ -7,7 +7,7 @@ import django_otp
 from django import forms
 from django.conf import settings
 from django.contrib import messages as flash
-from django.contrib.auth import get_user_model, update_session_auth_hash
+from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from tenants import audit
 
-from . import two_factor
+from . import actions, two_factor
 from .forms import EmailAuthenticationForm
 
 PENDING_KEY = "two_factor_pending"
@@ -123,11 +123,7 @@ def two_factor_settings(request):
     device = two_factor.pending_device(request.user)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["code"]):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
-            django_otp.login(request, device)
-            audit.record_for_member(request.user, audit.Action.TWO_FACTOR_ENABLED, request=request)
+        if actions.turn_on_two_factor(request, device, form.cleaned_data["code"]):
             flash.success(request, "Two-factor authentication is on. You will enter a code each time you log in.")
             return redirect(_safe_next(request, request.GET.get("next") or reverse("two_factor")))
         form.add_error("code", "That code is not right. Check the time on your phone and try the newest code.")
@@ -152,8 +148,7 @@ def _two_factor_on(request, device):
         ):
             form.add_error(None, "The password or the code is not right.")
         else:
-            device.delete()
-            audit.record_for_member(request.user, audit.Action.TWO_FACTOR_DISABLED, request=request)
+            actions.turn_off_two_factor(request, device)
             flash.success(request, "Two-factor authentication is off.")
             return redirect("two_factor")
     context = {"form": form, "enabled": True, "required_by": required_by}
@@ -161,17 +156,14 @@ def _two_factor_on(request, device):
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
-    """Django's password change: this session stays logged in, every other session of the
-    person ends (their session hash no longer matches)."""
+    """Django's password change page; the change itself is actions.change_password."""
 
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("password_change_done")
 
     def form_valid(self, form):
-        response = super().form_valid(form)
-        update_session_auth_hash(self.request, form.user)
-        audit.record_for_member(form.user, audit.Action.PASSWORD_CHANGED, request=self.request)
-        return response
+        actions.change_password(self.request, form)
+        return redirect(self.get_success_url())
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -3,6 +3,8 @@
 
 import logging
 
+from inbox.lengths import fit
+
 from .models import AuditEvent, Membership
 
 logger = logging.getLogger(__name__)
@@ -28,7 +30,7 @@ def record(tenant, action, *, actor=None, target="", details=None, request=None)
         actor=actor,
         actor_email=actor.email if actor else "",
         action=action,
-        target=str(target)[:255],
+        target=fit(AuditEvent, "target", str(target)),
         details=details or {},
         ip=client_ip(request),
     )

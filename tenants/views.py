@@ -7,6 +7,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from whatsapp.admin import SECRET_FIELDS, ConnectionForm
+from whatsapp.team import actions as team_actions
 
 from . import invitations
 from . import members as member_actions
@@ -113,7 +114,7 @@ def connection(request, membership):
     form = ConnectionForm(request.POST or None, instance=membership.tenant.whatsapp)
     form.request = request
     if request.method == "POST" and form.is_valid():
-        form.save()
+        team_actions.save_connection(form.save(commit=False), request=request)
         flash.success(request, "WhatsApp connection saved.")
         return redirect("tenants:connection", slug=membership.tenant.slug)
     return render(

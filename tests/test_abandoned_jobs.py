@@ -7,7 +7,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from tests.support.tenants import ACME
-from whatsapp.maintenance import ABANDONED_AFTER, requeue_abandoned_tasks
+from whatsapp.maintenance import ABANDONED_AFTER, Abandoned, requeue_abandoned_tasks
 from whatsapp.models import Message, WebhookEvent
 from whatsapp.sending.delivery import send_message
 from whatsapp.simulator import payloads
@@ -28,6 +28,7 @@ def test_a_webhook_job_abandoned_mid_run_is_enqueued_again_and_processed_once(we
     assert requeue_abandoned_tasks() == 1
     job.refresh_from_db()
     assert job.status == "FAILED" and "enqueued again" in job.traceback
+    assert job.task_result.errors[0].exception_class is Abandoned
     assert requeue_abandoned_tasks() == 0  # the failed job is not picked twice
     run_tasks()
 

@@ -171,6 +171,26 @@ def test_two_factor_changes_and_password_changes_are_recorded(owner, acme, owner
     assert len(entries(acme, Action.PASSWORD_CHANGED)) == 1
 
 
+def test_a_wrong_code_turns_nothing_on_and_records_nothing(owner, acme, owner_client):
+    owner_client.get("/accounts/2fa/")
+    device = owner.totpdevice_set.get()
+    wrong = f"{(int(code(device)) + 1) % 1_000_000:06d}"
+    assert owner_client.post("/accounts/2fa/", {"code": wrong}).status_code == 400
+    assert not owner.totpdevice_set.get().confirmed
+    assert not entries(acme, Action.TWO_FACTOR_ENABLED)
+
+
+def test_turning_two_factors_off_is_recorded(owner, acme, owner_client):
+    owner_client.get("/accounts/2fa/")
+    device = owner.totpdevice_set.get()
+    owner_client.post("/accounts/2fa/", {"code": code(device)})
+    device.refresh_from_db()
+    owner_client.post("/accounts/2fa/", {"code": code(device, 1), "password": PASSWORD})
+    assert not owner.totpdevice_set.exists()
+    [entry] = entries(acme, Action.TWO_FACTOR_DISABLED)
+    assert (entry.actor, entry.target) == (owner, owner.email)
+
+
 def test_security_settings_changes_are_recorded(acme, owner_client):
     owner_client.post("/t/acme/security/", {"require_2fa": "", "retention_days": "90"})
     [entry] = entries(acme, Action.SETTINGS_CHANGED)

@@ -119,6 +119,22 @@ def test_blocking_twice_changes_nothing_the_second_time(contact, published):
     assert events[0][1]["blocked"] is True and "Unblock" in events[0][1]["html"]
 
 
+def test_a_marketing_stop_from_meta_shows_on_the_panel_once(contact, webhook, run_tasks, published):
+    stop = payloads.user_preferences(PNID, payloads.marketing_preference(CUSTOMER, "stop"))
+    webhook.post(stop)
+    run_tasks()
+    assert contacts.set_marketing_preference(contact.tenant, wa_id=CUSTOMER, user_id="", stopped=True) == 1
+    assert Contact.objects.get().marketing_opted_out
+    events = published()
+    assert [event for event, _ in events] == ["contact.updated"]
+    assert "Stopped by the customer" in events[0][1]["html"]
+
+
+def test_a_marketing_preference_naming_nobody_changes_nothing(contact):
+    assert contacts.set_marketing_preference(contact.tenant, wa_id="", user_id="", stopped=True) == 0
+    assert not Contact.objects.get().marketing_opted_out
+
+
 def test_a_blocked_contacts_message_is_stored_but_raises_nothing(contact, conversation, webhook, run_tasks, published):
     Conversation.objects.filter(pk=conversation.pk).update(unread_count=0, status=Conversation.Status.RESOLVED)
     before = Conversation.objects.get()

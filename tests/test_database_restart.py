@@ -4,7 +4,7 @@ outage once, finishes what it ran, runs again the task the outage cut off, and t
 enqueued afterwards at once (its LISTEN connection is back); no task ends twice. A web
 process's /healthz answers 200 again as soon as the database does.
 
-The database is a cluster of the test's own (tests/servers.py), stopped and started at will."""
+The database is a cluster of the test's own (tests/support/servers.py), stopped and started at will."""
 
 import json
 import subprocess
@@ -24,8 +24,8 @@ from tests.support.servers import (
     free_port,
     run_manage,
     settings_test_environment,
-    wait_for,
 )
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -98,7 +98,7 @@ def test_the_worker_rides_out_a_database_restart(cluster, environment, worker, r
     enqueue(environment, log, ("across", OUTAGE_SECONDS, False), ("cut", OUTAGE_SECONDS + 2, True))
     assert wait_for(lambda: {"across", "cut"} <= runs(log).keys(), 15), worker.tail()
     cluster.stop()
-    time.sleep(OUTAGE_SECONDS + 1)
+    time.sleep(OUTAGE_SECONDS + 1)  # the outage under test: the database stays down this long
     assert worker.alive, worker.tail()
     cluster.start()
 

@@ -3,7 +3,6 @@ queue of settings.TASKS (default, webhooks, media); `--queue-name` only narrows 
 worker processes on the test database."""
 
 import re
-import time
 
 import pytest
 from django.db import connection
@@ -11,7 +10,8 @@ from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
 from tests.support.recorded_tasks import record, runs
-from tests.support.servers import Process, database_url, no_live_workers, settings_test_environment, wait_for  # noqa: F401
+from tests.support.servers import Process, database_url, no_live_workers, settings_test_environment  # noqa: F401
+from tests.support.waiting import wait_for
 from whatsapp.jobs.models import WorkerHeartbeat
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
@@ -74,7 +74,10 @@ def test_queue_name_narrows_the_worker_to_the_queues_named(start_worker, tmp_pat
     record.using(queue_name="default").enqueue(str(log), "default")
     record.using(queue_name="webhooks").enqueue(str(log), "webhooks")
     assert wait_for(lambda: runs(log).get("webhooks") == ["start", "end"], 30), worker.tail()
-    time.sleep(2)  # two polls: the default queue's task is still not taken
+    # A later task of its own queue runs too: the older default one was passed over, not
+    # waiting for its turn.
+    record.using(queue_name="webhooks").enqueue(str(log), "webhooks-later")
+    assert wait_for(lambda: runs(log).get("webhooks-later") == ["start", "end"], 30), worker.tail()
     assert "default" not in runs(log)
     assert DBTaskResult.objects.get(queue_name="default").status == "READY"
     assert queue_states() == {"default": "no worker", "media": "no worker", "webhooks": "ok"}

@@ -4,26 +4,18 @@ The simulated customer writes, the agent replies, and the ticks reach read."""
 
 import os
 import signal
-import socket
 import subprocess
-from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.servers import BASE_DIR, free_port
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
-ROOT = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 120  # a first run migrates a new SQLite database
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +33,7 @@ def demo(tmp_path_factory):
     environment.update(VAR_DIR=str(var_dir), PORT=str(port), WHATSAPP_GRAPH_URL=f"http://127.0.0.1:{graph_port}")
     log = open(var_dir / "run.log", "wb")
     process = subprocess.Popen(
-        ["scripts/run"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        ["scripts/run"], cwd=BASE_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -6,14 +6,13 @@ import os
 import subprocess
 import sys
 from datetime import timedelta
-from pathlib import Path
 
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from tests.support.servers import BASE_DIR
 from whatsapp.webhook.ingest import process_webhook_event
 
-BASE_DIR = Path(__file__).resolve().parent.parent
 CLOSED_PORT = "127.0.0.1:9"
 
 

@@ -4,11 +4,20 @@ onto the agent's page."""
 import json
 
 import pytest
+from pywa.types import (
+    AccountUpdate,
+    TemplateCategoryUpdate,
+    TemplateComponentsUpdate,
+    TemplateQualityUpdate,
+    TemplateStatusUpdate,
+    UserMarketingPreferences,
+)
 
 from tests.support.meta_samples import PYWA_SAMPLES as SAMPLES
 from tests.support.tenants import ACME
 from whatsapp.models import Contact, Conversation, Message, MessageTemplate, PhoneNumber, StatusUpdate, WebhookEvent
 from whatsapp.simulator import payloads
+from whatsapp.webhook import account_updates, ingest, updates
 
 PNID = ACME["phone_number_id"]
 CUSTOMER = "15551234567"
@@ -265,88 +274,177 @@ def test_integer_timestamps_and_unknown_fields_are_accepted(receive):
     assert Message.objects.get().timestamp.timestamp() == 1_800_000_000
 
 
+# --- Other fields: each read from PyWA's typed update where PyWA has a type for it ----------
+
+
+@pytest.mark.parametrize(
+    ("payload", "pywa_type"),
+    [
+        (payloads.template_status_update(7, "order_update", "APPROVED"), TemplateStatusUpdate),
+        (payloads.template_category_update(7, "order_update", "MARKETING", "UTILITY"), TemplateCategoryUpdate),
+        (payloads.template_quality_update(7, "order_update", "YELLOW", "GREEN"), TemplateQualityUpdate),
+        (payloads.template_components_update(7, "order_update", "Hi {{1}}"), TemplateComponentsUpdate),
+        (payloads.account_update("ACCOUNT_VIOLATION", violation_info={"violation_type": "SPAM"}), AccountUpdate),
+        (payloads.user_preferences(PNID, payloads.marketing_preference(CUSTOMER, "stop")), UserMarketingPreferences),
+    ],
+    ids=lambda value: value.__name__ if isinstance(value, type) else None,
+)
+def test_every_field_pywa_has_a_type_for_is_read_from_its_typed_update(payload, pywa_type):
+    (field, envelope), *others = ingest.split_items(payload)
+    assert not others and account_updates.reads_typed(field, envelope["entry"][0]["changes"][0]["value"])
+    assert isinstance(updates.Parser().parse(field, envelope), pywa_type)
+
+
 def test_a_template_status_update_is_applied_and_logged(receive, acme):
-    update = {
-        "event": "APPROVED",
-        "message_template_id": 987,
-        "message_template_name": "order_update",
-        "message_template_language": "en_US",
-        "reason": None,
-    }
-    event = receive(payloads.field_update("message_template_status_update", update))
-    assert MessageTemplate.objects.get(tenant=acme, meta_id="987").status == "APPROVED"
-    assert "order_update is now APPROVED" in event.error
+    event = receive(payloads.template_status_update(987, "order_update", "APPROVED"))
+    template = MessageTemplate.objects.get(tenant=acme, meta_id="987")
+    assert (template.name, template.language, template.status, template.category, template.reason) == (
+        "order_update",
+        "en_US",
+        "APPROVED",
+        "UTILITY",
+        "",
+    )
+    assert event.state == WebhookEvent.State.PROCESSED
+    assert event.error == "Template order_update is now APPROVED"
+
+
+def test_a_rejected_template_keeps_metas_reason(receive, acme):
+    rejection = {"reason": "Parameters next to each other.", "recommendation": "Separate them."}
+    event = receive(
+        payloads.template_status_update(9, "cart", "REJECTED", reason="INVALID_FORMAT", rejection_info=rejection)
+    )
+    assert MessageTemplate.objects.get(meta_id="9").reason == "INVALID_FORMAT — Parameters next to each other."
+    assert "cart is now REJECTED (INVALID_FORMAT — Parameters next to each other.)" in event.error
+
+
+@pytest.mark.filterwarnings("ignore::pywa.errors.PywaUnknownEnumMemberWarning")
+def test_a_template_status_pywa_does_not_know_is_kept_in_metas_words(receive, acme):
+    event = receive(payloads.template_status_update(9, "cart", "SOMETHING_NEW", category="NEW_KIND"))
+    template = MessageTemplate.objects.get(meta_id="9")
+    assert (template.status, template.category) == ("SOMETHING_NEW", "NEW_KIND")
+    assert event.state == WebhookEvent.State.PROCESSED
 
 
 def test_template_category_and_quality_updates_are_applied(receive, acme):
-    receive(
-        payloads.field_update(
-            "template_category_update",
-            {
-                "message_template_id": 5,
-                "message_template_name": "promo",
-                "previous_category": "UTILITY",
-                "new_category": "MARKETING",
-            },
-        )
-    )
-    receive(
-        payloads.field_update(
-            "message_template_quality_update",
-            {"message_template_id": 5, "previous_quality_score": "GREEN", "new_quality_score": "YELLOW"},
-        )
-    )
+    moved = receive(payloads.template_category_update(5, "promo", "MARKETING", previous_category="UTILITY"))
+    rated = receive(payloads.template_quality_update(5, "promo", "YELLOW", "GREEN"))
     template = MessageTemplate.objects.get(meta_id="5")
     assert (template.category, template.quality_score) == ("MARKETING", "YELLOW")
+    assert moved.error == "Template promo moved from UTILITY to MARKETING"
+    assert rated.error == "Template promo quality: GREEN → YELLOW"
+
+
+def test_a_coming_category_change_is_noted_with_the_current_category_kept(receive, acme):
+    event = receive(payloads.template_category_update(5, "promo", "UTILITY", correct_category="MARKETING"))
+    assert MessageTemplate.objects.get(meta_id="5").category == "UTILITY"
+    assert event.error == "Template promo is UTILITY; Meta will make it MARKETING in 24 hours"
+
+
+def test_a_template_components_update_is_noted(receive, acme):
+    event = receive(payloads.template_components_update(6, "welcome", "Hi {{1}}! Welcome."))
+    assert MessageTemplate.objects.get(meta_id="6").name == "welcome"
+    assert event.state == WebhookEvent.State.PROCESSED and event.error == "Template welcome components changed"
+
+
+def test_a_template_update_pywa_cannot_read_fails_with_the_reason(receive, acme):
+    payload = payloads.template_quality_update(5, "promo", "YELLOW", "GREEN")
+    del payload["entry"][0]["changes"][0]["value"]["message_template_name"]
+    event = receive(payload)
+    assert event.state == WebhookEvent.State.FAILED
+    assert "PyWA could not read this message_template_quality_update change" in event.error
+    assert not MessageTemplate.objects.exists()
 
 
 def test_a_phone_number_quality_update_is_applied(receive, acme):
-    receive(
-        payloads.field_update(
-            "phone_number_quality_update",
-            {"display_phone_number": ACME["display_phone_number"], "event": "FLAGGED", "current_limit": "TIER_1K"},
-        )
-    )
+    event = receive(payloads.phone_number_quality_update(ACME["display_phone_number"], "FLAGGED", "TIER_1K"))
     number = PhoneNumber.objects.get(tenant=acme)
     assert (number.quality_rating, number.messaging_limit) == ("FLAGGED", "TIER_1K")
+    assert event.state == WebhookEvent.State.PROCESSED
+
+
+def test_an_approved_display_name_becomes_the_numbers_verified_name(receive, acme):
+    receive(payloads.phone_number_name_update(ACME["display_phone_number"], "Acme Support", "APPROVED"))
+    receive(payloads.phone_number_name_update(ACME["display_phone_number"], "Acme Deals", "REJECTED"))
+    assert PhoneNumber.objects.get(tenant=acme).verified_name == "Acme Support"
 
 
 def test_an_account_update_is_stored_and_described(receive):
-    event = receive(
-        payloads.field_update(
-            "account_update", {"event": "ACCOUNT_VIOLATION", "violation_info": {"violation_type": "SPAM"}}
-        )
-    )
-    assert event.state == WebhookEvent.State.PROCESSED and "ACCOUNT_VIOLATION" in event.error
-
-
-def test_a_marketing_stop_marks_the_contact(receive):
-    receive(inbound("text", {"body": "hi"}))
-    preference = {
-        "wa_id": CUSTOMER,
-        "detail": "User requested to stop",
-        "category": "marketing_messages",
-        "value": "stop",
-        "timestamp": 1_800_000_000,
-    }
-    receive(
-        payloads.field_update(
-            "user_preferences",
-            {
-                "messaging_product": "whatsapp",
-                "metadata": {"phone_number_id": PNID},
-                "contacts": [],
-                "user_preferences": [preference],
-            },
-        )
-    )
-    assert Contact.objects.get().marketing_opted_out
-
-
-def test_a_field_this_inbox_does_not_act_on_is_still_stored_and_noted(receive):
-    event = receive(payloads.field_update("calls", {"calls": [{"id": "c1", "event": "connect"}]}))
+    event = receive(payloads.account_update("ACCOUNT_VIOLATION", violation_info={"violation_type": "SPAM"}))
     assert event.state == WebhookEvent.State.PROCESSED
-    assert "calls: stored" in event.error
+    assert event.error == "Account update: ACCOUNT_VIOLATION (violation SPAM)"
+
+
+def test_an_account_restriction_names_each_restriction_and_its_end(receive):
+    restrictions = [{"restriction_type": "RESTRICTED_BIZ_INITIATED_MESSAGING", "expiration": 1_800_000_000}]
+    event = receive(payloads.account_update("ACCOUNT_RESTRICTION", restriction_info=restrictions))
+    assert event.error == (
+        "Account update: ACCOUNT_RESTRICTION (RESTRICTED_BIZ_INITIATED_MESSAGING until 2027-01-15 08:00 UTC)"
+    )
+
+
+def test_account_facts_pywa_has_no_field_for_are_read_from_metas_value(receive):
+    certification = {"client_business_id": "1", "status": "APPROVED", "rejection_reasons": ["NONE"]}
+    verified = receive(
+        payloads.account_update(
+            "PARTNER_CLIENT_CERTIFICATION_STATUS_UPDATE", partner_client_certification_info=certification
+        )
+    )
+    located = receive(payloads.account_update("BUSINESS_PRIMARY_LOCATION_COUNTRY_UPDATE", country="IN"))
+    assert verified.error.endswith("(partner verification APPROVED)")
+    assert located.error.endswith("(country IN)")
+
+
+def test_a_marketing_stop_marks_the_contact_and_a_resume_clears_it(receive):
+    receive(inbound("text", {"body": "hi"}))
+    stop = receive(payloads.user_preferences(PNID, payloads.marketing_preference(CUSTOMER, "stop")))
+    assert Contact.objects.get().marketing_opted_out
+    assert stop.error == f"Marketing preferences: {CUSTOMER} stopped marketing messages"
+    receive(payloads.user_preferences(PNID, payloads.marketing_preference(CUSTOMER, "resume")))
+    assert not Contact.objects.get().marketing_opted_out
+
+
+def test_each_preference_of_a_batch_applies_to_its_own_customer(receive):
+    other = "15557654321"
+    receive(inbound("text", {"body": "hi"}))
+    receive(inbound("text", {"body": "hello"}, wa_id=other))
+    receive(
+        payloads.user_preferences(
+            PNID, payloads.marketing_preference(other, "resume"), payloads.marketing_preference(CUSTOMER, "stop")
+        )
+    )
+    assert Contact.objects.get(wa_id=CUSTOMER).marketing_opted_out
+    assert not Contact.objects.get(wa_id=other).marketing_opted_out
+
+
+def test_a_preference_without_contacts_names_its_customer_itself(receive):
+    receive(inbound("text", {"body": "hi"}))
+    payload = payloads.user_preferences(PNID, payloads.marketing_preference(CUSTOMER, "stop"))
+    payload["entry"][0]["changes"][0]["value"]["contacts"] = []
+    event = receive(payload)
+    assert Contact.objects.get().marketing_opted_out and event.state == WebhookEvent.State.PROCESSED
+
+
+def test_a_preference_of_a_category_pywa_does_not_know_is_unsupported_without_a_note(receive):
+    receive(inbound("text", {"body": "hi"}))
+    preference = payloads.marketing_preference(CUSTOMER, "stop", category="service_messages")
+    event = receive(payloads.user_preferences(PNID, preference))
+    assert not Contact.objects.get().marketing_opted_out
+    assert event.state == WebhookEvent.State.PROCESSED
+    assert event.error == "user_preferences (service_messages): unsupported by this inbox; stored as Meta sent it."
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("business_capability_update", {"max_daily_conversation_per_phone": 1000, "max_phone_numbers_per_business": 2}),
+        ("calls", {"calls": [{"id": "c1", "event": "connect"}]}),
+    ],
+)
+def test_a_field_this_inbox_does_not_act_on_is_stored_and_shown_as_unsupported(receive, field, value):
+    event = receive(payloads.field_update(field, value))
+    assert event.state == WebhookEvent.State.PROCESSED
+    assert event.error == f"{field}: unsupported by this inbox; stored as Meta sent it."
 
 
 def sample_bodies():

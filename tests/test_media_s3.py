@@ -6,7 +6,6 @@ import hashlib
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import boto3
 import httpx
@@ -15,11 +14,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from moto.server import ThreadedMotoServer
 
 from tests.support.media_files import PDF, png
+from tests.support.servers import BASE_DIR
 from tests.support.tenants import ACME
 from whatsapp.models import Conversation, MediaFile
 from whatsapp.simulator import payloads
 
-ROOT = Path(__file__).resolve().parent.parent
 PNID = ACME["phone_number_id"]
 BUCKET = "inbox-media-test"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
@@ -156,7 +155,7 @@ def test_the_environment_alone_configures_private_s3_storage(s3_server, bucket, 
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", script],
-        cwd=ROOT,
+        cwd=BASE_DIR,
         env=env,
         capture_output=True,
         text=True,

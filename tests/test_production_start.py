@@ -15,7 +15,8 @@ import pytest
 from django.contrib.staticfiles import finders
 from playwright.sync_api import expect
 
-from tests.support.servers import BASE_DIR, Process, RedisServer, database_url, free_port, run_manage, wait_for
+from tests.support.servers import BASE_DIR, Process, RedisServer, database_url, free_port, run_manage
+from tests.support.waiting import wait_for
 from whatsapp.simulator import payloads
 
 TENANT = {
@@ -122,7 +123,7 @@ def test_every_static_file_a_template_names_exists():
 @pytest.mark.browser
 @pytest.mark.stack
 @pytest.mark.slow
-def test_the_documented_production_start_serves_a_styled_live_inbox(production, page):
+def test_the_documented_production_start_serves_a_styled_live_inbox(production, page, tmp_path):
     broken = []
     page.on(
         "response", lambda response: broken.append((response.status, response.url)) if response.status >= 400 else None
@@ -152,5 +153,5 @@ def test_the_documented_production_start_serves_a_styled_live_inbox(production, 
     response = payloads.deliver(f"{production}/webhooks/whatsapp/northwind/", payload, TENANT["app-secret"])
     assert response.status_code == 200
     expect(page.locator(".conversation-item", has_text="Carla")).to_contain_text("Is my order on its way?")
-    page.screenshot(path="/tmp/browser-production.png")
+    page.screenshot(path=tmp_path / "browser-production.png")
     assert broken == []

@@ -1,7 +1,7 @@
 """Redis goes away under the running inbox and comes back: webhooks are still stored and
 processed, /healthz stays 200 and names the channel layer unavailable, the worker stays up,
 and the page left open catches up with what it missed once Redis returns, then goes on live.
-Redis is a server of the test's own (tests/servers.py), stopped and started at will."""
+Redis is a server of the test's own (tests/support/servers.py), stopped and started at will."""
 
 import os
 import sys
@@ -19,9 +19,9 @@ from tests.support.servers import (
     free_port,
     no_live_workers,  # noqa: F401
     settings_test_environment,
-    wait_for,
 )
 from tests.support.tenants import ACME, PASSWORD
+from tests.support.waiting import wait_for
 from whatsapp.models import Message
 from whatsapp.simulator import payloads
 

@@ -1,8 +1,8 @@
 """The webhook endpoint (whatsapp/webhook/asgi.py) driven through the ASGI application, as a
 server runs it: on PostgreSQL it stores through its own async pool.
 
-The behaviour tests of test_webhook.py (which come through the URLconf's view to the same
-endpoint, on Django's connection) run here again (the classes below inherit them). The pool's
+The behaviour tests test_webhook.py runs through the URLconf's view (on Django's connection)
+run here again: both inherit them from tests/support/webhook_behaviour.py. The pool's
 connections see only committed rows, so these tests use transactional_db."""
 
 import asyncio
@@ -12,8 +12,9 @@ import httpx
 import pytest
 from django.db import connection
 
-from tests import test_webhook as through_django
+from tests.support import webhook_behaviour
 from tests.support.tenants import ACME, GLOBEX
+from tests.support.webhook_behaviour import customer_text
 from whatsapp.models import Message, WebhookEvent, WebhookReject
 from whatsapp.simulator import payloads
 from whatsapp.webhook import asgi as webhook_asgi
@@ -58,15 +59,15 @@ def webhook(no_live_stack, transactional_db, acme):
     return AsgiPoster("acme", ACME["app_secret"])
 
 
-class TestSignaturesThroughAsgi(through_django.TestSignatures):
+class TestSignaturesThroughAsgi(webhook_behaviour.Signatures):
     pass
 
 
-class TestExactlyOnceThroughAsgi(through_django.TestExactlyOnce):
+class TestExactlyOnceThroughAsgi(webhook_behaviour.ExactlyOnce):
     pass
 
 
-class TestBadInputThroughAsgi(through_django.TestBadInput):
+class TestBadInputThroughAsgi(webhook_behaviour.BadInput):
     pass
 
 
@@ -77,7 +78,7 @@ def test_the_asgi_application_answers_the_webhook_url_before_django():
 
 
 def test_a_stored_event_and_its_task_are_what_the_worker_expects(webhook, run_tasks):
-    assert webhook.post(through_django.customer_text("Hi", name="Ada")).status_code == 200
+    assert webhook.post(customer_text("Hi", name="Ada")).status_code == 200
     event = WebhookEvent.objects.get()
     assert (event.state, event.fields, event.item_counts, event.deliveries) == (
         "pending",
@@ -94,7 +95,7 @@ def test_messages_are_processed_before_statuses(webhook):
     from django_tasks_db.models import DBTaskResult
 
     webhook.post(payloads.status(PNID, "wamid.X", "delivered", "15551234567"))
-    webhook.post(through_django.customer_text("first in line"))
+    webhook.post(customer_text("first in line"))
     assert [task.priority for task in DBTaskResult.objects.ready()] == [10, 0]
 
 
@@ -109,7 +110,7 @@ def test_only_events_with_customers_messages_wake_the_workers(webhook):
     with psycopg.connect(storage.database_conninfo(), autocommit=True) as listener:
         listener.execute(f"LISTEN {CHANNEL}")
         webhook.post(payloads.status(PNID, "wamid.X", "delivered", "15551234567"))
-        webhook.post(through_django.customer_text("wake up"))
+        webhook.post(customer_text("wake up"))
         announced = [notification.payload for notification in listener.notifies(timeout=1)]
     message_task = DBTaskResult.objects.get(priority=10)
     assert announced == [f"webhooks:{message_task.pk}"]
@@ -142,23 +143,23 @@ def test_300_unsigned_posts_racing_on_the_pool_make_one_row_and_lose_no_count(we
 
 
 def test_an_unknown_or_inactive_tenant_is_404(webhook, acme):
-    assert AsgiPoster("nobody", ACME["app_secret"]).post(through_django.customer_text()).status_code == 404
+    assert AsgiPoster("nobody", ACME["app_secret"]).post(customer_text()).status_code == 404
     acme.active = False
     acme.save()
-    assert webhook.post(through_django.customer_text()).status_code == 404
+    assert webhook.post(customer_text()).status_code == 404
     assert not WebhookEvent.objects.exists()
 
 
 def test_each_tenant_checks_its_own_secret(webhook, globex):
-    assert AsgiPoster("globex", GLOBEX["app_secret"]).post(through_django.customer_text()).status_code == 200
-    assert AsgiPoster("globex", ACME["app_secret"]).post(through_django.customer_text()).status_code == 403
+    assert AsgiPoster("globex", GLOBEX["app_secret"]).post(customer_text()).status_code == 200
+    assert AsgiPoster("globex", ACME["app_secret"]).post(customer_text()).status_code == 403
     assert WebhookEvent.objects.filter(tenant=globex).count() == 1
     assert WebhookReject.objects.get(tenant=globex).invalid == 1
 
 
 def test_a_declared_length_over_the_cap_is_413_before_reading(webhook, settings):
     settings.WEBHOOK_MAX_BODY_BYTES = 100
-    assert webhook.post(through_django.customer_text()).status_code == 413
+    assert webhook.post(customer_text()).status_code == 413
     assert not WebhookEvent.objects.exists()
 
 
@@ -184,7 +185,7 @@ def failing_store(monkeypatch, error):
 
 def test_a_database_failure_is_500_so_meta_retries(webhook, monkeypatch):
     failing_store(monkeypatch, OSError("the disk is full"))
-    response = webhook.post(through_django.customer_text())
+    response = webhook.post(customer_text())
     assert response.status_code == 500
     assert response.json() == {"error": "Could not store the update; please retry."}
     assert not WebhookEvent.objects.exists()
@@ -192,7 +193,7 @@ def test_a_database_failure_is_500_so_meta_retries(webhook, monkeypatch):
 
 def test_an_unreachable_database_is_503_so_meta_retries(webhook, monkeypatch):
     failing_store(monkeypatch, storage.Unavailable("connection refused"))
-    response = webhook.post(through_django.customer_text())
+    response = webhook.post(customer_text())
     assert response.status_code == 503
     assert response.json() == {"error": "The database is unavailable; please retry."}
 
@@ -213,7 +214,7 @@ def test_other_urls_still_reach_django(webhook):
 
 
 def test_a_host_django_refuses_is_still_refused(webhook):
-    response = webhook.post(through_django.customer_text(), Host="evil.example")
+    response = webhook.post(customer_text(), Host="evil.example")
     assert response.status_code == 400
     assert not WebhookEvent.objects.exists()
 
@@ -224,7 +225,7 @@ def test_a_changed_app_secret_applies_to_the_next_webhook(webhook, acme):
     from inbox.asgi import django_asgi_app
 
     new_secret = "acme-new-app-secret-987654321"
-    body = payloads.encode(through_django.customer_text())
+    body = payloads.encode(customer_text())
 
     async def post_before_and_after_the_change():
         app = webhook_asgi.WebhookEndpoint(django_asgi_app)
@@ -236,7 +237,7 @@ def test_a_changed_app_secret_applies_to_the_next_webhook(webhook, acme):
                     url, content=body, headers={"X-Hub-Signature-256": payloads.sign(body, ACME["app_secret"])}
                 )
                 await asyncio.to_thread(change_secret)
-                other = payloads.encode(through_django.customer_text("after"))
+                other = payloads.encode(customer_text("after"))
                 new = await client.post(
                     url, content=other, headers={"X-Hub-Signature-256": payloads.sign(other, new_secret)}
                 )
@@ -266,7 +267,7 @@ def test_a_tenant_replaced_under_the_same_slug_is_read_again(webhook, acme):
             async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
                 answers = []
                 for text in ("before", "after"):
-                    body = payloads.encode(through_django.customer_text(text))
+                    body = payloads.encode(customer_text(text))
                     headers = {"X-Hub-Signature-256": payloads.sign(body, ACME["app_secret"])}
                     answers.append(
                         (await client.post("/webhooks/whatsapp/acme/", content=body, headers=headers)).status_code

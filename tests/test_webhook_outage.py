@@ -1,67 +1,32 @@
 """The webhook while PostgreSQL goes away and comes back, on a cluster of the test's own
-(initdb in a temporary folder, stopped and started mid-flow): 503 quickly while it is down,
-never 200 for what was not stored; Meta's next retry stored within seconds of its return,
-and nothing stored twice."""
+(tests/support/servers.py: initdb in a temporary folder, stopped and started mid-flow): 503
+quickly while it is down, never 200 for what was not stored; Meta's next retry stored within
+seconds of its return, and nothing stored twice."""
 
 import asyncio
 import os
-import shutil
-import socket
 import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 from django.db import connection
-from psycopg.conninfo import make_conninfo
 
+from tests.support.servers import PostgresCluster
+from tests.support.tenants import ACME
 from whatsapp.simulator import payloads
 from whatsapp.webhook import storage
 from whatsapp.webhook.asgi import WebhookEndpoint
 from whatsapp.webhook.ingest import process_webhook_event
 
-from .conftest import ACME
-
 pytestmark = pytest.mark.slow
 
-BIN = Path("/usr/lib/postgresql/15/bin")
+BIN = PostgresCluster.BIN
 POOL_FILLERS = 6
 DOWN_SECONDS = 10
 DOWN_ANSWER_SECONDS = 2.5  # WEBHOOK_POOL_TIMEOUT (1.5 s) and then some
 BACK_WITHIN_SECONDS = 3  # the pool alone, after a 10 s outage, took 3.5 s here; after longer ones, far more
-
-
-class Cluster:
-    """A PostgreSQL cluster in a temporary folder owned by the postgres user, on a free port."""
-
-    def __init__(self):
-        self.folder = Path(tempfile.mkdtemp(prefix="webhook-outage-"))
-        shutil.chown(self.folder, "postgres", "postgres")
-        self.data, self.port = self.folder / "data", _free_port()
-        self._as_postgres(BIN / "initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync")
-
-    def _as_postgres(self, *command):
-        subprocess.run(
-            ["runuser", "-u", "postgres", "--", *map(str, command)], check=True, capture_output=True, timeout=60
-        )
-
-    def start(self):
-        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._as_postgres(BIN / "pg_ctl", "-D", self.data, "-o", options, "-l", self.folder / "log", "-w", "start")
-
-    def stop(self):
-        self._as_postgres(BIN / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
-
-    def conninfo(self, dbname="inbox"):
-        return make_conninfo(host="127.0.0.1", port=self.port, user="postgres", dbname=dbname)
-
-    def remove(self):
-        if (self.data / "postmaster.pid").exists():
-            self.stop()
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @pytest.fixture
@@ -69,10 +34,9 @@ def cluster(transactional_db, acme):
     """Our own PostgreSQL holding a copy of the test database (acme included)."""
     if os.geteuid() != 0 or not (BIN / "initdb").exists() or connection.vendor != "postgresql":
         pytest.skip("Needs root, PostgreSQL 15's initdb, and PostgreSQL as the test database.")
-    cluster = Cluster()
+    cluster = PostgresCluster().start()
     try:
-        cluster.start()
-        subprocess.run([BIN / "psql", "-q", cluster.conninfo("postgres"), "-c", "CREATE DATABASE inbox"], check=True)
+        copy = cluster.create_database("inbox")
         source = connection.settings_dict
         dump = subprocess.run(
             [BIN / "pg_dump", "--no-owner", "-h", source["HOST"] or "127.0.0.1", "-p", str(source["PORT"] or 5432)]
@@ -80,8 +44,9 @@ def cluster(transactional_db, acme):
             check=True,
             capture_output=True,
         )
-        restore = [BIN / "psql", "-q", "-v", "ON_ERROR_STOP=1", cluster.conninfo()]
-        subprocess.run(restore, input=dump.stdout, check=True, capture_output=True)
+        subprocess.run(
+            [BIN / "psql", "-q", "-v", "ON_ERROR_STOP=1", copy], input=dump.stdout, check=True, capture_output=True
+        )
         yield cluster
     finally:
         cluster.remove()
@@ -93,7 +58,7 @@ def signed(payload):
 
 
 def test_the_webhook_answers_503_while_postgresql_is_down_and_stores_the_retry_once_it_is_back(cluster, monkeypatch):
-    monkeypatch.setattr(storage, "database_conninfo", cluster.conninfo)
+    monkeypatch.setattr(storage, "database_conninfo", lambda: cluster.url("inbox"))
     first = [signed(customer_text(f"before {index}")) for index in range(POOL_FILLERS)]
     during = signed(customer_text("during"))
 
@@ -120,7 +85,7 @@ def test_the_webhook_answers_503_while_postgresql_is_down_and_stores_the_retry_o
                     retries.append(await post(client, during))  # Meta's retries
                     if retries[-1][0] == 200:
                         break
-                    await asyncio.sleep(0.25)
+                    await asyncio.sleep(0.25)  # Meta's retry cadence here: four a second
                 back_after = time.monotonic() - back_at
                 again = await asyncio.gather(*(post(client, body) for body in first))  # Meta's duplicates
                 return stored, down, back_after, retries, again
@@ -133,7 +98,7 @@ def test_the_webhook_answers_503_while_postgresql_is_down_and_stores_the_retry_o
     assert max(seconds for _, seconds in down) < DOWN_ANSWER_SECONDS, down
     assert retries[-1][0] == 200 and back_after < BACK_WITHIN_SECONDS, (back_after, retries)
     assert {status for status, _ in again} == {200}
-    with psycopg.connect(cluster.conninfo()) as database:
+    with psycopg.connect(cluster.url("inbox")) as database:
         deliveries = database.execute("SELECT deliveries FROM whatsapp_webhookevent ORDER BY id").fetchall()
         tasks = database.execute(
             "SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE task_path = %s",
@@ -145,9 +110,3 @@ def test_the_webhook_answers_503_while_postgresql_is_down_and_stores_the_retry_o
 
 def customer_text(text):
     return payloads.text_message(ACME["phone_number_id"], "15551234567", text)
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

@@ -12,15 +12,15 @@ from whatsapp.models import (
     WebhookEvent,
     WebhookReject,
 )
-from whatsapp.sending import delivery
+from whatsapp.team import actions as team_actions
 
 SECRET_FIELDS = ("app_secret", "verify_token", "access_token")
 
 
 class ConnectionForm(forms.ModelForm):
     """Secrets are write-only: the form shows their last characters, and a blank field
-    keeps the stored value. Saving writes the audit log: which fields changed, never their
-    values. Set `request` on the form (or its class) to record who did it."""
+    keeps the stored value. Saving goes through team.actions.save_connection, which writes
+    the audit log. Set `request` on the form (or its class) to record who did it."""
 
     request = None
 
@@ -31,8 +31,6 @@ class ConnectionForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.stored_token = self.instance.access_token if self.instance.pk else ""
-        self.stored = {name: getattr(self.instance, name) if self.instance.pk else None for name in self.Meta.fields}
         for name in SECRET_FIELDS:
             stored = getattr(self.instance, name, "") if self.instance.pk else ""
             self.fields[name].required = not stored
@@ -40,28 +38,8 @@ class ConnectionForm(forms.ModelForm):
                 self.fields[name].help_text = f"Stored: {mask(stored)}. Leave blank to keep it."
 
     def save(self, commit=True):
-        connection = super().save(commit=commit)
-        if commit and self.stored_token and connection.access_token != self.stored_token:
-            delivery.token_replaced(connection)
-        if commit:
-            self._record_change(connection)
-        return connection
-
-    def _record_change(self, connection):
-        from tenants import audit
-
-        changed = [name for name in self.Meta.fields if getattr(connection, name) != self.stored[name]]
-        if changed:
-            action = audit.Action.TOKEN_REPLACED if "access_token" in changed else audit.Action.CONNECTION_CHANGED
-            user = getattr(self.request, "user", None)
-            audit.record(
-                connection.tenant,
-                action,
-                actor=user,
-                target="WhatsApp connection",
-                details={"fields": changed},
-                request=self.request,
-            )
+        connection = super().save(commit=False)
+        return team_actions.save_connection(connection, request=self.request) if commit else connection
 
     def clean(self):
         cleaned = super().clean()

@@ -19,6 +19,10 @@ logger = logging.getLogger(__name__)
 MAINTENANCE_EVERY = timedelta(seconds=30)
 
 
+class Abandoned(Exception):
+    """What an abandoned job's result names as its failure (django-tasks imports the class)."""
+
+
 @task(queue_name="default")
 def maintain_delivery():
     """Every 30 seconds: settle sends whose worker died, requeue forgotten messages, and
@@ -73,7 +77,7 @@ def requeue_abandoned_tasks(now=None):
         )
         for result in abandoned:
             result.status, result.finished_at = "FAILED", timezone.now()
-            result.exception_class_path = "whatsapp.tasks.Abandoned"
+            result.exception_class_path = f"{Abandoned.__module__}.{Abandoned.__qualname__}"
             result.traceback = "The worker running this job stopped before it finished; the job was enqueued again."
             result.save(update_fields=["status", "finished_at", "exception_class_path", "traceback"])
             arguments = result.args_kwargs or {}

@@ -9,6 +9,10 @@ REACTION_EMOJI = ["👍", "❤️", "😂", "😮", "😢", "🙏"]
 # WhatsApp's limits, in characters: a text message's body, and a template variable's value.
 TEXT_MAX = 4096
 TEMPLATE_VALUE_MAX = 1024
+# A conversation's one-line preview of its last message, in characters.
+PREVIEW_MAX = 200
+# The words of a message or a mention in a notification, in characters.
+NOTIFICATION_TEXT_MAX = 120
 
 
 def preview_of(kind, text):
@@ -25,5 +29,5 @@ def preview_of(kind, text):
     label = labels.get(kind)
     text = " ".join((text or "").split())
     if label and text:
-        return f"{label}: {text}"[:200]
-    return (text or label or f"[{kind}]")[:200]
+        return f"{label}: {text}"[:PREVIEW_MAX]
+    return (text or label or f"[{kind}]")[:PREVIEW_MAX]

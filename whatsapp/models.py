@@ -121,7 +121,7 @@ class Conversation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     last_activity_at = models.DateTimeField(default=timezone.now)
-    last_message_preview = models.CharField(max_length=200, blank=True)
+    last_message_preview = models.CharField(max_length=message_types.PREVIEW_MAX, blank=True)
     unread_count = models.PositiveIntegerField(default=0)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     window_closes_at = models.DateTimeField(

@@ -11,10 +11,7 @@ fixtures available to every test module.
 """
 
 import atexit
-import ctypes
 import os
-import signal
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -26,13 +23,12 @@ import pytest
 
 from whatsapp.simulator.fake_graph import FakeGraphAPI
 
+from .servers import BASE_DIR, die_with_parent, free_port
 from .waiting import wait_until
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_SECONDS = 60  # a deadline, generous: with -n 2 two stacks may start at once on a busy machine
 STOP_TIMEOUT_SECONDS = 5
 LOG_TAIL_LINES = 40
-PR_SET_PDEATHSIG = 1
 
 
 class LiveStackError(RuntimeError):
@@ -46,7 +42,7 @@ class LiveStack:
         """`directory` holds the processes' logs and local media: a temporary folder of pytest's,
         kept after the run (pytest keeps the last three runs' folders) to read after a failure."""
         self.host = host
-        self.port = _free_port(host)
+        self.port = free_port(host)
         self.environment = os.environ | {
             "DJANGO_SETTINGS_MODULE": "inbox.settings_test",
             "DATABASE_URL": database_url,
@@ -104,7 +100,7 @@ class LiveStack:
     def start_web(self, name):
         """One more web process, on a port of its own, sharing the database and Redis (a
         second machine behind the proxy). Returns its URL once /healthz answers."""
-        port = _free_port(self.host)
+        port = free_port(self.host)
         self._spawn(name, "-m", "daphne", "-b", self.host, "-p", str(port), "inbox.asgi:application")
         url = f"http://{self.host}:{port}"
         self._wait_until_healthy(url, starting=[name])
@@ -171,7 +167,7 @@ class LiveStack:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=die_with_parent if sys.platform == "linux" else None,
             )
 
     def _wait_until_healthy(self, url=None, starting=None):
@@ -316,15 +312,3 @@ def no_live_stack(live_stacks):
     """No stack on the test database: for tests that commit rows and run the tasks themselves,
     which the shared stack's worker would otherwise take first."""
     live_stacks.stop_shared()
-
-
-def _die_with_parent():
-    """In the child, before exec: the kernel sends SIGTERM if pytest itself is killed,
-    when no teardown or atexit hook can run."""
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def _free_port(host):
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]

@@ -4,9 +4,9 @@ settings, to see what the settings module makes of them."""
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from .servers import BASE_DIR
+
 PRODUCTION = {
     "DEBUG": "false",
     "SECRET_KEY": "a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
@@ -24,5 +24,5 @@ def run_manage(*args, var_dir, **env):
     clean = {k: v for k, v in os.environ.items() if k not in ours and not k.startswith("DJANGO_")}
     clean.update(DJANGO_SETTINGS_MODULE="inbox.settings", VAR_DIR=str(var_dir), **env)
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
+        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=clean, capture_output=True, text=True, timeout=60
     )

@@ -20,6 +20,8 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
+from .waiting import wait_for
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 STOP_SECONDS = 10
 LOG_TAIL_LINES = 40
@@ -30,16 +32,6 @@ def free_port(host="127.0.0.1"):
     with socket.socket() as probe:
         probe.bind((host, 0))
         return probe.getsockname()[1]
-
-
-def wait_for(condition, seconds, step=0.1):
-    """The condition's first true value within `seconds`, else its last value."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(step)
-    return condition()
 
 
 def database_url(settings_dict):
@@ -89,7 +81,7 @@ class Process:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
         return self
 
@@ -147,7 +139,7 @@ def no_live_workers(no_live_stack):
     return None
 
 
-def _die_with_parent():
+def die_with_parent():
     """In the child, before exec: the kernel sends SIGTERM if pytest itself is killed,
     when no teardown can run."""
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)

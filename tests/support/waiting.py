@@ -21,3 +21,12 @@ def wait_until(condition, timeout=10, message=None, interval=POLL_SECONDS):
             raise WaitTimeout(f"{text or 'The condition did not hold'} (waited {timeout} s)")
         time.sleep(interval)  # the poll interval: between two looks at the condition
     return result
+
+
+def wait_for(condition, seconds):
+    """The condition's first true value within `seconds`, else its last value, for
+    `assert wait_for(…), what_to_show`: wait_until's deadline, without raising."""
+    try:
+        return wait_until(condition, timeout=seconds)
+    except WaitTimeout:
+        return condition()

@@ -24,13 +24,17 @@ from django.conf import settings
 from pywa import WhatsApp
 from pywa.errors import WhatsAppError
 
+from inbox.lengths import fit
+
 logger = logging.getLogger(__name__)
 
 META_GRAPH_HOST = "graph.facebook.com"
 
 # How a failed send is handled, by Meta's code (META_FACTS.md section 6).
+THROUGHPUT_LIMIT = 130429  # the number's messages per second
+MEDIA_TOO_LARGE = 131052  # an inbound file over what WhatsApp delivers (100 MB) or we take
 # OUTAGE: Meta or the network is struggling: wait and retry for as long as it takes.
-OUTAGE_CODES = {0, 1, 2, 4, 80007, 130429, 131016, 131057, 133004}
+OUTAGE_CODES = {0, 1, 2, 4, 80007, THROUGHPUT_LIMIT, 131016, 131057, 133004}
 # The same recipient got too much too fast: back off 4^n seconds for them alone.
 PAIR_RATE_LIMIT = 131056
 # Unknown trouble at Meta: retry, a few times only.
@@ -174,7 +178,7 @@ class GraphTransport(httpx.HTTPTransport):
                 started_at=datetime.fromtimestamp(began, tz=UTC),
                 method=request.method,
                 # Never the query string: media URLs carry signatures there.
-                path=request.url.path[:255],
+                path=fit(GraphCall, "path", request.url.path),
                 status_code=status_code,
                 duration_ms=int((time.perf_counter() - started) * 1000),
                 error_code=error_code,
@@ -251,7 +255,7 @@ def _kept_client(phone_number_id, connection):
     return wa
 
 
-def _call(function, *args, **kwargs):
+def call(function, *args, **kwargs):
     """Run one PyWA call, turning every failure into a CloudAPIError."""
     try:
         return function(*args, **kwargs)
@@ -288,7 +292,7 @@ def send_message(message, media_ids=None):
         "tracker": tracker_for(message),
     }
     with client(conversation.phone_number, message.tenant.whatsapp, message) as wa:
-        sent = _call(sender, wa, message, common)
+        sent = call(sender, wa, message, common)
     return sent.id
 
 
@@ -450,7 +454,7 @@ def fetch_templates(phone_number, connection):
     with client(phone_number, connection) as wa:
         for _page in range(50):  # 50 pages of 100: far above Meta's template limit
             pagination = {"limit": 100, **({"after": after} if after else {})}
-            page = _call(wa.api.get_templates, waba_id=connection.waba_id, fields=fields, pagination=pagination)
+            page = call(wa.api.get_templates, waba_id=connection.waba_id, fields=fields, pagination=pagination)
             templates += [_template_fields(raw) for raw in page.get("data", [])]
             after = ((page.get("paging") or {}).get("cursors") or {}).get("after")
             if not after or not (page.get("paging") or {}).get("next"):
@@ -474,7 +478,7 @@ def _template_fields(raw):
 def mark_read(phone_number, connection, wamid, typing=False):
     """Blue ticks on the customer's messages up to `wamid`; with typing, also "typing…"."""
     with client(phone_number, connection) as wa:
-        _call(wa.indicate_typing if typing else wa.mark_message_as_read, message_id=wamid)
+        call(wa.indicate_typing if typing else wa.mark_message_as_read, message_id=wamid)
 
 
 # Fields of a business number that say how it is doing (Graph API phone number node).
@@ -491,13 +495,15 @@ NUMBER_HEALTH_FIELDS = (
 def get_number_health(phone_number, connection):
     """Ask Meta for a number's quality rating, messaging limit tier and verified name.
     Returns {"quality_rating", "messaging_limit", "verified_name"}, values "" when absent."""
+    from whatsapp.models import PhoneNumber
+
     with client(phone_number, connection) as wa:
-        data = _call(
+        data = call(
             wa.api.get_business_phone_number, phone_id=phone_number.phone_number_id, fields=NUMBER_HEALTH_FIELDS
         )
     limit = data.get("messaging_limit_tier") or data.get("whatsapp_business_manager_messaging_limit") or ""
     return {
-        "quality_rating": str(data.get("quality_rating") or "")[:32],
-        "messaging_limit": str(limit)[:64],
-        "verified_name": str(data.get("verified_name") or "")[:200],
+        "quality_rating": fit(PhoneNumber, "quality_rating", str(data.get("quality_rating") or "")),
+        "messaging_limit": fit(PhoneNumber, "messaging_limit", str(limit)),
+        "verified_name": fit(PhoneNumber, "verified_name", str(data.get("verified_name") or "")),
     }

@@ -8,7 +8,10 @@ from dataclasses import dataclass, replace
 
 import httpx
 
-from whatsapp.cloud.api import RETRYABLE_CODES, CloudAPIError, _call, client
+from whatsapp.cloud.api import MEDIA_TOO_LARGE, RETRYABLE_CODES, CloudAPIError, call, client
+
+SPOOL_BYTES = 8 * 1024 * 1024  # a larger download goes to a temporary file, not memory
+CHUNK_BYTES = 64 * 1024
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +51,7 @@ def download_media(phone_number, connection, media_id, max_bytes):
 
 def _read(function, *args):
     try:
-        return _call(function, *args)
+        return call(function, *args)
     except CloudAPIError as error:
         if error.outcome_unknown:
             raise replace(error, retryable=True, outcome_unknown=False)
@@ -58,8 +61,10 @@ def _read(function, *args):
 def _fetch(wa, info, max_bytes):
     meta_size = _int_or_none(info.get("file_size"))
     if meta_size and meta_size > max_bytes:
-        raise CloudAPIError(code=131052, message=f"The file is {meta_size} bytes, over the {max_bytes}-byte limit.")
-    target = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+        raise CloudAPIError(
+            code=MEDIA_TOO_LARGE, message=f"The file is {meta_size} bytes, over the {max_bytes}-byte limit."
+        )
+    target = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
     try:
         digest, size = _stream_into(wa, info.get("url") or "", target, max_bytes)
     except httpx.HTTPError as error:
@@ -86,10 +91,10 @@ def _stream_into(wa, url, target, max_bytes):
             raise _URLExpired()
         if response.status_code >= 400:
             raise _download_refused(response)
-        for chunk in response.iter_bytes(64 * 1024):
+        for chunk in response.iter_bytes(CHUNK_BYTES):
             size += len(chunk)
             if size > max_bytes:
-                raise CloudAPIError(code=131052, message=f"The file is over the {max_bytes}-byte limit.")
+                raise CloudAPIError(code=MEDIA_TOO_LARGE, message=f"The file is over the {max_bytes}-byte limit.")
             digest.update(chunk)
             target.write(chunk)
     return digest.hexdigest(), size

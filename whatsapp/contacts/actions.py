@@ -1,6 +1,6 @@
-"""Every change to a contact by a person: the side panel's edit, block and unblock, and CSV
-import. Each publishes contact.updated after commit, and re-sends the rows of the contact's
-conversations when the name they show changed."""
+"""Every change to a contact: the side panel's edit, block and unblock, CSV import, and the
+customer's own marketing preference from Meta. Each publishes contact.updated after commit,
+and re-sends the rows of the contact's conversations when the name they show changed."""
 
 import json
 from dataclasses import dataclass, field
@@ -109,6 +109,23 @@ def set_blocked(contact, blocked):
             locked.save(update_fields=["blocked", "updated_at"])
             _announce(locked, rows=False)
     return locked
+
+
+def set_marketing_preference(tenant, *, wa_id, user_id, stopped):
+    """A customer stopped or resumed marketing messages (Meta's user_preferences webhook),
+    found by their number or else their business-scoped user id. Returns how many contacts
+    name them; each one changed shows it live."""
+    if not wa_id and not user_id:
+        return 0
+    with transaction.atomic():
+        contacts = Contact.objects.select_for_update().select_related("tenant").filter(tenant=tenant)
+        contacts = list(contacts.filter(wa_id=wa_id) if wa_id else contacts.filter(user_id=user_id))
+        for contact in contacts:
+            if contact.marketing_opted_out != stopped:
+                contact.marketing_opted_out = stopped
+                contact.save(update_fields=["marketing_opted_out", "updated_at"])
+                _announce(contact, rows=False)
+    return len(contacts)
 
 
 def _announce(contact, *, rows):

@@ -20,6 +20,7 @@ from django_tasks import task
 
 from tenants import audit
 from tenants.models import Tenant
+from whatsapp import webhook_body
 from whatsapp.models import (
     Conversation,
     GraphCall,
@@ -31,7 +32,6 @@ from whatsapp.models import (
     WebhookEvent,
     WebhookReject,
 )
-from whatsapp.webhook import ingest
 
 logger = logging.getLogger(__name__)
 
@@ -220,9 +220,10 @@ def _concerns(item, names):
 
 
 def redact_payload(payload, names):
-    """The payload without the messages, statuses and contacts of these wa_ids/user ids."""
-    for _entry, _field, value in ingest._changes(payload):
-        for key in ("messages", "statuses", "contacts"):
+    """The payload without the messages, statuses, contacts and marketing preferences of
+    these wa_ids/user ids."""
+    for _entry, _field, value in webhook_body.changes(payload):
+        for key in ("messages", "statuses", "contacts", "user_preferences"):
             if isinstance(value.get(key), list):
                 value[key] = [item for item in value[key] if not _concerns(item, names)]
     return payload
@@ -242,7 +243,7 @@ def redact_webhook_events(contact):
     redacted = 0
     for event in WebhookEvent.objects.filter(mentions, tenant=contact.tenant).iterator():
         try:
-            body = json.dumps(redact_payload(ingest.read_payload(event.body), names), ensure_ascii=False)
+            body = json.dumps(redact_payload(webhook_body.read_payload(event.body), names), ensure_ascii=False)
         except (ValueError, RecursionError):  # a failed event's body: the pattern below still applies
             body = event.body
         body = pattern.sub(DELETED, body)  # a number left anywhere else (a system message's text)

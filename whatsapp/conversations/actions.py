@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_tasks import task
 
+from inbox.lengths import fit
 from tenants.models import Membership, Role
 from whatsapp import message_types
 from whatsapp.cloud import api as cloud_api
@@ -343,7 +344,8 @@ def add_note(membership, conversation, text):
         note.mentions.set(mentioned)
         for user in mentioned:
             if user != membership.user:
-                notify(user, conversation, f"{membership.user.display_name} mentioned you: {text[:120]}")
+                words = text[: message_types.NOTIFICATION_TEXT_MAX]
+                notify(user, conversation, f"{membership.user.display_name} mentioned you: {words}")
         realtime.note_created(note)
     return note
 
@@ -358,7 +360,7 @@ def _mentioned_members(tenant, text):
 
 def notify(user, conversation, text):
     notification = Notification.objects.create(
-        tenant_id=conversation.tenant_id, user=user, conversation=conversation, text=text[:255]
+        tenant_id=conversation.tenant_id, user=user, conversation=conversation, text=fit(Notification, "text", text)
     )
     realtime.notification_created(notification)
     return notification

@@ -49,14 +49,17 @@ def filter_conversations(membership, filters, with_assignee=True):
 
 
 def assignee_counts(membership, filters):
-    """How many conversations each of mine / unassigned / all would show, counted up to
-    COUNTED_UP_TO (the page shows "999+"), so counting costs the same at any size."""
+    """How many conversations each of mine / unassigned / all would show, as the page shows
+    them: counted up to COUNTED_UP_TO, so counting costs the same at any size, and "999+"
+    when the count reached it."""
     shown = filter_conversations(membership, filters, with_assignee=False)
-    return {
+    counted = {
         "mine": shown.filter(assignee=membership.user)[:COUNTED_UP_TO].count(),
         "unassigned": shown.filter(assignee__isnull=True)[:COUNTED_UP_TO].count(),
         "all": shown[:COUNTED_UP_TO].count(),
     }
+    shown_max = COUNTED_UP_TO - 1
+    return {name: f"{shown_max:,}+" if count > shown_max else str(count) for name, count in counted.items()}
 
 
 def conversation_page(membership, filters, before):
@@ -85,7 +88,6 @@ def inbox_context(request, membership, conversation=None):
         "paging_query": _without(request.GET, "before", "at"),
         "filters": filters,
         "counts": assignee_counts(membership, filters),
-        "count_cap": COUNTED_UP_TO - 1,
         "labels": Label.objects.filter(tenant=tenant),
         "members": members,
         "query": request.GET.urlencode(),
@@ -135,9 +137,7 @@ def inbox(request, membership):
 def counts(request, membership):
     """Mine / Unassigned / All for the list's filters, as the page shows them ("999+"): the
     page asks again when a conversation changes, since each person's "Mine" differs."""
-    counted = assignee_counts(membership, inbox_filters(request.GET))
-    cap = COUNTED_UP_TO - 1
-    return JsonResponse({name: f"{cap:,}+" if count > cap else str(count) for name, count in counted.items()})
+    return JsonResponse(assignee_counts(membership, inbox_filters(request.GET)))
 
 
 @require_GET

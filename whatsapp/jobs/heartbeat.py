@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from inbox.lengths import fit
 from whatsapp.jobs.models import WorkerHeartbeat
 
 BEAT_SECONDS = 5
@@ -23,7 +24,7 @@ def beat(worker_id, queues, threads, started_at, now=None):
     now = now or timezone.now()
     row = WorkerHeartbeat(
         worker_id=worker_id,
-        hostname=socket.gethostname()[:255],
+        hostname=fit(WorkerHeartbeat, "hostname", socket.gethostname()),
         pid=os.getpid(),
         queues=list(queues),
         threads=threads,

@@ -14,9 +14,9 @@ from django.views.decorators.http import require_GET, require_POST
 from inbox import paging
 from tenants.access import tenant_view
 from tenants.models import Role
+from whatsapp import webhook_body
 from whatsapp.logs import actions as log_actions
 from whatsapp.models import GraphCall, WebhookEvent, WebhookReject
-from whatsapp.webhook import ingest
 
 # A text search reads the bodies themselves: a trigram index would make it instant, but it
 # cost a quarter of the webhook's ingest rate (bench/, 1,479/s with it, 1,995/s without).
@@ -54,7 +54,7 @@ def pretty_body(body):
     """The body indented for reading, or as stored when it is no JSON object (a failed
     event's, possibly nested too deeply for the parser or the encoder)."""
     try:
-        return json.dumps(ingest.read_payload(body), indent=2, ensure_ascii=False)
+        return json.dumps(webhook_body.read_payload(body), indent=2, ensure_ascii=False)
     except (ValueError, RecursionError):
         return body
 

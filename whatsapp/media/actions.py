@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
 
+from inbox.lengths import fit
 from whatsapp.cloud import api as cloud_api
 from whatsapp.cloud import media as cloud_media
 from whatsapp.media import actions as media_actions
@@ -53,9 +54,9 @@ def expect_inbound_file(message):
     media_file = MediaFile.objects.create(
         tenant_id=message.tenant_id,
         message=message,
-        meta_media_id=str(body.get("id") or "")[:128],
-        mime_type=str(body.get("mime_type") or "")[:255],
-        meta_sha256=str(body.get("sha256") or "")[:128],
+        meta_media_id=fit(MediaFile, "meta_media_id", str(body.get("id") or "")),
+        mime_type=fit(MediaFile, "mime_type", str(body.get("mime_type") or "")),
+        meta_sha256=fit(MediaFile, "meta_sha256", str(body.get("sha256") or "")),
         filename=media.inbound_filename(message.type, body),
     )
     if not media_file.meta_media_id:

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from redis.exceptions import RedisError
 
-from whatsapp.message_types import FOLLOWUP_TYPES
+from whatsapp.message_types import FOLLOWUP_TYPES, NOTIFICATION_TEXT_MAX
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def message_created(message):
             "conversation_id": fresh.conversation_id,
             "assignee_id": fresh.conversation.assignee_id,
             "contact": fresh.conversation.contact.display_name,
-            "preview": fresh.text[:120],
+            "preview": fresh.text[:NOTIFICATION_TEXT_MAX],
             "message_id": fresh.pk,
             "direction": fresh.direction,
             "timestamp": fresh.timestamp.isoformat(),

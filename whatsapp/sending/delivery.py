@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.formats import time_format
 from django_tasks import task
 
+from inbox.lengths import fit
 from whatsapp.cloud import api as cloud_api
 from whatsapp.cloud import throttle
 from whatsapp.media import actions as media_actions
@@ -147,7 +148,7 @@ def mark_failed(message, error):
         message.status = MessageStatus.FAILED
         message.outcome_unknown = error.outcome_unknown
         message.error_code = error.code
-        message.error_title = error.message[:255]
+        message.error_title = fit(Message, "error_title", error.message)
         message.error_detail = error.for_agent
         message.status_changed_at = timezone.now()
         _save(message, ["status", "outcome_unknown", "error_code", "error_title", "error_detail", "status_changed_at"])
@@ -160,10 +161,12 @@ def retry_later(message, error, delay_seconds):
     with transaction.atomic():
         message.status = MessageStatus.QUEUED
         message.next_attempt_at = run_after
-        message.waiting_reason = (
+        message.waiting_reason = fit(
+            Message,
+            "waiting_reason",
             f"Waiting to send: {error.for_agent if error.code else 'WhatsApp is unreachable.'} "
-            f"Next try at {time_format(timezone.localtime(run_after), 'H:i:s')}."
-        )[:255]
+            f"Next try at {time_format(timezone.localtime(run_after), 'H:i:s')}.",
+        )
         _save(message, ["status", "next_attempt_at", "waiting_reason"])
         _enqueue(message.pk, run_after=run_after)
 
@@ -171,7 +174,9 @@ def retry_later(message, error, delay_seconds):
 def pause_sending(message, error):
     """Meta refused the token: the tenant's messages wait until an owner replaces it."""
     with transaction.atomic():
-        reason = f"WhatsApp refused the access token ({error.code}): {error.message}"[:255]
+        reason = fit(
+            Connection, "sending_paused_reason", f"WhatsApp refused the access token ({error.code}): {error.message}"
+        )
         Connection.objects.filter(tenant_id=message.tenant_id).update(sending_paused_reason=reason)
         message.status = MessageStatus.QUEUED
         message.waiting_reason = "Waiting to send: sending is paused until an owner replaces the access token."
@@ -294,10 +299,10 @@ def record_status(tenant, reported):
             timestamp=reported.timestamp,
             recipient=reported.recipient,
             error_code=reported.error_code,
-            error_title=reported.error_title[:255],
+            error_title=fit(StatusUpdate, "error_title", reported.error_title),
             error_detail=reported.error_detail,
             pricing_category=reported.pricing_category,
-            tracker=reported.tracker[:512],
+            tracker=fit(StatusUpdate, "tracker", reported.tracker),
         )
         try:
             with transaction.atomic():
@@ -396,7 +401,7 @@ def send_message(message_id):
     number = message.conversation.phone_number
     if not throttle.wait_for_slot(number.phone_number_id, number.messages_per_second):
         # Every slot of this second is taken for a while: let other work go first.
-        retry_later(message, cloud_api.CloudAPIError(130429, "Throughput limit"), 1)
+        retry_later(message, cloud_api.CloudAPIError(cloud_api.THROUGHPUT_LIMIT, "Throughput limit"), 1)
         return
     try:
         wamid = cloud_api.send_message(message, media_ids=media_actions)

@@ -114,6 +114,100 @@ def field_update(field, value, waba_id="WABA_ID", time=None):
     return body
 
 
+def _template_value(template_id, name, language, **fields):
+    value = {"message_template_id": template_id, "message_template_name": name, "message_template_language": language}
+    return {**value, **{key: val for key, val in fields.items() if val is not None}}
+
+
+def template_status_update(template_id, name, event, language="en_US", category="UTILITY", reason="NONE", **extra):
+    """Meta's review of a template (`message_template_status_update`); `extra` adds
+    rejection_info, other_info, disable_info …"""
+    value = _template_value(template_id, name, language, event=event, reason=reason, message_template_category=category)
+    return field_update("message_template_status_update", {**value, **extra})
+
+
+def template_category_update(
+    template_id, name, new_category, previous_category=None, correct_category=None, language="en_US"
+):
+    """A template's category changed (with previous_category) or will change in 24 hours
+    (with correct_category)."""
+    value = _template_value(
+        template_id,
+        name,
+        language,
+        new_category=new_category,
+        previous_category=previous_category,
+        correct_category=correct_category,
+    )
+    return field_update("template_category_update", value)
+
+
+def template_quality_update(template_id, name, new_score, previous_score, language="en_US"):
+    value = _template_value(
+        template_id, name, language, new_quality_score=new_score, previous_quality_score=previous_score
+    )
+    return field_update("message_template_quality_update", value)
+
+
+def template_components_update(template_id, name, element, language="en_US", title=None, footer=None):
+    value = _template_value(
+        template_id,
+        name,
+        language,
+        message_template_element=element,
+        message_template_title=title,
+        message_template_footer=footer,
+    )
+    return field_update("message_template_components_update", value)
+
+
+def account_update(event, waba_id="WABA_ID", **details):
+    """A change to the business account (`account_update`): violation_info, ban_info,
+    restriction_info, … as `details`. Meta sends the business portfolio's id as the entry's."""
+    return field_update("account_update", {"event": event, **details}, waba_id=waba_id)
+
+
+def marketing_preference(wa_id, value, category="marketing_messages", timestamp=None, user_id=None):
+    """One customer's preference for marketing messages (`stop`, `resume`, `signup`)."""
+    detail = {"stop": "User requested to stop marketing messages"}.get(value, f"User chose {value}")
+    preference = {"wa_id": wa_id, "detail": detail, "category": category, "value": value}
+    preference["timestamp"] = int(unix_seconds(timestamp))
+    if user_id:
+        preference["user_id"] = user_id
+    return preference
+
+
+def user_preferences(phone_number_id, *preferences, names=None, display_phone_number="15550001111"):
+    """A `user_preferences` change listing `preferences` (from marketing_preference), each
+    customer also in contacts[] (with a profile name from `names`, by wa_id)."""
+    names = names or {}
+    value = messages_value(phone_number_id, display_phone_number)
+    value["contacts"] = [
+        {"profile": {"name": names.get(item["wa_id"], "Customer")}, "wa_id": item["wa_id"]} for item in preferences
+    ]
+    value["user_preferences"] = list(preferences)
+    return field_update("user_preferences", value)
+
+
+def phone_number_quality_update(display_phone_number, event, current_limit=None, **extra):
+    """A number's quality or messaging limit changed (FLAGGED, UNFLAGGED, DOWNGRADE, UPGRADE, …)."""
+    value = {"display_phone_number": display_phone_number, "event": event, **extra}
+    if current_limit:
+        value["current_limit"] = current_limit
+    return field_update("phone_number_quality_update", value)
+
+
+def phone_number_name_update(display_phone_number, requested_verified_name, decision, **extra):
+    """Meta's decision on a number's requested display name (APPROVED, REJECTED, DEFERRED)."""
+    value = {
+        "display_phone_number": display_phone_number,
+        "requested_verified_name": requested_verified_name,
+        "decision": decision,
+        **extra,
+    }
+    return field_update("phone_number_name_update", value)
+
+
 def status(
     phone_number_id,
     wamid,

@@ -1,6 +1,7 @@
-"""What admins manage for their team: labels, saved replies and message templates. Deleting
-a label or a saved reply is written in the audit log (the workspace's inbox settings are
-changed through tenants/workspace.py, which audits too)."""
+"""What admins manage for their team: labels, saved replies, message templates and the
+WhatsApp connection. Deleting a label or a saved reply and changing the connection are
+written in the audit log (the workspace's inbox settings are changed through
+tenants/workspace.py, which audits too)."""
 
 import logging
 from datetime import timedelta
@@ -16,6 +17,7 @@ from whatsapp.cloud import api as cloud_api
 from whatsapp.errors import ActionError
 from whatsapp.models import CannedResponse, Connection, Label, MessageTemplate
 from whatsapp.realtime import events as realtime
+from whatsapp.sending import delivery
 
 logger = logging.getLogger(__name__)
 
@@ -111,3 +113,28 @@ def sync_templates_job(tenant_id):
     except (cloud_api.CloudAPIError, ActionError) as error:
         logger.warning("Template sync for tenant %s failed: %s", tenant_id, error)
         note_sync_attempt(tenant_id)  # try again at the next hourly turn, not every 30 s
+
+
+CONNECTION_FIELDS = ("waba_id", "app_secret", "verify_token", "access_token")
+
+
+def save_connection(connection, *, request=None):
+    """Save a workspace's WhatsApp connection as edited (its WABA id and secrets), from the
+    connection page or Django admin. The audit log names the fields that changed, never their
+    values; a replaced access token resumes sending that was paused for the old one."""
+    with transaction.atomic():
+        stored = Connection.objects.select_for_update().filter(pk=connection.pk).first() if connection.pk else None
+        changed = [name for name in CONNECTION_FIELDS if getattr(connection, name) != getattr(stored, name, None)]
+        connection.save()
+        if changed:
+            audit.record(
+                connection.tenant,
+                audit.Action.TOKEN_REPLACED if "access_token" in changed else audit.Action.CONNECTION_CHANGED,
+                actor=getattr(request, "user", None),
+                target="WhatsApp connection",
+                details={"fields": changed},
+                request=request,
+            )
+    if stored is not None and stored.access_token and "access_token" in changed:
+        delivery.token_replaced(connection)
+    return connection

@@ -28,12 +28,6 @@ def linkify(text, autoescape=True):
 
 
 @register.filter
-def at_most(count, cap):
-    """A count that was counted only up to a point: 999+ past it."""
-    return f"{cap:,}+" if count > cap else count
-
-
-@register.filter
 def web_url(url):
     """The URL if it is http(s), else nothing: for links whose address comes from outside."""
     url = str(url or "").strip()

@@ -1,61 +1,185 @@
 """Webhook fields other than messages: templates, numbers, the account, customers'
 marketing preferences. Each is applied where the project has the object, and always
-described in a note the logs page shows."""
+described in a note the logs page shows.
 
-from whatsapp.models import Contact, MessageTemplate, PhoneNumber
+A field PyWA has a type for is read from PyWA's typed update of it (parsed once, by
+updates.Parser); the phone-number fields, which PyWA 4.5 has no type for, are read from
+Meta's value as it came. A field this inbox does not act on is stored as Meta sent it and
+noted as unsupported: not a failure.
+"""
+
+from pywa.types import (
+    AccountUpdate,
+    TemplateCategoryUpdate,
+    TemplateComponentsUpdate,
+    TemplateQualityUpdate,
+    TemplateStatusUpdate,
+    UserMarketingPreferences,
+)
+from pywa.types.templates import TemplateRejectionReason
+from pywa.types.user_preferences import MarketingPreference, UserPreferenceCategory
+
+from whatsapp.contacts import actions as contact_actions
+from whatsapp.models import MessageTemplate, PhoneNumber
 
 
-def apply(tenant, field, value, entry_time=None):
-    """Apply one change of a non-message field. Returns a note for the event's log."""
-    handler = _HANDLERS.get(field)
-    if handler is None:
-        return f"{field}: stored; this inbox does not act on it."
-    return handler(tenant, value)
+def reads_typed(field, value):
+    """Whether this change is read from PyWA's typed update (so the worker has PyWA parse it)."""
+    if field == "user_preferences":
+        return _preference_category(value) == UserPreferenceCategory.MARKETING_MESSAGES.value
+    return field in _TYPED
 
 
-def _template(tenant, value, **changes):
-    meta_id = str(value.get("message_template_id") or "")
-    if not meta_id:
-        return None
+def apply(tenant, field, value, update=None):
+    """Apply one change of a non-message field. `value` is Meta's; `update` is PyWA's typed
+    update of it, for the fields reads_typed() names. Returns a note for the event's log;
+    raises ValueError when PyWA could not read a field it has a type for."""
+    if reads_typed(field, value):
+        update_type, handler = _TYPED[field]
+        if not isinstance(update, update_type):
+            raise ValueError(f"PyWA could not read this {field} change.")
+        return handler(tenant, update, value)
+    if field in _RAW:
+        return _RAW[field](tenant, value)
+    return unsupported_note(field, value)
+
+
+def unsupported_note(field, value):
+    kind = f" ({_preference_category(value)})" if field == "user_preferences" else ""
+    return f"{field}{kind}: unsupported by this inbox; stored as Meta sent it."
+
+
+def _preference_category(value):
+    """The category of a user_preferences change (PyWA has a type for marketing_messages)."""
+    preferences = value.get("user_preferences")
+    first = preferences[0] if isinstance(preferences, list) and preferences else {}
+    return str(first.get("category") or "").lower() if isinstance(first, dict) else ""
+
+
+def meta_word(member, raw):
+    """PyWA names a value it does not know UNKNOWN (a new event, category, language …):
+    then Meta's own word is read from the raw value beside the typed update."""
+    if member is None:
+        return ""
+    return str(raw or "") if member == member.UNKNOWN else str(member)
+
+
+# --- Fields PyWA reads --------------------------------------------------------------------
+
+
+def _template(tenant, update, value, **changes):
     defaults = {
-        "name": value.get("message_template_name") or "",
-        "language": value.get("message_template_language") or "",
+        "name": update.template_name,
+        "language": meta_word(update.template_language, value.get("message_template_language")),
     }
-    defaults = {key: val for key, val in defaults.items() if val}
     template, _ = MessageTemplate.objects.update_or_create(
-        tenant=tenant, meta_id=meta_id, defaults={**defaults, **changes}
+        tenant=tenant, meta_id=update.template_id, defaults={**defaults, **changes}
     )
     return template
 
 
-def _template_status(tenant, value):
+def _template_status(tenant, update, value):
     from whatsapp.team.actions import sync_templates_job
 
-    event = value.get("event", "")
-    template = _template(tenant, value, status=event, reason=value.get("reason") or "")
+    status = meta_word(update.new_status, value.get("event"))
+    reason = _rejection(update, value)
+    changes = {"status": status, "reason": reason}
+    if update.category:
+        changes["category"] = meta_word(update.category, value.get("message_template_category"))
+    _template(tenant, update, value, **changes)
     sync_templates_job.enqueue(tenant.pk)  # the components may have changed too
-    name = template.name if template else value.get("message_template_name", "?")
-    return f"Template {name} is now {event}" + (f" ({value['reason']})" if value.get("reason") else "")
+    return f"Template {update.template_name} is now {status}" + (f" ({reason})" if reason else "")
 
 
-def _template_category(tenant, value):
-    category = value.get("new_category", "")
-    template = _template(tenant, value, category=category)
-    name = template.name if template else value.get("message_template_name", "?")
-    return f"Template {name} moved from {value.get('previous_category', '?')} to {category}"
+def _rejection(update, value):
+    """Why Meta rejected, paused or locked a template, in its words ("" when it says NONE)."""
+    reason = "" if update.reason == TemplateRejectionReason.NONE else meta_word(update.reason, value.get("reason"))
+    detail = update.rejection_info.reason if update.rejection_info else ""
+    if update.other_info:
+        detail = ": ".join(part for part in (update.other_info.title, update.other_info.description) if part)
+    return " — ".join(part for part in (reason, detail) if part)
 
 
-def _template_quality(tenant, value):
-    score = value.get("new_quality_score", "")
-    template = _template(tenant, value, quality_score=score)
-    name = template.name if template else value.get("message_template_name", "?")
-    return f"Template {name} quality: {value.get('previous_quality_score', '?')} → {score}"
+def _template_category(tenant, update, value):
+    category = meta_word(update.new_category, value.get("new_category"))
+    _template(tenant, update, value, category=category)
+    if update.correct_category:
+        correct = meta_word(update.correct_category, value.get("correct_category"))
+        return f"Template {update.template_name} is {category}; Meta will make it {correct} in 24 hours"
+    previous = meta_word(update.previous_category, value.get("previous_category")) or "?"
+    return f"Template {update.template_name} moved from {previous} to {category}"
 
 
-def _template_components(tenant, value):
-    template = _template(tenant, value)
-    name = template.name if template else value.get("message_template_name", "?")
-    return f"Template {name} components changed"
+def _template_quality(tenant, update, value):
+    score = meta_word(update.new_quality_score, value.get("new_quality_score"))
+    previous = meta_word(update.previous_quality_score, value.get("previous_quality_score"))
+    _template(tenant, update, value, quality_score=score)
+    return f"Template {update.template_name} quality: {previous} → {score}"
+
+
+def _template_components(tenant, update, value):
+    from whatsapp.team.actions import sync_templates_job
+
+    _template(tenant, update, value)
+    sync_templates_job.enqueue(tenant.pk)  # the webhook names the parts that changed; the sync stores them all
+    return f"Template {update.template_name} components changed"
+
+
+def _account_update(tenant, update, value):
+    event = meta_word(update.event, value.get("event"))
+    details = []
+    if update.violation_info:
+        details.append(f"violation {update.violation_info.type}")
+    if update.ban_info:
+        state = meta_word(update.ban_info.state, value["ban_info"].get("waba_ban_state"))
+        details.append(f"ban {state} on {update.ban_info.date:%Y-%m-%d}")
+    for restriction, raw in zip(update.restriction_info, value.get("restriction_info") or [], strict=True):
+        kind = meta_word(restriction.type, raw.get("restriction_type"))
+        details.append(f"{kind} until {restriction.expiration:%Y-%m-%d %H:%M} UTC")
+    if update.disconnection_info:
+        info, raw = update.disconnection_info, value["disconnection_info"]
+        reason, by = meta_word(info.reason, raw.get("reason")), meta_word(info.initiated_by, raw.get("initiated_by"))
+        details.append(f"disconnected: {reason} ({by})")
+    # PyWA 4.5's AccountUpdate has no partner verification status nor primary business
+    # location country, both of which Meta sends: they are read from the raw value.
+    if isinstance(value.get("partner_client_certification_info"), dict):
+        details.append(f"partner verification {value['partner_client_certification_info'].get('status', '?')}")
+    if value.get("country"):
+        details.append(f"country {value['country']}")
+    return f"Account update: {event}" + (f" ({'; '.join(details)})" if details else "")
+
+
+_PREFERENCE_WORDS = {
+    MarketingPreference.STOP: "stopped",
+    MarketingPreference.RESUME: "resumed",
+    MarketingPreference.SIGNUP: "signed up for",
+}
+
+
+def _user_preference(tenant, update, value):
+    """One customer's marketing preference (the worker splits a change into one per customer)."""
+    customer = update.from_user
+    found = contact_actions.set_marketing_preference(
+        tenant, wa_id=customer.wa_id, user_id=customer.bsuid, stopped=update.value == MarketingPreference.STOP
+    )
+    preference = value["user_preferences"][0]
+    word = _PREFERENCE_WORDS.get(update.value) or meta_word(update.value, preference.get("value"))
+    return f"Marketing preferences: {customer.wa_id or customer.bsuid} {word} marketing messages" + (
+        "" if found else " (no such contact yet)"
+    )
+
+
+_TYPED = {
+    "message_template_status_update": (TemplateStatusUpdate, _template_status),
+    "template_category_update": (TemplateCategoryUpdate, _template_category),
+    "message_template_quality_update": (TemplateQualityUpdate, _template_quality),
+    "message_template_components_update": (TemplateComponentsUpdate, _template_components),
+    "account_update": (AccountUpdate, _account_update),
+    "user_preferences": (UserMarketingPreferences, _user_preference),
+}
+
+
+# --- Fields PyWA has no type for ----------------------------------------------------------
 
 
 def _phone_number_quality(tenant, value):
@@ -84,31 +208,7 @@ def _phone_number_name(tenant, value):
     return f"Number {display}: display name {value.get('requested_verified_name', '')} {decision}".strip()
 
 
-def _account_update(tenant, value):
-    details = value.get("violation_info") or value.get("ban_info") or value.get("lock_info") or ""
-    return f"Account update: {value.get('event', 'unknown event')}" + (f" {details}" if details else "")
-
-
-def _user_preferences(tenant, value):
-    notes = []
-    for preference in value.get("user_preferences") or []:
-        wa_id = preference.get("wa_id") or ""
-        user_id = preference.get("user_id") or ""
-        stopped = preference.get("value") == "stop"
-        contacts = Contact.objects.filter(tenant=tenant)
-        contacts = contacts.filter(wa_id=wa_id) if wa_id else contacts.filter(user_id=user_id)
-        contacts.update(marketing_opted_out=stopped)
-        notes.append(f"{wa_id or user_id} {'stopped' if stopped else 'resumed'} {preference.get('category', '')}")
-    return "Marketing preferences: " + "; ".join(notes)
-
-
-_HANDLERS = {
-    "message_template_status_update": _template_status,
-    "template_category_update": _template_category,
-    "message_template_quality_update": _template_quality,
-    "message_template_components_update": _template_components,
+_RAW = {
     "phone_number_quality_update": _phone_number_quality,
     "phone_number_name_update": _phone_number_name,
-    "account_update": _account_update,
-    "user_preferences": _user_preferences,
 }

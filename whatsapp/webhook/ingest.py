@@ -18,14 +18,18 @@ from django_tasks import task
 from pywa import WhatsApp
 from pywa import utils as pywa_utils
 
+from inbox.lengths import fit
 from whatsapp.conversations import actions as conversations
 from whatsapp.models import WebhookEvent
 from whatsapp.sending import delivery
 from whatsapp.webhook import account_updates, ingest, updates
+from whatsapp.webhook_body import changes, dicts, read_payload
 
 logger = logging.getLogger(__name__)
 
 MESSAGE_ITEM_KEYS = ("messages", "statuses", "errors")
+# Other fields whose value lists items, one per customer, of which PyWA reads the first.
+LISTED_ITEMS = {"user_preferences": "user_preferences"}
 
 
 # --- The request path -------------------------------------------------------------------
@@ -51,21 +55,6 @@ def answer_handshake(verify_token, mode, given_token, challenge):
     return wa.webhook_challenge_handler(vt=given_token, ch=challenge)
 
 
-def _dicts(items):
-    """The objects of a list that should hold objects; anything else in a payload is skipped
-    here and reported when its item is processed."""
-    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
-
-
-def _changes(payload):
-    """(entry, field, value) for every change of a payload, whatever its shape."""
-    for entry in _dicts(payload.get("entry")):
-        for change in _dicts(entry.get("changes")):
-            field = change.get("field") if isinstance(change.get("field"), str) else "unknown"
-            value = change.get("value") if isinstance(change.get("value"), dict) else {}
-            yield entry, field, value
-
-
 def _item_kinds(field, value):
     if field != "messages":
         return []
@@ -75,27 +64,14 @@ def _item_kinds(field, value):
 def summarize(payload):
     """The changes' fields and how many items of each kind a payload holds."""
     fields, counts = [], {}
-    for _entry, field, value in _changes(payload):
+    for _entry, field, value in changes(payload):
         if field not in fields:
             fields.append(field)
         kinds = _item_kinds(field, value)
         for kind in kinds or [field]:
             size = len(value[kind]) if kinds and isinstance(value[kind], list) else 1
             counts[kind] = counts.get(kind, 0) + size
-    return ",".join(fields)[:255], counts
-
-
-def read_payload(data):
-    """The JSON object a body holds. Raises ValueError saying why there is none: not JSON,
-    not an object, or nested deeper than the parser's recursion limit (about a thousand
-    levels, where json.loads raises RecursionError)."""
-    try:
-        payload = json.loads(data)
-    except RecursionError:
-        raise ValueError("nested too deeply to read") from None
-    if not isinstance(payload, dict):
-        raise ValueError("the body is not a JSON object")
-    return payload
+    return fit(WebhookEvent, "fields", ",".join(fields)), counts
 
 
 class Received:
@@ -161,9 +137,15 @@ def replay_event(event):
 def split_items(payload):
     """Yield (kind, envelope) for every item, each envelope a webhook body holding that one
     item, as PyWA expects (it reads only the first item of a batch)."""
-    for entry, field, value in _changes(payload):
+    for entry, field, value in changes(payload):
         kinds = _item_kinds(field, value)
-        if not kinds:
+        listed = value.get(LISTED_ITEMS.get(field, ""))
+        if not kinds and isinstance(listed, list) and listed:
+            for item in listed:
+                narrowed = {**value, LISTED_ITEMS[field]: [item]}
+                narrowed["contacts"] = _contacts_naming(value.get("contacts"), item)
+                yield field, _envelope(payload, entry, field, narrowed)
+        elif not kinds:
             yield field, _envelope(payload, entry, field, value)
         for kind in kinds:
             items = value[kind] if kind != "errors" and isinstance(value[kind], list) else [value[kind]]
@@ -183,13 +165,16 @@ def _envelope(payload, entry, field, value):
 
 def _contacts_for(contacts, item):
     """The contacts[] entry that names this item's sender or recipient (PyWA reads [0])."""
-    contacts = _dicts(contacts)
+    return _contacts_naming(contacts, item) or dicts(contacts)[:1]
+
+
+def _contacts_naming(contacts, item):
+    """The contacts[] entries that name the customer of an item (message, status, preference)."""
     if not isinstance(item, dict):
-        return contacts[:1]
-    who = {item.get(key) for key in ("from", "from_user_id", "recipient_id", "recipient_user_id")}
-    who = {name for name in who if isinstance(name, str) and name}
-    matching = [c for c in contacts if c.get("wa_id") in who or c.get("user_id") in who]
-    return matching or contacts[:1]
+        return []
+    keys = ("from", "from_user_id", "recipient_id", "recipient_user_id", "wa_id", "user_id")
+    who = {name for name in (item.get(key) for key in keys) if isinstance(name, str) and name}
+    return [c for c in dicts(contacts) if c.get("wa_id") in who or c.get("user_id") in who]
 
 
 def process_event_id(event_id):
@@ -244,7 +229,8 @@ def process_item(tenant, kind, envelope, parser):
     elif kind == "errors":
         return f"Meta reported errors: {json.dumps(value['errors'])[:500]}"
     else:
-        return account_updates.apply(tenant, kind, value, entry_time=entry.get("time"))
+        typed = parser.parse(kind, envelope) if account_updates.reads_typed(kind, value) else None
+        return account_updates.apply(tenant, kind, value, typed)
     return None
 
 

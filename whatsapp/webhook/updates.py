@@ -3,8 +3,9 @@
 `Parser.parse` hands one single-item envelope to PyWA's own dispatch, with a handler for every
 kind of update PyWA has, and returns the typed update PyWA makes of it (Message,
 MessageStatus, CallbackButton, CallbackSelection, EditedMessage, DeletedMessage, FlowCompletion,
-PhoneNumberChange, …), or None. `inbound_message` and `reported_status` read what the domain
-needs from that update.
+PhoneNumberChange, …, and for the other fields TemplateStatusUpdate, AccountUpdate,
+UserMarketingPreferences, …), or None. `inbound_message` and `reported_status` read what the
+domain needs from a message's or a status's update; account_updates.py reads the others.
 
 PyWA 4.5 reads Meta's payloads as they are since the business-scoped user id rollout (and
 Graph API v16). Older payloads, and the simulator's, carry the same facts in another shape;
@@ -97,12 +98,13 @@ def for_pywa(kind, envelope):
     left as it is):
     - every contacts[] entry has a `user_id`: None where Meta sent none (before the rollout);
     - an item that names its customer only itself (a status before the rollout, a system
-      message) gets the contacts[] entry the rollout's payloads carry, from the item's ids;
+      message, a marketing preference without contacts[]) gets the contacts[] entry the
+      rollout's payloads carry, from the item's ids;
     - an error with a `title` and no `message` (before Graph API v16) gets the title as its
       message, as Meta sends both since."""
     change = envelope["entry"][0]["changes"][0]
     value = dict(change["value"])
-    item = value.get(kind)[0] if kind in ("messages", "statuses") and value.get(kind) else None
+    item = value.get(kind)[0] if kind in ITEM_LISTS and value.get(kind) else None
     if isinstance(item, dict):
         contacts = [contact for contact in value.get("contacts") or [] if isinstance(contact, dict)]
         contacts = contacts or [_contact_named_by(item)]
@@ -114,10 +116,14 @@ def for_pywa(kind, envelope):
     return {**envelope, "entry": [entry]}
 
 
+# The kinds whose single-item envelope names its customer in the item and in contacts[].
+ITEM_LISTS = ("messages", "statuses", "user_preferences")
+
+
 def _contact_named_by(item):
     return {
-        "wa_id": item.get("from") or item.get("recipient_id") or "",
-        "user_id": item.get("from_user_id") or item.get("recipient_user_id") or None,
+        "wa_id": item.get("from") or item.get("recipient_id") or item.get("wa_id") or "",
+        "user_id": item.get("from_user_id") or item.get("recipient_user_id") or item.get("user_id") or None,
     }
 
 
