@@ -159,6 +159,8 @@ class AuditEvent(models.Model):
         CONTACT_DELETED = "contact.deleted", "Deleted a contact and their data"
         WEBHOOK_REPLAYED = "webhook.replayed", "Replayed a webhook"
         RETENTION_PURGED = "retention.purged", "Deleted data past the retention period"
+        API_KEY_CREATED = "api_key.created", "Created an API key"
+        API_KEY_REVOKED = "api_key.revoked", "Revoked an API key"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events")
     actor = models.ForeignKey(

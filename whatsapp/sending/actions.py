@@ -6,6 +6,7 @@ worker's side, from the claim to the settled status, is delivery.py."""
 from django.db import transaction
 
 from whatsapp import message_types
+from whatsapp.cloud import api as cloud_api
 from whatsapp.conversations import actions as conversations
 from whatsapp.errors import ActionError
 from whatsapp.media import actions as media_actions
@@ -128,3 +129,59 @@ def _template_payload(template, filled):
         if parameters:
             components.append({"type": kind.lower(), "parameters": parameters})
     return {"name": template.name, "language": {"code": template.language}, "components": components}
+
+
+# The types a message may be sent as in Meta's own shape (the REST API), and what each shows.
+AS_GIVEN_TYPES = (
+    "text",
+    "image",
+    "video",
+    "audio",
+    "document",
+    "sticker",
+    "template",
+    "interactive",
+    "location",
+    "contacts",
+    "reaction",
+)
+
+
+def send_as_given(membership, conversation, kind, payload, reply_to_wamid=""):
+    """Queue a message whose type's object is Meta's own (`payload`, as a Cloud API
+    `/messages` body holds it under `kind`): media by id or link, a template with all its
+    components, interactive, location, contacts, reactions. The worker sends it as given.
+    Only a template may open a conversation whose 24-hour window is closed."""
+    if kind not in AS_GIVEN_TYPES:
+        raise ActionError(f"Messages of type {kind} cannot be sent.")
+    if kind != "template":
+        _require_open_window(conversation)
+    text = _shown_text(kind, payload)
+    fields = {"type": kind, "text": text, "content": {kind: payload, cloud_api.AS_GIVEN: True}}
+    if kind == "reaction":
+        fields["target_wamid"] = str(payload.get("message_id", ""))
+    else:
+        fields["reply_to_wamid"] = reply_to_wamid
+    with transaction.atomic():
+        message = delivery.queue_new(conversation, membership.user, **fields)
+        if kind == "reaction":
+            conversations.apply_followups(conversation.tenant, message.target_wamid)
+        else:
+            conversations.touch_conversation(conversation, message, inbound=False)
+            realtime.message_created(message)
+    return message
+
+
+def _shown_text(kind, payload):
+    """What the inbox shows of a message given in Meta's shape."""
+    if kind == "text":
+        return str(payload.get("body", ""))
+    if kind == "reaction":
+        return str(payload.get("emoji", ""))
+    if kind == "template":
+        return f"Template {payload.get('name', '')}"
+    if kind == "interactive":
+        return str((payload.get("body") or {}).get("text", ""))
+    if kind == "location":
+        return str(payload.get("name") or payload.get("address") or "")
+    return str(payload.get("caption", "")) if isinstance(payload, dict) else ""
