@@ -1,11 +1,18 @@
 """Helpers the resource modules share: answering JSON, cursors, reading a row of the caller's
 workspace."""
 
+from typing import Annotated
+
 from django.http import JsonResponse
+from ninja import Path
 
 from inbox import paging
 
 from .problems import Problem
+
+# Ids as the database takes them: anything else is a 422, never a query that overflows.
+ID_MAX = 2**63 - 1
+PathId = Annotated[int, Path(ge=1, le=ID_MAX)]
 
 
 def answer(schema, value, status=200):

@@ -13,7 +13,7 @@ from whatsapp.models import Contact
 from whatsapp.search import queries as search
 
 from . import auth, imports
-from .common import answer, cursor, page
+from .common import PathId, answer, cursor, page
 from .conversations import contact_out
 from .idempotency import idempotent
 from .messages import ERRORS
@@ -80,7 +80,7 @@ def import_contacts(request, file: File[UploadedFile]):
 
 
 @router.get("/contacts/imports/{int:import_id}", response={200: ImportOut, **ERRORS})
-def read_import(request, import_id: int):
+def read_import(request, import_id: PathId):
     auth.require(request, Scope.READ)
     job = ContactImport.objects.filter(pk=import_id, tenant=request.auth.tenant).first()
     if job is None:
@@ -89,13 +89,13 @@ def read_import(request, import_id: int):
 
 
 @router.get("/contacts/{int:contact_id}", response={200: ContactOut, **ERRORS})
-def read_contact(request, contact_id: int):
+def read_contact(request, contact_id: PathId):
     auth.require(request, Scope.READ)
     return contact_out(access_contact(auth.actor(request), contact_id))
 
 
 @router.patch("/contacts/{int:contact_id}", response={200: ContactOut, **ERRORS})
-def update_contact(request, contact_id: int, body: ContactUpdate):
+def update_contact(request, contact_id: PathId, body: ContactUpdate):
     """Change the fields given; the others stay. `attributes` replaces the custom fields."""
     auth.require(request, Scope.MANAGE)
     contact = access_contact(auth.actor(request), contact_id)
@@ -112,7 +112,7 @@ def update_contact(request, contact_id: int, body: ContactUpdate):
 
 
 @router.delete("/contacts/{int:contact_id}", response={204: None, **ERRORS})
-def delete_contact(request, contact_id: int):
+def delete_contact(request, contact_id: PathId):
     """Erase the contact with their conversations, messages, files and statuses."""
     auth.require(request, Scope.MANAGE)
     actor = auth.actor(request)
@@ -121,7 +121,7 @@ def delete_contact(request, contact_id: int):
 
 
 @router.get("/contacts/{int:contact_id}/export", response={200: bytes, **ERRORS}, summary="Everything about a contact")
-def export_contact(request, contact_id: int):
+def export_contact(request, contact_id: PathId):
     """A ZIP: contact.json (the contact, conversations, messages, statuses, notes) and files."""
     auth.require(request, Scope.READ)
     actor = auth.actor(request)

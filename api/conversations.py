@@ -5,7 +5,7 @@ from typing import Literal
 
 from django.db import transaction
 from django.db.models import prefetch_related_objects
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from accounts.models import User
 from inbox import paging
@@ -15,7 +15,7 @@ from whatsapp.conversations.views import conversation_page, inbox_filters
 from whatsapp.models import Message
 
 from . import auth
-from .common import answer, cursor, page
+from .common import PathId, answer, cursor, page
 from .idempotency import idempotent
 from .messages import ERRORS, message_out
 from .models import Scope
@@ -28,7 +28,7 @@ router = Router(tags=["conversations"])
 class ConversationFilters(Schema):
     status: Literal["open", "pending", "snoozed", "resolved", "all"] = "open"
     assignee: Literal["unassigned", "all"] = "all"
-    label: int | None = None
+    label: int | None = Field(None, ge=1, le=2**63 - 1)
     closing: bool = False
     cursor: str | None = None
 
@@ -47,14 +47,14 @@ def list_conversations(request, filters: Query[ConversationFilters]):
 
 
 @router.get("/conversations/{int:conversation_id}", response={200: ConversationOut, **ERRORS})
-def read_conversation(request, conversation_id: int):
+def read_conversation(request, conversation_id: PathId):
     auth.require(request, Scope.READ)
     return conversation_out(access_conversation(auth.actor(request), conversation_id))
 
 
 @router.post("/conversations/{int:conversation_id}", response={200: ConversationOut, **ERRORS})
 @idempotent
-def change_conversation(request, conversation_id: int, body: ConversationChange):
+def change_conversation(request, conversation_id: PathId, body: ConversationChange):
     """Change any of status (with `snoozed_until` for snoozed), assignee (a member's email,
     "" for nobody: assigning others needs the manage scope) and labels, at once."""
     auth.require(request, Scope.SEND)
@@ -81,7 +81,7 @@ class MessageCursor(Schema):
 
 
 @router.get("/conversations/{int:conversation_id}/messages", response={200: MessagePage, **ERRORS})
-def conversation_messages(request, conversation_id: int, query: Query[MessageCursor]):
+def conversation_messages(request, conversation_id: PathId, query: Query[MessageCursor]):
     """The conversation's messages, newest first, a page at a time."""
     auth.require(request, Scope.READ)
     conversation = access_conversation(auth.actor(request), conversation_id)

@@ -8,7 +8,7 @@ from whatsapp.models import MediaFile, Message, PhoneNumber, StatusUpdate
 from whatsapp.sending import actions as sending
 
 from . import auth
-from .common import answer
+from .common import PathId, answer
 from .idempotency import idempotent
 from .models import Scope
 from .problems import Problem
@@ -39,7 +39,7 @@ def send_message(request, body: SendMessage):
 
 
 @router.get("/messages/{int:message_id}", response={200: MessageOut, **ERRORS}, summary="Read a message")
-def read_message(request, message_id: int):
+def read_message(request, message_id: PathId):
     auth.require(request, Scope.READ)
     message = Message.objects.filter(pk=message_id, tenant=request.auth.tenant).first()
     if message is None:

@@ -12,7 +12,7 @@ from whatsapp.models import Connection, MediaFile, MessageTemplate, PhoneNumber
 from whatsapp.team import actions as team_actions
 
 from . import auth
-from .common import answer
+from .common import PathId, answer
 from .idempotency import idempotent
 from .messages import ERRORS, _sending_number
 from .models import Scope
@@ -72,7 +72,7 @@ def upload_media(request, file: File[UploadedFile], sender: Form[str | None] = N
 
 
 @router.get("/media/{int:media_file_id}", response={200: bytes, **ERRORS}, tags=["media"])
-def download_media(request, media_file_id: int):
+def download_media(request, media_file_id: PathId):
     """A file the inbox keeps (a message's `media_file_id`): the customer's, or one sent."""
     auth.require(request, Scope.READ)
     media_file = MediaFile.objects.filter(pk=media_file_id, tenant=request.auth.tenant).first()

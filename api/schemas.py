@@ -1,7 +1,7 @@
 """What the API reads and answers, as typed schemas (they make the OpenAPI document)."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
 from pydantic import ConfigDict, model_validator
@@ -200,12 +200,15 @@ class ConversationPage(Schema):
     next_cursor: str | None
 
 
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
 class ConversationChange(Schema):
     status: Literal["open", "pending", "resolved", "snoozed"] | None = None
     snoozed_until: datetime | None = None
     assignee: str | None = Field(None, max_length=254, description="A member's email; empty for nobody.")
-    add_labels: list[int] = Field(default_factory=list, max_length=50)
-    remove_labels: list[int] = Field(default_factory=list, max_length=50)
+    add_labels: list[Id] = Field(default_factory=list, max_length=50)
+    remove_labels: list[Id] = Field(default_factory=list, max_length=50)
 
 
 class TemplateOut(Schema):

@@ -1,12 +1,16 @@
 """API v1: the NinjaAPI, its error handlers (every error a problem document) and its routers.
 Schema at /api/v1/openapi.json, interactive docs at /api/v1/docs (assets from our static files)."""
 
+import json
 import logging
+import math
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 
 from whatsapp.cloud.api import CloudAPIError
 from whatsapp.contacts.actions import ContactConflict
@@ -21,7 +25,36 @@ logger = logging.getLogger(__name__)
 DESCRIPTION = """The team inbox's REST API. Authenticate with `Authorization: Bearer <key>` (keys are
 made by workspace admins). Errors are `application/problem+json` (RFC 9457). See docs/api.md."""
 
+
+class StrictJSON(Parser):
+    """JSON that every field can hold: no NaN or Infinity (JSON has none; PostgreSQL's jsonb
+    refuses them), no NUL character and no lone surrogate (PostgreSQL text refuses both)."""
+
+    def parse_body(self, request):
+        data = json.loads(request.body, parse_constant=_refuse_constant, parse_float=_finite)
+        text = json.dumps(data, ensure_ascii=False)
+        if "\\u0000" in text:
+            raise Problem("invalid-json", "The body holds a NUL character (\\u0000), which no field accepts.")
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            raise Problem("invalid-json", "The body holds a lone UTF-16 surrogate, which is not text.")
+        return data
+
+
+def _refuse_constant(name):
+    raise Problem("invalid-json", f"{name} is not a JSON number.")
+
+
+def _finite(value):
+    number = float(value)
+    if not math.isfinite(number):
+        raise Problem("invalid-json", f"{value[:30]} is too large a number.")
+    return number
+
+
 api = NinjaAPI(
+    parser=StrictJSON(),
     title="Team Inbox API",
     version="1",
     description=DESCRIPTION,
@@ -65,11 +98,25 @@ def _unauthenticated(error):
 
 @_handler(HttpError)
 def _http_error(error):
+    if isinstance(error.__cause__, Problem):
+        return error.__cause__
     if isinstance(error.__cause__, RequestDataTooBig):
         return Problem("body-too-large", "The body is larger than this endpoint takes.")
     if error.status_code == 400 and str(error).startswith("Cannot parse request body"):
         return Problem("invalid-json", "The body could not be read as JSON.")
     return problems.for_status(error.status_code, str(error))
+
+
+@_handler(RequestDataTooBig)
+def _too_big(error):
+    return Problem("body-too-large", "The body is larger than this endpoint takes.")
+
+
+@_handler(MultiPartParserError)
+@_handler(SuspiciousOperation)
+@_handler(BadRequest)
+def _unreadable(error):
+    return Problem("bad-request", f"The request could not be read: {error}"[:300])
 
 
 @_handler(Http404)
