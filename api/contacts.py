@@ -29,7 +29,9 @@ class ContactSearch(Schema):
     cursor: str | None = None
 
 
-@router.get("/contacts", response={200: ContactPage, **ERRORS}, summary="List or search contacts")
+@router.get(
+    "/contacts", response={200: ContactPage, **ERRORS}, summary="List or search contacts", operation_id="list_contacts"
+)
 def list_contacts(request, query: Query[ContactSearch]):
     """Newest first; `q` searches names, numbers and notes as the inbox's search does."""
     auth.require(request, Scope.READ)
@@ -38,7 +40,9 @@ def list_contacts(request, query: Query[ContactSearch]):
     return page([contact_out(row) for row in rows], next_key)
 
 
-@router.post("/contacts", response={201: ContactOut, **ERRORS}, summary="Create a contact")
+@router.post(
+    "/contacts", response={201: ContactOut, **ERRORS}, summary="Create a contact", operation_id="create_contact"
+)
 @idempotent
 def create_contact(request, body: ContactCreate):
     auth.require(request, Scope.MANAGE)
@@ -57,7 +61,12 @@ def create_contact(request, body: ContactCreate):
     return answer(ContactOut, contact_out(contact), status=201)
 
 
-@router.get("/contacts/export", summary="Export every contact as CSV", response={200: str, **ERRORS})
+@router.get(
+    "/contacts/export",
+    summary="Export every contact as CSV",
+    response={200: str, **ERRORS},
+    operation_id="export_contacts",
+)
 def export_contacts(request):
     auth.require(request, Scope.READ)
     response = StreamingHttpResponse(
@@ -67,7 +76,12 @@ def export_contacts(request):
     return response
 
 
-@router.post("/contacts/imports", response={202: ImportOut, **ERRORS}, summary="Import contacts from CSV")
+@router.post(
+    "/contacts/imports",
+    response={202: ImportOut, **ERRORS},
+    summary="Import contacts from CSV",
+    operation_id="import_contacts",
+)
 @idempotent
 def import_contacts(request, file: File[UploadedFile]):
     """Columns as the inbox's import page takes them (wa_id, name, notes, custom fields). The
@@ -79,7 +93,7 @@ def import_contacts(request, file: File[UploadedFile]):
     return answer(ImportOut, import_out(job), status=202)
 
 
-@router.get("/contacts/imports/{int:import_id}", response={200: ImportOut, **ERRORS})
+@router.get("/contacts/imports/{int:import_id}", response={200: ImportOut, **ERRORS}, operation_id="read_import")
 def read_import(request, import_id: PathId):
     auth.require(request, Scope.READ)
     job = ContactImport.objects.filter(pk=import_id, tenant=request.auth.tenant).first()
@@ -88,13 +102,13 @@ def read_import(request, import_id: PathId):
     return import_out(job)
 
 
-@router.get("/contacts/{int:contact_id}", response={200: ContactOut, **ERRORS})
+@router.get("/contacts/{int:contact_id}", response={200: ContactOut, **ERRORS}, operation_id="read_contact")
 def read_contact(request, contact_id: PathId):
     auth.require(request, Scope.READ)
     return contact_out(access_contact(auth.actor(request), contact_id))
 
 
-@router.patch("/contacts/{int:contact_id}", response={200: ContactOut, **ERRORS})
+@router.patch("/contacts/{int:contact_id}", response={200: ContactOut, **ERRORS}, operation_id="update_contact")
 def update_contact(request, contact_id: PathId, body: ContactUpdate):
     """Change the fields given; the others stay. `attributes` replaces the custom fields."""
     auth.require(request, Scope.MANAGE)
@@ -111,7 +125,7 @@ def update_contact(request, contact_id: PathId, body: ContactUpdate):
     return contact_out(contact)
 
 
-@router.delete("/contacts/{int:contact_id}", response={204: None, **ERRORS})
+@router.delete("/contacts/{int:contact_id}", response={204: None, **ERRORS}, operation_id="delete_contact")
 def delete_contact(request, contact_id: PathId):
     """Erase the contact with their conversations, messages, files and statuses."""
     auth.require(request, Scope.MANAGE)
@@ -120,7 +134,12 @@ def delete_contact(request, contact_id: PathId):
     return Status(204, None)
 
 
-@router.get("/contacts/{int:contact_id}/export", response={200: bytes, **ERRORS}, summary="Everything about a contact")
+@router.get(
+    "/contacts/{int:contact_id}/export",
+    response={200: bytes, **ERRORS},
+    summary="Everything about a contact",
+    operation_id="export_contact",
+)
 def export_contact(request, contact_id: PathId):
     """A ZIP: contact.json (the contact, conversations, messages, statuses, notes) and files."""
     auth.require(request, Scope.READ)

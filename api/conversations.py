@@ -33,7 +33,12 @@ class ConversationFilters(Schema):
     cursor: str | None = None
 
 
-@router.get("/conversations", response={200: ConversationPage, **ERRORS}, summary="List conversations")
+@router.get(
+    "/conversations",
+    response={200: ConversationPage, **ERRORS},
+    summary="List conversations",
+    operation_id="list_conversations",
+)
 def list_conversations(request, filters: Query[ConversationFilters]):
     """Latest activity first, `next_cursor` leads to the next page. The filters are the inbox's."""
     auth.require(request, Scope.READ)
@@ -46,13 +51,19 @@ def list_conversations(request, filters: Query[ConversationFilters]):
     return page([conversation_out(row) for row in rows], next_key)
 
 
-@router.get("/conversations/{int:conversation_id}", response={200: ConversationOut, **ERRORS})
+@router.get(
+    "/conversations/{int:conversation_id}", response={200: ConversationOut, **ERRORS}, operation_id="read_conversation"
+)
 def read_conversation(request, conversation_id: PathId):
     auth.require(request, Scope.READ)
     return conversation_out(access_conversation(auth.actor(request), conversation_id))
 
 
-@router.post("/conversations/{int:conversation_id}", response={200: ConversationOut, **ERRORS})
+@router.post(
+    "/conversations/{int:conversation_id}",
+    response={200: ConversationOut, **ERRORS},
+    operation_id="change_conversation",
+)
 @idempotent
 def change_conversation(request, conversation_id: PathId, body: ConversationChange):
     """Change any of status (with `snoozed_until` for snoozed), assignee (a member's email,
@@ -80,7 +91,11 @@ class MessageCursor(Schema):
     cursor: str | None = None
 
 
-@router.get("/conversations/{int:conversation_id}/messages", response={200: MessagePage, **ERRORS})
+@router.get(
+    "/conversations/{int:conversation_id}/messages",
+    response={200: MessagePage, **ERRORS},
+    operation_id="conversation_messages",
+)
 def conversation_messages(request, conversation_id: PathId, query: Query[MessageCursor]):
     """The conversation's messages, newest first, a page at a time."""
     auth.require(request, Scope.READ)

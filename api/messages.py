@@ -19,7 +19,7 @@ router = Router(tags=["messages"])
 ERRORS = dict.fromkeys((400, 401, 403, 404, 409, 413, 422, 429), ProblemSchema)
 
 
-@router.post("/messages", response={201: MessageOut, **ERRORS}, summary="Send a message")
+@router.post("/messages", response={201: MessageOut, **ERRORS}, summary="Send a message", operation_id="send_message")
 @idempotent
 def send_message(request, body: SendMessage):
     """Queue a message; it is sent once, in order, by a worker. Answers with its `id` and
@@ -38,7 +38,12 @@ def send_message(request, body: SendMessage):
     return answer(MessageOut, message_out(message), status=201)
 
 
-@router.get("/messages/{int:message_id}", response={200: MessageOut, **ERRORS}, summary="Read a message")
+@router.get(
+    "/messages/{int:message_id}",
+    response={200: MessageOut, **ERRORS},
+    summary="Read a message",
+    operation_id="read_message",
+)
 def read_message(request, message_id: PathId):
     auth.require(request, Scope.READ)
     message = Message.objects.filter(pk=message_id, tenant=request.auth.tenant).first()

@@ -37,14 +37,14 @@ class NumberList(Schema):
     data: list[NumberOut]
 
 
-@router.get("/templates", response={200: TemplateList, **ERRORS}, tags=["templates"])
+@router.get("/templates", response={200: TemplateList, **ERRORS}, tags=["templates"], operation_id="list_templates")
 def list_templates(request):
     auth.require(request, Scope.READ)
     templates = MessageTemplate.objects.filter(tenant=request.auth.tenant).order_by("name", "language")
     return {"data": [{field: getattr(row, field) for field in TEMPLATE_FIELDS} for row in templates]}
 
 
-@router.post("/templates/sync", response={200: SyncOut, **ERRORS}, tags=["templates"])
+@router.post("/templates/sync", response={200: SyncOut, **ERRORS}, tags=["templates"], operation_id="sync_templates")
 @idempotent
 def sync_templates(request):
     """Fetch the account's templates from Meta now (the inbox also does so hourly)."""
@@ -52,7 +52,7 @@ def sync_templates(request):
     return answer(SyncOut, {"templates": team_actions.sync_templates(request.auth.tenant)})
 
 
-@router.post("/media", response={201: MediaOut, **ERRORS}, tags=["media"])
+@router.post("/media", response={201: MediaOut, **ERRORS}, tags=["media"], operation_id="upload_media")
 @idempotent
 def upload_media(request, file: File[UploadedFile], sender: Form[str | None] = None):
     """Upload a file to WhatsApp (checked against Meta's types and sizes first); send it with
@@ -71,7 +71,9 @@ def upload_media(request, file: File[UploadedFile], sender: Form[str | None] = N
     return answer(MediaOut, {"id": media_id, "mime_type": checked.mime_type}, status=201)
 
 
-@router.get("/media/{int:media_file_id}", response={200: bytes, **ERRORS}, tags=["media"])
+@router.get(
+    "/media/{int:media_file_id}", response={200: bytes, **ERRORS}, tags=["media"], operation_id="download_media"
+)
 def download_media(request, media_file_id: PathId):
     """A file the inbox keeps (a message's `media_file_id`): the customer's, or one sent."""
     auth.require(request, Scope.READ)
@@ -88,14 +90,14 @@ def download_media(request, media_file_id: PathId):
     )
 
 
-@router.get("/numbers", response={200: NumberList, **ERRORS}, tags=["numbers"])
+@router.get("/numbers", response={200: NumberList, **ERRORS}, tags=["numbers"], operation_id="list_numbers")
 def list_numbers(request):
     auth.require(request, Scope.READ)
     numbers = PhoneNumber.objects.filter(tenant=request.auth.tenant).order_by("pk")
     return {"data": [{field: getattr(number, field) for field in NUMBER_FIELDS} for number in numbers]}
 
 
-@router.post("/numbers/health", response={200: NumberList, **ERRORS}, tags=["numbers"])
+@router.post("/numbers/health", response={200: NumberList, **ERRORS}, tags=["numbers"], operation_id="check_numbers")
 @idempotent
 def check_numbers(request):
     """Ask Meta now for each number's quality rating, messaging limit and name, and keep them."""

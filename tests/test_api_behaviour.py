@@ -154,8 +154,8 @@ def test_a_malformed_idempotency_key_is_a_400(api, conversation, value):
 
 @pytest.mark.stack
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_retries_with_one_idempotency_key_send_once(live_stack, acme):
-    live_stack.fake.register_number(PNID, f"{live_stack.url}/webhooks/whatsapp/acme/", ACME["app_secret"])
+def test_concurrent_retries_with_one_idempotency_key_send_once(api_stack, acme):
+    live_stack = api_stack
     from whatsapp.conversations import starting
 
     conversation = starting.start_conversation(

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from django.test import Client
 
 from api import keys
@@ -48,3 +49,13 @@ def is_problem(response, status, kind=None):
     if kind:
         assert body["type"] == f"/api/v1/problems/{kind}", body
     return body
+
+
+@pytest.fixture
+def api_stack(request, live_stack, transactional_db, acme):
+    """The shared live stack serving acme's number; no status webhook is left in flight when
+    the test's data is flushed."""
+    from tests.support.browsing import serving_acme
+
+    with serving_acme(request, live_stack):
+        yield live_stack
