@@ -109,12 +109,17 @@ def test_from_names_the_sending_number_by_id_or_number(api, acme):
         ("text", {"body": "See https://shop.example", "preview_url": True}),
     ],
 )
-def test_each_type_is_passed_to_meta_as_given(api, conversation, graph, run_tasks, kind, value):
+def test_each_type_is_passed_to_meta_as_given_and_shows_in_the_inbox(
+    api, conversation, graph, run_tasks, agent_client, kind, value
+):
     response = api.post("/api/v1/messages", {"conversation_id": conversation.pk, "type": kind, kind: value})
     assert response.status_code == 201, response.content
     run_tasks()
     body = sent_body(graph)
     assert body["type"] == kind and body[kind] == value
+    page = agent_client.get(f"/t/acme/inbox/c/{conversation.pk}/")
+    assert page.status_code == 200
+    assert f'id="message-{response.json()["id"]}"' in page.content.decode()
 
 
 def test_a_reply_quotes_its_message_by_context(api, conversation, graph, run_tasks):
