@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from api.models import ApiKey
+from api.models import ApiKey, ContactImport
 from tenants.models import AuditEvent
 from tests.support.api import ApiClient, is_problem, make_key
 from tests.support.tenants import ACME, GLOBEX
@@ -192,3 +192,36 @@ def test_what_a_key_does_is_audited_as_the_api_key(acme, acme_conversation):
     assert ApiClient(raw).delete(f"/api/v1/contacts/{acme_conversation.contact_id}").status_code == 204
     deleted = AuditEvent.objects.get(action="contact.deleted")
     assert deleted.details["by"] == "API key CRM sync" and deleted.actor is None
+
+
+def test_another_workspaces_key_gets_404_on_every_operation_with_real_ids(acme, owner, globex, client):
+    """Every operation of the OpenAPI document that names an object, with acme's real ids and
+    globex's key of every scope: 404, and acme's data is as it was."""
+    from tenants.models import Membership
+    from tests.support.world import build_world
+
+    world = build_world(acme, Membership.objects.get(user=owner, tenant=acme))
+    ids = {
+        "conversation_id": world.conversation.pk,
+        "message_id": world.message.pk,
+        "contact_id": world.contact.pk,
+        "media_file_id": world.media_file.pk,
+        "import_id": ContactImport.objects.create(tenant=acme).pk,
+    }
+    api = ApiClient(make_key(globex, rate_limit_per_second=10_000)[1])
+    before = (Contact.objects.filter(tenant=acme).count(), Conversation.objects.get(pk=world.conversation.pk).status)
+    walked = 0
+    for path, operations in client.get("/api/v1/openapi.json").json()["paths"].items():
+        if "{" not in path:
+            continue
+        for name, value in ids.items():
+            path = path.replace("{" + name + "}", str(value))
+        assert "{" not in path, f"{path}: add its id to this walk"
+        for method in operations:
+            body = '{"status": "resolved", "name": "x"}' if method in ("post", "patch") else ""
+            response = api.request(method.upper(), path, body)
+            is_problem(response, 404, "not-found")
+            walked += 1
+    assert walked >= 10
+    after = (Contact.objects.filter(tenant=acme).count(), Conversation.objects.get(pk=world.conversation.pk).status)
+    assert after == before
