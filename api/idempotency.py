@@ -24,11 +24,29 @@ KEY_MAX = 255
 
 
 def request_hash(request):
+    """What makes two requests the same: method, path and body. A multipart body (a file
+    upload, read already) counts by its fields and its files' contents, not its boundary."""
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.path.encode(), request.body):
+    for part in (request.method.encode(), request.path.encode(), *_body_parts(request)):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
+
+
+def _body_parts(request):
+    if not request.content_type.startswith("multipart/"):
+        yield request.body
+        return
+    for name, values in sorted(request.POST.lists()):
+        yield from (name.encode(), *(value.encode() for value in values))
+    for name, files in sorted(request.FILES.lists()):
+        for upload in files:
+            upload.seek(0)
+            content = hashlib.sha256()
+            for chunk in upload.chunks():
+                content.update(chunk)
+            upload.seek(0)
+            yield from (name.encode(), upload.name.encode(), content.digest())
 
 
 def _checked(value):

@@ -159,6 +159,26 @@ def test_an_uploaded_file_is_sent_by_its_media_id(api, conversation, graph, run_
     assert sent_body(graph)["image"] == {"id": media_id}
 
 
+def test_an_upload_retried_with_its_idempotency_key_is_uploaded_once(api, graph):
+    answers = [
+        api.upload(
+            "/api/v1/media",
+            {"file": SimpleUploadedFile("parcel.png", png(), content_type="image/png")},
+            headers={"Idempotency-Key": "upload-1"},
+        )
+        for _ in range(2)
+    ]
+    assert [answer.status_code for answer in answers] == [201, 201]
+    assert answers[0].json() == answers[1].json() and answers[1]["Idempotent-Replayed"] == "true"
+    assert len(graph.uploaded(PNID)) == 1
+    other = SimpleUploadedFile("parcel.png", png(rgb=(1, 2, 3)), content_type="image/png")
+    is_problem(
+        api.upload("/api/v1/media", {"file": other}, headers={"Idempotency-Key": "upload-1"}),
+        422,
+        "idempotency-key-reused",
+    )
+
+
 def test_a_file_whatsapp_would_refuse_is_not_uploaded(api, graph):
     upload = SimpleUploadedFile("virus.exe", b"MZ\x90\x00", content_type="application/x-msdownload")
     is_problem(api.upload("/api/v1/media", {"file": upload}), 422, "validation-error")
