@@ -179,6 +179,21 @@ def test_an_upload_retried_with_its_idempotency_key_is_uploaded_once(api, graph)
     )
 
 
+def test_a_stored_file_downloads_and_its_message_names_it(api, acme, owner):
+    from tenants.models import Membership
+    from tests.support.world import build_world
+
+    world = build_world(acme, Membership.objects.get(user=owner, tenant=acme))
+    photo = world.media_file.message
+    assert api.get(f"/api/v1/messages/{photo.pk}").json()["media_file_id"] == world.media_file.pk
+    response = api.get(f"/api/v1/media/{world.media_file.pk}")
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert b"".join(response.streaming_content) == png()
+    world.media_file.state = "pending"
+    world.media_file.save()
+    is_problem(api.get(f"/api/v1/media/{world.media_file.pk}"), 409, "conflict")
+
+
 def test_a_file_whatsapp_would_refuse_is_not_uploaded(api, graph):
     upload = SimpleUploadedFile("virus.exe", b"MZ\x90\x00", content_type="application/x-msdownload")
     is_problem(api.upload("/api/v1/media", {"file": upload}), 422, "validation-error")
