@@ -67,6 +67,15 @@ for router in (messages.router, conversations.router, contacts.router, resources
     api.add_router("", router)
 
 
+@api.get("/problems/{kind}", auth=None, tags=["problems"], operation_id="describe_problem", response={200: dict})
+def describe_problem(request, kind: str):
+    """What a problem `type` means: each error's `type` is this URL."""
+    if kind not in problems.KINDS:
+        raise Problem("not-found", "No such problem type.")
+    status, title = problems.KINDS[kind]
+    return {"type": problems.TYPE_BASE + kind, "title": title, "status": status, "documentation": "docs/api.md#errors"}
+
+
 def _handler(exception_type):
     def register(function):
         api.add_exception_handler(exception_type, lambda request, error: problems.response(function(error)))

@@ -40,6 +40,12 @@ def test_an_unknown_path_is_a_404_problem(api):
     is_problem(api.get("/api/v1/nothing-here"), 404, "not-found")
 
 
+def test_a_problem_type_is_a_url_that_describes_it(client):
+    answer = client.get("/api/v1/problems/rate-limited").json()
+    assert answer["status"] == 429 and answer["type"] == "/api/v1/problems/rate-limited"
+    is_problem(client.get("/api/v1/problems/nonsense"), 404)
+
+
 def test_a_wrong_method_is_a_405_problem(api):
     body = is_problem(api.request("PUT", "/api/v1/messages", "{}"), 405, "method-not-allowed")
     assert "POST" in body["detail"]

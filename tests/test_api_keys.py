@@ -212,7 +212,7 @@ def test_another_workspaces_key_gets_404_on_every_operation_with_real_ids(acme, 
     before = (Contact.objects.filter(tenant=acme).count(), Conversation.objects.get(pk=world.conversation.pk).status)
     walked = 0
     for path, operations in client.get("/api/v1/openapi.json").json()["paths"].items():
-        if "{" not in path:
+        if "{" not in path or path.startswith("/api/v1/problems/"):  # problem types: public, no data
             continue
         for name, value in ids.items():
             path = path.replace("{" + name + "}", str(value))
