@@ -70,6 +70,21 @@ def test_a_template_to_a_new_number_starts_a_conversation(api, acme, graph, run_
     assert body["biz_opaque_callback_data"] == f"message:{response.json()['id']}"
 
 
+def test_a_synced_template_shows_in_the_inbox_with_its_values_filled_in(api, acme):
+    MessageTemplate.objects.create(
+        tenant=acme, meta_id="t1", name="order_shipped", language="en_US", status="APPROVED",
+        components=[{"type": "BODY", "text": "Hi {{1}}, order {{2}} shipped."}],
+    )  # fmt: skip
+    parameters = [{"type": "text", "text": "Ada"}, {"type": "text", "text": "#42"}]
+    template = {
+        "name": "order_shipped",
+        "language": {"code": "en_US"},
+        "components": [{"type": "body", "parameters": parameters}],
+    }
+    answer = api.post("/api/v1/messages", {"to": "+15557654321", "type": "template", "template": template}).json()
+    assert answer["text"] == "Hi Ada, order #42 shipped."
+
+
 def test_anything_but_a_template_to_a_closed_window_is_refused(api, acme):
     body = is_problem(
         api.post("/api/v1/messages", {"to": "+15557654321", "text": {"body": "Hi"}}), 422, "action-refused"

@@ -11,7 +11,7 @@ from whatsapp.conversations import actions as conversations
 from whatsapp.errors import ActionError
 from whatsapp.media import actions as media_actions
 from whatsapp.media import rules as media
-from whatsapp.models import TEMPLATE_VARIABLE, Conversation, Message
+from whatsapp.models import TEMPLATE_VARIABLE, Conversation, Message, MessageTemplate
 from whatsapp.realtime import events as realtime
 from whatsapp.sending import delivery
 
@@ -156,7 +156,7 @@ def send_as_given(membership, conversation, kind, payload, reply_to_wamid=""):
         raise ActionError(f"Messages of type {kind} cannot be sent.")
     if kind != "template":
         _require_open_window(conversation)
-    text = _shown_text(kind, payload)
+    text = _template_text(conversation.tenant, payload) if kind == "template" else _shown_text(kind, payload)
     fields = {"type": kind, "text": text, "content": {kind: payload, cloud_api.AS_GIVEN: True}}
     if kind == "reaction":
         fields["target_wamid"] = str(payload.get("message_id", ""))
@@ -170,6 +170,24 @@ def send_as_given(membership, conversation, kind, payload, reply_to_wamid=""):
             conversations.touch_conversation(conversation, message, inbound=False)
             realtime.message_created(message)
     return message
+
+
+def _template_text(tenant, payload):
+    """A template given in Meta's shape, as the customer reads it when the inbox has synced
+    the template: its body with the body parameters filled in; else its name."""
+    language = (payload.get("language") or {}).get("code", "")
+    template = MessageTemplate.objects.filter(tenant=tenant, name=payload.get("name", ""), language=language).first()
+    if template is None or not template.body_text:
+        return f"Template {payload.get('name', '')}"
+    filled = {}
+    for component in payload.get("components") or []:
+        if not isinstance(component, dict) or str(component.get("type", "")).upper() != "BODY":
+            continue
+        for position, parameter in enumerate(component.get("parameters") or [], start=1):
+            if isinstance(parameter, dict) and parameter.get("type") == "text":
+                name = str(parameter.get("parameter_name") or position)
+                filled[("BODY", name)] = str(parameter.get("text", ""))
+    return _fill(template.body_text, "BODY", filled)
 
 
 def _shown_text(kind, payload):
