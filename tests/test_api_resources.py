@@ -134,7 +134,10 @@ def test_each_type_is_passed_to_meta_as_given_and_shows_in_the_inbox(
     assert body["type"] == kind and body[kind] == value
     page = agent_client.get(f"/t/acme/inbox/c/{conversation.pk}/")
     assert page.status_code == 200
-    assert f'id="message-{response.json()["id"]}"' in page.content.decode()
+    html = page.content.decode()
+    assert f'id="message-{response.json()["id"]}"' in html
+    if kind == "interactive":
+        assert "Buttons to tap" in html and "Deliver tomorrow?" in html
 
 
 def test_a_reply_quotes_its_message_by_context(api, conversation, graph, run_tasks):
