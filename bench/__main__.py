@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench import procs, report, setup
 
-STAGES = ["ingest", "realtime", "outbound", "pages"]
+STAGES = ["ingest", "realtime", "outbound", "pages", "api"]
 
 MODES = {
     # rates: the steps of the ingest ramp; the first failing one is bisected `bisect` times.
@@ -22,6 +22,7 @@ MODES = {
         "outbound_workers": [(1, 8), (1, 16), (2, 8)],
         "scale": 0.05,
         "page_runs": 3,
+        "api_seconds": 5,
     },
     "full": {
         "rates": [250, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000],
@@ -34,6 +35,7 @@ MODES = {
         "outbound_workers": [(1, 8), (1, 16), (2, 8), (2, 16)],
         "scale": 1.0,
         "page_runs": 7,
+        "api_seconds": 15,
     },
 }
 
@@ -115,6 +117,12 @@ def run_pages(processes, mode, results):
     seeded = seed.run(mode["scale"], reuse=mode.get("keep_data", False))
     seeded["catch_up_seconds"] = seed.catch_up()
     return {"seed": seeded, **pages.run(processes, seeded, mode)}
+
+
+def run_api(processes, mode, results):
+    from bench import api
+
+    return api.run(processes, mode)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,10 @@ def render(results):
         _pages(results["pages"], add)
     if "outbound" in results:
         _outbound(results["outbound"], add)
+    if "api" in results:
+        from bench import api
+
+        api.report_rows(results["api"], add)
     for role, peak in results.get("memory_mb", {}).items():
         target = role.startswith(("web", "worker"))
         add(

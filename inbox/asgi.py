@@ -21,13 +21,18 @@ from .body_limit import RequestBodyLimit  # noqa: E402
 BODY_LIMITS = {
     "/accounts/": settings.ACCOUNTS_MAX_BODY_BYTES,
     "/invitations/": settings.ACCOUNTS_MAX_BODY_BYTES,
+    "/api/": settings.API_MAX_BODY_BYTES,
+    "/api/v1/media": settings.API_MEDIA_MAX_BODY_BYTES,
+    "/api/v1/contacts/imports": settings.API_MEDIA_MAX_BODY_BYTES,
 }
 
 application = ProtocolTypeRouter(
     {
         # The webhook's URL skips Django's request cycle, which costs ~5x the work itself (bench/),
         # and bounds its bodies itself.
-        "http": webhook_asgi.WebhookEndpoint(RequestBodyLimit(django_asgi_app, BODY_LIMITS)),
+        "http": webhook_asgi.WebhookEndpoint(
+            RequestBodyLimit(django_asgi_app, BODY_LIMITS, problem_prefixes=["/api/"])
+        ),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

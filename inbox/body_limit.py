@@ -11,10 +11,12 @@ import json
 
 
 class RequestBodyLimit:
-    def __init__(self, app, limits):
-        """`limits`: {path prefix: largest body in bytes}."""
+    def __init__(self, app, limits, problem_prefixes=()):
+        """`limits`: {path prefix: largest body in bytes}. Paths under `problem_prefixes` (the
+        API's) are refused with an RFC 9457 problem document."""
         self.app = app
         self.limits = sorted(limits.items(), key=lambda item: -len(item[0]))
+        self.problem_prefixes = tuple(problem_prefixes)
 
     def limit_for(self, path):
         return next((limit for prefix, limit in self.limits if path.startswith(prefix)), None)
@@ -23,9 +25,10 @@ class RequestBodyLimit:
         limit = self.limit_for(scope.get("path", "")) if scope["type"] == "http" else None
         if limit is None:
             return await self.app(scope, receive, send)
+        problem = scope.get("path", "").startswith(self.problem_prefixes) if self.problem_prefixes else False
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            return await _too_large(send, limit)
+            return await _too_large(send, limit, problem)
         messages, size = [], 0
         while True:
             message = await receive()
@@ -33,7 +36,7 @@ class RequestBodyLimit:
                 return
             size += len(message.get("body", b""))
             if size > limit:
-                return await _too_large(send, limit)
+                return await _too_large(send, limit, problem)
             messages.append(message)
             if not message.get("more_body"):
                 break
@@ -49,14 +52,24 @@ def _replay(messages, receive):
     return replayed
 
 
-async def _too_large(send, limit):
-    body = json.dumps({"error": f"Body over {limit} bytes."}).encode()
+async def _too_large(send, limit, problem=False):
+    content_type = b"application/json"
+    body = {"error": f"Body over {limit} bytes."}
+    if problem:
+        content_type = b"application/problem+json"
+        body = {
+            "type": "/api/v1/problems/body-too-large",
+            "title": "The body is too large",
+            "status": 413,
+            "detail": f"This endpoint takes bodies of up to {limit} bytes.",
+        }
+    body = json.dumps(body).encode()
     await send(
         {
             "type": "http.response.start",
             "status": 413,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", content_type),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
             ],

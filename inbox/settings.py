@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "tenants",
     "whatsapp",
     "dashboard",
+    "api",
+    "ninja",  # the API docs page's assets, served as our static files
     # After whatsapp, whose db_worker command (threads, NOTIFY wake-up) replaces theirs.
     "django_tasks",
     "django_tasks_db",
@@ -73,6 +75,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Every error under /api/ as a problem document, whichever middleware or view made it.
+    "api.middleware.ApiProblems",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -290,6 +294,17 @@ WEBHOOK_POOL_SIZE = env.int("WEBHOOK_POOL_SIZE", default=8)
 WEBHOOK_POOL_TIMEOUT = env.float("WEBHOOK_POOL_TIMEOUT", default=1.5)
 # Login, reset, 2FA and invitation forms are tiny: anything larger is refused before it is read.
 ACCOUNTS_MAX_BODY_BYTES = env.int("ACCOUNTS_MAX_BODY_BYTES", default=64 * 1024)
+
+# The REST API (/api/v1/). Keys are stored as an HMAC of their secret with this key: changing
+# it makes every key invalid. Each key may make API_RATE_LIMIT_PER_SECOND requests a second
+# unless it has its own limit; bodies past API_MAX_BODY_BYTES (API_MEDIA_MAX_BODY_BYTES for
+# file uploads) are refused with 413 before they are read.
+API_KEY_HASH_SECRET = env.str("API_KEY_HASH_SECRET", default="") or SECRET_KEY
+API_RATE_LIMIT_PER_SECOND = env.int("API_RATE_LIMIT_PER_SECOND", default=50)
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+API_MEDIA_MAX_BODY_BYTES = env.int("API_MEDIA_MAX_BODY_BYTES", default=101 * 1024 * 1024)
+if min(API_RATE_LIMIT_PER_SECOND, API_MAX_BODY_BYTES, API_MEDIA_MAX_BODY_BYTES) <= 0:
+    raise ImproperlyConfigured("API_RATE_LIMIT_PER_SECOND and the API_*_BODY_BYTES settings must be above 0.")
 
 # Production hardening: on whenever DEBUG is off.
 SESSION_COOKIE_HTTPONLY = True

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from api.v1 import api as api_v1
 from tenants.invitation_views import invitation
 from whatsapp.webhook.views import whatsapp_webhook
 
@@ -17,6 +18,8 @@ urlpatterns = [
     path("t/<slug:slug>/", include("whatsapp.urls")),
     path("t/<slug:slug>/dashboard/", include("dashboard.urls")),
     path("t/<slug:slug>/", include("tenants.urls")),
+    path("t/<slug:slug>/settings/", include("api.urls")),
+    path("api/v1/", api_v1.urls),
 ]
 
 if settings.DEMO_MODE:

@@ -23,7 +23,10 @@ def client_ip(request):
 
 def record(tenant, action, *, actor=None, target="", details=None, request=None):
     """Append one entry. `target` names what was acted on, in words; `details` holds
-    facts, never a secret and never the content of a customer's messages."""
+    facts, never a secret and never the content of a customer's messages. `actor` is a user,
+    or something acting for the workspace with an `audit_name` (an API key), kept as `by`."""
+    if getattr(actor, "audit_name", None):
+        details = {"by": actor.audit_name, **(details or {})}
     actor = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     return AuditEvent.objects.create(
         tenant=tenant,

@@ -166,6 +166,8 @@ class AuditEvent(models.Model):
         WEBHOOK_REPLAYED = "webhook.replayed", "Replayed a webhook"
         RETENTION_PURGED = "retention.purged", "Deleted data past the retention period"
         CONVERSATION_STARTED = "conversation.started", "Started a conversation with a customer"
+        API_KEY_CREATED = "api_key.created", "Created an API key"
+        API_KEY_REVOKED = "api_key.revoked", "Revoked an API key"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events")
     actor = models.ForeignKey(

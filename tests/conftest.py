@@ -7,6 +7,7 @@ from django.test import Client
 
 from tenants.models import Role
 from tenants.setup import add_member, create_tenant
+from tests.support.api import api_stack  # noqa: F401  (the API's live-stack fixture)
 from tests.support.browsing import browser, new_page, page, stack  # noqa: F401  (the browser tests' fixtures)
 from tests.support.live import live_stack, live_stacks, no_live_stack, own_live_stack  # noqa: F401  (the live stacks)
 from tests.support.parallel import make_scheduler, separate_channel_layers

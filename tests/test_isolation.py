@@ -66,6 +66,7 @@ PUBLIC_ROUTES = {
 PUBLIC_PREFIXES = {
     "admin/": "Django admin: staff only (tested below)",
     "simulator/": "the demo's simulated customer: routed only in demo mode, never in production or tests",
+    "api/v1/": "the REST API: a workspace's key, another workspace's ids are 404 (test_api_keys.py walks it)",
 }
 LOGIN_REQUIRED = ["", "accounts/2fa/", "accounts/password/", "accounts/password/done/"]
 # The methods the walk asks every route with; a view that takes none of them fails the walk.

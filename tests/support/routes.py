@@ -27,6 +27,7 @@ KWARG_OBJECTS = {
     "call_id": lambda world: world.call.pk,
     "invitation_id": lambda world: world.invitation.pk,
     "reject_id": lambda world: world.reject.pk,
+    "key_id": lambda world: world.extra["api_key"].pk,
 }
 
 

@@ -1,7 +1,7 @@
 """A tenant with one of everything, made with the ORM (works with and without a live
 stack): a contact and their conversation, messages, a stored photo, a note, a label, a
 saved reply, a template, a webhook event, a minute of rejected posts, a Graph API call, an
-audit entry, a pending invitation. The isolation
+audit entry, a pending invitation, an API key. The isolation
 and browser tests fill every URL's ids from it."""
 
 from dataclasses import dataclass, field
@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from api import keys
 from tenants import audit
 from tenants.models import Invitation, Membership
 from whatsapp.models import (
@@ -147,4 +148,5 @@ def build_world(tenant, member, customer="15557770000", name="Ada"):
         member,
         invitation,
         reject,
+        extra={"api_key": keys.create_key(tenant, name="World", scopes=["read"])[0]},
     )

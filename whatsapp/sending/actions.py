@@ -10,12 +10,13 @@ from django.core.files import File
 from django.db import transaction
 
 from whatsapp import message_types
+from whatsapp.cloud import api as cloud_api
 from whatsapp.conversations import actions as conversations
 from whatsapp.conversations import starting
 from whatsapp.errors import ActionError
 from whatsapp.media import actions as media_actions
 from whatsapp.media import rules as media
-from whatsapp.models import Conversation, Message
+from whatsapp.models import TEMPLATE_VARIABLE, Conversation, Message, MessageTemplate
 from whatsapp.realtime import events as realtime
 from whatsapp.sending import delivery, template_fields
 
@@ -192,3 +193,81 @@ def start_with_template(membership, *, phone_number, to, template, values, **hea
         if conversation.window_is_open:
             return conversation, None
         return conversation, send_template(membership, conversation, template, values, **header)
+
+
+# The types a message may be sent as in Meta's own shape (the REST API), and what each shows.
+AS_GIVEN_TYPES = (
+    "text",
+    "image",
+    "video",
+    "audio",
+    "document",
+    "sticker",
+    "template",
+    "interactive",
+    "location",
+    "contacts",
+    "reaction",
+)
+
+
+def send_as_given(membership, conversation, kind, payload, reply_to_wamid=""):
+    """Queue a message whose type's object is Meta's own (`payload`, as a Cloud API
+    `/messages` body holds it under `kind`): media by id or link, a template with all its
+    components, interactive, location, contacts, reactions. The worker sends it as given.
+    Only a template may open a conversation whose 24-hour window is closed."""
+    if kind not in AS_GIVEN_TYPES:
+        raise ActionError(f"Messages of type {kind} cannot be sent.")
+    if kind != "template":
+        _require_open_window(conversation)
+    text = _template_text(conversation.tenant, payload) if kind == "template" else _shown_text(kind, payload)
+    fields = {"type": kind, "text": text, "content": {kind: payload, cloud_api.AS_GIVEN: True}}
+    if kind == "reaction":
+        fields["target_wamid"] = str(payload.get("message_id", ""))
+    else:
+        fields["reply_to_wamid"] = reply_to_wamid
+    with transaction.atomic():
+        message = delivery.queue_new(conversation, membership.user, **fields)
+        if kind == "reaction":
+            conversations.apply_followups(conversation.tenant, message.target_wamid)
+        else:
+            conversations.touch_conversation(conversation, message, inbound=False)
+            realtime.message_created(message)
+    return message
+
+
+def _template_text(tenant, payload):
+    """A template given in Meta's shape, as the customer reads it when the inbox has synced
+    the template: its body with the body parameters filled in; else its name."""
+    language = (payload.get("language") or {}).get("code", "")
+    template = MessageTemplate.objects.filter(tenant=tenant, name=payload.get("name", ""), language=language).first()
+    if template is None or not template.body_text:
+        return f"Template {payload.get('name', '')}"
+    filled = {}
+    for component in payload.get("components") or []:
+        if not isinstance(component, dict) or str(component.get("type", "")).upper() != "BODY":
+            continue
+        for position, parameter in enumerate(component.get("parameters") or [], start=1):
+            if isinstance(parameter, dict) and parameter.get("type") == "text":
+                name = str(parameter.get("parameter_name") or position)
+                filled[("BODY", name)] = str(parameter.get("text", ""))
+    return _fill(template.body_text, "BODY", filled)
+
+
+def _fill(text, kind, filled):
+    return TEMPLATE_VARIABLE.sub(lambda match: filled.get((kind, match.group(1)), match.group(0)), text)
+
+
+def _shown_text(kind, payload):
+    """What the inbox shows of a message given in Meta's shape."""
+    if kind == "text":
+        return str(payload.get("body", ""))
+    if kind == "reaction":
+        return str(payload.get("emoji", ""))
+    if kind == "template":
+        return f"Template {payload.get('name', '')}"
+    if kind == "interactive":
+        return str((payload.get("body") or {}).get("text", ""))
+    if kind == "location":
+        return str(payload.get("name") or payload.get("address") or "")
+    return str(payload.get("caption", "")) if isinstance(payload, dict) else ""
