@@ -4,6 +4,7 @@
 // with Django's templates.
 import { changes, currentId, page, root } from "./inbox/common.js";
 import { startComposer } from "./inbox/composer.js";
+import { startInteractive } from "./inbox/interactive.js";
 import * as list from "./inbox/list.js";
 import { startShortcuts } from "./inbox/shortcuts.js";
 import { connect, send, viewing } from "./inbox/socket.js";
@@ -89,6 +90,7 @@ function start() {
   list.startList();
   thread.startThread();
   startComposer();
+  startInteractive();
   startShortcuts();
   document.addEventListener("visibilitychange", () => {
     thread.markRead();

@@ -22,6 +22,8 @@ export function setMode(next) {
   });
   const noteRow = composer.querySelector(".note-only");
   if (noteRow) noteRow.hidden = mode !== "note";
+  const interactive = document.getElementById("interactive-open");
+  if (interactive) interactive.hidden = mode === "note"; // a note stays with the team
   const textarea = textBox();
   if (textarea) {
     textarea.placeholder = mode === "note" ? "Write a private note…" : defaultPlaceholder;

@@ -16,7 +16,7 @@ const KEYS = {
 
 export function startShortcuts() {
   document.addEventListener("keydown", (event) => {
-    if (event.target.closest("input, textarea, select") || event.metaKey || event.ctrlKey || event.altKey) return;
+    if (event.target.closest("input, textarea, select, dialog[open]") || event.metaKey || event.ctrlKey || event.altKey) return;
     const action = KEYS[event.key];
     if (action) {
       event.preventDefault();
