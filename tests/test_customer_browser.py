@@ -49,7 +49,9 @@ def test_every_kind_of_customer_message_reaches_the_open_thread_live(page, stack
         PNID, CUSTOMER, "audio", OGG_VOICE, "audio/ogg; codecs=opus", name="Carla", voice=True
     )
     expect(thread.locator(".message.in .media-audio")).to_contain_text("Voice note")
-    stack.fake.customer_shares_location(PNID, CUSTOMER, 38.7075, -9.1365, name="Praça do Comércio", address="Lisboa")
+    stack.fake.customer_shares_location(
+        PNID, CUSTOMER, 38.7075, -9.1365, place_name="Praça do Comércio", address="Lisboa"
+    )
     expect(thread.locator(".message.in .location-card")).to_contain_text("Praça do Comércio")
     stack.fake.customer_shares_contacts(PNID, CUSTOMER, [payloads.contact_card("João Silva", "+351 912 345 678")])
     expect(thread.locator(".message.in .contact-card")).to_contain_text("João Silva")

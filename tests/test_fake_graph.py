@@ -411,7 +411,7 @@ def test_the_customer_shares_a_place_a_contact_a_reaction_and_a_voice_note(fake,
     base = {"phone_number_id": PHONE_NUMBER_ID, "wa_id": CUSTOMER}
     card = payloads.contact_card("Ana Lima", "+351 912 000 000")
     sends = [
-        {"type": "location", "latitude": 38.7, "longitude": -9.1, "name": "Shop", "address": "Rua Augusta 1"},
+        {"type": "location", "latitude": 38.7, "longitude": -9.1, "place_name": "Shop", "address": "Rua Augusta 1"},
         {"type": "contacts", "cards": [card]},
         {"type": "reaction", "target_wamid": "wamid.OURS", "emoji": "👍"},
         {"type": "audio", "data": base64.b64encode(b"OggS-voice").decode(), "mime_type": "audio/ogg", "voice": True},

@@ -296,7 +296,7 @@ class FakeGraphAPI:
         return self._customer_sends(number, payloads.text_message, wa_id, text, name=name, **kwargs)
 
     def customer_shares_location(self, phone_number_id, wa_id, latitude, longitude, **kwargs):
-        """A pin, or a place with `name` and `address`; returns the message's wamid."""
+        """A pin, or a place with `place_name` and `address`; returns the message's wamid."""
         number = self._number(phone_number_id)
         return self._customer_sends(number, payloads.location_message, wa_id, latitude, longitude, **kwargs)
 

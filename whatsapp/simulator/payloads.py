@@ -106,10 +106,11 @@ def text_message(phone_number_id, wa_id, text, context_wamid=None, display_phone
     )
 
 
-def location_message(phone_number_id, wa_id, latitude, longitude, name=None, address=None, **kwargs):
-    """A shared location: a pin alone, or a chosen place with its name and address."""
+def location_message(phone_number_id, wa_id, latitude, longitude, place_name=None, address=None, **kwargs):
+    """A shared location: a pin alone, or a chosen place with its name and address (`name`
+    is the customer's profile name, as for every message)."""
     place = {"latitude": latitude, "longitude": longitude}
-    place.update({key: value for key, value in (("name", name), ("address", address)) if value})
+    place.update({key: value for key, value in (("name", place_name), ("address", address)) if value})
     return message(phone_number_id, wa_id, "location", place, **kwargs)
 
 

@@ -126,12 +126,13 @@ def _message_fields(post, files):
             raise Refused("Write something, or attach a file.")
         return {"type": "text", "text": text}
     if kind == "location":
-        place = {key: post.get(key, "").strip() or value for key, value in DEMO_PLACE.items()}
+        # The phone shares the demo's place unless the form names another (place_latitude, …).
+        place = {key: post.get(f"place_{key}", "").strip() or value for key, value in DEMO_PLACE.items()}
         return {
             "type": "location",
             "latitude": _number(place["latitude"], "latitude", -90, 90),
             "longitude": _number(place["longitude"], "longitude", -180, 180),
-            "name": place["name"],
+            "place_name": place["name"],
             "address": place["address"],
         }
     if kind == "contacts":
