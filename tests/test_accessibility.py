@@ -3,35 +3,16 @@ serious or critical violation, on a laptop and on a phone, with data on the page
 with an interactive message and the customer's tap, the composer's interactive dialog, and
 every page of tests/support/pages.py."""
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.axe import serious_violations
 from tests.support.browsing import CUSTOMER, customer_writes_and_agent_opens, log_in, wait_until_live
 from tests.support.pages import ACCOUNT_PAGES, TENANT_PAGES
 from tests.support.tenants import ACME
 from whatsapp.models import Conversation
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
-
-AXE_SOURCE = (Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js").read_text()
-SERIOUS = """async () => {
-  const result = await axe.run(document, {resultTypes: ["violations"]});
-  return result.violations
-    .filter((violation) => ["serious", "critical"].includes(violation.impact))
-    .map((violation) => {
-      const nodes = violation.nodes.slice(0, 6).map((node) => `${node.target.join(" ")} ${node.any[0]?.message || ""}`);
-      return `${violation.id}: ${nodes.join(" | ")}`;
-    });
-}"""
-
-
-def serious_violations(page):
-    # Evaluated through the browser's debugging protocol: the pages' own policy allows no
-    # script but theirs, and must not be loosened for the test.
-    page.evaluate(AXE_SOURCE)
-    return page.evaluate(SERIOUS)
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.axe import serious_violations
 from tests.support.media_files import png
 from tests.support.waiting import wait_until
 
@@ -125,6 +126,9 @@ def test_the_simulators_customer_shares_taps_reacts_and_sees_reads_and_typing(de
     log_in_agent(agent, url)
     customer = new_page()
     customer.set_viewport_size({"width": 390, "height": 844})
+    errors = []
+    customer.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    customer.on("pageerror", lambda error: errors.append(str(error)))
     customer.goto(f"{url}/simulator/")
     customer.fill("#sim-wa-id", "15557650002")
     customer.fill("#sim-name", "Rui")
@@ -168,3 +172,4 @@ def test_the_simulators_customer_shares_taps_reacts_and_sees_reads_and_typing(de
     asked = thread.locator(".message.out", has_text="Shall we send a new one?")
     expect(asked.locator(".reactions")).to_have_text("👍", timeout=15_000)
     assert customer.evaluate("document.documentElement.scrollWidth") <= 390
+    assert serious_violations(customer) == [] and errors == []
