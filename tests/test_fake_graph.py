@@ -426,6 +426,17 @@ def test_the_customer_shares_a_place_a_contact_a_reaction_and_a_voice_note(fake,
     assert voice["audio"]["voice"] is True and voice["audio"]["id"] in fake.media
 
 
+def test_interactive_messages_whatsapp_cannot_show_are_refused_with_131009(fake, graph):
+    four = [{"type": "reply", "reply": {"id": str(n), "title": f"Choice {n}"}} for n in range(4)]
+    interactive = {"type": "button", "body": {"text": "Pick"}, "action": {"buttons": four}}
+    body = {"messaging_product": "whatsapp", "to": CUSTOMER, "type": "interactive", "interactive": interactive}
+
+    refused = graph.post(f"/{PHONE_NUMBER_ID}/messages", json=body)
+
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == 131009
+    assert fake.sent_messages() == []
+
+
 def test_the_customers_phone_shows_what_the_business_read_and_its_typing(fake, graph):
     first = fake.customer_says(PHONE_NUMBER_ID, CUSTOMER, "One")
     second = fake.customer_says(PHONE_NUMBER_ID, CUSTOMER, "Two")

@@ -448,6 +448,8 @@ class FakeGraphAPI:
         for field, value in (("to", to), (kind, body.get(kind))):
             if not value:
                 raise GraphError(131008, "Required parameter is missing", details=f"Parameter '{field}' is required.")
+        if kind == "interactive":
+            _check_interactive(body["interactive"])
         media_id = body[kind].get("id") if isinstance(body[kind], dict) else None
         with self._lock:
             unknown_media = media_id is not None and str(media_id) not in self.media
@@ -682,6 +684,32 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _json(data, status=200):
     return status, "application/json", json.dumps(data).encode()
+
+
+INTERACTIVE_TYPES = ("button", "list", "cta_url", "location_request_message", "product", "product_list", "flow")
+
+
+def _check_interactive(interactive):
+    """Refuse, as Meta does with 131009, the interactive messages WhatsApp cannot show
+    (META_FACTS.md 9.1): an unknown type, no body text, more than 3 buttons or 10 rows, or
+    titles past their length."""
+
+    def invalid(details):
+        return GraphError(131009, "Parameter value is not valid", details=details)
+
+    if not isinstance(interactive, dict) or interactive.get("type") not in INTERACTIVE_TYPES:
+        raise invalid("interactive.type is not one WhatsApp knows.")
+    if not (interactive.get("body") or {}).get("text"):
+        raise invalid("interactive.body.text is required.")
+    action = interactive.get("action") or {}
+    if interactive["type"] == "button":
+        buttons = action.get("buttons") or []
+        if not 1 <= len(buttons) <= 3 or any(len(b.get("reply", {}).get("title", "")) > 20 for b in buttons):
+            raise invalid("Reply buttons: 1 to 3, titles of at most 20 characters.")
+    if interactive["type"] == "list":
+        rows = [row for section in action.get("sections") or [] for row in section.get("rows") or []]
+        if not 1 <= len(rows) <= 10 or any(len(row.get("title", "")) > 24 for row in rows):
+            raise invalid("List rows: 1 to 10, titles of at most 24 characters.")
 
 
 def _choice(sent, choice):
