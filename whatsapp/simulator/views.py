@@ -170,7 +170,11 @@ async def send(request):
         answer = await _fake("POST", "/_fake/customer", json=fields)
     except httpx.HTTPError:
         return JsonResponse({"error": "WhatsApp (the fake Graph API) does not answer."}, status=502)
-    if answer.status_code != 200:
-        details = answer.json().get("error", {}).get("error_data", {}).get("details", "") if answer.content else ""
+    try:
+        body = answer.json()
+    except ValueError:
+        body = {}
+    if answer.status_code != 200 or "wamid" not in body:
+        details = (body.get("error") or {}).get("error_data", {}).get("details", "")
         return JsonResponse({"error": details or f"WhatsApp answered {answer.status_code}."}, status=400)
-    return JsonResponse({"wamid": answer.json()["wamid"]})
+    return JsonResponse({"wamid": body["wamid"]})
