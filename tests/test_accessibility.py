@@ -1,46 +1,18 @@
 """Every page passes axe-core (vendored from the npm registry, tests/vendor/axe-core) with no
-serious or critical violation, on a laptop and on a phone, with data on the page."""
-
-from pathlib import Path
+serious or critical violation, on a laptop and on a phone, with data on the page: a thread
+with an interactive message and the customer's tap, the composer's interactive dialog, and
+every page of tests/support/pages.py."""
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.support.browsing import customer_writes_and_agent_opens, log_in, wait_until_live
+from tests.support.axe import serious_violations
+from tests.support.browsing import CUSTOMER, customer_writes_and_agent_opens, log_in, wait_until_live
+from tests.support.pages import ACCOUNT_PAGES, TENANT_PAGES
+from tests.support.tenants import ACME
+from whatsapp.models import Conversation
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
-
-AXE_SOURCE = (Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js").read_text()
-PAGES = [
-    "",
-    "contacts/",
-    "search/?q=hello",
-    "dashboard/",
-    "logs/",
-    "logs/graph/",
-    "logs/rejected/",
-    "settings/",
-    "templates/",
-    "members/",
-    "connection/",
-    "security/",
-    "audit/",
-]
-SERIOUS = """async () => {
-  const result = await axe.run(document, {resultTypes: ["violations"]});
-  return result.violations
-    .filter((violation) => ["serious", "critical"].includes(violation.impact))
-    .map((violation) => {
-      const nodes = violation.nodes.slice(0, 6).map((node) => `${node.target.join(" ")} ${node.any[0]?.message || ""}`);
-      return `${violation.id}: ${nodes.join(" | ")}`;
-    });
-}"""
-
-
-def serious_violations(page):
-    # Evaluated through the browser's debugging protocol: the pages' own policy allows no
-    # script but theirs, and must not be loosened for the test.
-    page.evaluate(AXE_SOURCE)
-    return page.evaluate(SERIOUS)
 
 
 @pytest.mark.parametrize(
@@ -55,9 +27,19 @@ def test_no_page_has_a_serious_accessibility_violation(page, stack, owner, viewp
     customer_writes_and_agent_opens(page, stack, "Hello, is my order on its way?")
     page.fill("#composer-text", "It left this morning.")
     page.press("#composer-text", "Enter")
+    page.click("#interactive-open")
+    page.fill("#interactive-body", "Anything else?")
+    page.fill("#interactive-button-1", "No, thanks")
+    found["conversation with the interactive dialog"] = serious_violations(page)
+    page.click("#interactive-send")
+    asked = page.locator("#messages .message.out", has_text="Anything else?")
+    expect(asked).to_have_attribute("data-status", "read")
+    stack.fake.customer_taps(ACME["phone_number_id"], CUSTOMER, asked.get_attribute("data-wamid"), "No, thanks")
+    expect(page.locator("#messages .reply-card")).to_be_visible()
     found["conversation"] = serious_violations(page)
-    for path in PAGES:
-        page.goto(f"{stack.url}/t/acme/{path}")
-        found[path or "inbox"] = serious_violations(page)
+    contact = Conversation.objects.latest("pk").contact_id
+    for path in [f"/t/acme/{path}" for path in TENANT_PAGES] + [f"/t/acme/contacts/{contact}/"] + ACCOUNT_PAGES:
+        page.goto(f"{stack.url}{path}")
+        found[path] = serious_violations(page)
     problems = {name: problems for name, problems in found.items() if problems}
     assert not problems, "\n".join(f"{name}: {found}" for name, found in problems.items())

@@ -37,7 +37,7 @@ def test_an_error_keeps_the_composer_and_send_on_screen(page, stack, agent, scre
     assert page.evaluate("document.documentElement.scrollWidth") <= screen["width"]
 
 
-def test_send_again_turns_a_failed_message_into_a_read_one_without_a_reload(page, stack, agent):
+def test_send_again_turns_a_failed_message_into_a_read_one_without_a_reload(page, stack, agent, screen):
     log_in(page, stack, agent.email)
     wait_until_live(page)
     customer_writes_and_agent_opens(page, stack, "Are you open?")
@@ -51,7 +51,7 @@ def test_send_again_turns_a_failed_message_into_a_read_one_without_a_reload(page
     expect(reply).not_to_have_class("failed")
 
 
-def test_a_reaction_sits_on_its_message_and_adds_no_bubble(page, stack, agent):
+def test_a_reaction_sits_on_its_message_and_adds_no_bubble(page, stack, agent, screen):
     log_in(page, stack, agent.email)
     wait_until_live(page)
     customer_writes_and_agent_opens(page, stack, "Thanks for the help!")
@@ -70,7 +70,7 @@ def test_a_reaction_sits_on_its_message_and_adds_no_bubble(page, stack, agent):
     expect(page.locator("#messages .message.in .reactions")).to_contain_text("👍")
 
 
-def test_opening_a_conversation_leaves_the_keys_to_the_shortcuts(page, stack, agent):
+def test_opening_a_conversation_leaves_the_keys_to_the_shortcuts(page, stack, agent, screen):
     log_in(page, stack, agent.email)
     wait_until_live(page)
     customer_writes_and_agent_opens(page, stack, "First question")
@@ -148,7 +148,7 @@ def test_every_page_fits_a_phone(page, stack, owner):
     assert wide == {}
 
 
-def test_counts_follow_new_and_assigned_conversations_live(page, stack, agent):
+def test_counts_follow_new_and_assigned_conversations_live(page, stack, agent, screen):
     log_in(page, stack, agent.email)
     wait_until_live(page)
     all_count = page.locator('.segmented [data-filter="all"] .count')
@@ -165,7 +165,7 @@ def test_counts_follow_new_and_assigned_conversations_live(page, stack, agent):
     expect(mine).to_have_text("1")
 
 
-def test_resolving_moves_on_to_the_next_conversation_and_reopen_brings_it_back(page, stack, agent):
+def test_resolving_moves_on_to_the_next_conversation_and_reopen_brings_it_back(page, stack, agent, screen):
     log_in(page, stack, agent.email)
     wait_until_live(page)
     stack.fake.customer_says(ACME["phone_number_id"], "15550001003", "Older", name="Kim")

@@ -1,6 +1,7 @@
 """Working conversations as a team: status, assignment, labels, notes, quotes, reactions,
 templates, read receipts, typing, settings and members."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -223,6 +224,19 @@ class TestReadReceiptsAndTyping:
         agent_client.get(f"/t/acme/inbox/c/{conversation.pk}/")
         run_tasks()
         assert [r["body"]["message_id"] for r in fake_graph.marked_read] == ["wamid.FIRST"]
+
+    def test_a_message_in_the_same_second_as_the_last_receipt_still_gets_its_own(
+        self, agent_client, customer, fake_graph, run_tasks
+    ):
+        # Meta's timestamps are whole seconds; a receipt sent within that second came earlier.
+        second = int(time.time())
+        conversation = customer("Hello", wamid="wamid.FIRST", timestamp=second)
+        agent_client.post(f"/t/acme/inbox/c/{conversation.pk}/read/")
+        run_tasks()
+        customer("One more thing", wamid="wamid.SECOND", timestamp=second)
+        agent_client.post(f"/t/acme/inbox/c/{conversation.pk}/read/")
+        run_tasks()
+        assert [r["body"]["message_id"] for r in fake_graph.marked_read] == ["wamid.FIRST", "wamid.SECOND"]
 
     def test_with_read_on_reply_opening_marks_nothing_and_replying_does(
         self, agent_client, acme, conversation, fake_graph, run_tasks

@@ -339,6 +339,120 @@ def test_the_customer_endpoint_delivers_a_text(fake, receiver):
     assert json.loads(body)["entry"][0]["changes"][0]["value"]["messages"][0]["id"] == response.json()["wamid"]
 
 
+def sent_message(receiver):
+    """The next customer's message the webhook receives (status updates skipped)."""
+    while True:
+        _, body = receiver.next_post()
+        value = json.loads(body)["entry"][0]["changes"][0]["value"]
+        if "messages" in value:
+            return value["messages"][0]
+
+
+def send_buttons(graph):
+    interactive = {
+        "type": "button",
+        "body": {"text": "Which day suits you?"},
+        "action": {"buttons": [{"type": "reply", "reply": {"id": "mon", "title": "Monday"}}]},
+    }
+    body = {"messaging_product": "whatsapp", "to": CUSTOMER, "type": "interactive", "interactive": interactive}
+    return graph.post(f"/{PHONE_NUMBER_ID}/messages", json=body).json()["messages"][0]["id"]
+
+
+def test_the_customer_taps_a_reply_button_of_the_business_message(fake, graph, receiver):
+    wamid = send_buttons(graph)
+
+    fake.customer_taps(PHONE_NUMBER_ID, CUSTOMER, wamid, "Monday")
+
+    message = sent_message(receiver)
+    assert message["type"] == "interactive"
+    assert message["interactive"] == {"type": "button_reply", "button_reply": {"id": "mon", "title": "Monday"}}
+    assert message["context"]["id"] == wamid
+
+
+def test_the_customer_chooses_a_list_row_with_its_description(fake, graph, receiver):
+    interactive = {
+        "type": "list",
+        "body": {"text": "Pick a size"},
+        "action": {
+            "button": "Sizes",
+            "sections": [{"title": "Shirts", "rows": [{"id": "m", "title": "Medium", "description": "Chest 100 cm"}]}],
+        },
+    }
+    body = {"messaging_product": "whatsapp", "to": CUSTOMER, "type": "interactive", "interactive": interactive}
+    wamid = graph.post(f"/{PHONE_NUMBER_ID}/messages", json=body).json()["messages"][0]["id"]
+
+    httpx.post(
+        f"{fake.url}/_fake/customer",
+        json={"phone_number_id": PHONE_NUMBER_ID, "wa_id": CUSTOMER, "type": "reply", "wamid": wamid, "choice": "m"},
+    )
+
+    reply = sent_message(receiver)["interactive"]
+    assert reply == {"type": "list_reply", "list_reply": {"id": "m", "title": "Medium", "description": "Chest 100 cm"}}
+
+
+def test_a_tap_on_a_choice_the_message_does_not_offer_is_refused(fake, graph):
+    wamid = send_buttons(graph)
+
+    answer = httpx.post(
+        f"{fake.url}/_fake/customer",
+        json={
+            "phone_number_id": PHONE_NUMBER_ID,
+            "wa_id": CUSTOMER,
+            "type": "reply",
+            "wamid": wamid,
+            "choice": "Sunday",
+        },
+    )
+
+    assert answer.status_code == 400 and "Sunday" in answer.json()["error"]["error_data"]["details"]
+
+
+def test_the_customer_shares_a_place_a_contact_a_reaction_and_a_voice_note(fake, receiver):
+    base = {"phone_number_id": PHONE_NUMBER_ID, "wa_id": CUSTOMER}
+    card = payloads.contact_card("Ana Lima", "+351 912 000 000")
+    sends = [
+        {"type": "location", "latitude": 38.7, "longitude": -9.1, "place_name": "Shop", "address": "Rua Augusta 1"},
+        {"type": "contacts", "cards": [card]},
+        {"type": "reaction", "target_wamid": "wamid.OURS", "emoji": "👍"},
+        {"type": "audio", "data": base64.b64encode(b"OggS-voice").decode(), "mime_type": "audio/ogg", "voice": True},
+    ]
+    for fields in sends:
+        assert httpx.post(f"{fake.url}/_fake/customer", json=base | fields).status_code == 200
+
+    place, contacts, reaction, voice = (sent_message(receiver) for _ in sends)
+    assert place["location"] == {"latitude": 38.7, "longitude": -9.1, "name": "Shop", "address": "Rua Augusta 1"}
+    assert contacts["contacts"][0]["name"]["formatted_name"] == "Ana Lima"
+    assert reaction["reaction"] == {"message_id": "wamid.OURS", "emoji": "👍"}
+    assert voice["audio"]["voice"] is True and voice["audio"]["id"] in fake.media
+
+
+def test_interactive_messages_whatsapp_cannot_show_are_refused_with_131009(fake, graph):
+    four = [{"type": "reply", "reply": {"id": str(n), "title": f"Choice {n}"}} for n in range(4)]
+    interactive = {"type": "button", "body": {"text": "Pick"}, "action": {"buttons": four}}
+    body = {"messaging_product": "whatsapp", "to": CUSTOMER, "type": "interactive", "interactive": interactive}
+
+    refused = graph.post(f"/{PHONE_NUMBER_ID}/messages", json=body)
+
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == 131009
+    assert fake.sent_messages() == []
+
+
+def test_the_customers_phone_shows_what_the_business_read_and_its_typing(fake, graph):
+    first = fake.customer_says(PHONE_NUMBER_ID, CUSTOMER, "One")
+    second = fake.customer_says(PHONE_NUMBER_ID, CUSTOMER, "Two")
+    third = fake.customer_says(PHONE_NUMBER_ID, CUSTOMER, "Three")
+    unread = fake.business_side(PHONE_NUMBER_ID, CUSTOMER)
+    read = {"messaging_product": "whatsapp", "status": "read", "message_id": second}
+    graph.post(f"/{PHONE_NUMBER_ID}/messages", json=read | {"typing_indicator": {"type": "text"}})
+    typing = httpx.get(f"{fake.url}/_fake/customer", params={"phone_number_id": PHONE_NUMBER_ID, "wa_id": CUSTOMER})
+    send_text(graph, "Here you are")
+    answered = fake.business_side(PHONE_NUMBER_ID, CUSTOMER)
+
+    assert unread == {"read": [], "typing": False}
+    assert typing.json() == {"read": [first, second], "typing": True}
+    assert answered == {"read": [first, second], "typing": False} and third not in answered["read"]
+
+
 # The payload factory
 
 

@@ -129,6 +129,8 @@ def test_the_documented_production_start_serves_a_styled_live_inbox(production, 
         "response", lambda response: broken.append((response.status, response.url)) if response.status >= 400 else None
     )
     page.on("requestfailed", lambda request: broken.append(("failed", request.url)))
+    scripts = []
+    page.on("request", lambda request: scripts.append(request.url) if request.resource_type == "script" else None)
 
     page.goto(f"{production}/accounts/login/")
     page.fill("#id_username", OWNER)
@@ -145,6 +147,9 @@ def test_the_documented_production_start_serves_a_styled_live_inbox(production, 
     )
     assert len(assets) >= 4 and all(HASHED.search(asset) for asset in assets), assets
     assert page.evaluate("[...document.styleSheets].every(sheet => sheet.cssRules.length > 0)")
+    # The inbox's ES modules import one another under the manifest's hashed names too.
+    assert any("/js/inbox/" in script for script in scripts), scripts
+    assert all(HASHED.search(script) for script in scripts), scripts
     served = httpx.get(assets[0], headers={"Accept-Encoding": "gzip"})
     assert served.headers["content-encoding"] == "gzip" and "immutable" in served.headers["cache-control"]
 

@@ -29,6 +29,7 @@ urlpatterns = [
     path("inbox/c/<int:conversation_id>/notes/", conversation_views.add_note, name="add_note"),
     path("inbox/c/<int:conversation_id>/typing/", conversation_views.typing, name="typing"),
     path("inbox/c/<int:conversation_id>/template/", sending_views.send_template, name="send_template"),
+    path("inbox/c/<int:conversation_id>/interactive/", sending_views.send_interactive, name="send_interactive"),
     path("settings/", team_views.team_settings, name="team_settings"),
     path("settings/labels/", team_views.add_label, name="add_label"),
     path("settings/labels/<int:label_id>/delete/", team_views.delete_label, name="delete_label"),

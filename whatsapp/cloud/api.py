@@ -471,11 +471,55 @@ _MEDIA_SENDS = {
 }
 
 
+def _send_interactive(wa, message, common):
+    """Reply buttons, a list, a call-to-action URL or a location request, from the Meta-shaped
+    `interactive` object the message keeps (sending/actions.py builds it), through PyWA's types."""
+    from pywa.types import Button, Section, SectionList, SectionRow, URLButton
+
+    interactive = message.content["interactive"]
+    text, action = interactive["body"]["text"], interactive.get("action", {})
+    if interactive["type"] == "location_request_message":
+        return wa.request_location(text=text, **common)
+    if interactive["type"] == "button":
+        buttons = [Button(title=b["reply"]["title"], callback_data=b["reply"]["id"]) for b in action["buttons"]]
+    elif interactive["type"] == "list":
+        sections = [
+            Section(
+                title=section.get("title", ""),
+                rows=[
+                    SectionRow(title=r["title"], callback_data=r["id"], description=r.get("description"))
+                    for r in section["rows"]
+                ],
+            )
+            for section in action["sections"]
+        ]
+        buttons = SectionList(button_title=action["button"], sections=sections)
+    else:
+        parameters = action["parameters"]
+        buttons = URLButton(title=parameters["display_text"], url=parameters["url"])
+    header = (interactive.get("header") or {}).get("text")
+    footer = (interactive.get("footer") or {}).get("text")
+    return wa.send_message(text=text, header=header, footer=footer, buttons=buttons, **common)
+
+
+def _send_location(wa, message, common):
+    place = message.content["location"]
+    return wa.send_location(
+        latitude=place["latitude"],
+        longitude=place["longitude"],
+        name=place.get("name"),
+        address=place.get("address"),
+        **common,
+    )
+
+
 # How each other message type is sent: (PyWA client, message, common arguments) -> SentMessage.
 _SENDERS = {
     "text": _send_text,
     "reaction": _send_reaction,
     "template": _send_template,
+    "interactive": _send_interactive,
+    "location": _send_location,
 }
 
 

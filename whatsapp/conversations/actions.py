@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django_tasks import task
 
@@ -382,9 +382,14 @@ def send_read_receipt(conversation):
 
     if conversation.last_inbound_at is None:
         return False
+    # New since the last receipt by arrival: Meta's timestamps are whole seconds, so a message
+    # in the same second as the last receipt would look older than it.
+    arrived_since = Message.objects.filter(
+        conversation_id=OuterRef("pk"), direction=Message.Direction.IN, created_at__gt=OuterRef("read_receipt_sent_at")
+    ).exclude(type__in=("reaction", "edit", "revoke"))
     claimed = (
         Conversation.objects.filter(pk=conversation.pk)
-        .filter(Q(read_receipt_sent_at__isnull=True) | Q(read_receipt_sent_at__lt=F("last_inbound_at")))
+        .filter(Q(read_receipt_sent_at__isnull=True) | Exists(arrived_since))
         .update(read_receipt_sent_at=timezone.now())
     )
     if claimed:

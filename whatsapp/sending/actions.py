@@ -1,4 +1,4 @@
-"""What agents send: a text, a file, a reaction or a template. Each action checks what
+"""What agents send: a text, a file, a reaction, an interactive message or a template. Each action checks what
 WhatsApp would refuse (the 24-hour window, sizes, a template's values), writes the queued
 message and its send job in one transaction (delivery.queue_new), and publishes it. The
 worker's side, from the claim to the settled status, is delivery.py."""
@@ -6,14 +6,16 @@ worker's side, from the claim to the settled status, is delivery.py."""
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.validators import URLValidator
 from django.db import transaction
 
 from whatsapp import message_types
 from whatsapp.cloud import api as cloud_api
 from whatsapp.conversations import actions as conversations
 from whatsapp.conversations import starting
-from whatsapp.errors import ActionError
+from whatsapp.errors import ActionError, FieldError
 from whatsapp.media import actions as media_actions
 from whatsapp.media import rules as media
 from whatsapp.models import TEMPLATE_VARIABLE, Conversation, Message, MessageTemplate
@@ -84,6 +86,165 @@ def react(membership, conversation, target, emoji):
         )
         conversations.apply_followups(conversation.tenant, target.wamid)
     return reaction
+
+
+# Meta's limits for interactive messages (META_FACTS.md 9.1), in characters.
+INTERACTIVE_BODY_MAX = 1024
+LIST_BODY_MAX = 4096
+HEADER_MAX = FOOTER_MAX = 60
+BUTTON_TITLE_MAX = LIST_BUTTON_MAX = CTA_TEXT_MAX = 20
+MAX_BUTTONS = 3
+ROW_TITLE_MAX = SECTION_TITLE_MAX = 24
+ROW_DESCRIPTION_MAX = 72
+MAX_ROWS = 10
+INTERACTIVE_KINDS = ("buttons", "list", "cta_url", "location", "location_request")
+
+
+def send_interactive(membership, conversation, kind, fields):
+    """Queue an interactive message (inside the 24-hour window only): reply `buttons`, a
+    `list`, a `cta_url` button, a `location` or a `location_request`. `fields` holds what the
+    agent filled in: body, header, footer; buttons (titles); list_button and sections
+    ([{"title", "rows": [{"title", "description"}]}]); display_text and url; latitude,
+    longitude, name and address. Raises FieldError naming the field WhatsApp would refuse."""
+    builders = {
+        "buttons": _reply_buttons,
+        "list": _list_message,
+        "cta_url": _cta_url,
+        "location": _location,
+        "location_request": _location_request,
+    }
+    if kind not in builders:
+        raise FieldError(
+            "kind", "Choose what to send: reply buttons, a list, a link button, a location or a location request."
+        )
+    message_type, text, content = builders[kind](fields)
+    _require_open_window(conversation)
+    with transaction.atomic():
+        message = delivery.queue_new(conversation, membership.user, type=message_type, text=text, content=content)
+        Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
+        conversations.touch_conversation(conversation, message, inbound=False)
+        realtime.message_created(message)
+    return message
+
+
+def _text(fields, name, label, limit, required=True):
+    value = " ".join(str(fields.get(name) or "").split()) if name != "body" else _body_text(fields.get(name))
+    if required and not value:
+        raise FieldError(name, f"{label}: write it first.")
+    if len(value) > limit:
+        raise FieldError(name, f"{label}: at most {limit:,} characters (this has {len(value):,}).")
+    return value
+
+
+def _body_text(value):
+    return str(value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _interactive(kind, fields, body_max, action):
+    interactive = {"type": kind, "body": {"text": _text(fields, "body", "Message text", body_max)}, "action": action}
+    header = _text(fields, "header", "Header", HEADER_MAX, required=False)
+    footer = _text(fields, "footer", "Footer", FOOTER_MAX, required=False)
+    if header:
+        interactive["header"] = {"type": "text", "text": header}
+    if footer:
+        interactive["footer"] = {"text": footer}
+    return "interactive", interactive["body"]["text"], {"interactive": interactive}
+
+
+def _reply_buttons(fields):
+    titles = [" ".join(str(title).split()) for title in fields.get("buttons") or []]
+    titles = [title for title in titles if title]
+    if not titles:
+        raise FieldError("buttons", "Buttons: give at least one button a title.")
+    if len(titles) > MAX_BUTTONS:
+        raise FieldError("buttons", f"Buttons: WhatsApp shows at most {MAX_BUTTONS} reply buttons.")
+    for number, title in enumerate(titles, 1):
+        if len(title) > BUTTON_TITLE_MAX:
+            raise FieldError(
+                "buttons", f"Button {number}: at most {BUTTON_TITLE_MAX} characters (“{title}” has {len(title)})."
+            )
+    if len({title.casefold() for title in titles}) < len(titles):
+        raise FieldError("buttons", "Buttons: each button needs a title of its own.")
+    buttons = [{"type": "reply", "reply": {"id": f"button-{n}", "title": t}} for n, t in enumerate(titles, 1)]
+    return _interactive("button", fields, INTERACTIVE_BODY_MAX, {"buttons": buttons})
+
+
+def _list_message(fields):
+    label = _text(fields, "list_button", "List button", LIST_BUTTON_MAX)
+    sections, count, titles = [], 0, set()
+    for section in fields.get("sections") or []:
+        rows = []
+        for row in section.get("rows", []):
+            count += 1
+            title = " ".join(str(row.get("title", "")).split())
+            description = " ".join(str(row.get("description", "")).split())
+            if not title:
+                raise FieldError("sections", f"Row {count}: give it a title.")
+            if len(title) > ROW_TITLE_MAX:
+                raise FieldError(
+                    "sections",
+                    f"Row {count}: a title has at most {ROW_TITLE_MAX} characters (“{title}” has {len(title)}).",
+                )
+            if len(description) > ROW_DESCRIPTION_MAX:
+                raise FieldError(
+                    "sections", f"Row {count}: a description has at most {ROW_DESCRIPTION_MAX} characters."
+                )
+            if title.casefold() in titles:
+                raise FieldError(
+                    "sections", f"Row {count}: “{title}” is already a row: each row needs a title of its own."
+                )
+            titles.add(title.casefold())
+            rows.append({"id": f"row-{count}", "title": title, **({"description": description} if description else {})})
+        section_title = " ".join(str(section.get("title", "")).split()) or label
+        if len(section_title) > SECTION_TITLE_MAX:
+            raise FieldError(
+                "sections", f"Section “{section_title}”: a title has at most {SECTION_TITLE_MAX} characters."
+            )
+        if rows:
+            sections.append({"title": section_title, "rows": rows})
+    if not count:
+        raise FieldError("sections", "Rows: write at least one row to choose from.")
+    if count > MAX_ROWS:
+        raise FieldError("sections", f"Rows: WhatsApp lists at most {MAX_ROWS} rows in all (this has {count}).")
+    return _interactive("list", fields, LIST_BODY_MAX, {"button": label, "sections": sections})
+
+
+def _cta_url(fields):
+    display_text = _text(fields, "display_text", "Button text", CTA_TEXT_MAX)
+    url = str(fields.get("url") or "").strip()
+    try:
+        URLValidator(schemes=["https", "http"])(url)
+    except ValidationError:
+        raise FieldError("url", "Link: a web address that starts with https://, such as https://example.com/order.")
+    action = {"name": "cta_url", "parameters": {"display_text": display_text, "url": url}}
+    return _interactive("cta_url", fields, INTERACTIVE_BODY_MAX, action)
+
+
+def _coordinate(fields, name, label, limit):
+    try:
+        value = float(str(fields.get(name) or "").strip().replace(",", "."))
+    except ValueError:
+        raise FieldError(name, f"{label}: a number of degrees, such as {limit / 2:g}.")
+    if not -limit <= value <= limit:
+        raise FieldError(name, f"{label}: between -{limit} and {limit} degrees.")
+    return value
+
+
+def _location(fields):
+    place = {
+        "latitude": _coordinate(fields, "latitude", "Latitude", 90),
+        "longitude": _coordinate(fields, "longitude", "Longitude", 180),
+    }
+    name = _text(fields, "name", "Place name", 1000, required=False)
+    address = _text(fields, "address", "Address", 1000, required=False)
+    place.update({key: value for key, value in (("name", name), ("address", address)) if value})
+    return "location", name or address or "Location", {"location": place}
+
+
+def _location_request(fields):
+    text = _text(fields, "body", "Message text", INTERACTIVE_BODY_MAX)
+    interactive = {"type": "location_request_message", "body": {"text": text}, "action": {"name": "send_location"}}
+    return "interactive", text, {"interactive": interactive}
 
 
 def send_template(membership, conversation, template, values, *, header_file=None, header_media=None, header_link=""):

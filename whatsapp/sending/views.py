@@ -1,5 +1,5 @@
-"""What agents send, from the thread: a text, a file, a reaction, a template, or a send
-again. Each view parses the form, calls one action of sending/actions.py, and answers."""
+"""What agents send, from the thread: a text, a file, a reaction, an interactive message, a
+template, or a send again. Each view parses the form, calls one action of sending/actions.py, and answers."""
 
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -16,7 +16,7 @@ from whatsapp.access import (
 )
 from whatsapp.conversations import starting
 from whatsapp.conversations.views import inbox_context
-from whatsapp.errors import ActionError
+from whatsapp.errors import ActionError, FieldError
 from whatsapp.models import Contact, MessageTemplate
 from whatsapp.realtime import events as realtime
 from whatsapp.search import queries as search
@@ -91,6 +91,40 @@ def send_file(request, membership, conversation_id):
             {"message_id": message.pk, "status": message.status, "html": realtime.message_html(message)}, status=201
         )
     return redirect("whatsapp:conversation", slug=membership.tenant.slug, conversation_id=conversation.pk)
+
+
+def list_sections(text):
+    """The list's rows as the agent writes them, one per line: `Title | description` (the
+    description optional); a line `# Section title` starts a section."""
+    sections = [{"title": "", "rows": []}]
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("#"):
+            sections.append({"title": line.lstrip("#").strip(), "rows": []})
+        elif line:
+            title, _, description = line.partition("|")
+            sections[-1]["rows"].append({"title": title.strip(), "description": description.strip()})
+    return [section for section in sections if section["rows"] or section["title"]]
+
+
+@require_POST
+@tenant_view()
+def send_interactive(request, membership, conversation_id):
+    """The composer's interactive message: its kind and fields. An error names its field."""
+    conversation = access_conversation(membership, conversation_id)
+    fields = {name: request.POST.get(name, "") for name in request.POST if name not in ("buttons", "rows")}
+    fields["buttons"] = request.POST.getlist("buttons")
+    fields["sections"] = list_sections(request.POST.get("rows", ""))
+    try:
+        message = sending.send_interactive(membership, conversation, request.POST.get("kind", ""), fields)
+    except FieldError as error:
+        field = "rows" if error.field == "sections" else error.field  # the form's one box of rows
+        return JsonResponse({"error": str(error), "field": field}, status=400)
+    except ActionError as error:
+        return _error(error)
+    return JsonResponse(
+        {"message_id": message.pk, "status": message.status, "html": realtime.message_html(message)}, status=201
+    )
 
 
 @require_POST

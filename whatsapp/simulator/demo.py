@@ -85,3 +85,16 @@ def add_demo_templates(fake):
     fake.add_template(
         "DEMO_WABA", "spring_offer", category="MARKETING", components=DEMO_OFFER, parameter_format="NAMED"
     )
+
+
+# What the simulated customer shares from the simulator's phone.
+DEMO_PLACE = {
+    "latitude": "38.7075",
+    "longitude": "-9.1365",
+    "name": "Praça do Comércio",
+    "address": "1100-148 Lisboa, Portugal",
+}
+DEMO_CONTACT_CARD = {
+    "name": {"formatted_name": "João Silva", "first_name": "João", "last_name": "Silva"},
+    "phones": [{"phone": "+351 912 345 678", "type": "CELL"}],
+}

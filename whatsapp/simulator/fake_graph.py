@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 VERSION = r"/v\d+\.\d+"
 WEBHOOK_ATTEMPTS = 3
 WEBHOOK_BACKOFF_SECONDS = 0.2
+TYPING_SECONDS = 25  # Meta shows "typing…" until the business answers, or for 25 s at most
+MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
 DROP = object()  # a handler's answer meaning: close the connection without a response
 
 
@@ -86,6 +88,7 @@ class FakeGraphAPI:
         self.host, self.port, self.status_delay = host, port, status_delay
         self.numbers, self.media, self.script = {}, {}, []
         self.sent, self.marked_read = [], []
+        self.inbound = []  # what the simulated customers sent: phone_number_id, wa_id, wamid, time
         self.templates = {}  # waba id -> list of Meta-shaped template objects
         self.media_script, self.uploads, self.media_requests = [], [], []
         self._lock = threading.Lock()
@@ -98,6 +101,7 @@ class FakeGraphAPI:
             ("POST", r"/_fake/script", self._fake_script),
             ("POST", r"/_fake/reset", self._fake_reset),
             ("POST", r"/_fake/customer", self._fake_customer),
+            ("GET", r"/_fake/customer", self._fake_business_side),
             ("GET", r"/_fake/media/(?P<media_id>[^/]+)", self._download_media),
             ("POST", VERSION + r"/(?P<phone_number_id>[^/]+)/messages", self._messages),
             ("POST", VERSION + r"/(?P<phone_number_id>[^/]+)/media", self._upload_media),
@@ -190,6 +194,7 @@ class FakeGraphAPI:
             self.script.clear()
             self.sent.clear()
             self.marked_read.clear()
+            self.inbound.clear()
             self.media_script.clear()
             self.uploads.clear()
             self.media_requests.clear()
@@ -277,11 +282,8 @@ class FakeGraphAPI:
         }
         extras = {"caption": caption, "filename": filename, "voice": voice}
         body.update({key: value for key, value in extras.items() if value is not None})
-        kwargs.setdefault("display_phone_number", number.display_phone_number)
-        kwargs.setdefault("waba_id", number.waba_id)
-        payload = payloads.message(number.phone_number_id, wa_id, kind, body, name=name, **kwargs)
-        self._deliver_webhook(number, payload)
-        return payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"], media_id
+        wamid = self._customer_sends(number, payloads.message, wa_id, kind, body, name=name, **kwargs)
+        return wamid, media_id
 
     def uploaded(self, phone_number_id=None):
         """The files uploaded through POST /{phone-number-id}/media, oldest first."""
@@ -305,11 +307,77 @@ class FakeGraphAPI:
     def customer_says(self, phone_number_id, wa_id, text, name="Customer", **kwargs):
         """Deliver a signed inbound text to the number's webhook now; returns its wamid."""
         number = self._number(phone_number_id)
+        return self._customer_sends(number, payloads.text_message, wa_id, text, name=name, **kwargs)
+
+    def customer_shares_location(self, phone_number_id, wa_id, latitude, longitude, **kwargs):
+        """A pin, or a place with `place_name` and `address`; returns the message's wamid."""
+        number = self._number(phone_number_id)
+        return self._customer_sends(number, payloads.location_message, wa_id, latitude, longitude, **kwargs)
+
+    def customer_shares_contacts(self, phone_number_id, wa_id, cards, **kwargs):
+        """Contact cards (payloads.contact_card); returns the message's wamid."""
+        number = self._number(phone_number_id)
+        return self._customer_sends(number, payloads.contacts_message, wa_id, cards, **kwargs)
+
+    def customer_reacts(self, phone_number_id, wa_id, target_wamid, emoji, **kwargs):
+        """The customer reacts to a message (an empty emoji removes the reaction)."""
+        number = self._number(phone_number_id)
+        return self._customer_sends(number, payloads.reaction_message, wa_id, target_wamid, emoji, **kwargs)
+
+    def customer_taps(self, phone_number_id, wa_id, wamid, choice, **kwargs):
+        """The customer taps a reply button, or chooses a list row, of the interactive message
+        the business sent as `wamid`; `choice` is the button's or row's id or title. Raises
+        GraphError when that message has no such choice, as the phone would offer none."""
+        number = self._number(phone_number_id)
+        with self._lock:
+            sent = next((record["body"] for record in self.sent if record["wamid"] == wamid), None)
+        reply = _choice(sent, choice)
+        if reply is None:
+            raise GraphError(100, "Invalid parameter", details=f"Message {wamid} offers no choice {choice!r}.")
+        kwargs.setdefault("display_phone_number", number.display_phone_number)
+        return self._customer_sends(number, payloads.interactive_reply, wa_id, wamid, *reply, **kwargs)
+
+    def business_side(self, phone_number_id, wa_id):
+        """What the customer's phone shows of the business: the customer's messages it has
+        read (blue ticks, each read receipt covering the messages before it) and whether it
+        is typing now."""
+        now = time.time()
+        with self._lock:
+            mine = [
+                item for item in self.inbound if (item["phone_number_id"], item["wa_id"]) == (phone_number_id, wa_id)
+            ]
+            receipts = [r for r in self.marked_read if r["phone_number_id"] == phone_number_id]
+            answered = [
+                r["time"] for r in self.sent if r["phone_number_id"] == phone_number_id and _digits(r["to"]) == wa_id
+            ]
+        wamids = {item["wamid"] for item in mine}
+        receipts = [receipt for receipt in receipts if receipt["body"]["message_id"] in wamids]
+        read = {receipt["body"]["message_id"] for receipt in receipts}
+        latest = max((index for index, item in enumerate(mine) if item["wamid"] in read), default=-1)
+        typing_since = max((r["time"] for r in receipts if r["body"].get("typing_indicator")), default=None)
+        typing = bool(
+            typing_since and now - typing_since < TYPING_SECONDS and not any(at > typing_since for at in answered)
+        )
+        return {"read": [item["wamid"] for item in mine[: latest + 1]], "typing": typing}
+
+    def _customer_sends(self, number, build, wa_id, *args, **kwargs):
+        """Build a customer's message for `number` (a payloads function), record it, deliver it
+        signed to the number's webhook now, and return its wamid."""
         kwargs.setdefault("display_phone_number", number.display_phone_number)
         kwargs.setdefault("waba_id", number.waba_id)
-        payload = payloads.text_message(number.phone_number_id, wa_id, text, name=name, **kwargs)
+        payload = build(number.phone_number_id, wa_id, *args, **kwargs)
+        wamid = payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+        with self._lock:
+            self.inbound.append(
+                {
+                    "phone_number_id": number.phone_number_id,
+                    "wa_id": _digits(wa_id),
+                    "wamid": wamid,
+                    "time": time.time(),
+                }
+            )
         self._deliver_webhook(number, payload)
-        return payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+        return wamid
 
     def _push_script(self, kind, phone_number_id, times, **fields):
         pnid = None if phone_number_id is None else str(phone_number_id)
@@ -394,6 +462,8 @@ class FakeGraphAPI:
         for field, value in (("to", to), (kind, body.get(kind))):
             if not value:
                 raise GraphError(131008, "Required parameter is missing", details=f"Parameter '{field}' is required.")
+        if kind == "interactive":
+            _check_interactive(body["interactive"])
         media_id = body[kind].get("id") if isinstance(body[kind], dict) else None
         if kind == "template":
             media_id = self._check_template(number, body["template"])
@@ -588,9 +658,32 @@ class FakeGraphAPI:
         return _json({"success": True})
 
     def _fake_customer(self, request):
+        """The simulated customer sends a message: `type` (text when absent) and its fields,
+        as the customer_* methods take them; a file comes as base64 `data`."""
         fields = request.json()
-        wamid = self.customer_says(fields.pop("phone_number_id"), fields.pop("wa_id"), fields.pop("text"), **fields)
+        try:
+            number_id, wa_id, kind = fields.pop("phone_number_id"), fields.pop("wa_id"), fields.pop("type", "text")
+            if kind in MEDIA_KINDS:
+                fields["data"] = base64.b64decode(fields["data"], validate=True)
+                wamid, _ = self.customer_sends_media(number_id, wa_id, kind, **fields)
+            else:
+                send = {
+                    "text": self.customer_says,
+                    "location": self.customer_shares_location,
+                    "contacts": self.customer_shares_contacts,
+                    "reaction": self.customer_reacts,
+                    "reply": self.customer_taps,
+                }.get(kind)
+                if send is None:
+                    raise GraphError(100, "Invalid parameter", details=f"A customer cannot send {kind!r}.")
+                wamid = send(number_id, wa_id, **fields)
+        except (KeyError, TypeError, ValueError) as error:
+            raise GraphError(100, "Invalid parameter", details=f"Not a customer's message: {error}")
         return _json({"wamid": wamid})
+
+    def _fake_business_side(self, request):
+        side = self.business_side(request.query.get("phone_number_id", ""), _digits(request.query.get("wa_id")))
+        return _json(side)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -627,6 +720,49 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _json(data, status=200):
     return status, "application/json", json.dumps(data).encode()
+
+
+INTERACTIVE_TYPES = ("button", "list", "cta_url", "location_request_message", "product", "product_list", "flow")
+
+
+def _check_interactive(interactive):
+    """Refuse, as Meta does with 131009, the interactive messages WhatsApp cannot show
+    (META_FACTS.md 9.1): an unknown type, no body text, more than 3 buttons or 10 rows, or
+    titles past their length."""
+
+    def invalid(details):
+        return GraphError(131009, "Parameter value is not valid", details=details)
+
+    if not isinstance(interactive, dict) or interactive.get("type") not in INTERACTIVE_TYPES:
+        raise invalid("interactive.type is not one WhatsApp knows.")
+    if not (interactive.get("body") or {}).get("text"):
+        raise invalid("interactive.body.text is required.")
+    action = interactive.get("action") or {}
+    if interactive["type"] == "button":
+        buttons = action.get("buttons") or []
+        if not 1 <= len(buttons) <= 3 or any(len(b.get("reply", {}).get("title", "")) > 20 for b in buttons):
+            raise invalid("Reply buttons: 1 to 3, titles of at most 20 characters.")
+    if interactive["type"] == "list":
+        rows = [row for section in action.get("sections") or [] for row in section.get("rows") or []]
+        if not 1 <= len(rows) <= 10 or any(len(row.get("title", "")) > 24 for row in rows):
+            raise invalid("List rows: 1 to 10, titles of at most 24 characters.")
+
+
+def _choice(sent, choice):
+    """(id, title) of the reply button, or (id, title, description) of the list row, of a sent
+    interactive message whose id or title is `choice`; None when it offers no such choice."""
+    interactive = (sent or {}).get("interactive") or {}
+    action = interactive.get("action") or {}
+    if interactive.get("type") == "button":
+        for button in action.get("buttons", []):
+            reply = button.get("reply", {})
+            if choice in (reply.get("id"), reply.get("title")):
+                return reply["id"], reply["title"]
+    if interactive.get("type") == "list":
+        for row in (row for section in action.get("sections", []) for row in section.get("rows", [])):
+            if choice in (row.get("id"), row.get("title")):
+                return row["id"], row["title"], row.get("description", "")
+    return None
 
 
 def _digits(phone):

@@ -106,6 +106,66 @@ def text_message(phone_number_id, wa_id, text, context_wamid=None, display_phone
     )
 
 
+def location_message(phone_number_id, wa_id, latitude, longitude, place_name=None, address=None, **kwargs):
+    """A shared location: a pin alone, or a chosen place with its name and address (`name`
+    is the customer's profile name, as for every message)."""
+    place = {"latitude": latitude, "longitude": longitude}
+    place.update({key: value for key, value in (("name", place_name), ("address", address)) if value})
+    return message(phone_number_id, wa_id, "location", place, **kwargs)
+
+
+def contact_card(formatted_name, phone, first_name=None, last_name=None, wa_id=None):
+    """One entry of a contacts message: a shared contact card with one phone number."""
+    name = {"formatted_name": formatted_name, "first_name": first_name or formatted_name.split()[0]}
+    if last_name:
+        name["last_name"] = last_name
+    number = {"phone": phone, "type": "CELL"}
+    if wa_id:
+        number["wa_id"] = wa_id
+    return {"name": name, "phones": [number]}
+
+
+def contacts_message(phone_number_id, wa_id, cards, **kwargs):
+    """Contact cards the customer shares (`cards` from contact_card)."""
+    return message(phone_number_id, wa_id, "contacts", list(cards), **kwargs)
+
+
+def reaction_message(phone_number_id, wa_id, target_wamid, emoji, **kwargs):
+    """The customer reacts to a message; an empty emoji removes the reaction (Meta then
+    sends no `emoji` field)."""
+    reaction = {"message_id": target_wamid}
+    if emoji:
+        reaction["emoji"] = emoji
+    return message(phone_number_id, wa_id, "reaction", reaction, **kwargs)
+
+
+def interactive_reply(
+    phone_number_id,
+    wa_id,
+    context_wamid,
+    reply_id,
+    title,
+    description=None,
+    display_phone_number="15550001111",
+    **kwargs,
+):
+    """The customer taps a reply button (no description) or chooses a list row, answering the
+    business's interactive message `context_wamid`."""
+    kind = "list_reply" if description is not None else "button_reply"
+    reply = {"id": reply_id, "title": title}
+    if description:
+        reply["description"] = description
+    return message(
+        phone_number_id,
+        wa_id,
+        "interactive",
+        {"type": kind, kind: reply},
+        context={"from": display_phone_number, "id": context_wamid},
+        display_phone_number=display_phone_number,
+        **kwargs,
+    )
+
+
 def field_update(field, value, waba_id="WABA_ID", time=None):
     """A change on a field other than messages (templates, numbers, account): no metadata,
     an integer entry time, as Meta sends them."""
