@@ -51,3 +51,22 @@ def access_saved_reply(membership, saved_reply_id):
         return CannedResponse.objects.get(pk=saved_reply_id, tenant=membership.tenant)
     except CannedResponse.DoesNotExist:
         raise Http404("No such saved reply.")
+
+
+def access_template(membership, template_id):
+    from whatsapp.models import MessageTemplate
+
+    try:
+        return MessageTemplate.objects.get(pk=template_id, tenant=membership.tenant)
+    except MessageTemplate.DoesNotExist:
+        raise Http404("No such template.")
+
+
+def access_phone_number(membership, phone_number_id):
+    """One of the workspace's business numbers, by our id."""
+    from whatsapp.models import PhoneNumber
+
+    try:
+        return PhoneNumber.objects.get(pk=phone_number_id, tenant=membership.tenant)
+    except PhoneNumber.DoesNotExist:
+        raise Http404("No such number.")

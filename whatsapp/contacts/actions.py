@@ -26,6 +26,11 @@ RESERVED_KEYS = {
     "notes",
     "blocked",
     "marketing_opted_out",
+    "marketing_opted_out_at",
+    "marketing_opt_out_source",
+    "marketing_opted_in_at",
+    "marketing_opt_in_source",
+    "marketing_opt_in_by",
     "created_at",
 }
 IMPORT_CHUNK = 500

@@ -31,7 +31,7 @@ from whatsapp.models import (
     WebhookEvent,
     WebhookReject,
 )
-from whatsapp.webhook import ingest
+from whatsapp.webhook_payloads import changes, read_payload
 
 logger = logging.getLogger(__name__)
 
@@ -221,7 +221,7 @@ def _concerns(item, names):
 
 def redact_payload(payload, names):
     """The payload without the messages, statuses and contacts of these wa_ids/user ids."""
-    for _entry, _field, value in ingest._changes(payload):
+    for _entry, _field, value in changes(payload):
         for key in ("messages", "statuses", "contacts"):
             if isinstance(value.get(key), list):
                 value[key] = [item for item in value[key] if not _concerns(item, names)]
@@ -242,7 +242,7 @@ def redact_webhook_events(contact):
     redacted = 0
     for event in WebhookEvent.objects.filter(mentions, tenant=contact.tenant).iterator():
         try:
-            body = json.dumps(redact_payload(ingest.read_payload(event.body), names), ensure_ascii=False)
+            body = json.dumps(redact_payload(read_payload(event.body), names), ensure_ascii=False)
         except (ValueError, RecursionError):  # a failed event's body: the pattern below still applies
             body = event.body
         body = pattern.sub(DELETED, body)  # a number left anywhere else (a system message's text)

@@ -6,6 +6,7 @@ worker's side, from the claim to the settled status, is delivery.py."""
 from django.db import transaction
 
 from whatsapp import message_types
+from whatsapp.contacts.consent import marketing_refusal
 from whatsapp.conversations import actions as conversations
 from whatsapp.errors import ActionError
 from whatsapp.media import actions as media_actions
@@ -86,6 +87,8 @@ def send_template(membership, conversation, template, values):
     template can be sent."""
     if template.tenant_id != membership.tenant_id:
         raise ActionError("No such template.")
+    if refusal := marketing_refusal(conversation.contact, template):
+        raise ActionError(refusal)
     if template.status != "APPROVED":
         raise ActionError(
             f"Template {template.name} is {template.status.lower() or 'not approved'}: it cannot be sent."

@@ -2,7 +2,10 @@
 marketing preferences. Each is applied where the project has the object, and always
 described in a note the logs page shows."""
 
+from django.utils import timezone
+
 from whatsapp.models import Contact, MessageTemplate, PhoneNumber
+from whatsapp.realtime import events as realtime
 
 
 def apply(tenant, field, value, entry_time=None):
@@ -32,10 +35,23 @@ def _template_status(tenant, value):
     from whatsapp.team.actions import sync_templates_job
 
     event = value.get("event", "")
-    template = _template(tenant, value, status=event, reason=value.get("reason") or "")
+    reason = _review_reason(value)
+    template = _template(tenant, value, status=event, reason=reason)
     sync_templates_job.enqueue(tenant.pk)  # the components may have changed too
+    if template is not None:
+        realtime.template_changed(template)
     name = template.name if template else value.get("message_template_name", "?")
-    return f"Template {name} is now {event}" + (f" ({value['reason']})" if value.get("reason") else "")
+    return f"Template {name} is now {event}" + (f" ({reason})" if reason else "")
+
+
+def _review_reason(value):
+    """Meta's reason in words: its explanation of a rejection when it gives one, else the
+    reason code ("NONE" means there is none)."""
+    reason = "" if str(value.get("reason") or "").upper() == "NONE" else str(value.get("reason") or "")
+    explained = (
+        (value.get("rejection_info") or {}).get("reason") if isinstance(value.get("rejection_info"), dict) else ""
+    )
+    return " ".join(part for part in (reason, explained) if part)
 
 
 def _template_category(tenant, value):
@@ -97,7 +113,18 @@ def _user_preferences(tenant, value):
         stopped = preference.get("value") == "stop"
         contacts = Contact.objects.filter(tenant=tenant)
         contacts = contacts.filter(wa_id=wa_id) if wa_id else contacts.filter(user_id=user_id)
-        contacts.update(marketing_opted_out=stopped)
+        if stopped:
+            contacts.filter(marketing_opted_out=False).update(
+                marketing_opted_out=True,
+                marketing_opted_out_at=timezone.now(),
+                marketing_opt_out_source="stopped marketing messages in WhatsApp",
+            )
+        else:
+            contacts.update(
+                marketing_opted_out=False,
+                marketing_opted_in_at=timezone.now(),
+                marketing_opt_in_source="resumed marketing messages in WhatsApp",
+            )
         notes.append(f"{wa_id or user_id} {'stopped' if stopped else 'resumed'} {preference.get('category', '')}")
     return "Marketing preferences: " + "; ".join(notes)
 

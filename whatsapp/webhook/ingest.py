@@ -20,8 +20,11 @@ from pywa import utils as pywa_utils
 
 from whatsapp.conversations import actions as conversations
 from whatsapp.models import WebhookEvent
-from whatsapp.sending import delivery
+from whatsapp.sending import delivery, notices
 from whatsapp.webhook import account_updates, ingest, updates
+from whatsapp.webhook_payloads import changes as _changes
+from whatsapp.webhook_payloads import dicts as _dicts
+from whatsapp.webhook_payloads import read_payload
 
 logger = logging.getLogger(__name__)
 
@@ -51,21 +54,6 @@ def answer_handshake(verify_token, mode, given_token, challenge):
     return wa.webhook_challenge_handler(vt=given_token, ch=challenge)
 
 
-def _dicts(items):
-    """The objects of a list that should hold objects; anything else in a payload is skipped
-    here and reported when its item is processed."""
-    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
-
-
-def _changes(payload):
-    """(entry, field, value) for every change of a payload, whatever its shape."""
-    for entry in _dicts(payload.get("entry")):
-        for change in _dicts(entry.get("changes")):
-            field = change.get("field") if isinstance(change.get("field"), str) else "unknown"
-            value = change.get("value") if isinstance(change.get("value"), dict) else {}
-            yield entry, field, value
-
-
 def _item_kinds(field, value):
     if field != "messages":
         return []
@@ -83,19 +71,6 @@ def summarize(payload):
             size = len(value[kind]) if kinds and isinstance(value[kind], list) else 1
             counts[kind] = counts.get(kind, 0) + size
     return ",".join(fields)[:255], counts
-
-
-def read_payload(data):
-    """The JSON object a body holds. Raises ValueError saying why there is none: not JSON,
-    not an object, or nested deeper than the parser's recursion limit (about a thousand
-    levels, where json.loads raises RecursionError)."""
-    try:
-        payload = json.loads(data)
-    except RecursionError:
-        raise ValueError("nested too deeply to read") from None
-    if not isinstance(payload, dict):
-        raise ValueError("the body is not a JSON object")
-    return payload
 
 
 class Received:
@@ -236,7 +211,9 @@ def process_item(tenant, kind, envelope, parser):
     if kind == "messages":
         phone_number = _phone_number(tenant, value)
         inbound = updates.inbound_message(parser.parse(kind, envelope), value["messages"][0])
-        conversations.receive_message(tenant, phone_number, inbound)
+        message = conversations.receive_message(tenant, phone_number, inbound)
+        if message is not None:
+            notices.opt_out_by_keyword(message)
     elif kind == "statuses":
         _phone_number(tenant, value)
         reported = updates.reported_status(parser.parse(kind, envelope), value["statuses"][0])

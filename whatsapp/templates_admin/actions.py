@@ -1,0 +1,101 @@
+"""Creating, editing and deleting message templates. Each goes to Meta first (a template
+exists once Meta has it), is then stored as Meta described it, audited and published
+(template.updated); Meta's review outcome arrives later in a message_template_status_update
+webhook (whatsapp/webhook/account_updates.py), which is published the same way."""
+
+from django.db import transaction
+
+from tenants import audit
+from whatsapp.cloud import api as cloud_api
+from whatsapp.errors import ActionError
+from whatsapp.models import Connection, MessageTemplate
+from whatsapp.realtime import events as realtime
+from whatsapp.templates_admin.drafts import Draft, DraftError
+
+# Meta lets these be edited; a template under review, or disabled, cannot be.
+EDITABLE_STATUSES = ("APPROVED", "REJECTED", "PAUSED")
+
+
+def submit_template(membership, draft, *, request=None):
+    """Create the template at Meta and so submit it for review. Raises DraftError naming the
+    fields Meta would refuse, ActionError when Meta refuses it."""
+    draft.check()
+    tenant = membership.tenant
+    if MessageTemplate.objects.filter(tenant=tenant, name=draft.name, language=draft.language).exists():
+        raise DraftError({"name": f"Name: {draft.name} already exists in {draft.language}; edit that one."})
+    created = _at_meta(cloud_api.create_template, _connection(tenant), draft.meta_template())
+    with transaction.atomic():
+        template = MessageTemplate.objects.create(
+            tenant=tenant,
+            meta_id=str(created["id"]),
+            name=draft.name,
+            language=draft.language,
+            category=str(created.get("category") or draft.category).upper(),
+            status=str(created.get("status") or "PENDING").upper(),
+            components=draft.meta_components()["components"],
+        )
+        _audit(membership, audit.Action.TEMPLATE_SUBMITTED, template, request)
+        realtime.template_changed(template)
+    return template
+
+
+def edit_template(membership, template, draft, *, request=None):
+    """Submit new components (and category) for an existing template; Meta reviews it again.
+    Its name and language cannot change."""
+    if template.status not in EDITABLE_STATUSES:
+        raise ActionError(
+            f"Template {template.name} is {template.status.lower() or 'not reviewed yet'}: Meta lets you edit "
+            "approved, rejected or paused templates only."
+        )
+    draft.name, draft.language = template.name, template.language
+    draft.check()
+    meta = draft.meta_components()
+    meta["category"] = draft.category
+    _at_meta(cloud_api.edit_template, _connection(membership.tenant), template.meta_id, meta)
+    with transaction.atomic():
+        MessageTemplate.objects.filter(pk=template.pk).update(
+            components=meta["components"], category=draft.category, status="PENDING", reason=""
+        )
+        template.refresh_from_db()
+        _audit(membership, audit.Action.TEMPLATE_EDITED, template, request)
+        realtime.template_changed(template)
+    return template
+
+
+def delete_template(membership, template, *, request=None):
+    """Delete the template at Meta (this language only) and here."""
+    _at_meta(cloud_api.delete_template, _connection(membership.tenant), template.name, template.meta_id)
+    with transaction.atomic():
+        template_id = template.pk
+        template.delete()
+        template.pk = template_id
+        _audit(membership, audit.Action.TEMPLATE_DELETED, template, request)
+        realtime.template_changed(template, deleted=True)
+
+
+def _connection(tenant):
+    try:
+        return Connection.objects.get(tenant=tenant)
+    except Connection.DoesNotExist:
+        raise ActionError("Connect the workspace to WhatsApp first.")
+
+
+def _at_meta(call, *args):
+    try:
+        return call(*args)
+    except cloud_api.CloudAPIError as error:
+        raise ActionError(f"Meta refused it: {error.details or error.message}")
+
+
+def _audit(membership, action, template, request):
+    audit.record(
+        membership.tenant,
+        action,
+        actor=membership.user,
+        target=f"Template {template.name} ({template.language})",
+        details={"category": template.category},
+        request=request,
+    )
+
+
+__all__ = ["Draft", "DraftError", "delete_template", "edit_template", "submit_template"]
