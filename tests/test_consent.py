@@ -195,3 +195,9 @@ def test_consent_actions_need_a_member_and_post(says, outsider_client, agent_cli
     assert client.post(f"/t/acme/contacts/{contact.pk}/opt-out/").status_code == 302
     contact.refresh_from_db()
     assert not contact.marketing_opted_out
+
+
+def test_a_keyword_that_arrives_after_its_window_closed_is_recorded_without_an_answer(says, fake_graph):
+    contact = says("STOP", timestamp=timezone.now() - timedelta(hours=30))
+    assert contact.marketing_opted_out
+    assert fake_graph.sent_messages(PNID) == []

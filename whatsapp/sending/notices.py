@@ -13,14 +13,16 @@ def opt_out_by_keyword(message):
     """If a customer's new message is one of the workspace's opt-out keywords, stop marketing
     messages to them and answer with the workspace's confirmation (the customer just wrote,
     so the window is open). Returns the confirmation, or None. A blocked contact's keyword
-    still counts; they get no answer."""
+    still counts; they get no answer, nor does a keyword that arrives after its window closed."""
     conversation = message.conversation
     tenant = conversation.tenant
     if message.type != "text" or not consent.is_opt_out_keyword(tenant, message.text):
         return None
     with transaction.atomic():
         consent.record_opt_out(conversation.contact, f'keyword "{message.text.strip()[:40]}"')
-        if conversation.contact.blocked or not tenant.opt_out_reply:
+        conversation.refresh_from_db(fields=["window_closes_at"])
+        # A keyword that reaches us late, after its window closed, is recorded; a text could not go.
+        if conversation.contact.blocked or not tenant.opt_out_reply or not conversation.window_is_open:
             return None
         reply = delivery.queue_new(conversation, None, type="text", text=tenant.opt_out_reply)
         conversations.touch_conversation(conversation, reply, inbound=False)
