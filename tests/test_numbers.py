@@ -133,7 +133,7 @@ def test_an_owner_edits_the_business_profile_with_a_photo(owner_client, owner, g
         "https://acme.test",
         "https://acme.test/shop",
     ]
-    assert profile["vertical"] == "GROCERY" and profile["profile_picture_bytes"] == len(png())
+    assert profile["vertical"] == "GROCERY" and graph.numbers[PNID].profile_photo == png()
     [session] = graph.upload_sessions.values()
     assert (session["app_id"], session["file_type"]) == ("123456789", "image/png")
     assert AuditEvent.objects.get(action=AuditEvent.Action.PROFILE_CHANGED).details["photo"] is True

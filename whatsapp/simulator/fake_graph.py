@@ -64,6 +64,7 @@ class Number:
     registered: bool = True
     pin: str = "000000"
     profile: dict | None = None
+    profile_photo: bytes | None = None  # the last photo set through a resumable upload
 
 
 @dataclass
@@ -87,8 +88,10 @@ class Request:
 
 
 class FakeGraphAPI:
-    def __init__(self, host="127.0.0.1", port=0, status_delay=0.3):
-        self.host, self.port, self.status_delay = host, port, status_delay
+    def __init__(self, host="127.0.0.1", port=0, status_delay=0.3, review_delay=None):
+        """`review_delay`: seconds after which Meta's review approves a created or edited
+        template by itself (the demo); None leaves the review to review_template()."""
+        self.host, self.port, self.status_delay, self.review_delay = host, port, status_delay, review_delay
         self.numbers, self.media, self.script = {}, {}, []
         self.sent, self.marked_read = [], []
         self.templates = {}  # waba id -> list of Meta-shaped template objects
@@ -301,7 +304,19 @@ class FakeGraphAPI:
                 "components": components,
             }
             templates.append(template)
+        self._review_later(template["id"])
         return _json({"id": template["id"], "status": "PENDING", "category": category})
+
+    def _review_later(self, template_id):
+        if self.review_delay is None:
+            return
+        generation = self._generation
+
+        def review():
+            if not self._stopped.wait(self.review_delay) and generation == self._generation:
+                self.review_template(template_id, "APPROVED")
+
+        threading.Thread(target=review, name="fake-review", daemon=True).start()
 
     def _checked_components(self, components):
         """Meta's checks that matter here: a body, and an example for every variable."""
@@ -332,6 +347,7 @@ class FakeGraphAPI:
             if body.get("category"):
                 matches[0]["category"] = str(body["category"]).upper()
             matches[0]["status"] = "PENDING"
+        self._review_later(template_id)
         return _json({"success": True})
 
     def _delete_template(self, request, waba_id):
@@ -428,7 +444,7 @@ class FakeGraphAPI:
             if not uploaded:
                 raise GraphError(100, "Invalid parameter", details="Unknown profile_picture_handle.")
             profile["profile_picture_url"] = f"{self.url}/_fake/profile/{phone_number_id}.jpg"
-            profile["profile_picture_bytes"] = len(uploaded[0]["data"])
+            number.profile_photo = uploaded[0]["data"]
         number.profile = profile
         return _json({"success": True})
 
