@@ -201,3 +201,16 @@ def test_a_keyword_that_arrives_after_its_window_closed_is_recorded_without_an_a
     contact = says("STOP", timestamp=timezone.now() - timedelta(hours=30))
     assert contact.marketing_opted_out
     assert fake_graph.sent_messages(PNID) == []
+
+
+def test_metas_131050_refusal_records_the_opt_out(says, agent_client, templates, fake_graph, run_tasks):
+    contact = says("Hello")
+    conversation = Conversation.objects.get(contact=contact)
+    fake_graph.script_error(PNID, code=131050, message="Unable to deliver", details="User stopped marketing.")
+    response = agent_client.post(f"/t/acme/inbox/c/{conversation.pk}/template/", {"template": templates["promo"].pk})
+    assert response.status_code == 201
+    run_tasks()
+    contact.refresh_from_db()
+    assert contact.marketing_opted_out
+    assert contact.marketing_opt_out_source == "WhatsApp refused a marketing message (131050)"
+    assert Message.objects.get(type="template").error_detail.startswith("The customer has stopped marketing")
