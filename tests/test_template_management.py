@@ -2,11 +2,13 @@
 Meta's review comes back as a status webhook, shows on the templates page and is published."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tenants.models import AuditEvent, Role
 from tenants.setup import add_member
+from tests.support.media_files import png
 from tests.support.tenants import ACME, PASSWORD, client_for
-from whatsapp.models import MessageTemplate
+from whatsapp.models import Connection, MessageTemplate
 from whatsapp.simulator import payloads
 from whatsapp.templates_admin.drafts import Draft, DraftError
 
@@ -206,3 +208,39 @@ def test_deleting_needs_post_and_an_admin(admin_client, agent_client, acme):
     assert admin_client.get(f"/t/acme/templates/{template.pk}/delete/").status_code == 405
     assert agent_client.post(f"/t/acme/templates/{template.pk}/delete/").status_code == 403
     assert MessageTemplate.objects.filter(pk=template.pk).exists()
+
+
+def test_an_image_header_goes_with_its_example_uploaded_to_meta(admin_client, graph, acme):
+    Connection.objects.filter(tenant=acme).update(app_id="123456789")
+    photo = SimpleUploadedFile("shoe.png", png(), content_type="image/png")
+    response = submitted(admin_client, header_format="IMAGE", header="", header_example="", header_file=photo)
+    assert response.status_code == 302
+    [session] = graph.upload_sessions.values()
+    assert (session["app_id"], session["file_type"], session["data"]) == ("123456789", "image/png", png())
+    header = graph.template(MessageTemplate.objects.get().meta_id)["components"][0]
+    assert header == {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": [session["handle"]]}}
+
+
+@pytest.mark.parametrize(
+    ("app_id", "file", "said"),
+    [
+        ("123", None, "choose a file"),
+        ("", ("shoe.png", "image/png"), "Meta app id"),
+        ("123", ("notes.txt", "text/plain"), "is not an image"),
+    ],
+)
+def test_a_media_header_needs_a_fitting_example_and_the_app_id(admin_client, graph, acme, app_id, file, said):
+    Connection.objects.filter(tenant=acme).update(app_id=app_id)
+    changes = {"header_format": "IMAGE", "header": "", "header_example": ""}
+    if file:
+        content = png() if file[1] == "image/png" else b"just text"
+        changes["header_file"] = SimpleUploadedFile(file[0], content, content_type=file[1])
+    response = submitted(admin_client, **changes)
+    assert response.status_code == 400 and said in response.context["errors"]["header_file"]
+    assert graph.templates == {}
+
+
+def test_a_location_header_needs_no_example(admin_client, graph):
+    assert submitted(admin_client, header_format="LOCATION", header="", header_example="").status_code == 302
+    header = graph.template(MessageTemplate.objects.get().meta_id)["components"][0]
+    assert header == {"type": "HEADER", "format": "LOCATION"}

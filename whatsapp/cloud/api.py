@@ -573,13 +573,27 @@ def update_business_profile(phone_number, connection, fields, photo=None):
     with client(phone_number, connection) as wa:
         if photo is not None:
             content, mime_type = photo
-            session = _call(
-                wa.api.create_upload_session,
-                app_id=connection.app_id,
-                file_name="profile" + (".png" if mime_type == "image/png" else ".jpg"),
-                file_length=len(content),
-                file_type=mime_type,
-            )
-            uploaded = _call(wa.api.upload_file, upload_session_id=session["id"], file=content)
-            data["profile_picture_handle"] = uploaded["h"]
+            data["profile_picture_handle"] = _resumable_upload(wa, connection, content, mime_type, "profile")
         _call(wa.api.update_business_profile, phone_id=phone_number.phone_number_id, data=data)
+
+
+def upload_example(connection, content, mime_type, name):
+    """Upload a template header's example file (image, video, PDF) through Meta's resumable
+    upload; returns its handle for the template's `header_handle`. Needs the app id."""
+    with _account_client(connection) as wa:
+        return _resumable_upload(wa, connection, content, mime_type, name)
+
+
+RESUMABLE_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "video/mp4": ".mp4", "application/pdf": ".pdf"}
+
+
+def _resumable_upload(wa, connection, content, mime_type, name):
+    """Meta's resumable upload, as PyWA does it: a session on the app, then the bytes."""
+    session = _call(
+        wa.api.create_upload_session,
+        app_id=connection.app_id,
+        file_name=name + RESUMABLE_EXTENSIONS.get(mime_type, ""),
+        file_length=len(content),
+        file_type=mime_type,
+    )
+    return _call(wa.api.upload_file, upload_session_id=session["id"], file=content)["h"]

@@ -325,6 +325,13 @@ class FakeGraphAPI:
         ):
             raise GraphError(100, "Invalid parameter", details="A template needs a BODY component.")
         for component in components:
+            media = str(component.get("format", "")).upper() in ("IMAGE", "VIDEO", "DOCUMENT")
+            if component.get("type") == "HEADER" and media:
+                handles = (component.get("example") or {}).get("header_handle") or [""]
+                with self._lock:
+                    known = any(s.get("handle") == handles[0] for s in self.upload_sessions.values())
+                if not known:
+                    raise GraphError(100, "Invalid parameter", details="A media header needs an uploaded example.")
             text = component.get("text") or ""
             if re.search(r"{{\s*\w+\s*}}", text) and not component.get("example"):
                 raise GraphError(

@@ -8,9 +8,10 @@ from django.db import transaction
 from tenants import audit
 from whatsapp.cloud import api as cloud_api
 from whatsapp.errors import ActionError
+from whatsapp.media import rules as media_rules
 from whatsapp.models import Connection, MessageTemplate
 from whatsapp.realtime import events as realtime
-from whatsapp.templates_admin.drafts import Draft, DraftError
+from whatsapp.templates_admin.drafts import MEDIA_HEADERS, Draft, DraftError
 
 # Meta lets these be edited; a template under review, or disabled, cannot be.
 EDITABLE_STATUSES = ("APPROVED", "REJECTED", "PAUSED")
@@ -23,7 +24,9 @@ def submit_template(membership, draft, *, request=None):
     tenant = membership.tenant
     if MessageTemplate.objects.filter(tenant=tenant, name=draft.name, language=draft.language).exists():
         raise DraftError({"name": f"Name: {draft.name} already exists in {draft.language}; edit that one."})
-    created = _at_meta(cloud_api.create_template, _connection(tenant), draft.meta_template())
+    connection = _connection(tenant)
+    _upload_header_example(connection, draft)
+    created = _at_meta(cloud_api.create_template, connection, draft.meta_template())
     with transaction.atomic():
         template = MessageTemplate.objects.create(
             tenant=tenant,
@@ -49,9 +52,11 @@ def edit_template(membership, template, draft, *, request=None):
         )
     draft.name, draft.language = template.name, template.language
     draft.check()
+    connection = _connection(membership.tenant)
+    _upload_header_example(connection, draft)
     meta = draft.meta_components()
     meta["category"] = draft.category
-    _at_meta(cloud_api.edit_template, _connection(membership.tenant), template.meta_id, meta)
+    _at_meta(cloud_api.edit_template, connection, template.meta_id, meta)
     with transaction.atomic():
         MessageTemplate.objects.filter(pk=template.pk).update(
             components=meta["components"], category=draft.category, status="PENDING", reason=""
@@ -71,6 +76,26 @@ def delete_template(membership, template, *, request=None):
         template.pk = template_id
         _audit(membership, audit.Action.TEMPLATE_DELETED, template, request)
         realtime.template_changed(template, deleted=True)
+
+
+def _upload_header_example(connection, draft):
+    """A media header's new example file, checked as WhatsApp checks files, goes to Meta's
+    resumable upload; the draft then names its handle."""
+    if draft.header_format not in MEDIA_HEADERS or draft.header_file is None:
+        return
+    upload, kind = draft.header_file, MEDIA_HEADERS[draft.header_format]
+    try:
+        checked = media_rules.check_outbound_file(upload)
+    except media_rules.FileRefused as error:
+        raise DraftError({"header_file": f"Header example: {error}"})
+    if checked.kind != kind or (kind == "document" and checked.mime_type != "application/pdf"):
+        wanted = "a PDF" if kind == "document" else f"an {kind}" if kind == "image" else f"a {kind}"
+        raise DraftError({"header_file": f"Header example: {checked.filename} is not {wanted}."})
+    if not connection.app_id:
+        raise DraftError({"header_file": "Header example: set the Meta app id on the WhatsApp connection page first."})
+    upload.seek(0)
+    content = upload.read()
+    draft.header_handle = _at_meta(cloud_api.upload_example, connection, content, checked.mime_type, draft.name)
 
 
 def _connection(tenant):

@@ -11,6 +11,8 @@ from whatsapp.models import TEMPLATE_VARIABLE
 
 NAME = re.compile(r"[a-z0-9_]{1,512}")
 CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
+HEADER_FORMATS = ("TEXT", "IMAGE", "VIDEO", "DOCUMENT", "LOCATION")
+MEDIA_HEADERS = {"IMAGE": "image", "VIDEO": "video", "DOCUMENT": "document"}
 LANGUAGES = sorted(language.value for language in TemplateLanguage if language.value != "None")
 # Meta's limits (WhatsApp Manager shows the same).
 HEADER_MAX, BODY_MAX, FOOTER_MAX, BUTTON_TEXT_MAX, QUICK_REPLIES_MAX = 60, 1024, 60, 25, 10
@@ -31,8 +33,11 @@ class Draft:
     category: str
     body: str = ""
     body_examples: list = field(default_factory=list)
+    header_format: str = "TEXT"
     header: str = ""
     header_example: str = ""
+    header_handle: str = ""  # Meta's handle of the media header's example file
+    header_file: object = field(default=None, compare=False, repr=False)  # a new example file to upload
     footer: str = ""
     quick_replies: list = field(default_factory=list)
     url_text: str = ""
@@ -42,8 +47,9 @@ class Draft:
     phone_number: str = ""
 
     @classmethod
-    def from_form(cls, data):
-        """A draft from the form's fields (a QueryDict or a dict of strings)."""
+    def from_form(cls, data, files=None):
+        """A draft from the form's fields (a QueryDict or a dict of strings) and, for a media
+        header, its example file (`files["header_file"]`)."""
 
         def text(name):
             return str(data.get(name) or "").replace("\r\n", "\n").strip()
@@ -54,8 +60,11 @@ class Draft:
             category=text("category").upper(),
             body=text("body"),
             body_examples=[line.strip() for line in text("body_examples").split("\n") if line.strip()],
+            header_format=text("header_format").upper() or "TEXT",
             header=text("header"),
             header_example=text("header_example"),
+            header_handle=text("header_handle"),
+            header_file=(files or {}).get("header_file"),
             footer=text("footer"),
             quick_replies=[line.strip() for line in text("quick_replies").split("\n") if line.strip()],
             url_text=text("url_text"),
@@ -67,7 +76,7 @@ class Draft:
 
     def form_values(self):
         return {
-            **{name: getattr(self, name) for name in self.__dataclass_fields__},
+            **{name: getattr(self, name) for name in self.__dataclass_fields__ if name != "header_file"},
             "body_examples": "\n".join(self.body_examples),
             "quick_replies": "\n".join(self.quick_replies),
         }
@@ -103,7 +112,12 @@ class Draft:
             errors["body_examples"] = (
                 f"Body examples: one example per line for each variable ({names}); {len(self.body_examples)} given."
             )
-        header_variables = body_variables(self.header)
+        if self.header_format not in HEADER_FORMATS:
+            errors["header_format"] = "Header: choose text, image, video, document or location."
+        elif self.header_format in MEDIA_HEADERS and not (self.header_handle or self.header_file):
+            kind = MEDIA_HEADERS[self.header_format]
+            errors["header_file"] = f"Header example: Meta reviews an example {kind}; choose a file."
+        header_variables = body_variables(self.header) if self.header_format == "TEXT" else []
         if len(self.header) > HEADER_MAX:
             errors["header"] = f"Header: at most {HEADER_MAX} characters."
         elif len(header_variables) > 1:
@@ -143,10 +157,14 @@ class Draft:
         if self.category == "AUTHENTICATION":
             return {"components": _authentication_components()}
         components, named = [], any(not v.isdigit() for v in body_variables(self.body))
-        if self.header:
-            components.append(
-                _text_component("HEADER", self.header, [self.header_example] if self.header_example else [])
-            )
+        if self.header_format in MEDIA_HEADERS:
+            example = {"header_handle": [self.header_handle]}
+            components.append({"type": "HEADER", "format": self.header_format, "example": example})
+        elif self.header_format == "LOCATION":
+            components.append({"type": "HEADER", "format": "LOCATION"})
+        elif self.header:
+            header_examples = [self.header_example] if self.header_example else []
+            components.append(_text_component("HEADER", self.header, header_examples))
         components.append(_text_component("BODY", self.body, self.body_examples))
         if self.footer:
             components.append({"type": "FOOTER", "text": self.footer})
@@ -169,7 +187,10 @@ class Draft:
         draft = cls(name=template.name, language=template.language, category=template.category)
         for component in template.components or []:
             kind, example = str(component.get("type", "")).upper(), component.get("example") or {}
-            if kind == "HEADER" and str(component.get("format", "TEXT")).upper() == "TEXT":
+            if kind == "HEADER" and str(component.get("format", "TEXT")).upper() != "TEXT":
+                draft.header_format = str(component["format"]).upper()
+                draft.header_handle = (example.get("header_handle") or [""])[0]
+            elif kind == "HEADER":
                 draft.header = component.get("text", "")
                 named = example.get("header_text_named_params") or []
                 draft.header_example = named[0]["example"] if named else (example.get("header_text") or [""])[0]

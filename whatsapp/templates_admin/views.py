@@ -9,7 +9,7 @@ from tenants.models import Role
 from whatsapp.access import access_template
 from whatsapp.errors import ActionError
 from whatsapp.templates_admin import actions
-from whatsapp.templates_admin.drafts import CATEGORIES, LANGUAGES, Draft, DraftError
+from whatsapp.templates_admin.drafts import CATEGORIES, HEADER_FORMATS, LANGUAGES, Draft, DraftError
 
 
 def _form_page(request, membership, draft, template=None, errors=None, status=200):
@@ -23,6 +23,7 @@ def _form_page(request, membership, draft, template=None, errors=None, status=20
             "values": draft.form_values(),
             "errors": errors or {},
             "categories": CATEGORIES,
+            "header_formats": HEADER_FORMATS,
             "languages": LANGUAGES,
         },
         status=status,
@@ -34,7 +35,7 @@ def _form_page(request, membership, draft, template=None, errors=None, status=20
 def new_template(request, membership):
     if request.method == "GET":
         return _form_page(request, membership, Draft(name="", language="en_US", category="UTILITY"))
-    draft = Draft.from_form(request.POST)
+    draft = Draft.from_form(request.POST, request.FILES)
     try:
         template = actions.submit_template(membership, draft, request=request)
     except DraftError as error:
@@ -51,7 +52,7 @@ def edit_template(request, membership, template_id):
     template = access_template(membership, template_id)
     if request.method == "GET":
         return _form_page(request, membership, Draft.from_template(template), template)
-    draft = Draft.from_form(request.POST)
+    draft = Draft.from_form(request.POST, request.FILES)
     try:
         actions.edit_template(membership, template, draft, request=request)
     except DraftError as error:
