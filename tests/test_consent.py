@@ -214,3 +214,14 @@ def test_metas_131050_refusal_records_the_opt_out(says, agent_client, templates,
     assert contact.marketing_opted_out
     assert contact.marketing_opt_out_source == "WhatsApp refused a marketing message (131050)"
     assert Message.objects.get(type="template").error_detail.startswith("The customer has stopped marketing")
+
+
+def test_a_template_button_whose_text_is_a_keyword_opts_out(says, acme, webhook, run_tasks, fake_graph):
+    acme.opt_out_keywords = "STOP, Stop promotions"
+    acme.save(update_fields=["opt_out_keywords"])
+    says("Hi")
+    button = {"payload": "stop-promos", "text": "Stop promotions"}
+    webhook.post(payloads.message(PNID, CUSTOMER, "button", button, context={"from": "x", "id": "wamid.OURS"}))
+    run_tasks()
+    assert Contact.objects.get(wa_id=CUSTOMER).marketing_opted_out
+    assert len(fake_graph.sent_messages(PNID, CUSTOMER)) == 1

@@ -8,6 +8,10 @@ from whatsapp.conversations import actions as conversations
 from whatsapp.realtime import events as realtime
 from whatsapp.sending import delivery
 
+# A typed message, or a template's quick-reply button whose text is a keyword ("Stop promotions"
+# when the workspace lists it).
+KEYWORD_TYPES = ("text", "button")
+
 
 def opt_out_by_keyword(message):
     """If a customer's new message is one of the workspace's opt-out keywords, stop marketing
@@ -16,7 +20,7 @@ def opt_out_by_keyword(message):
     still counts; they get no answer, nor does a keyword that arrives after its window closed."""
     conversation = message.conversation
     tenant = conversation.tenant
-    if message.type != "text" or not consent.is_opt_out_keyword(tenant, message.text):
+    if message.type not in KEYWORD_TYPES or not consent.is_opt_out_keyword(tenant, message.text):
         return None
     with transaction.atomic():
         consent.record_opt_out(conversation.contact, f'keyword "{message.text.strip()[:40]}"')
