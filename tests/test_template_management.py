@@ -244,3 +244,27 @@ def test_a_location_header_needs_no_example(admin_client, graph):
     assert submitted(admin_client, header_format="LOCATION", header="", header_example="").status_code == 302
     header = graph.template(MessageTemplate.objects.get().meta_id)["components"][0]
     assert header == {"type": "HEADER", "format": "LOCATION"}
+
+
+def test_a_review_that_arrives_before_metas_answer_is_kept(admin_client, graph, acme, monkeypatch):
+    """Meta may send its webhook before the create call's answer is stored: the row the webhook
+    made is completed, and its status kept."""
+    from whatsapp.cloud import api as cloud_api
+    from whatsapp.webhook import account_updates
+
+    create = cloud_api.create_template
+
+    def create_then_review(connection, template):
+        created = create(connection, template)
+        value = {"event": "APPROVED", "message_template_id": created["id"], "message_template_name": "order_update"}
+        account_updates.apply(acme, "message_template_status_update", value)
+        return created
+
+    monkeypatch.setattr(cloud_api, "create_template", create_then_review)
+    assert submitted(admin_client).status_code == 302
+    template = MessageTemplate.objects.get()
+    assert (template.status, template.language, template.body_text) == (
+        "APPROVED",
+        "en_US",
+        "Hi {{1}}, your order {{2}} ships today.",
+    )

@@ -27,16 +27,22 @@ def submit_template(membership, draft, *, request=None):
     connection = _connection(tenant)
     _upload_header_example(connection, draft)
     created = _at_meta(cloud_api.create_template, connection, draft.meta_template())
+    fields = {
+        "name": draft.name,
+        "language": draft.language,
+        "category": str(created.get("category") or draft.category).upper(),
+        "components": draft.meta_components()["components"],
+    }
     with transaction.atomic():
-        template = MessageTemplate.objects.create(
+        # Meta's review webhook may have come first and made the row: its status is the newer.
+        template, made = MessageTemplate.objects.get_or_create(
             tenant=tenant,
             meta_id=str(created["id"]),
-            name=draft.name,
-            language=draft.language,
-            category=str(created.get("category") or draft.category).upper(),
-            status=str(created.get("status") or "PENDING").upper(),
-            components=draft.meta_components()["components"],
+            defaults=fields | {"status": str(created.get("status") or "PENDING").upper()},
         )
+        if not made:
+            MessageTemplate.objects.filter(pk=template.pk).update(**fields)
+            template.refresh_from_db()
         _audit(membership, audit.Action.TEMPLATE_SUBMITTED, template, request)
         realtime.template_changed(template)
     return template
@@ -58,9 +64,9 @@ def edit_template(membership, template, draft, *, request=None):
     meta["category"] = draft.category
     _at_meta(cloud_api.edit_template, connection, template.meta_id, meta)
     with transaction.atomic():
-        MessageTemplate.objects.filter(pk=template.pk).update(
-            components=meta["components"], category=draft.category, status="PENDING", reason=""
-        )
+        MessageTemplate.objects.filter(pk=template.pk).update(components=meta["components"], category=draft.category)
+        # Back to review, unless Meta's webhook about this edit has come first.
+        MessageTemplate.objects.filter(pk=template.pk, status=template.status).update(status="PENDING", reason="")
         template.refresh_from_db()
         _audit(membership, audit.Action.TEMPLATE_EDITED, template, request)
         realtime.template_changed(template)
