@@ -46,7 +46,7 @@ def agent_user(acme):
     return add_member(acme, "ann@acme.test", role=Role.AGENT, password=PASSWORD, name="Ann").user
 
 
-def test_a_template_is_created_approved_by_meta_and_sent(new_page, live, owner_user, agent_user):
+def test_a_template_is_created_approved_by_meta_and_sent(new_page, live, owner_user, agent_user, tmp_path):
     admin_page = new_page()
     log_in(admin_page, live, owner_user.email)
     admin_page.goto(f"{live.url}/t/acme/templates/new/")
@@ -66,6 +66,7 @@ def test_a_template_is_created_approved_by_meta_and_sent(new_page, live, owner_u
     assert live.fake.review_template(template.meta_id, "APPROVED")
     expect(row.locator(".state")).to_have_text("approved")
     expect(admin_page.locator("#template-announcement")).to_have_text("Template order_ready is now approved.")
+    admin_page.screenshot(path=tmp_path / "browser-templates.png", full_page=True)
 
     # An agent can now send it to a customer whose window has closed.
     page = new_page()
@@ -151,7 +152,7 @@ def test_stop_opts_out_and_the_customer_gets_the_confirmation(new_page, live, ag
     assert sent["body"]["text"]["body"] == acme.opt_out_reply
 
 
-def test_an_owner_adds_a_second_number_and_the_inbox_filters_by_it(new_page, live, owner_user):
+def test_an_owner_adds_a_second_number_and_the_inbox_filters_by_it(new_page, live, owner_user, tmp_path):
     live.fake.add_account_number(
         WABA,
         SECOND,
@@ -171,6 +172,7 @@ def test_an_owner_adds_a_second_number_and_the_inbox_filters_by_it(new_page, liv
     row.get_by_role("button", name="Add to workspace").click()
     expect(page.locator(".flash")).to_contain_text("+15550003333 is in the workspace")
     expect(row).to_contain_text("Yes")
+    page.screenshot(path=tmp_path / "browser-numbers.png", full_page=True)
 
     page.goto(f"{live.url}/t/acme/inbox/")
     wait_until_live(page)

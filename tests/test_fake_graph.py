@@ -495,3 +495,13 @@ def test_a_profile_photo_goes_up_through_a_resumable_upload_session(fake, graph)
     data = graph.get(f"/{PHONE_NUMBER_ID}/whatsapp_business_profile").json()["data"][0]
     assert data["about"] == "Bakery" and data["profile_picture_url"].endswith(".jpg")
     assert fake.numbers[PHONE_NUMBER_ID].profile_photo == b"\x89PNG"
+
+
+def test_another_process_can_have_a_template_reviewed_over_http(fake, graph, receiver):
+    template_id = create_template(graph).json()["id"]
+    review = {"event": "PAUSED", "reason": "LOW_QUALITY"}
+    answer = httpx.post(f"{fake.url}/_fake/templates/{template_id}/review", json=review).json()
+    assert answer == {"success": True, "delivered": True}
+    _, body = receiver.next_post()
+    assert json.loads(body)["entry"][0]["changes"][0]["value"]["event"] == "PAUSED"
+    assert httpx.post(f"{fake.url}/_fake/templates/1/review", json=review).status_code == 404

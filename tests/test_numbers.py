@@ -45,7 +45,7 @@ def test_owners_see_the_accounts_numbers_with_their_status(owner_client, graph):
         "APPROVED",
         "TIER_1K",
     )
-    assert "Two-step PIN" in page.content.decode()
+    assert "Two-step PIN" in page.content.decode() and "1,000 customers a day" in page.content.decode()
 
 
 def test_an_owner_adds_a_number_registering_it_with_its_pin(owner_client, owner, graph):

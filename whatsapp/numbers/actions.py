@@ -42,6 +42,15 @@ VERTICALS = (
 PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 PHOTO_MAX = 5 * 2**20
 WAITING = (MessageStatus.QUEUED, MessageStatus.SENDING)
+MESSAGING_LIMITS = {
+    "TIER_50": "50 customers a day",
+    "TIER_250": "250 customers a day",
+    "TIER_1K": "1,000 customers a day",
+    "TIER_2K": "2,000 customers a day",
+    "TIER_10K": "10,000 customers a day",
+    "TIER_100K": "100,000 customers a day",
+    "TIER_UNLIMITED": "Unlimited",
+}
 
 
 @dataclass
@@ -57,6 +66,12 @@ class AccountNumber:
     status: str
     platform_type: str
     added: PhoneNumber | None = None
+
+    @property
+    def limit_in_words(self):
+        """Meta's tier as people say it: how many customers the number may start conversations
+        with in 24 hours."""
+        return MESSAGING_LIMITS.get(self.messaging_limit, self.messaging_limit)
 
     @property
     def needs_registration(self):

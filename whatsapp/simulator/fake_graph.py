@@ -107,6 +107,7 @@ class FakeGraphAPI:
             ("POST", r"/_fake/script", self._fake_script),
             ("POST", r"/_fake/reset", self._fake_reset),
             ("POST", r"/_fake/customer", self._fake_customer),
+            ("POST", r"/_fake/templates/(?P<template_id>\d+)/review", self._fake_review),
             ("GET", r"/_fake/media/(?P<media_id>[^/]+)", self._download_media),
             ("POST", VERSION + r"/(?P<phone_number_id>[^/]+)/messages", self._messages),
             ("POST", VERSION + r"/(?P<phone_number_id>[^/]+)/media", self._upload_media),
@@ -817,6 +818,16 @@ class FakeGraphAPI:
     def _fake_reset(self, request):
         self.reset()
         return _json({"success": True})
+
+    def _fake_review(self, request, template_id):
+        fields = request.json()
+        try:
+            delivered = self.review_template(
+                template_id, fields.get("event", "APPROVED"), fields.get("reason"), fields.get("rejection_info")
+            )
+        except KeyError:
+            raise GraphError(100, "Invalid parameter", http_status=404, details=f"No template {template_id}.")
+        return _json({"success": True, "delivered": delivered})
 
     def _fake_customer(self, request):
         fields = request.json()
