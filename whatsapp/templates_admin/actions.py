@@ -11,7 +11,7 @@ from whatsapp.errors import ActionError
 from whatsapp.media import rules as media_rules
 from whatsapp.models import Connection, MessageTemplate
 from whatsapp.realtime import events as realtime
-from whatsapp.templates_admin.drafts import MEDIA_HEADERS, Draft, DraftError
+from whatsapp.templates_admin.drafts import MEDIA_HEADERS, DraftError
 
 # Meta lets these be edited; a template under review, or disabled, cannot be.
 EDITABLE_STATUSES = ("APPROVED", "REJECTED", "PAUSED")
@@ -127,6 +127,3 @@ def _audit(membership, action, template, request):
         details={"category": template.category},
         request=request,
     )
-
-
-__all__ = ["Draft", "DraftError", "delete_template", "edit_template", "submit_template"]
