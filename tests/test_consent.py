@@ -225,3 +225,23 @@ def test_a_template_button_whose_text_is_a_keyword_opts_out(says, acme, webhook,
     run_tasks()
     assert Contact.objects.get(wa_id=CUSTOMER).marketing_opted_out
     assert len(fake_graph.sent_messages(PNID, CUSTOMER)) == 1
+
+
+def test_resuming_marketing_in_whatsapp_is_an_opt_in_without_a_member(says, webhook, run_tasks, published):
+    contact = says("STOP")
+    preference = {"wa_id": CUSTOMER, "category": "marketing_messages", "value": "resume", "timestamp": 1731705721}
+    webhook.post(payloads.field_update("user_preferences", {"user_preferences": [preference]}))
+    run_tasks()
+    contact.refresh_from_db()
+    assert not contact.marketing_opted_out and contact.marketing_opt_in_by is None
+    assert contact.marketing_opt_in_source == "resumed marketing messages in WhatsApp"
+    event = AuditEvent.objects.get(action=AuditEvent.Action.CONTACT_OPTED_IN)
+    assert event.actor is None
+
+
+def test_a_preference_naming_nobody_changes_no_contact(says, webhook, run_tasks):
+    says("Hi")
+    preference = {"category": "marketing_messages", "value": "stop", "timestamp": 1731705721}
+    webhook.post(payloads.field_update("user_preferences", {"user_preferences": [preference]}))
+    run_tasks()
+    assert not Contact.objects.filter(marketing_opted_out=True).exists()

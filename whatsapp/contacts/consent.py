@@ -58,18 +58,27 @@ def record_opt_in(membership, contact, source, *, request=None):
     source = " ".join(str(source).split())[:SOURCE_MAX]
     if not source:
         raise ActionError("Say where the customer agreed to marketing messages (a form, the shop…).")
+    return _opt_in(contact, source, membership=membership, request=request)
+
+
+def record_customer_opt_in(contact, source):
+    """The customer agreed again by themselves (WhatsApp's own marketing setting)."""
+    return _opt_in(contact, source)
+
+
+def _opt_in(contact, source, membership=None, request=None):
     with transaction.atomic():
         Contact.objects.filter(pk=contact.pk).update(
             marketing_opted_out=False,
             marketing_opted_in_at=timezone.now(),
             marketing_opt_in_source=source,
-            marketing_opt_in_by=membership.user,
+            marketing_opt_in_by=membership.user if membership else None,
             updated_at=timezone.now(),
         )
         audit.record(
             contact.tenant,
             audit.Action.CONTACT_OPTED_IN,
-            actor=membership.user,
+            actor=membership.user if membership else None,
             target=f"Contact {contact.pk}",
             details={"source": source},
             request=request,

@@ -2,8 +2,7 @@
 marketing preferences. Each is applied where the project has the object, and always
 described in a note the logs page shows."""
 
-from django.utils import timezone
-
+from whatsapp.contacts import consent
 from whatsapp.models import Contact, MessageTemplate, PhoneNumber
 from whatsapp.realtime import events as realtime
 
@@ -112,19 +111,14 @@ def _user_preferences(tenant, value):
         user_id = preference.get("user_id") or ""
         stopped = preference.get("value") == "stop"
         contacts = Contact.objects.filter(tenant=tenant)
-        contacts = contacts.filter(wa_id=wa_id) if wa_id else contacts.filter(user_id=user_id)
+        contact = (contacts.filter(wa_id=wa_id) if wa_id else contacts.filter(user_id=user_id)).first()
+        if contact is None or not (wa_id or user_id):
+            notes.append(f"{wa_id or user_id or '?'}: not a contact of this workspace")
+            continue
         if stopped:
-            contacts.filter(marketing_opted_out=False).update(
-                marketing_opted_out=True,
-                marketing_opted_out_at=timezone.now(),
-                marketing_opt_out_source="stopped marketing messages in WhatsApp",
-            )
+            consent.record_opt_out(contact, "stopped marketing messages in WhatsApp")
         else:
-            contacts.update(
-                marketing_opted_out=False,
-                marketing_opted_in_at=timezone.now(),
-                marketing_opt_in_source="resumed marketing messages in WhatsApp",
-            )
+            consent.record_customer_opt_in(contact, "resumed marketing messages in WhatsApp")
         notes.append(f"{wa_id or user_id} {'stopped' if stopped else 'resumed'} {preference.get('category', '')}")
     return "Marketing preferences: " + "; ".join(notes)
 
