@@ -43,6 +43,21 @@ class Tenant(models.Model):
         help_text="Where a number typed without its country code is from (ISO code such as ES or MX). "
         "Empty: numbers must start with + and the country code.",
     )
+    opt_out_keywords = models.CharField(
+        "opt-out keywords",
+        max_length=500,
+        blank=True,
+        default="STOP, BAJA, SAIR, PARAR, CANCELAR, UNSUBSCRIBE, ARRET",
+        help_text="A customer's message that is one of these words (any case or accents) stops marketing "
+        "messages to them. Separate them with commas.",
+    )
+    opt_out_reply = models.CharField(
+        "opt-out confirmation",
+        max_length=1000,
+        blank=True,
+        default="You will not receive marketing messages from us any more. You can still write to us here.",
+        help_text="Sent to a customer who opts out with a keyword.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -168,6 +183,14 @@ class AuditEvent(models.Model):
         CONVERSATION_STARTED = "conversation.started", "Started a conversation with a customer"
         API_KEY_CREATED = "api_key.created", "Created an API key"
         API_KEY_REVOKED = "api_key.revoked", "Revoked an API key"
+        TEMPLATE_SUBMITTED = "template.submitted", "Submitted a template for review"
+        TEMPLATE_EDITED = "template.edited", "Edited a template and submitted it again"
+        TEMPLATE_DELETED = "template.deleted", "Deleted a template"
+        NUMBER_ADDED = "number.added", "Added a business number"
+        NUMBER_REMOVED = "number.removed", "Removed a business number"
+        PROFILE_CHANGED = "number.profile_changed", "Changed a number's business profile"
+        CONTACT_OPTED_IN = "contact.opted_in", "Recorded a contact's marketing opt-in"
+        CONTACT_OPTED_OUT = "contact.opted_out", "Recorded a contact's marketing opt-out"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events")
     actor = models.ForeignKey(

@@ -28,7 +28,7 @@ def test_a_script_with_only_a_key_and_the_openapi_document_starts_and_follows_a_
     script = shutil.copy(SCRIPT, tmp_path / "client.py")  # outside the project: it cannot import it
     environment = {"PATH": os.environ.get("PATH", ""), "PYTHONNOUSERSITE": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-I", script, live_stack.url, key, "+1 555 000 9876"],
+        [sys.executable, "-I", script, live_stack.url, key, "+1 415 300 9876"],
         cwd=tmp_path,
         env=environment,
         stdout=subprocess.PIPE,
@@ -40,7 +40,7 @@ def test_a_script_with_only_a_key_and_the_openapi_document_starts_and_follows_a_
         for line in process.stdout:
             lines.append(line.strip())
             if line.startswith("READ"):
-                live_stack.fake.customer_says(PNID, "15550009876", "Thanks, got it!", name="Ada")
+                live_stack.fake.customer_says(PNID, "14153009876", "Thanks, got it!", name="Ada")
         assert process.wait(timeout=120) == 0, (lines, process.stderr.read())
     finally:
         if process.poll() is None:
@@ -51,7 +51,7 @@ def test_a_script_with_only_a_key_and_the_openapi_document_starts_and_follows_a_
     assert summary["worst_status_for_hostile_input"] < 500
 
     def sent_types():
-        return [item["body"]["type"] for item in live_stack.fake.sent_messages(PNID) if item["to"] == "15550009876"]
+        return [item["body"]["type"] for item in live_stack.fake.sent_messages(PNID) if item["to"] == "14153009876"]
 
     wait_until(lambda: len(sent_types()) == 2, timeout=30, message=live_stack.stack.log_tails)
     assert sent_types() == ["template", "text"]

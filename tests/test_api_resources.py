@@ -60,13 +60,13 @@ def test_a_text_to_an_open_conversation_is_queued_then_sent_once(api, conversati
 
 def test_a_template_to_a_new_number_starts_a_conversation(api, acme, graph, run_tasks):
     template = {**HELLO, "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ada"}]}]}
-    response = api.post("/api/v1/messages", {"to": "+1 (555) 765-4321", "type": "template", "template": template})
+    response = api.post("/api/v1/messages", {"to": "+1 (415) 765-4321", "type": "template", "template": template})
     assert response.status_code == 201, response.content
-    conversation = Conversation.objects.get(contact__wa_id="15557654321")
+    conversation = Conversation.objects.get(contact__wa_id="14157654321")
     assert response.json()["conversation_id"] == conversation.pk
     run_tasks()
     body = sent_body(graph)
-    assert body["to"] == "15557654321" and body["template"] == template
+    assert body["to"] == "14157654321" and body["template"] == template
     assert body["biz_opaque_callback_data"] == f"message:{response.json()['id']}"
 
 
@@ -81,13 +81,13 @@ def test_a_synced_template_shows_in_the_inbox_with_its_values_filled_in(api, acm
         "language": {"code": "en_US"},
         "components": [{"type": "body", "parameters": parameters}],
     }
-    answer = api.post("/api/v1/messages", {"to": "+15557654321", "type": "template", "template": template}).json()
+    answer = api.post("/api/v1/messages", {"to": "+14157654321", "type": "template", "template": template}).json()
     assert answer["text"] == "Hi Ada, order #42 shipped."
 
 
 def test_anything_but_a_template_to_a_closed_window_is_refused(api, acme):
     body = is_problem(
-        api.post("/api/v1/messages", {"to": "+15557654321", "text": {"body": "Hi"}}), 422, "action-refused"
+        api.post("/api/v1/messages", {"to": "+14157654321", "text": {"body": "Hi"}}), 422, "action-refused"
     )
     assert "template" in body["detail"]
     assert not Message.objects.exists()
@@ -100,9 +100,9 @@ def test_a_number_that_is_not_a_phone_number_is_refused(api, acme):
 
 def test_from_names_the_sending_number_by_id_or_number(api, acme):
     for sender in (PNID, "+15550001111"):
-        body = {"to": "+15557654321", "from": sender, "type": "template", "template": HELLO}
+        body = {"to": "+14157654321", "from": sender, "type": "template", "template": HELLO}
         assert api.post("/api/v1/messages", body).status_code == 201
-    body = {"to": "+15557654321", "from": "999", "type": "template", "template": HELLO}
+    body = {"to": "+14157654321", "from": "999", "type": "template", "template": HELLO}
     is_problem(api.post("/api/v1/messages", body), 422, "validation-error")
 
 

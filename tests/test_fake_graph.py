@@ -526,3 +526,96 @@ def test_the_workers_parser_reads_the_simulators_webhooks_without_a_business_sco
         ("Olá", "Zoë", CUSTOMER)
     ]
     assert statuses == ["delivered", "read", "sent"]
+
+
+# Templates, numbers and profiles
+
+
+def create_template(graph, name="order_ready", **changes):
+    body = {
+        "name": name,
+        "language": "en_US",
+        "category": "UTILITY",
+        "components": [{"type": "BODY", "text": "Hi {{1}}", "example": {"body_text": [["Ann"]]}}],
+    }
+    return graph.post("/WABA_ID/message_templates", json=body | changes)
+
+
+def test_a_created_template_is_pending_until_the_review_webhook_says_otherwise(fake, graph, receiver):
+    answer = create_template(graph).json()
+    assert answer["status"] == "PENDING"
+    assert fake.review_template(answer["id"], "REJECTED", reason="INVALID_FORMAT")
+    headers, body = receiver.next_post()
+    assert_signed(headers, body)
+    change = json.loads(body)["entry"][0]["changes"][0]
+    assert change["field"] == "message_template_status_update"
+    assert change["value"]["event"] == "REJECTED" and change["value"]["message_template_id"] == int(answer["id"])
+    assert fake.template(answer["id"])["status"] == "REJECTED"
+
+
+def test_a_review_delay_approves_templates_by_itself(receiver):
+    with FakeGraphAPI(status_delay=0.05, review_delay=0.05) as fake:
+        fake.register_number(PHONE_NUMBER_ID, receiver.url, APP_SECRET, access_token=TOKEN)
+        with httpx.Client(base_url=f"{fake.url}/v24.0", headers={"Authorization": f"Bearer {TOKEN}"}) as graph:
+            template_id = create_template(graph).json()["id"]
+        _, body = receiver.next_post()
+        assert json.loads(body)["entry"][0]["changes"][0]["value"]["event"] == "APPROVED"
+        assert fake.template(template_id)["status"] == "APPROVED"
+
+
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        ({"name": "Bad Name"}, "lowercase"),
+        ({"category": "SPAM"}, "Invalid category"),
+        ({"components": [{"type": "BODY", "text": "Hi {{1}}"}]}, "needs an example"),
+        ({"components": [{"type": "FOOTER", "text": "x"}]}, "BODY"),
+    ],
+)
+def test_a_bad_template_is_refused_in_metas_shape(fake, graph, changes, said):
+    response = create_template(graph, **changes)
+    assert response.status_code == 400 and said in response.json()["error"]["error_data"]["details"]
+
+
+def test_a_template_is_edited_and_deleted_by_name_and_id(fake, graph):
+    template_id = create_template(graph).json()["id"]
+    fake.review_template(template_id, "APPROVED")
+    edited = {"components": [{"type": "BODY", "text": "Hello"}]}
+    assert graph.post(f"/{template_id}", json=edited).json() == {"success": True}
+    assert fake.template(template_id)["status"] == "PENDING"
+    deleted = graph.delete("/WABA_ID/message_templates", params={"name": "order_ready", "hsm_id": template_id})
+    assert deleted.json() == {"success": True} and fake.template(template_id) is None
+
+
+def test_an_unregistered_number_is_listed_refuses_sends_and_registers_with_its_pin(fake, graph):
+    fake.add_account_number("WABA_ID", "99", "15550009999", pin="135790")
+    listed = {n["id"]: n for n in graph.get("/WABA_ID/phone_numbers").json()["data"]}
+    assert listed["99"]["status"] == "PENDING" and listed[PHONE_NUMBER_ID]["status"] == "CONNECTED"
+    body = {"messaging_product": "whatsapp", "to": CUSTOMER, "type": "text", "text": {"body": "Hi"}}
+    assert graph.post("/99/messages", json=body).json()["error"]["code"] == 133010
+    wrong = graph.post("/99/register", json={"messaging_product": "whatsapp", "pin": "000000"})
+    assert wrong.json()["error"]["code"] == 133005
+    assert graph.post("/99/register", json={"messaging_product": "whatsapp", "pin": "135790"}).json() == {
+        "success": True
+    }
+    assert graph.post("/99/messages", json=body).status_code == 200
+
+
+def test_a_profile_photo_goes_up_through_a_resumable_upload_session(fake, graph):
+    session = graph.post("/1234/uploads", params={"file_name": "p.png", "file_length": 4, "file_type": "image/png"})
+    handle = graph.post(f"/{session.json()['id']}", content=b"\x89PNG", headers={"file_offset": "0"}).json()["h"]
+    profile = {"messaging_product": "whatsapp", "about": "Bakery", "profile_picture_handle": handle}
+    assert graph.post(f"/{PHONE_NUMBER_ID}/whatsapp_business_profile", json=profile).json() == {"success": True}
+    data = graph.get(f"/{PHONE_NUMBER_ID}/whatsapp_business_profile").json()["data"][0]
+    assert data["about"] == "Bakery" and data["profile_picture_url"].endswith(".jpg")
+    assert fake.numbers[PHONE_NUMBER_ID].profile_photo == b"\x89PNG"
+
+
+def test_another_process_can_have_a_template_reviewed_over_http(fake, graph, receiver):
+    template_id = create_template(graph).json()["id"]
+    review = {"event": "PAUSED", "reason": "LOW_QUALITY"}
+    answer = httpx.post(f"{fake.url}/_fake/templates/{template_id}/review", json=review).json()
+    assert answer == {"success": True, "delivered": True}
+    _, body = receiver.next_post()
+    assert json.loads(body)["entry"][0]["changes"][0]["value"]["event"] == "PAUSED"
+    assert httpx.post(f"{fake.url}/_fake/templates/1/review", json=review).status_code == 404

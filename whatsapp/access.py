@@ -66,3 +66,13 @@ def access_template(membership, template_id):
         return MessageTemplate.objects.get(pk=int(template_id), tenant=membership.tenant)
     except MessageTemplate.DoesNotExist:
         raise Http404("No such template.")
+
+
+def access_phone_number(membership, phone_number_id):
+    """One of the workspace's business numbers, by our id."""
+    from whatsapp.models import PhoneNumber
+
+    try:
+        return PhoneNumber.objects.get(pk=phone_number_id, tenant=membership.tenant)
+    except PhoneNumber.DoesNotExist:
+        raise Http404("No such number.")

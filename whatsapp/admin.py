@@ -26,7 +26,7 @@ class ConnectionForm(forms.ModelForm):
 
     class Meta:
         model = Connection
-        fields = ["waba_id", *SECRET_FIELDS]
+        fields = ["waba_id", "app_id", *SECRET_FIELDS]
         widgets = {name: forms.PasswordInput(render_value=False) for name in SECRET_FIELDS}
 
     def __init__(self, *args, **kwargs):

@@ -32,6 +32,9 @@ class Connection(models.Model):
         max_length=255, blank=True, help_text="Set when Meta refused the token; cleared when it is replaced."
     )
     templates_synced_at = models.DateTimeField(null=True, blank=True)
+    app_id = models.CharField(
+        "Meta app id", max_length=64, blank=True, help_text="Needed to upload a business profile photo."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):
@@ -49,6 +52,7 @@ class PhoneNumber(models.Model):
     verified_name = models.CharField(max_length=200, blank=True)
     quality_rating = models.CharField(max_length=32, blank=True)
     messaging_limit = models.CharField(max_length=64, blank=True)
+    name_status = models.CharField(max_length=32, blank=True, help_text="Meta's review of the display name.")
     messages_per_second = models.PositiveIntegerField(
         default=80, help_text="Meta's throughput for this number: 80 by default, up to 1,000 after an upgrade."
     )
@@ -73,6 +77,15 @@ class Contact(models.Model):
     name = models.CharField(max_length=200, blank=True, help_text="The name your team gave them.")
     blocked = models.BooleanField(default=False)
     marketing_opted_out = models.BooleanField(default=False, help_text="The customer stopped marketing messages.")
+    marketing_opted_out_at = models.DateTimeField(null=True, blank=True)
+    marketing_opt_out_source = models.CharField(max_length=200, blank=True, help_text="How they stopped them.")
+    marketing_opted_in_at = models.DateTimeField(null=True, blank=True)
+    marketing_opt_in_source = models.CharField(
+        max_length=200, blank=True, help_text="Where they agreed to marketing messages (a form, the shop…)."
+    )
+    marketing_opt_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     notes = models.TextField(blank=True, help_text="Your team's notes; the customer never sees them.")
     attributes = models.JSONField(default=dict, blank=True, help_text="Custom fields: name → text.")
     created_at = models.DateTimeField(auto_now_add=True)

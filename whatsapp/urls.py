@@ -6,9 +6,11 @@ from whatsapp.conversations import views
 from whatsapp.conversations import views as conversation_views
 from whatsapp.logs import views as log_views
 from whatsapp.media import views as media_views
+from whatsapp.numbers import views as number_views
 from whatsapp.search import views as search_views
 from whatsapp.sending import views as sending_views
 from whatsapp.team import views as team_views
+from whatsapp.templates_admin import views as template_views
 
 app_name = "whatsapp"
 
@@ -31,12 +33,20 @@ urlpatterns = [
     path("inbox/c/<int:conversation_id>/template/", sending_views.send_template, name="send_template"),
     path("inbox/c/<int:conversation_id>/interactive/", sending_views.send_interactive, name="send_interactive"),
     path("settings/", team_views.team_settings, name="team_settings"),
+    path("settings/consent/", team_views.consent_settings, name="consent_settings"),
     path("settings/labels/", team_views.add_label, name="add_label"),
     path("settings/labels/<int:label_id>/delete/", team_views.delete_label, name="delete_label"),
     path("settings/replies/", team_views.save_canned, name="save_canned"),
     path("settings/replies/<int:canned_id>/delete/", team_views.delete_canned, name="delete_canned"),
     path("templates/", team_views.templates, name="templates"),
     path("templates/sync/", team_views.sync_templates, name="sync_templates"),
+    path("templates/new/", template_views.new_template, name="template_new"),
+    path("templates/<int:template_id>/edit/", template_views.edit_template, name="template_edit"),
+    path("templates/<int:template_id>/delete/", template_views.delete_template, name="template_delete"),
+    path("numbers/", number_views.number_list, name="numbers"),
+    path("numbers/add/", number_views.add_number, name="number_add"),
+    path("numbers/<int:number_id>/remove/", number_views.remove_number, name="number_remove"),
+    path("numbers/<int:number_id>/profile/", number_views.profile, name="number_profile"),
     path("inbox/c/<int:conversation_id>/send-file/", sending_views.send_file, name="send_file"),
     path("media/<int:media_file_id>/", media_views.serve_file, name="media"),
     path("media/<int:media_file_id>/retry/", media_views.retry_download, name="media_retry"),
@@ -54,6 +64,8 @@ urlpatterns = [
     path("contacts/<int:contact_id>/edit/", contact_views.edit, name="contact_edit"),
     path("contacts/<int:contact_id>/block/", contact_views.block, name="contact_block"),
     path("contacts/<int:contact_id>/unblock/", contact_views.unblock, name="contact_unblock"),
+    path("contacts/<int:contact_id>/opt-in/", contact_views.opt_in, name="contact_opt_in"),
+    path("contacts/<int:contact_id>/opt-out/", contact_views.opt_out, name="contact_opt_out"),
     path("search/", search_views.search_page, name="search"),
     path("contacts/<int:contact_id>/export/", privacy_views.contact_export, name="contact_export"),
     path("contacts/<int:contact_id>/delete/", privacy_views.contact_delete, name="contact_delete"),

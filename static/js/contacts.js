@@ -39,7 +39,7 @@
   }
 
   function showError(form, text) {
-    const box = form.querySelector(".contact-error");
+    const box = form.querySelector(".contact-error, .consent-error");
     if (!box) return;
     box.textContent = text;
     box.hidden = false;

@@ -23,6 +23,7 @@ KWARG_OBJECTS = {
     "member_id": lambda world: world.member.pk,
     "contact_id": lambda world: world.contact.pk,
     "template_id": lambda world: world.template.pk,
+    "number_id": lambda world: world.conversation.phone_number_id,
     "note_id": lambda world: world.note.pk,
     "call_id": lambda world: world.call.pk,
     "invitation_id": lambda world: world.invitation.pk,

@@ -585,3 +585,138 @@ def get_number_health(phone_number, connection):
         "messaging_limit": fit(PhoneNumber, "messaging_limit", str(limit)),
         "verified_name": fit(PhoneNumber, "verified_name", str(data.get("verified_name") or "")),
     }
+
+
+# Template management: Meta reviews what is created or edited, and says how it went in a
+# message_template_status_update webhook.
+
+
+def _account_client(connection):
+    """A client for calls on the WhatsApp Business Account itself (templates, its numbers)."""
+    return client(_AccountNumber(connection.waba_id), connection)
+
+
+@dataclass
+class _AccountNumber:
+    phone_number_id: str
+
+
+def create_template(connection, template):
+    """Submit a new template (Meta's shape: name, language, category, components) for review.
+    Returns Meta's answer: {"id", "status", "category"}."""
+    with _account_client(connection) as wa:
+        return call(wa.api.create_template, waba_id=connection.waba_id, template=template)
+
+
+def edit_template(connection, meta_id, template):
+    """Submit new components (and category) of an existing template for review again."""
+    with _account_client(connection) as wa:
+        call(wa.api.update_template, template_id=meta_id, template=template)
+
+
+def delete_template(connection, name, meta_id):
+    """Delete one template (by name and id: only this language's)."""
+    with _account_client(connection) as wa:
+        call(wa.api.delete_template, waba_id=connection.waba_id, template_name=name, template_id=meta_id)
+
+
+# The numbers of the WhatsApp Business Account, and their business profiles.
+
+ACCOUNT_NUMBER_FIELDS = (
+    "id",
+    "display_phone_number",
+    "verified_name",
+    "name_status",
+    "quality_rating",
+    "messaging_limit_tier",
+    "code_verification_status",
+    "platform_type",
+    "status",
+)
+
+
+def list_account_numbers(connection):
+    """Every number of the WhatsApp Business Account, as {phone_number_id, display_phone_number,
+    verified_name, name_status, quality_rating, messaging_limit, status, platform_type}."""
+    numbers, after = [], None
+    with _account_client(connection) as wa:
+        for _page in range(20):
+            pagination = {"limit": 100, **({"after": after} if after else {})}
+            page = call(
+                wa.api.get_business_phone_numbers,
+                waba_id=connection.waba_id,
+                fields=ACCOUNT_NUMBER_FIELDS,
+                pagination=pagination,
+            )
+            numbers += [_number_fields(raw) for raw in page.get("data", []) if raw.get("id")]
+            after = ((page.get("paging") or {}).get("cursors") or {}).get("after")
+            if not after or not (page.get("paging") or {}).get("next"):
+                break
+    return numbers
+
+
+def _number_fields(raw):
+    return {
+        "phone_number_id": str(raw["id"]),
+        "display_phone_number": "".join(ch for ch in str(raw.get("display_phone_number") or "") if ch.isdigit()),
+        "verified_name": str(raw.get("verified_name") or "")[:200],
+        "name_status": str(raw.get("name_status") or "")[:32],
+        "quality_rating": str(raw.get("quality_rating") or "")[:32],
+        "messaging_limit": str(raw.get("messaging_limit_tier") or "")[:64],
+        "status": str(raw.get("status") or ""),
+        "platform_type": str(raw.get("platform_type") or ""),
+    }
+
+
+def register_number(connection, phone_number_id, pin):
+    """Register a number for the Cloud API with its two-step verification PIN (six digits)."""
+    with client(_AccountNumber(phone_number_id), connection) as wa:
+        call(wa.api.register_phone_number, phone_id=phone_number_id, pin=pin)
+
+
+PROFILE_FIELDS = ("about", "address", "description", "email", "websites", "vertical", "profile_picture_url")
+
+
+def get_business_profile(phone_number, connection):
+    """The number's WhatsApp business profile: {about, address, description, email, websites
+    (a list), vertical, profile_picture_url}, "" (or []) when not set."""
+    with client(phone_number, connection) as wa:
+        answer = call(wa.api.get_business_profile, phone_id=phone_number.phone_number_id, fields=PROFILE_FIELDS)
+    data = (answer.get("data") or [{}])[0]
+    profile = {name: str(data.get(name) or "") for name in PROFILE_FIELDS if name != "websites"}
+    profile["websites"] = [str(site) for site in data.get("websites") or []]
+    return profile
+
+
+def update_business_profile(phone_number, connection, fields, photo=None):
+    """Change the profile's fields (about, address, description, email, websites, vertical).
+    A new `photo` ((bytes, mime type)) goes up through Meta's resumable upload first, as PyWA
+    does it, which needs the connection's app id; the profile then names its handle."""
+    data = {name: fields[name] for name in ("about", "address", "description", "email", "websites", "vertical")}
+    with client(phone_number, connection) as wa:
+        if photo is not None:
+            content, mime_type = photo
+            data["profile_picture_handle"] = _resumable_upload(wa, connection, content, mime_type, "profile")
+        call(wa.api.update_business_profile, phone_id=phone_number.phone_number_id, data=data)
+
+
+def upload_example(connection, content, mime_type, name):
+    """Upload a template header's example file (image, video, PDF) through Meta's resumable
+    upload; returns its handle for the template's `header_handle`. Needs the app id."""
+    with _account_client(connection) as wa:
+        return _resumable_upload(wa, connection, content, mime_type, name)
+
+
+RESUMABLE_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "video/mp4": ".mp4", "application/pdf": ".pdf"}
+
+
+def _resumable_upload(wa, connection, content, mime_type, name):
+    """Meta's resumable upload, as PyWA does it: a session on the app, then the bytes."""
+    session = call(
+        wa.api.create_upload_session,
+        app_id=connection.app_id,
+        file_name=name + RESUMABLE_EXTENSIONS.get(mime_type, ""),
+        file_length=len(content),
+        file_type=mime_type,
+    )
+    return call(wa.api.upload_file, upload_session_id=session["id"], file=content)["h"]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from whatsapp.contacts import consent
 from whatsapp.errors import ActionError
 from whatsapp.models import Contact
 from whatsapp.realtime import events as realtime
@@ -26,6 +27,11 @@ RESERVED_KEYS = {
     "notes",
     "blocked",
     "marketing_opted_out",
+    "marketing_opted_out_at",
+    "marketing_opt_out_source",
+    "marketing_opted_in_at",
+    "marketing_opt_in_source",
+    "marketing_opt_in_by",
     "created_at",
 }
 IMPORT_CHUNK = 500
@@ -121,10 +127,10 @@ def set_marketing_preference(tenant, *, wa_id, user_id, stopped):
         contacts = Contact.objects.select_for_update().select_related("tenant").filter(tenant=tenant)
         contacts = list(contacts.filter(wa_id=wa_id) if wa_id else contacts.filter(user_id=user_id))
         for contact in contacts:
-            if contact.marketing_opted_out != stopped:
-                contact.marketing_opted_out = stopped
-                contact.save(update_fields=["marketing_opted_out", "updated_at"])
-                _announce(contact, rows=False)
+            if stopped:
+                consent.record_opt_out(contact, "stopped marketing messages in WhatsApp")
+            else:
+                consent.record_customer_opt_in(contact, "resumed marketing messages in WhatsApp")
     return len(contacts)
 
 

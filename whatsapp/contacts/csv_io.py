@@ -27,8 +27,16 @@ MAX_IMPORT_ROWS = 50_000
 MAX_COLUMNS = 40
 MAX_ERRORS_SHOWN = 100
 # Columns of the export that describe WhatsApp's side or our state: an import skips them.
-READ_ONLY_COLUMNS = ["user_id", "profile_name", "blocked", "marketing_opted_out", "created_at"]
-EXPORT_COLUMNS = ["wa_id", "user_id", "name", "profile_name", "notes", "blocked", "marketing_opted_out", "created_at"]
+CONSENT_COLUMNS = [
+    "marketing_opted_out",
+    "marketing_opted_out_at",
+    "marketing_opt_out_source",
+    "marketing_opted_in_at",
+    "marketing_opt_in_source",
+    "marketing_opt_in_by",
+]
+READ_ONLY_COLUMNS = ["user_id", "profile_name", "blocked", *CONSENT_COLUMNS, "created_at"]
+EXPORT_COLUMNS = ["wa_id", "user_id", "name", "profile_name", "notes", "blocked", *CONSENT_COLUMNS, "created_at"]
 COLUMN_ALIASES = {"phone": "wa_id", "phone_number": "wa_id", "number": "wa_id"}
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection, OWASP).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -201,9 +209,18 @@ def _export_row(contact, attribute_keys):
         contact.notes,
         "yes" if contact.blocked else "no",
         "yes" if contact.marketing_opted_out else "no",
+        _moment(contact.marketing_opted_out_at),
+        contact.marketing_opt_out_source,
+        _moment(contact.marketing_opted_in_at),
+        contact.marketing_opt_in_source,
+        contact.marketing_opt_in_by.email if contact.marketing_opt_in_by else "",
         contact.created_at.isoformat(timespec="seconds"),
     ]
     return [safe_cell(cell) for cell in cells + [contact.attributes.get(key, "") for key in attribute_keys]]
+
+
+def _moment(value):
+    return value.isoformat(timespec="seconds") if value else ""
 
 
 async def export_lines(tenant_id):
@@ -213,7 +230,7 @@ async def export_lines(tenant_id):
     attribute_keys = await sync_to_async(_attribute_keys)(contacts)
     writer = csv.writer(_Line())
     yield "\ufeff" + writer.writerow([safe_cell(cell) for cell in EXPORT_COLUMNS + attribute_keys])
-    async for contact in contacts.order_by("pk").aiterator(chunk_size=2000):
+    async for contact in contacts.select_related("marketing_opt_in_by").order_by("pk").aiterator(chunk_size=2000):
         yield writer.writerow(_export_row(contact, attribute_keys))
 
 

@@ -15,6 +15,7 @@ from tenants.access import tenant_view
 from tenants.models import Role
 from whatsapp.access import access_contact
 from whatsapp.contacts import actions as contacts
+from whatsapp.contacts import consent
 from whatsapp.contacts import csv_io as contact_csv
 from whatsapp.errors import ActionError
 from whatsapp.models import Contact
@@ -92,6 +93,27 @@ def block(request, membership, contact_id):
 @tenant_view()
 def unblock(request, membership, contact_id):
     contact = contacts.set_blocked(access_contact(membership, contact_id), False)
+    return _answer(request, contact)
+
+
+@require_POST
+@tenant_view()
+def opt_in(request, membership, contact_id):
+    contact = access_contact(membership, contact_id)
+    try:
+        contact = consent.record_opt_in(membership, contact, request.POST.get("source", ""), request=request)
+    except ActionError as error:
+        return _answer(request, contact, error, status=400)
+    return _answer(request, contact)
+
+
+@require_POST
+@tenant_view()
+def opt_out(request, membership, contact_id):
+    contact = access_contact(membership, contact_id)
+    consent.record_opt_out(
+        contact, f"recorded by {membership.user.display_name}", membership=membership, request=request
+    )
     return _answer(request, contact)
 
 

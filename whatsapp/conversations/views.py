@@ -29,7 +29,9 @@ def inbox_filters(params):
     status = params.get("status") if params.get("status") in STATUS_FILTERS else "open"
     assignee = params.get("assignee") if params.get("assignee") in ASSIGNEE_FILTERS else "all"
     label = params.get("label") if (params.get("label") or "").isdigit() else ""
-    return {"status": status, "assignee": assignee, "label": label, "closing": params.get("closing") == "1"}
+    number = params.get("number") if (params.get("number") or "").isdigit() else ""
+    closing = params.get("closing") == "1"
+    return {"status": status, "assignee": assignee, "label": label, "number": number, "closing": closing}
 
 
 def filter_conversations(membership, filters, with_assignee=True):
@@ -38,6 +40,8 @@ def filter_conversations(membership, filters, with_assignee=True):
         conversations_ = conversations_.filter(status=filters["status"])
     if filters["label"]:
         conversations_ = conversations_.filter(labels__pk=filters["label"])
+    if filters["number"]:
+        conversations_ = conversations_.filter(phone_number_id=filters["number"])
     if filters["closing"]:
         now = timezone.now()
         conversations_ = conversations_.filter(window_closes_at__gt=now, window_closes_at__lt=now + WINDOW_CLOSING_SOON)
@@ -89,6 +93,7 @@ def inbox_context(request, membership, conversation=None):
         "filters": filters,
         "counts": assignee_counts(membership, filters),
         "labels": Label.objects.filter(tenant=tenant),
+        "numbers": tenant.phone_numbers.order_by("display_phone_number"),
         "members": members,
         "query": request.GET.urlencode(),
         "reaction_emoji": message_types.REACTION_EMOJI,

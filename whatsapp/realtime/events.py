@@ -228,3 +228,24 @@ def access_changed(*, user_id=None, tenant_id=None):
     has ended closes (consumers.py). Pages never see it."""
     group = user_group(user_id) if user_id is not None else tenant_group(tenant_id)
     transaction.on_commit(lambda: _group_send(group, {"type": "access.changed"}))
+
+
+def template_row_html(template):
+    return render_to_string("whatsapp/_template_row.html", {"template": template})
+
+
+def template_changed(template, deleted=False):
+    """A template was created, edited, deleted or reviewed by Meta: the templates page
+    replaces its row and says what happened."""
+    template_id, name, status, reason = template.pk, template.name, template.status, template.reason
+
+    def data():
+        return {
+            "template_id": template_id,
+            "name": name,
+            "status": "DELETED" if deleted else status,
+            "reason": reason,
+            "html": "" if deleted else template_row_html(template),
+        }
+
+    publish(template.tenant_id, "template.updated", data)

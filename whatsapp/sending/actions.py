@@ -13,6 +13,7 @@ from django.db import transaction
 
 from whatsapp import message_types
 from whatsapp.cloud import api as cloud_api
+from whatsapp.contacts.consent import marketing_refusal
 from whatsapp.conversations import actions as conversations
 from whatsapp.conversations import starting
 from whatsapp.errors import ActionError, FieldError
@@ -256,6 +257,8 @@ def send_template(membership, conversation, template, values, *, header_file=Non
     the workspace is sent, and every error names its field."""
     if template.tenant_id != conversation.tenant_id:
         raise ActionError("No such template.")
+    if refusal := marketing_refusal(conversation.contact, template):
+        raise ActionError(refusal)
     if template.status != "APPROVED":
         raise ActionError(
             f"Template {template.name} is {template.status.lower() or 'not approved'}: it cannot be sent."

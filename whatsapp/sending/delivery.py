@@ -24,6 +24,7 @@ from django_tasks import task
 from inbox.lengths import fit
 from whatsapp.cloud import api as cloud_api
 from whatsapp.cloud import throttle
+from whatsapp.contacts import consent
 from whatsapp.media import actions as media_actions
 from whatsapp.models import STATUS_RANK, Connection, Message, MessageStatus, StatusUpdate
 from whatsapp.realtime import events as realtime
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 OPEN_STATUSES = (MessageStatus.QUEUED, MessageStatus.SENDING)
 # A send still "sending" after this long has lost its worker: its outcome is unknown.
 STUCK_AFTER = timedelta(minutes=2)
+MARKETING_STOPPED = 131050  # the customer stopped marketing messages (META_FACTS.md section 6)
 
 
 def _enqueue(message_id, run_after=None):
@@ -152,6 +154,9 @@ def mark_failed(message, error):
         message.error_detail = error.for_agent
         message.status_changed_at = timezone.now()
         _save(message, ["status", "outcome_unknown", "error_code", "error_title", "error_detail", "status_changed_at"])
+        if error.code == MARKETING_STOPPED:
+            # Meta knows the customer stopped marketing messages before we do: remember it.
+            consent.record_opt_out(message.conversation.contact, "WhatsApp refused a marketing message (131050)")
         _hand_over(message)
 
 

@@ -9,6 +9,10 @@ from whatsapp.models import CannedResponse, Connection, Label
 DEMO_SLUG = "demo"
 DEMO_PHONE_NUMBER_ID = "100200300400"
 DEMO_DISPLAY_NUMBER = "15550001111"
+# A second number of the demo account, not in the workspace yet: owners add it on the
+# Numbers page with its PIN.
+DEMO_SECOND_NUMBER = ("100200300401", "15550002222", "Demo Support", "123456")
+DEMO_REVIEW_SECONDS = 5
 DEMO_USERS = [
     ("owner@demo.test", Role.OWNER, "Olivia Owner"),
     ("agent@demo.test", Role.AGENT, "Adam Agent"),
@@ -98,3 +102,17 @@ DEMO_CONTACT_CARD = {
     "name": {"formatted_name": "João Silva", "first_name": "João", "last_name": "Silva"},
     "phones": [{"phone": "+351 912 345 678", "type": "CELL"}],
 }
+
+
+def add_demo_second_number(fake, webhook_url, app_secret, access_token):
+    phone_number_id, display, name, pin = DEMO_SECOND_NUMBER
+    fake.add_account_number(
+        "DEMO_WABA",
+        phone_number_id,
+        display,
+        webhook_url=webhook_url,
+        app_secret=app_secret,
+        verified_name=name,
+        pin=pin,
+        access_token=access_token,
+    )

@@ -61,6 +61,12 @@ class Number:
     verified_name: str = "Fake Business"
     quality_rating: str = "GREEN"
     messaging_limit_tier: str = "TIER_1K"
+    name_status: str = "APPROVED"
+    # Numbers added in WhatsApp Manager are registered for the Cloud API with their PIN.
+    registered: bool = True
+    pin: str = "000000"
+    profile: dict | None = None
+    profile_photo: bytes | None = None  # the last photo set through a resumable upload
 
 
 @dataclass
@@ -84,12 +90,15 @@ class Request:
 
 
 class FakeGraphAPI:
-    def __init__(self, host="127.0.0.1", port=0, status_delay=0.3):
-        self.host, self.port, self.status_delay = host, port, status_delay
+    def __init__(self, host="127.0.0.1", port=0, status_delay=0.3, review_delay=None):
+        """`review_delay`: seconds after which Meta's review approves a created or edited
+        template by itself (the demo); None leaves the review to review_template()."""
+        self.host, self.port, self.status_delay, self.review_delay = host, port, status_delay, review_delay
         self.numbers, self.media, self.script = {}, {}, []
         self.sent, self.marked_read = [], []
         self.inbound = []  # what the simulated customers sent: phone_number_id, wa_id, wamid, time
         self.templates = {}  # waba id -> list of Meta-shaped template objects
+        self.upload_sessions = {}  # resumable upload session id -> {app_id, file_type, data}
         self.media_script, self.uploads, self.media_requests = [], [], []
         self._lock = threading.Lock()
         self._stopped = threading.Event()
@@ -102,10 +111,20 @@ class FakeGraphAPI:
             ("POST", r"/_fake/reset", self._fake_reset),
             ("POST", r"/_fake/customer", self._fake_customer),
             ("GET", r"/_fake/customer", self._fake_business_side),
+            ("POST", r"/_fake/templates/(?P<template_id>\d+)/review", self._fake_review),
             ("GET", r"/_fake/media/(?P<media_id>[^/]+)", self._download_media),
             ("POST", VERSION + r"/(?P<phone_number_id>[^/]+)/messages", self._messages),
             ("POST", VERSION + r"/(?P<phone_number_id>[^/]+)/media", self._upload_media),
             ("GET", VERSION + r"/(?P<waba_id>[^/]+)/message_templates", self._list_templates),
+            ("POST", VERSION + r"/(?P<waba_id>[^/]+)/message_templates", self._create_template),
+            ("DELETE", VERSION + r"/(?P<waba_id>[^/]+)/message_templates", self._delete_template),
+            ("GET", VERSION + r"/(?P<waba_id>[^/]+)/phone_numbers", self._list_numbers),
+            ("POST", VERSION + r"/(?P<phone_number_id>[^/]+)/register", self._register),
+            ("GET", VERSION + r"/(?P<phone_number_id>[^/]+)/whatsapp_business_profile", self._get_profile),
+            ("POST", VERSION + r"/(?P<phone_number_id>[^/]+)/whatsapp_business_profile", self._update_profile),
+            ("POST", VERSION + r"/(?P<app_id>[^/]+)/uploads", self._create_upload_session),
+            ("POST", VERSION + r"/(?P<session_id>upload:[^/]+)", self._upload_file),
+            ("POST", VERSION + r"/(?P<template_id>\d+)", self._edit_template),
             ("GET", VERSION + r"/(?P<object_id>[^/]+)", self._number_or_media_info),
             ("DELETE", VERSION + r"/(?P<media_id>[^/]+)", self._delete_media),
         ]
@@ -236,6 +255,249 @@ class FakeGraphAPI:
         with self._lock:
             self.templates.setdefault(str(waba_id), []).append(template)
         return template["id"]
+
+    def template(self, template_id):
+        """The stored template of this id (Meta's shape), or None."""
+        with self._lock:
+            for templates in self.templates.values():
+                for template in templates:
+                    if template["id"] == str(template_id):
+                        return dict(template)
+        return None
+
+    def review_template(self, template_id, event="APPROVED", reason=None, rejection_info=None):
+        """Meta's review: the template's status changes and a signed message_template_status_update
+        webhook goes to the numbers of its WhatsApp Business Account (to the first one only: one
+        app's webhook URL serves them all). Returns whether it was delivered."""
+        with self._lock:
+            found = [
+                (waba_id, template)
+                for waba_id, templates in self.templates.items()
+                for template in templates
+                if template["id"] == str(template_id)
+            ]
+            if not found:
+                raise KeyError(f"No template {template_id}")
+            waba_id, template = found[0]
+            template["status"] = event
+            numbers = [number for number in self.numbers.values() if number.waba_id == waba_id and number.webhook_url]
+        value = {
+            "event": event,
+            "message_template_id": int(template["id"]),
+            "message_template_name": template["name"],
+            "message_template_language": template["language"],
+            "reason": reason or "NONE",
+            "message_template_category": template["category"],
+        }
+        if rejection_info:
+            value["rejection_info"] = rejection_info
+        if not numbers:
+            return False
+        return self._deliver_webhook(
+            numbers[0], payloads.field_update("message_template_status_update", value, waba_id)
+        )
+
+    def _create_template(self, request, waba_id):
+        self._authenticate(request)
+        body = request.json()
+        name, language, category = body.get("name"), body.get("language"), str(body.get("category") or "").upper()
+        for field, value in (("name", name), ("language", language), ("category", category)):
+            if not value:
+                raise GraphError(100, "Invalid parameter", details=f"Parameter '{field}' is required.")
+        if not re.fullmatch(r"[a-z0-9_]{1,512}", name):
+            raise GraphError(100, "Invalid parameter", details="Template names use lowercase letters, digits and _.")
+        if category not in ("MARKETING", "UTILITY", "AUTHENTICATION"):
+            raise GraphError(100, "Invalid parameter", details=f"Invalid category {category}.")
+        components = self._checked_components(body.get("components"))
+        with self._lock:
+            templates = self.templates.setdefault(str(waba_id), [])
+            if any(t["name"] == name and t["language"] == language for t in templates):
+                raise GraphError(
+                    100, "Invalid parameter", details=f"Content in this language already exists for {name}."
+                )
+            template = {
+                "id": str(10**14 + secrets.randbelow(9 * 10**14)),
+                "name": name,
+                "language": language,
+                "status": "PENDING",
+                "category": category,
+                "components": components,
+            }
+            templates.append(template)
+        self._review_later(template["id"])
+        return _json({"id": template["id"], "status": "PENDING", "category": category})
+
+    def _review_later(self, template_id):
+        if self.review_delay is None:
+            return
+        generation = self._generation
+
+        def review():
+            if not self._stopped.wait(self.review_delay) and generation == self._generation:
+                self.review_template(template_id, "APPROVED")
+
+        threading.Thread(target=review, name="fake-review", daemon=True).start()
+
+    def _checked_components(self, components):
+        """Meta's checks that matter here: a body, and an example for every variable."""
+        if not isinstance(components, list) or not any(
+            isinstance(c, dict) and str(c.get("type", "")).upper() == "BODY" for c in components
+        ):
+            raise GraphError(100, "Invalid parameter", details="A template needs a BODY component.")
+        for component in components:
+            media = str(component.get("format", "")).upper() in ("IMAGE", "VIDEO", "DOCUMENT")
+            if component.get("type") == "HEADER" and media:
+                handles = (component.get("example") or {}).get("header_handle") or [""]
+                with self._lock:
+                    known = any(s.get("handle") == handles[0] for s in self.upload_sessions.values())
+                if not known:
+                    raise GraphError(100, "Invalid parameter", details="A media header needs an uploaded example.")
+            text = component.get("text") or ""
+            if re.search(r"{{\s*\w+\s*}}", text) and not component.get("example"):
+                raise GraphError(
+                    100,
+                    "Invalid parameter",
+                    details=f"The {component.get('type', '').lower()} has variables and needs an example.",
+                )
+        return components
+
+    def _edit_template(self, request, template_id):
+        self._authenticate(request)
+        body = request.json()
+        with self._lock:
+            matches = [t for ts in self.templates.values() for t in ts if t["id"] == template_id]
+        if not matches:
+            raise GraphError(100, "Unsupported post request", details=f"Object with ID '{template_id}' does not exist.")
+        components = self._checked_components(body.get("components"))
+        with self._lock:
+            matches[0]["components"] = components
+            if body.get("category"):
+                matches[0]["category"] = str(body["category"]).upper()
+            matches[0]["status"] = "PENDING"
+        self._review_later(template_id)
+        return _json({"success": True})
+
+    def _delete_template(self, request, waba_id):
+        self._authenticate(request)
+        name, hsm_id = request.query.get("name"), request.query.get("hsm_id")
+        with self._lock:
+            templates = self.templates.get(waba_id, [])
+            kept = [t for t in templates if not (t["name"] == name and hsm_id in (None, t["id"]))]
+            if len(kept) == len(templates):
+                raise GraphError(100, "Invalid parameter", details=f"Message template {name} was not found.")
+            self.templates[waba_id] = kept
+        return _json({"success": True})
+
+    # Numbers of a WhatsApp Business Account
+
+    def add_account_number(
+        self,
+        waba_id,
+        phone_number_id,
+        display_phone_number,
+        webhook_url="",
+        app_secret="",
+        verified_name="Fake Business",
+        pin="123456",
+        access_token=None,
+    ):
+        """A number of the account that is not registered for the Cloud API yet, as one added in
+        WhatsApp Manager is; POST /{id}/register with its `pin` registers it."""
+        number = self.register_number(
+            phone_number_id, webhook_url, app_secret, display_phone_number, waba_id, access_token
+        )
+        number.verified_name, number.pin, number.registered = verified_name, pin, False
+        number.name_status = "APPROVED"
+        return number
+
+    def _list_numbers(self, request, waba_id):
+        self._authenticate(request)
+        with self._lock:
+            numbers = [number for number in self.numbers.values() if number.waba_id == waba_id]
+        return _json(
+            {
+                "data": [
+                    {
+                        "id": number.phone_number_id,
+                        "display_phone_number": "+" + number.display_phone_number,
+                        "verified_name": number.verified_name,
+                        "name_status": number.name_status,
+                        "quality_rating": number.quality_rating,
+                        "messaging_limit_tier": number.messaging_limit_tier,
+                        "code_verification_status": "VERIFIED",
+                        "platform_type": "CLOUD_API" if number.registered else "NOT_APPLICABLE",
+                        "status": "CONNECTED" if number.registered else "PENDING",
+                    }
+                    for number in numbers
+                ],
+                "paging": {"cursors": {"before": "", "after": ""}},
+            }
+        )
+
+    def _register(self, request, phone_number_id):
+        number = self._number(phone_number_id)
+        self._authenticate(request, number)
+        body = request.json()
+        if not re.fullmatch(r"\d{6}", str(body.get("pin") or "")):
+            raise GraphError(100, "Invalid parameter", details="The PIN must be 6 digits.")
+        if str(body["pin"]) != number.pin:
+            raise GraphError(133005, "Two step verification PIN Mismatch", details="The PIN is not this number's.")
+        number.registered = True
+        return _json({"success": True})
+
+    def _get_profile(self, request, phone_number_id):
+        number = self._number(phone_number_id)
+        self._authenticate(request, number)
+        profile = {"messaging_product": "whatsapp", "about": "Hello", "websites": [], **(number.profile or {})}
+        wanted = [name for name in request.query.get("fields", "").split(",") if name]
+        return _json({"data": [{k: v for k, v in profile.items() if not wanted or k in wanted}]})
+
+    def _update_profile(self, request, phone_number_id):
+        number = self._number(phone_number_id)
+        self._authenticate(request, number)
+        body = request.json()
+        if body.get("messaging_product") != "whatsapp":
+            raise GraphError(100, "Invalid parameter", details="messaging_product must be 'whatsapp'.")
+        if len(body.get("websites") or []) > 2:
+            raise GraphError(100, "Invalid parameter", details="At most 2 websites.")
+        profile = dict(number.profile or {})
+        for name in ("about", "address", "description", "email", "websites", "vertical"):
+            if name in body:
+                profile[name] = body[name]
+        handle = body.get("profile_picture_handle")
+        if handle:
+            with self._lock:
+                uploaded = [s for s in self.upload_sessions.values() if s.get("handle") == handle]
+            if not uploaded:
+                raise GraphError(100, "Invalid parameter", details="Unknown profile_picture_handle.")
+            profile["profile_picture_url"] = f"{self.url}/_fake/profile/{phone_number_id}.jpg"
+            number.profile_photo = uploaded[0]["data"]
+        number.profile = profile
+        return _json({"success": True})
+
+    def _create_upload_session(self, request, app_id):
+        self._authenticate(request)
+        file_type = request.query.get("file_type", "")
+        if not app_id.isdigit():
+            raise GraphError(100, "Invalid parameter", details=f"Unknown app id {app_id!r}.")
+        if file_type not in ("image/jpeg", "image/jpg", "image/png", "application/pdf", "video/mp4"):
+            raise GraphError(100, "Invalid parameter", details=f"Unsupported file_type {file_type!r}.")
+        session_id = "upload:" + secrets.token_urlsafe(12)
+        with self._lock:
+            self.upload_sessions[session_id] = {"app_id": app_id, "file_type": file_type, "data": b""}
+        return _json({"id": session_id})
+
+    def _upload_file(self, request, session_id):
+        with self._lock:
+            session = self.upload_sessions.get(session_id)
+        if session is None:
+            raise GraphError(100, "Invalid parameter", details="Unknown upload session.")
+        if request.headers.get("Authorization", "").split(" ")[0].lower() not in ("oauth", "bearer"):
+            raise GraphError(190, "Error validating access token", http_status=401)
+        with self._lock:
+            session["data"] = request.body
+            session["handle"] = "4::" + base64.b64encode(secrets.token_bytes(12)).decode()
+        return _json({"h": session["handle"]})
 
     def _list_templates(self, request, waba_id):
         self._authenticate(request)
@@ -435,6 +697,12 @@ class FakeGraphAPI:
         number = self._number(phone_number_id)
         self._authenticate(request, number)
         body = request.json()
+        if not number.registered:
+            raise GraphError(
+                133010,
+                "Account not registered",
+                details="Phone number not registered on the WhatsApp Business Platform.",
+            )
         if body.get("status") == "read":
             return self._mark_read(number, body)
         # Scripts answer message sends only, so a background read receipt never eats them.
@@ -656,6 +924,16 @@ class FakeGraphAPI:
     def _fake_reset(self, request):
         self.reset()
         return _json({"success": True})
+
+    def _fake_review(self, request, template_id):
+        fields = request.json()
+        try:
+            delivered = self.review_template(
+                template_id, fields.get("event", "APPROVED"), fields.get("reason"), fields.get("rejection_info")
+            )
+        except KeyError:
+            raise GraphError(100, "Invalid parameter", http_status=404, details=f"No template {template_id}.")
+        return _json({"success": True, "delivered": delivered})
 
     def _fake_customer(self, request):
         """The simulated customer sends a message: `type` (text when absent) and its fields,

@@ -31,7 +31,21 @@ class InboxSettingsForm(forms.ModelForm):
         return code
 
 
-def _settings_page(request, membership, form=None, status=200):
+class ConsentSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Tenant
+        fields = ["opt_out_keywords", "opt_out_reply"]
+        widgets = {"opt_out_reply": forms.Textarea(attrs={"rows": 2})}
+
+    def clean_opt_out_keywords(self):
+        """Keywords separated by commas, each one word or a short phrase, kept as typed."""
+        words = [" ".join(word.split()) for word in self.cleaned_data["opt_out_keywords"].split(",")]
+        if any(len(word) > 40 for word in words):
+            raise forms.ValidationError("Each keyword is a word or a short phrase (at most 40 characters).")
+        return ", ".join(word for word in words if word)
+
+
+def _settings_page(request, membership, form=None, status=200, consent_form=None):
     tenant = membership.tenant
     return render(
         request,
@@ -40,6 +54,7 @@ def _settings_page(request, membership, form=None, status=200):
             "tenant": tenant,
             "membership": membership,
             "form": form or InboxSettingsForm(instance=tenant),
+            "consent_form": consent_form or ConsentSettingsForm(instance=tenant),
             "labels": Label.objects.filter(tenant=tenant),
             "canned_responses": CannedResponse.objects.filter(tenant=tenant),
             "label_name_max": Label.NAME_MAX,
@@ -60,6 +75,17 @@ def team_settings(request, membership):
         return _settings_page(request, membership, form, status=400)
     workspace.change_settings(membership, form.cleaned_data, target="Inbox settings", request=request)
     flash.success(request, "Inbox settings saved.")
+    return redirect("whatsapp:team_settings", slug=membership.tenant.slug)
+
+
+@require_POST
+@tenant_view(role=Role.ADMIN)
+def consent_settings(request, membership):
+    form = ConsentSettingsForm(request.POST, instance=membership.tenant)
+    if not form.is_valid():
+        return _settings_page(request, membership, consent_form=form, status=400)
+    workspace.change_settings(membership, form.cleaned_data, target="Marketing opt-out", request=request)
+    flash.success(request, "Opt-out keywords saved.")
     return redirect("whatsapp:team_settings", slug=membership.tenant.slug)
 
 

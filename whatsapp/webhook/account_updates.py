@@ -21,6 +21,7 @@ from pywa.types.user_preferences import MarketingPreference, UserPreferenceCateg
 
 from whatsapp.contacts import actions as contact_actions
 from whatsapp.models import MessageTemplate, PhoneNumber
+from whatsapp.realtime import events as realtime
 
 
 def reads_typed(field, value):
@@ -86,8 +87,9 @@ def _template_status(tenant, update, value):
     changes = {"status": status, "reason": reason}
     if update.category:
         changes["category"] = meta_word(update.category, value.get("message_template_category"))
-    _template(tenant, update, value, **changes)
+    template = _template(tenant, update, value, **changes)
     sync_templates_job.enqueue(tenant.pk)  # the components may have changed too
+    realtime.template_changed(template)
     return f"Template {update.template_name} is now {status}" + (f" ({reason})" if reason else "")
 
 

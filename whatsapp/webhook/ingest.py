@@ -21,7 +21,7 @@ from pywa import utils as pywa_utils
 from inbox.lengths import fit
 from whatsapp.conversations import actions as conversations
 from whatsapp.models import WebhookEvent
-from whatsapp.sending import delivery
+from whatsapp.sending import delivery, notices
 from whatsapp.webhook import account_updates, ingest, updates
 from whatsapp.webhook_body import changes, dicts, read_payload
 
@@ -221,7 +221,9 @@ def process_item(tenant, kind, envelope, parser):
     if kind == "messages":
         phone_number = _phone_number(tenant, value)
         inbound = updates.inbound_message(parser.parse(kind, envelope), value["messages"][0])
-        conversations.receive_message(tenant, phone_number, inbound)
+        message = conversations.receive_message(tenant, phone_number, inbound)
+        if message is not None:
+            notices.opt_out_by_keyword(message)
     elif kind == "statuses":
         _phone_number(tenant, value)
         reported = updates.reported_status(parser.parse(kind, envelope), value["statuses"][0])

@@ -20,6 +20,7 @@ function matchesFilters(item) {
   if (filters.assignee === "mine" && item.dataset.assignee !== String(page.me)) return false;
   if (filters.assignee === "unassigned" && item.dataset.assignee !== "") return false;
   if (filters.label && !item.dataset.labels.split(",").includes(filters.label)) return false;
+  if (filters.number && item.dataset.number !== filters.number) return false;
   if (filters.closing) {
     const closes = Date.parse(item.dataset.windowCloses || "");
     if (!(closes > Date.now() && closes - Date.now() < page.closing_soon_ms)) return false;

@@ -15,8 +15,11 @@ from whatsapp.simulator.demo import (
     DEMO_CUSTOMER,
     DEMO_PASSWORD,
     DEMO_PHONE_NUMBER_ID,
+    DEMO_REVIEW_SECONDS,
+    DEMO_SECOND_NUMBER,
     DEMO_SLUG,
     DEMO_USERS,
+    add_demo_second_number,
     add_demo_templates,
     seed_demo,
 )
@@ -43,15 +46,19 @@ class Command(BaseCommand):
         schedule_maintenance()
         connection = tenant.whatsapp
         base_url = f"http://{host}:{port}"
-        fake = FakeGraphAPI(host=graph.hostname, port=graph.port or 80, status_delay=1.0).start()
+        fake = FakeGraphAPI(
+            host=graph.hostname, port=graph.port or 80, status_delay=1.0, review_delay=DEMO_REVIEW_SECONDS
+        ).start()
+        webhook_url = f"{base_url}/webhooks/whatsapp/{DEMO_SLUG}/"
         fake.register_number(
             DEMO_PHONE_NUMBER_ID,
-            f"{base_url}/webhooks/whatsapp/{DEMO_SLUG}/",
+            webhook_url,
             connection.app_secret,
             waba_id=connection.waba_id,
             access_token=connection.access_token,
         )
         add_demo_templates(fake)
+        add_demo_second_number(fake, webhook_url, connection.app_secret, connection.access_token)
         threading.Thread(target=self._run_worker, name="task-worker", daemon=True).start()
         if first_run:
             threading.Thread(target=self._greet, args=(fake, base_url), daemon=True).start()
@@ -96,6 +103,8 @@ class Command(BaseCommand):
             f"  Django admin:     {base_url}/admin/  (python manage.py createsuperuser)",
             f"  Webhook URL:      {base_url}/webhooks/whatsapp/{DEMO_SLUG}/",
             f"  Fake Graph API:   {settings.WHATSAPP_GRAPH_URL}",
+            f"  New templates are approved {DEMO_REVIEW_SECONDS} s after you submit them. A second number,",
+            f"  +{DEMO_SECOND_NUMBER[1]}, can be added on the Numbers page with PIN {DEMO_SECOND_NUMBER[3]}.",
             "",
             "  Ctrl-C stops everything.",
             "",
