@@ -17,6 +17,7 @@ urlpatterns = [
     path("t/<slug:slug>/", include("whatsapp.urls")),
     path("t/<slug:slug>/dashboard/", include("dashboard.urls")),
     path("t/<slug:slug>/", include("tenants.urls")),
+    path("t/<slug:slug>/webhooks/", include("hooks.urls")),
 ]
 
 if settings.DEMO_MODE:

@@ -159,6 +159,15 @@ class AuditEvent(models.Model):
         CONTACT_DELETED = "contact.deleted", "Deleted a contact and their data"
         WEBHOOK_REPLAYED = "webhook.replayed", "Replayed a webhook"
         RETENTION_PURGED = "retention.purged", "Deleted data past the retention period"
+        WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created", "Added a webhook endpoint"
+        WEBHOOK_ENDPOINT_CHANGED = "webhook_endpoint.changed", "Changed a webhook endpoint"
+        WEBHOOK_ENDPOINT_SECRET_ROTATED = "webhook_endpoint.secret_rotated", "Rotated a webhook endpoint's secret"
+        WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled", "Disabled a webhook endpoint"
+        WEBHOOK_ENDPOINT_AUTO_DISABLED = "webhook_endpoint.auto_disabled", "A failing webhook endpoint was disabled"
+        WEBHOOK_ENDPOINT_ENABLED = "webhook_endpoint.enabled", "Enabled a webhook endpoint"
+        WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint.deleted", "Deleted a webhook endpoint"
+        WEBHOOK_REDELIVERED = "webhook_endpoint.redelivered", "Redelivered webhook events"
+        WEBHOOK_TEST_SENT = "webhook_endpoint.test_sent", "Sent a test webhook event"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events")
     actor = models.ForeignKey(

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.formats import time_format
 from django_tasks import task
 
+from whatsapp import hook_events
 from whatsapp.cloud import api as cloud_api
 from whatsapp.cloud import throttle
 from whatsapp.media import actions as media_actions
@@ -131,12 +132,14 @@ def mark_sent(message, wamid):
         untouched = Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING, wamid__isnull=True)
         if untouched.update(wamid=wamid, status=MessageStatus.SENT, status_changed_at=now):
             message.wamid, message.status, message.status_changed_at = wamid, MessageStatus.SENT, now
+            hook_events.message_status_changed(message)
             realtime.message_changed(message)
         else:
             # A status webhook (by our tracker) or the maintenance job came first: start from the row.
             message = Message.objects.select_for_update().get(pk=message.pk)
             message.wamid, message.status, message.status_changed_at = wamid, MessageStatus.SENT, now
             _save(message, ["wamid", "status", "status_changed_at"])
+            hook_events.message_status_changed(message)
         apply_statuses(message.tenant, wamid, locked=message)
         _hand_over(message)
 
@@ -151,6 +154,7 @@ def mark_failed(message, error):
         message.error_detail = error.for_agent
         message.status_changed_at = timezone.now()
         _save(message, ["status", "outcome_unknown", "error_code", "error_title", "error_detail", "status_changed_at"])
+        hook_events.message_status_changed(message)
         _hand_over(message)
 
 
@@ -354,6 +358,7 @@ def apply_statuses(tenant, wamid, locked=None):
         else:
             message.status, message.status_changed_at = new_status, best.timestamp
             _save(message, ["status", "status_changed_at"])
+            hook_events.message_status_changed(message)
         if was_sending and message.status != MessageStatus.QUEUED:
             # Its worker died after Meta took it, so mark_sent never ran: hand over here.
             _hand_over(message)
@@ -364,6 +369,7 @@ def _settle_unknown(message, new_status, best):
     message.status, message.status_changed_at, message.outcome_unknown = new_status, best.timestamp, False
     message.error_code, message.error_title, message.error_detail = None, "", ""
     _save(message, ["status", "status_changed_at", "outcome_unknown", "error_code", "error_title", "error_detail"])
+    hook_events.message_status_changed(message)
 
 
 def _fail_from_webhook(message, best):
@@ -384,6 +390,7 @@ def _fail_from_webhook(message, best):
     message.error_code, message.error_title = best.error_code, best.error_title
     message.error_detail = error.for_agent
     _save(message, ["status", "status_changed_at", "error_code", "error_title", "error_detail"])
+    hook_events.message_status_changed(message)
 
 
 @task()

@@ -2,6 +2,7 @@
 marketing preferences. Each is applied where the project has the object, and always
 described in a note the logs page shows."""
 
+from whatsapp import hook_events
 from whatsapp.models import Contact, MessageTemplate, PhoneNumber
 
 
@@ -33,6 +34,8 @@ def _template_status(tenant, value):
 
     event = value.get("event", "")
     template = _template(tenant, value, status=event, reason=value.get("reason") or "")
+    if template:
+        hook_events.template_status_changed(template, value)
     sync_templates_job.enqueue(tenant.pk)  # the components may have changed too
     name = template.name if template else value.get("message_template_name", "?")
     return f"Template {name} is now {event}" + (f" ({value['reason']})" if value.get("reason") else "")
