@@ -35,13 +35,6 @@ def _require_admin(membership):
 
 
 def _clean(url, event_types, description):
-    url = (url or "").strip()
-    if not url or len(url) > URL_MAX:
-        raise ActionError(f"Enter the endpoint's URL (up to {URL_MAX} characters).")
-    try:
-        check_endpoint_url(url)
-    except UnsafeURL as error:
-        raise ActionError(str(error)) from error
     chosen = list(dict.fromkeys(event_types or []))
     if not chosen:
         raise ActionError("Choose at least one event type.")
@@ -51,6 +44,13 @@ def _clean(url, event_types, description):
     description = (description or "").replace("\x00", "").strip()
     if len(description) > DESCRIPTION_MAX:
         raise ActionError(f"Keep the description under {DESCRIPTION_MAX} characters.")
+    url = (url or "").strip()
+    if not url or len(url) > URL_MAX:
+        raise ActionError(f"Enter the endpoint's URL (up to {URL_MAX} characters).")
+    try:
+        check_endpoint_url(url)
+    except UnsafeURL as error:
+        raise ActionError(str(error)) from error
     return url, chosen, description
 
 
