@@ -13,7 +13,7 @@ from bench.procs import LOG_DIR, free_port
 from bench.setup import make_tenant
 
 RECEIVER_DELAY = 0.05
-EVENTS_PER_COMMIT = 10
+EVENTS_PER_COMMIT = 25
 CONVERSATIONS = 200
 WORKER_THREADS = 4
 

@@ -34,9 +34,13 @@ def body(event):
     )
 
 
-def headers(event_id, body_text, secrets, sent_at):
-    """The three Standard Webhooks headers; one `v1,` signature per secret, space-separated."""
-    signatures = " ".join(Webhook(secret).sign(event_id, sent_at, body_text) for secret in secrets)
+def signers(secrets):
+    return [Webhook(secret) for secret in secrets]
+
+
+def headers(event_id, body_text, signers, sent_at):
+    """The three Standard Webhooks headers; one `v1,` signature per signer (secret), space-separated."""
+    signatures = " ".join(signer.sign(event_id, sent_at, body_text) for signer in signers)
     return {
         "webhook-id": event_id,
         "webhook-timestamp": str(int(sent_at.timestamp())),

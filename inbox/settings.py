@@ -294,7 +294,7 @@ OUTGOING_WEBHOOKS_DISABLE_AFTER_FAILURES = env.int("OUTGOING_WEBHOOKS_DISABLE_AF
 # How long the old secret still signs after a rotation, so receivers can switch over.
 OUTGOING_WEBHOOKS_SECRET_OVERLAP_HOURS = env.float("OUTGOING_WEBHOOKS_SECRET_OVERLAP_HOURS", default=24.0)
 # Requests in flight at once to one endpoint.
-OUTGOING_WEBHOOKS_CONCURRENCY = env.int("OUTGOING_WEBHOOKS_CONCURRENCY", default=16)
+OUTGOING_WEBHOOKS_CONCURRENCY = env.int("OUTGOING_WEBHOOKS_CONCURRENCY", default=32)
 if OUTGOING_WEBHOOKS_RETRY_HOURS < 24:
     raise ImproperlyConfigured("Set OUTGOING_WEBHOOKS_RETRY_HOURS to 24 or more: receivers may be down for a day.")
 if OUTGOING_WEBHOOKS_DISABLE_AFTER_DAYS <= 0 or OUTGOING_WEBHOOKS_DISABLE_AFTER_FAILURES < 0:
