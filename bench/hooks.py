@@ -118,11 +118,16 @@ def run(processes, mode):
     processes.worker("hooks-worker", queues="hooks", threads=WORKER_THREADS)
     processes.wait_for_log("hooks-worker", "Listening for task notifications")
     try:
+        from bench.procs import cpu_seconds
+
+        cpu_before = cpu_seconds(processes.pid("hooks-worker")) or 0
         started = time.time()
         ids, took = emit_for(tenant.pk, seconds, rate)
         emitted_at = time.time()
         wait_for(receiver, ids, 60 + seconds)
         steady = check(receiver, ids, started)
+        cpu = (cpu_seconds(processes.pid("hooks-worker")) or 0) - cpu_before
+        steady["worker_cpu_ms_per_event"] = round(1000 * cpu / max(len(ids), 1), 2)
         steady.update(
             rate=rate,
             emit_rate=round(len(ids) / took, 1),

@@ -201,7 +201,8 @@ def _hooks(hooks, add):
             f"delivered/s, 1 worker, receiver answering in {hooks['delay_ms']} ms "
             f"({steady['events']} events at {steady['rate']}/s)",
             f"{steady['per_second']}/s, {steady['missing']} lost, {steady['doubled']} doubled, "
-            f"last {steady['lag_after_last_event_s']} s after the last event",
+            f"last {steady['lag_after_last_event_s']} s after the last event; "
+            f"worker CPU {steady.get('worker_cpu_ms_per_event', '?')} ms per event",
             "500/s, none lost or doubled",
             _ok(steady["per_second"] >= 500 * 0.95 and not steady["missing"] and not steady["doubled"]),
         )

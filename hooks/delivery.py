@@ -16,7 +16,8 @@ to a new job. Endpoints never wait for each other: each has its own job and conn
   audit entry and a banner for its workspace's admins (`disable_failing`).
 - Deliveries are leased while they are sent (LEASE): a worker that dies mid-send leaves them
   due again, so every event is delivered at least once. `sweep` (maintenance, every 30 s)
-  gives up expired deliveries and restarts jobs a crash or a lost wake-up left missing."""
+  gives up expired deliveries, restarts jobs a crash or a lost wake-up left missing, and
+  deletes events (with their delivery logs) after KEEP_EVENTS."""
 
 import logging
 import random
@@ -35,7 +36,7 @@ from tenants import audit
 from tenants.models import AuditEvent
 
 from . import transport
-from .models import Delivery, Endpoint
+from .models import Delivery, Endpoint, Event
 from .payload import headers, signers
 from .subscriptions import forget_subscriptions
 
@@ -48,6 +49,9 @@ BACKOFF_FIRST_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 3600.0
 # A job due this long ago that still holds its endpoint has died with its worker.
 STUCK_AFTER = timedelta(minutes=5)
+# Events and their delivery logs are kept this long once nothing is pending.
+KEEP_EVENTS = timedelta(days=30)
+PURGE_BATCH = 1000
 
 
 def backoff(failures):
@@ -288,6 +292,22 @@ def sweep(now=None):
         if Endpoint.objects.filter(pk=endpoint_id, dispatch_at=dispatch_at).update(dispatch_at=now):
             deliver_endpoint.enqueue(endpoint_id, now.isoformat())
             restarted += 1
+    purge_old_events(now)
     if given_up or restarted:
         logger.info("Outgoing webhooks: %s deliveries given up, %s endpoints restarted", given_up, restarted)
     return restarted
+
+
+def purge_old_events(now):
+    """Delete up to PURGE_BATCH events older than KEEP_EVENTS with nothing pending, and their
+    deliveries (the sweep runs every 30 s, so the backlog goes in bounded steps)."""
+    old = (
+        Event.objects.filter(created_at__lt=now - KEEP_EVENTS)
+        .exclude(deliveries__status=Delivery.Status.PENDING)
+        .values_list("pk", flat=True)[:PURGE_BATCH]
+    )
+    ids = list(old)
+    if ids:
+        Delivery.objects.filter(event_id__in=ids).delete()
+        Event.objects.filter(pk__in=ids).delete()
+    return len(ids)

@@ -215,3 +215,25 @@ def test_each_endpoint_gets_a_job_of_its_own_so_a_slow_one_holds_back_no_other(a
         assert sorted(job.args_kwargs["args"][0] for job in jobs) == sorted([endpoint.pk, slow_endpoint.pk])
         deliver()
         assert len(receiver.received) == 2 and len(slow.received) == 2
+
+
+def test_events_whose_worker_died_mid_send_are_sent_after_their_lease(acme, endpoint, receiver):
+    from hooks import delivery
+
+    events = emit(acme, 2)
+    delivery._claim(endpoint)  # a worker leased them, then died before posting
+    assert deliver() == 0  # leased: not due yet
+    Delivery.objects.filter(endpoint=endpoint).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    Endpoint.objects.filter(pk=endpoint.pk).update(dispatch_at=timezone.now() - delivery.STUCK_AFTER * 2)
+    assert deliver() == 2
+    assert sorted(receiver.ids()) == sorted(event.public_id for event in events)
+
+
+def test_events_older_than_a_month_with_nothing_pending_are_deleted(acme, endpoint, receiver):
+    from hooks import delivery
+
+    old, waiting = emit(acme, 2)
+    Delivery.objects.filter(event=old).update(status="succeeded")
+    Event.objects.filter(pk__in=[old.pk, waiting.pk]).update(created_at=timezone.now() - timedelta(days=31))
+    assert delivery.purge_old_events(timezone.now()) == 1
+    assert list(Event.objects.values_list("pk", flat=True)) == [waiting.pk]
