@@ -14,11 +14,14 @@ to a new job. Endpoints never wait for each other: each has its own job and conn
 - An endpoint without a success for OUTGOING_WEBHOOKS_DISABLE_AFTER_DAYS, or after
   OUTGOING_WEBHOOKS_DISABLE_AFTER_FAILURES failed attempts in a row, is disabled, with an
   audit entry and a banner for its workspace's admins (`disable_failing`).
+- While one batch's answers are recorded the next is already posting, so the requests in
+  flight never drain between batches.
 - Deliveries are leased while they are sent (LEASE): a worker that dies mid-send leaves them
   due again, so every event is delivered at least once. `sweep` (maintenance, every 30 s)
   gives up expired deliveries, restarts jobs a crash or a lost wake-up left missing, and
   deletes events (with their delivery logs) after KEEP_EVENTS."""
 
+import collections
 import logging
 import random
 import threading
@@ -67,6 +70,7 @@ def wake(endpoint_ids):
     if not endpoint_ids:
         return
     now = timezone.now()
+    at = connection.ops.adapt_datetimefield_value(now)  # as the ORM stores it (SQLite: text)
     table = Endpoint._meta.db_table
     placeholders = ", ".join(["%s"] * len(endpoint_ids))
     with connection.cursor() as cursor:
@@ -75,7 +79,7 @@ def wake(endpoint_ids):
                 WHERE id IN ({placeholders}) AND active
                   AND (dispatch_at IS NULL OR (dispatch_at > %s AND (retry_at IS NULL OR retry_at <= %s)))
                 RETURNING id""",
-            [now, *endpoint_ids, now, now],
+            [at, *endpoint_ids, at, at],
         )
         woken = [row[0] for row in cursor.fetchall()]
     for endpoint_id in woken:
@@ -95,14 +99,60 @@ def deliver_endpoint(endpoint_id, token):
     endpoint = Endpoint.objects.select_related("tenant").filter(pk=endpoint_id, dispatch_at=token).first()
     if endpoint is None:
         return 0  # a newer job took over, or the endpoint is gone
-    sent, started = 0, time.monotonic()
-    while endpoint.active and not _waiting(endpoint) and time.monotonic() - started < RUN_SECONDS:
-        batch = _claim(endpoint)
-        if not batch:
-            break
-        sent += _send(endpoint, batch)
+    sent = 0
+    with ThreadPoolExecutor(settings.OUTGOING_WEBHOOKS_CONCURRENCY) as pool:
+        sender = Sender(endpoint, pool)
+        in_flight = collections.deque()  # two batches: the next is posting while one is recorded
+        started = time.monotonic()
+        while True:
+            if sender.may_claim(started, len(in_flight)):
+                # A failing endpoint gets one event (a probe), and the rest once it answers.
+                batch = _claim(endpoint, 1 if endpoint.consecutive_failures else None)
+                if batch:
+                    in_flight.append((batch, sender.submit(batch)))
+                    continue
+            if not in_flight:
+                break
+            batch, futures = in_flight.popleft()
+            sent += _record(endpoint, batch, [future.result() for future in futures])
     _finish(endpoint, token)
     return sent
+
+
+class Sender:
+    """Posts an endpoint's deliveries on a thread pool (OUTGOING_WEBHOOKS_CONCURRENCY requests
+    at once, over the endpoint's keep-alive connections). After the first failure of the
+    endpoint itself, requests not yet started are skipped (their outcome is None)."""
+
+    def __init__(self, endpoint, pool):
+        self.endpoint, self.pool = endpoint, pool
+        self.client = transport.client_for(endpoint.pk, settings.OUTGOING_WEBHOOKS_CONCURRENCY)
+        self.signing = signers(endpoint.signing_secrets())
+        self.stop = threading.Event()
+
+    def may_claim(self, started, batches_in_flight):
+        endpoint = self.endpoint
+        most = 1 if endpoint.consecutive_failures else 2  # a probe goes alone
+        return (
+            batches_in_flight < most
+            and endpoint.active
+            and not self.stop.is_set()
+            and not _waiting(endpoint)
+            and time.monotonic() - started < RUN_SECONDS
+        )
+
+    def submit(self, batch):
+        return [self.pool.submit(self.post, delivery) for delivery in batch]
+
+    def post(self, delivery):
+        if self.stop.is_set():
+            return None
+        body = delivery.event.body()
+        signed = headers(delivery.event.public_id, body, self.signing, timezone.now())
+        sent = transport.post(self.client, self.endpoint.url, body, signed)
+        if sent.endpoint_down:
+            self.stop.set()
+        return sent
 
 
 def _waiting(endpoint):
@@ -113,7 +163,7 @@ def _due(endpoint_id, now):
     return Delivery.objects.filter(endpoint_id=endpoint_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now)
 
 
-def _claim(endpoint):
+def _claim(endpoint, limit=None):
     """The next batch of due deliveries, oldest first, leased to this job."""
     now = timezone.now()
     with transaction.atomic():
@@ -121,42 +171,10 @@ def _claim(endpoint):
             _due(endpoint.pk, now)
             .select_for_update(skip_locked=True)
             .order_by("id")
-            .values_list("id", flat=True)[: max(BATCH_MIN, 4 * settings.OUTGOING_WEBHOOKS_CONCURRENCY)]
+            .values_list("id", flat=True)[: limit or max(BATCH_MIN, 4 * settings.OUTGOING_WEBHOOKS_CONCURRENCY)]
         )
         Delivery.objects.filter(id__in=ids).update(next_attempt_at=now + LEASE)
     return list(Delivery.objects.filter(id__in=ids).select_related("event").order_by("id"))
-
-
-def _send(endpoint, batch):
-    """Post the batch, at most OUTGOING_WEBHOOKS_CONCURRENCY at once; stop at the first
-    failure of the endpoint (a failing endpoint gets one request, not the whole batch)."""
-    concurrency = settings.OUTGOING_WEBHOOKS_CONCURRENCY
-    client = transport.client_for(endpoint.pk, concurrency)
-    signing = signers(endpoint.signing_secrets())
-    stop = threading.Event()
-
-    def post(delivery):
-        if stop.is_set():
-            return None
-        body = delivery.event.body()
-        sent = transport.post(
-            client, endpoint.url, body, headers(delivery.event.public_id, body, signing, timezone.now())
-        )
-        if sent.endpoint_down:
-            stop.set()
-        return sent
-
-    if endpoint.consecutive_failures:
-        outcomes = [post(batch[0])]  # a probe: is it back?
-        if outcomes[0].ok:
-            with ThreadPoolExecutor(concurrency) as pool:
-                outcomes += list(pool.map(post, batch[1:]))
-    else:
-        with ThreadPoolExecutor(concurrency) as pool:
-            outcomes = list(pool.map(post, batch))
-    outcomes += [None] * (len(batch) - len(outcomes))
-    _record(endpoint, batch, outcomes)
-    return sum(1 for outcome in outcomes if outcome is not None and outcome.ok)
 
 
 def _record(endpoint, batch, outcomes):
@@ -182,6 +200,7 @@ def _record(endpoint, batch, outcomes):
     with transaction.atomic():
         _save_attempts(batch)
         _update_health(endpoint, attempted, down, retry_at, now)
+    return sum(1 for outcome in attempted if outcome.ok)
 
 
 ATTEMPT_FIELDS = [

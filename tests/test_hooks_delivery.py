@@ -95,6 +95,18 @@ def test_after_an_outage_every_event_is_delivered_once(acme, endpoint, receiver)
     assert endpoint.consecutive_failures == 0 and endpoint.retry_at is None and endpoint.failing_since is None
 
 
+def test_a_receiver_going_down_after_deliveries_is_noticed_and_caught_up(acme, endpoint, receiver):
+    first = emit(acme, 2)
+    assert deliver() == 2  # its connections are open and kept alive
+    receiver.stop()
+    later = emit(acme, 3)
+    assert deliver() == 0
+    receiver.start()
+    time_passes(endpoint)
+    assert deliver() == 3
+    assert sorted(receiver.ids()) == sorted(event.public_id for event in first + later)
+
+
 def test_a_failing_endpoint_waits_out_its_backoff(acme, endpoint, receiver):
     receiver.stop()
     emit(acme)

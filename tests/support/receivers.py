@@ -2,6 +2,7 @@
 thread, that keeps every request and answers as the test scripts it. It can go down (its
 port refuses connections) and come back on the same port."""
 
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class Receiver:
         self.received = []
         self._lock = threading.Lock()
         self._server = None
+        self._connections = []
 
     @property
     def url(self):
@@ -53,6 +55,11 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as the sender uses it
+
+            def setup(self):
+                super().setup()
+                with receiver._lock:
+                    receiver._connections.append(self.connection)
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
@@ -82,6 +89,14 @@ class Receiver:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # closed already
+            connection.close()
 
     def ids(self):
         with self._lock:
