@@ -24,3 +24,17 @@ def emit_many(tenant_id, event_type, items):
     from .outbox import emit_many
 
     return emit_many(tenant_id, event_type, items)
+
+
+def forget_contact(tenant_id, contact_id, conversation_ids):
+    """A contact is erased: delete the events of its conversations and those naming it."""
+    from .retention import forget_contact
+
+    return forget_contact(tenant_id, contact_id, conversation_ids)
+
+
+def forget_before(tenant_id, cutoff):
+    """The workspace's retention period: delete its events recorded before `cutoff`."""
+    from .retention import forget_before
+
+    return forget_before(tenant_id, cutoff)

@@ -172,3 +172,33 @@ def test_a_template_status_update_is_told(acme, subscribe, webhook, run_tasks):
     [told] = events(types.TEMPLATE_STATUS_CHANGED)
     assert told.data["template"]["name"] == "order_update" and told.data["template"]["status"] == "REJECTED"
     assert told.data["template"]["reason"] == "INCORRECT_CATEGORY" and told.sequence is None
+
+
+def test_erasing_a_contact_deletes_the_events_that_tell_of_them(acme, admin, subscribe, customer):
+    from whatsapp.contacts import privacy
+
+    subscribe(types.MESSAGE_RECEIVED, types.CONTACT_UPDATED, types.TEMPLATE_STATUS_CHANGED)
+    contact = customer().contact
+    contacts.update_contact(contact, name="Carla", notes="", attributes=[])
+    other = customer(wa_id="15559990000").contact
+    unrelated = hooks.emit(acme.pk, types.TEMPLATE_STATUS_CHANGED, {"template": {"id": 1}})
+    counts = privacy.delete_contact(contact, actor=admin.user)
+    assert counts["outgoing_webhook_events_deleted"] == 2
+    remaining = set(Event.objects.values_list("pk", flat=True))
+    assert remaining == {unrelated.pk, events(types.MESSAGE_RECEIVED)[0].pk}
+    assert events(types.MESSAGE_RECEIVED)[0].data["contact"]["id"] == other.pk
+
+
+def test_the_retention_period_deletes_older_events(acme, subscribe):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from whatsapp.contacts import privacy
+
+    subscribe(types.CONTACT_UPDATED)
+    old, new = (hooks.emit(acme.pk, types.CONTACT_UPDATED, {"contact": {"id": n}}) for n in (1, 2))
+    Event.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
+    counts = privacy.purge_tenant(acme, timezone.now() - timedelta(days=30))
+    assert counts["outgoing_webhook_events"] == 1
+    assert list(Event.objects.values_list("pk", flat=True)) == [new.pk]

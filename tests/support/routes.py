@@ -27,6 +27,8 @@ KWARG_OBJECTS = {
     "call_id": lambda world: world.call.pk,
     "invitation_id": lambda world: world.invitation.pk,
     "reject_id": lambda world: world.reject.pk,
+    "endpoint_id": lambda world: world.endpoint.pk,
+    "delivery_id": lambda world: world.delivery.pk,
 }
 
 
