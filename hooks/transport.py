@@ -83,6 +83,15 @@ def client_for(endpoint_id, max_connections):
 
 
 def post(client, url, body, headers):
+    """One POST; a kept-alive connection the receiver closed meanwhile is tried once more on a
+    new one (the receiver may then see the event twice: delivery is at least once)."""
+    try:
+        return _post(client, url, body, headers)
+    except httpx.RemoteProtocolError:
+        return _post(client, url, body, headers, again=True)
+
+
+def _post(client, url, body, headers, again=False):
     started = time.monotonic()
     try:
         safety.check_url(url)
@@ -99,6 +108,10 @@ def post(client, url, body, headers):
             )
     except safety.UnsafeURL as error:
         return Sent(elapsed_ms=_ms(started), error=f"Refused: {error}")
+    except httpx.RemoteProtocolError as error:
+        if not again:
+            raise
+        return Sent(elapsed_ms=_ms(started), error=f"The connection broke: {error}"[:300])
     except httpx.TimeoutException:
         return Sent(elapsed_ms=_ms(started), error="No answer in time (timed out).")
     except httpx.HTTPError as error:
