@@ -37,6 +37,8 @@ def is_public(address):
 
 def check_url(url):
     """The URL's (host, port), or UnsafeURL. Does not resolve the host."""
+    if any(character.isspace() or ord(character) < 32 or ord(character) == 127 for character in url):
+        raise UnsafeURL("The URL holds spaces or control characters.")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -56,7 +58,7 @@ def resolve(host, port):
     public (a name with one private address is refused, whichever a client would pick)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as error:
+    except (OSError, UnicodeError, ValueError) as error:
         raise UnsafeURL(f"The name {host} cannot be resolved.") from error
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if not allow_private():

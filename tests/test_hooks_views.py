@@ -97,6 +97,9 @@ def test_an_admin_adds_an_endpoint_and_sees_its_secret(admin_client, acme, recei
         ({"url": "https://example.com/x", "event_types": []}, "at least one event type"),
         ({"url": "https://example.com/x", "event_types": ["nope"]}, "not one of the available choices"),
         ({"url": "https://user:pw@example.com/x", "event_types": ["message.received"]}, "passwords"),
+        ({"url": "https://exa\x07mple.com/x", "event_types": ["message.received"]}, "control characters"),
+        ({"url": "https://example.com:99999/x", "event_types": ["message.received"]}, "not a valid URL"),
+        ({"url": "https://xn--/x", "event_types": ["message.received"]}, "cannot be resolved"),
     ],
 )
 def test_bad_input_is_a_form_error(admin_client, acme, form, error):
