@@ -244,18 +244,24 @@ def _update_health(endpoint, attempted, down, retry_at, now):
     if attempted[-1].ok and not down:
         if endpoint.consecutive_failures or endpoint.failing_since or endpoint.retry_at:
             endpoint.consecutive_failures, endpoint.failing_since, endpoint.retry_at = 0, None, None
-            endpoint.save(update_fields=["consecutive_failures", "failing_since", "retry_at"])
+            _save_endpoint(endpoint, ["consecutive_failures", "failing_since", "retry_at"])
         return
     endpoint.consecutive_failures += 1
     endpoint.failing_since = endpoint.failing_since or now
     endpoint.retry_at = retry_at
-    endpoint.save(update_fields=["consecutive_failures", "failing_since", "retry_at"])
+    if not _save_endpoint(endpoint, ["consecutive_failures", "failing_since", "retry_at"]):
+        return  # deleted while its events were being sent
     limit = settings.OUTGOING_WEBHOOKS_DISABLE_AFTER_FAILURES
     days = settings.OUTGOING_WEBHOOKS_DISABLE_AFTER_DAYS
     if limit and endpoint.consecutive_failures >= limit:
         disable_failing(endpoint, f"{endpoint.consecutive_failures} failed attempts in a row")
     elif now - endpoint.failing_since >= timedelta(days=days):
         disable_failing(endpoint, f"no successful delivery for {days:g} days")
+
+
+def _save_endpoint(endpoint, fields):
+    """Save the job's fields of the endpoint (an admin may be editing others); 0 when it is gone."""
+    return Endpoint.objects.filter(pk=endpoint.pk).update(**{name: getattr(endpoint, name) for name in fields})
 
 
 def disable_failing(endpoint, why):
@@ -266,7 +272,7 @@ def disable_failing(endpoint, why):
     endpoint.active, endpoint.disabled_at = False, timezone.now()
     endpoint.disabled_reason = f"Disabled after {why}" + (f" (last answer: {answer})" if answer else "") + "."
     endpoint.disabled_reason = endpoint.disabled_reason[:300]
-    endpoint.save(update_fields=["active", "disabled_at", "disabled_reason"])
+    _save_endpoint(endpoint, ["active", "disabled_at", "disabled_reason"])
     audit.record(
         endpoint.tenant,
         AuditEvent.Action.WEBHOOK_ENDPOINT_AUTO_DISABLED,
@@ -280,7 +286,10 @@ def disable_failing(endpoint, why):
 def _finish(endpoint, token):
     """Hand the endpoint to the next job: now (work left), later (retries), or none."""
     now = timezone.now()
-    endpoint.refresh_from_db(fields=["active", "retry_at"])
+    try:
+        endpoint.refresh_from_db(fields=["active", "retry_at"])
+    except Endpoint.DoesNotExist:
+        return  # deleted meanwhile: nothing to hand over
     pending = Delivery.objects.filter(endpoint_id=endpoint.pk, status=Delivery.Status.PENDING)
     next_due = pending.aggregate(first=Min("next_attempt_at"))["first"] if endpoint.active else None
     if next_due is None:

@@ -249,3 +249,15 @@ def test_events_older_than_a_month_with_nothing_pending_are_deleted(acme, endpoi
     Event.objects.filter(pk__in=[old.pk, waiting.pk]).update(created_at=timezone.now() - timedelta(days=31))
     assert delivery.purge_old_events(timezone.now()) == 1
     assert list(Event.objects.values_list("pk", flat=True)) == [waiting.pk]
+
+
+def test_an_endpoint_deleted_while_its_events_are_sent_ends_its_job_quietly(acme, admin, endpoint):
+    from hooks import delivery
+    from hooks.transport import Sent
+
+    emit(acme, 2)
+    batch = delivery._claim(endpoint)  # the job has its batch in flight…
+    actions.delete_endpoint(admin, endpoint)  # …when an admin deletes the endpoint
+    assert delivery._record(endpoint, batch, [Sent(status=503)] * len(batch)) == 0
+    delivery._finish(endpoint, endpoint.dispatch_at)
+    assert not Endpoint.objects.filter(pk=endpoint.pk).exists()
