@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench import procs, report, setup
 
-STAGES = ["ingest", "realtime", "outbound", "pages", "api"]
+STAGES = ["ingest", "realtime", "outbound", "pages", "api", "hooks"]
 
 MODES = {
     # rates: the steps of the ingest ramp; the first failing one is bisected `bisect` times.
@@ -23,6 +23,9 @@ MODES = {
         "scale": 0.05,
         "page_runs": 3,
         "api_seconds": 5,
+        "hooks_rate": 500,
+        "hooks_seconds": 10,
+        "hooks_downtime": 10,
     },
     "full": {
         "rates": [250, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000],
@@ -36,6 +39,9 @@ MODES = {
         "scale": 1.0,
         "page_runs": 7,
         "api_seconds": 15,
+        "hooks_rate": 500,
+        "hooks_seconds": 30,
+        "hooks_downtime": 60,
     },
 }
 
@@ -46,11 +52,14 @@ def main():
     parser.add_argument("--only", default=",".join(STAGES), help=f"stages to run, of {','.join(STAGES)}")
     parser.add_argument("--keep-data", action="store_true", help="reuse inbox_bench as it is (seeded data too)")
     parser.add_argument("--scale", type=float, help="seed scale factor (1.0 = 100k contacts, 2M messages)")
+    parser.add_argument("--hooks-downtime", type=float, help="seconds the webhook receiver is down (full: 60)")
     parser.add_argument("--results", default=str(Path(__file__).parent / "results" / "latest.md"))
     args = parser.parse_args()
     mode = dict(MODES["quick" if args.quick else "full"])
     if args.scale:
         mode["scale"] = args.scale
+    if args.hooks_downtime is not None:
+        mode["hooks_downtime"] = args.hooks_downtime
     mode["keep_data"] = args.keep_data
     stages = [stage for stage in args.only.split(",") if stage]
 
@@ -109,6 +118,12 @@ def run_outbound(processes, mode, results):
     from bench import outbound
 
     return outbound.run(processes, mode)
+
+
+def run_hooks(processes, mode, results):
+    from bench import hooks
+
+    return hooks.run(processes, mode)
 
 
 def run_pages(processes, mode, results):

@@ -29,6 +29,8 @@ def render(results):
         from bench import api
 
         api.report_rows(results["api"], add)
+    if "hooks" in results:
+        _hooks(results["hooks"], add)
     for role, peak in results.get("memory_mb", {}).items():
         target = role.startswith(("web", "worker"))
         add(
@@ -191,5 +193,31 @@ def _outbound(outbound, add):
             f"{best} msg/s",
             "1,000/s per machine",
             _ok(best >= 1000),
+        )
+    )
+
+
+def _hooks(hooks, add):
+    steady, outage = hooks["steady"], hooks["outage"]
+    add(
+        (
+            "outgoing webhooks",
+            f"delivered/s, 1 worker, receiver answering in {hooks['delay_ms']} ms "
+            f"({steady['events']} events at {steady['rate']}/s)",
+            f"{steady['per_second']}/s, {steady['missing']} lost, {steady['doubled']} doubled, "
+            f"last {steady['lag_after_last_event_s']} s after the last event; "
+            f"worker CPU {steady.get('worker_cpu_ms_per_event', '?')} ms per event",
+            "500/s, none lost or doubled",
+            _ok(steady["per_second"] >= 500 * 0.95 and not steady["missing"] and not steady["doubled"]),
+        )
+    )
+    add(
+        (
+            "outgoing webhooks",
+            f"receiver down {outage['downtime_s']:g} s ({outage['events']} events meanwhile)",
+            f"all in {outage['all_in_s_after_return']} s after it returned; "
+            f"{outage['missing']} lost, {outage['doubled']} doubled",
+            "every event delivered",
+            _ok(not outage["missing"]),
         )
     )

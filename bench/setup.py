@@ -27,6 +27,7 @@ ENVIRONMENT = {
     "LOG_LEVEL": "WARNING",
     "VAR_DIR": tempfile.mkdtemp(prefix="bench-var-"),
     "WHATSAPP_GRAPH_URL": "http://127.0.0.1:9",
+    "OUTGOING_WEBHOOKS_ALLOW_PRIVATE": "true",  # the outgoing webhooks' receiver is on loopback
     "PYTHONUNBUFFERED": "1",
 }
 

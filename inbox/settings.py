@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "dashboard",
     "api",
     "ninja",  # the API docs page's assets, served as our static files
+    "hooks",
     # After whatsapp, whose db_worker command (threads, NOTIFY wake-up) replaces theirs.
     "django_tasks",
     "django_tasks_db",
@@ -106,6 +107,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "inbox.context_processors.demo_mode",
+                "hooks.context_processors.disabled_endpoints",
             ],
         },
     },
@@ -233,7 +235,7 @@ if REALTIME_ACCESS_RECHECK_SECONDS <= 0:
 TASKS = {
     "default": {
         "BACKEND": "whatsapp.jobs.backend.NotifyingDatabaseBackend",
-        "QUEUES": ["default", "webhooks", "media"],
+        "QUEUES": ["default", "webhooks", "media", "hooks"],
     }
 }
 # /healthz and the dashboard call a queue stalled when its oldest ready job has waited longer.
@@ -282,6 +284,29 @@ if AWS_STORAGE_BUCKET_NAME:
 # WhatsApp Cloud API. Every Graph call, media downloads included, goes to this base URL,
 # so the project's fake Graph API can stand in for Meta.
 WHATSAPP_GRAPH_URL = env.str("WHATSAPP_GRAPH_URL", default="https://graph.facebook.com").rstrip("/")
+
+# Outgoing webhooks (hooks/, docs/webhooks.md). Endpoints must be public https URLs; with
+# OUTGOING_WEBHOOKS_ALLOW_PRIVATE, http and private, loopback and link-local addresses are
+# allowed too (development and tests only: it lets workspace admins reach the internal network).
+OUTGOING_WEBHOOKS_ALLOW_PRIVATE = env.bool("OUTGOING_WEBHOOKS_ALLOW_PRIVATE", default=False)
+# A delivery that keeps failing is retried, with exponential backoff, for this many hours.
+OUTGOING_WEBHOOKS_RETRY_HOURS = env.float("OUTGOING_WEBHOOKS_RETRY_HOURS", default=48.0)
+# An endpoint failing without a success for this many days, or this many attempts in a row
+# (0: no limit by count), is disabled and its owners are told.
+OUTGOING_WEBHOOKS_DISABLE_AFTER_DAYS = env.float("OUTGOING_WEBHOOKS_DISABLE_AFTER_DAYS", default=5.0)
+OUTGOING_WEBHOOKS_DISABLE_AFTER_FAILURES = env.int("OUTGOING_WEBHOOKS_DISABLE_AFTER_FAILURES", default=0)
+# How long the old secret still signs after a rotation, so receivers can switch over.
+OUTGOING_WEBHOOKS_SECRET_OVERLAP_HOURS = env.float("OUTGOING_WEBHOOKS_SECRET_OVERLAP_HOURS", default=24.0)
+# Requests in flight at once to one endpoint.
+OUTGOING_WEBHOOKS_CONCURRENCY = env.int("OUTGOING_WEBHOOKS_CONCURRENCY", default=32)
+if OUTGOING_WEBHOOKS_RETRY_HOURS < 24:
+    raise ImproperlyConfigured("Set OUTGOING_WEBHOOKS_RETRY_HOURS to 24 or more: receivers may be down for a day.")
+if OUTGOING_WEBHOOKS_DISABLE_AFTER_DAYS <= 0 or OUTGOING_WEBHOOKS_DISABLE_AFTER_FAILURES < 0:
+    raise ImproperlyConfigured(
+        "Set OUTGOING_WEBHOOKS_DISABLE_AFTER_DAYS above 0 and OUTGOING_WEBHOOKS_DISABLE_AFTER_FAILURES to 0 or more."
+    )
+if OUTGOING_WEBHOOKS_CONCURRENCY < 1:
+    raise ImproperlyConfigured("Set OUTGOING_WEBHOOKS_CONCURRENCY to 1 or more.")
 WHATSAPP_API_VERSION = env.str("WHATSAPP_API_VERSION", default="24.0")
 WHATSAPP_TIMEOUT_SECONDS = env.float("WHATSAPP_TIMEOUT_SECONDS", default=20.0)
 # Meta's webhook bodies reach 3 MB; larger ones get 413 from the webhook endpoint, which

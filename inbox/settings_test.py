@@ -11,6 +11,8 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("CHANNELS_PREFIX", f"inbox-test-{os.getpid()}")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("WHATSAPP_GRAPH_URL", "http://127.0.0.1:9")
+# The tests' webhook receivers listen on loopback.
+os.environ.setdefault("OUTGOING_WEBHOOKS_ALLOW_PRIVATE", "true")
 
 from inbox.settings import *  # noqa: F403
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("t/<slug:slug>/", include("tenants.urls")),
     path("t/<slug:slug>/settings/", include("api.urls")),
     path("api/v1/", api_v1.urls),
+    path("t/<slug:slug>/webhooks/", include("hooks.urls")),
 ]
 
 if settings.DEMO_MODE:

@@ -191,6 +191,15 @@ class AuditEvent(models.Model):
         PROFILE_CHANGED = "number.profile_changed", "Changed a number's business profile"
         CONTACT_OPTED_IN = "contact.opted_in", "Recorded a contact's marketing opt-in"
         CONTACT_OPTED_OUT = "contact.opted_out", "Recorded a contact's marketing opt-out"
+        WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created", "Added a webhook endpoint"
+        WEBHOOK_ENDPOINT_CHANGED = "webhook_endpoint.changed", "Changed a webhook endpoint"
+        WEBHOOK_ENDPOINT_SECRET_ROTATED = "webhook_endpoint.secret_rotated", "Rotated a webhook endpoint's secret"
+        WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled", "Disabled a webhook endpoint"
+        WEBHOOK_ENDPOINT_AUTO_DISABLED = "webhook_endpoint.auto_disabled", "A failing webhook endpoint was disabled"
+        WEBHOOK_ENDPOINT_ENABLED = "webhook_endpoint.enabled", "Enabled a webhook endpoint"
+        WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint.deleted", "Deleted a webhook endpoint"
+        WEBHOOK_REDELIVERED = "webhook_endpoint.redelivered", "Redelivered webhook events"
+        WEBHOOK_TEST_SENT = "webhook_endpoint.test_sent", "Sent a test webhook event"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events")
     actor = models.ForeignKey(

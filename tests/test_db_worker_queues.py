@@ -1,5 +1,5 @@
 """`python manage.py db_worker` as a Django user types it: with no options it works every
-queue of settings.TASKS (default, webhooks, media); `--queue-name` only narrows it. Real
+queue of settings.TASKS (default, webhooks, media, hooks); `--queue-name` only narrows it. Real
 worker processes on the test database."""
 
 import re
@@ -16,7 +16,7 @@ from whatsapp.jobs.models import WorkerHeartbeat
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 
-QUEUES = ["default", "webhooks", "media"]
+QUEUES = ["default", "webhooks", "media", "hooks"]
 LISTENING = "Listening for task notifications"
 
 
@@ -51,7 +51,7 @@ def test_with_no_options_the_worker_takes_every_queue(start_worker, tmp_path):
     assert wait_for(lambda: all(runs(log).get(queue) == ["start", "end"] for queue in QUEUES), 30), worker.tail()
     claims = dict(DBTaskResult.objects.values_list("queue_name", "worker_ids"))
     assert claims == {queue: [worker_id(worker)] for queue in QUEUES}
-    assert "queues=default,media,webhooks" in worker.log
+    assert "queues=default,hooks,media,webhooks" in worker.log
 
 
 def queue_states():
@@ -61,11 +61,11 @@ def queue_states():
 def test_a_running_worker_says_which_queues_it_takes_until_it_stops(start_worker):
     worker = start_worker()
     row = wait_for(lambda: WorkerHeartbeat.objects.filter(worker_id=worker_id(worker)).first(), 10)
-    assert row.queues == ["default", "media", "webhooks"] and row.threads == 8
-    assert queue_states() == {"default": "ok", "media": "ok", "webhooks": "ok"}
+    assert row.queues == ["default", "hooks", "media", "webhooks"] and row.threads == 8
+    assert queue_states() == {"default": "ok", "hooks": "ok", "media": "ok", "webhooks": "ok"}
     assert worker.stop() == 0
     assert not WorkerHeartbeat.objects.exists()
-    assert queue_states() == {"default": "no worker", "media": "no worker", "webhooks": "no worker"}
+    assert queue_states() == dict.fromkeys(["default", "hooks", "media", "webhooks"], "no worker")
 
 
 def test_queue_name_narrows_the_worker_to_the_queues_named(start_worker, tmp_path):
@@ -80,4 +80,4 @@ def test_queue_name_narrows_the_worker_to_the_queues_named(start_worker, tmp_pat
     assert wait_for(lambda: runs(log).get("webhooks-later") == ["start", "end"], 30), worker.tail()
     assert "default" not in runs(log)
     assert DBTaskResult.objects.get(queue_name="default").status == "READY"
-    assert queue_states() == {"default": "no worker", "media": "no worker", "webhooks": "ok"}
+    assert queue_states() == {"default": "no worker", "hooks": "no worker", "media": "no worker", "webhooks": "ok"}

@@ -26,7 +26,7 @@ def test_it_answers_200_with_every_part(client, db):
         "task_backlog": {"ready": 0, "oldest_seconds": 0},
         "queues": {
             name: {"state": "no worker", "ready": 0, "oldest_seconds": 0, "workers": 0}
-            for name in ["default", "media", "webhooks"]
+            for name in ["default", "hooks", "media", "webhooks"]
         },
     }
 

@@ -17,7 +17,7 @@ from whatsapp.webhook.ingest import process_webhook_event
 
 pytestmark = pytest.mark.django_db
 
-EVERY_QUEUE = ["default", "media", "webhooks"]
+EVERY_QUEUE = ["default", "hooks", "media", "webhooks"]
 
 
 def worker_beats(worker_id="worker-1", queues=("*",), seconds_ago=0):
@@ -53,6 +53,7 @@ def test_with_a_live_worker_of_every_queue_and_nothing_late_every_queue_is_ok():
     wait_since(5)
     assert queues() == {
         "default": {"state": "ok", "ready": 0, "oldest_seconds": 0, "workers": 1},
+        "hooks": {"state": "ok", "ready": 0, "oldest_seconds": 0, "workers": 1},
         "media": {"state": "ok", "ready": 0, "oldest_seconds": 0, "workers": 1},
         "webhooks": {"state": "ok", "ready": 1, "oldest_seconds": pytest.approx(5, abs=2), "workers": 1},
     }
@@ -61,7 +62,7 @@ def test_with_a_live_worker_of_every_queue_and_nothing_late_every_queue_is_ok():
 def test_a_queue_whose_oldest_ready_job_waited_past_the_limit_is_stalled():
     worker_beats()
     wait_since(75)
-    assert states() == {"default": "ok", "media": "ok", "webhooks": "stalled"}
+    assert states() == {"default": "ok", "hooks": "ok", "media": "ok", "webhooks": "stalled"}
     assert queues()["webhooks"]["oldest_seconds"] >= 75
 
 
@@ -80,8 +81,8 @@ def test_a_job_not_due_yet_does_not_stall_its_queue():
 
 
 def test_a_queue_that_no_live_worker_takes_is_named():
-    worker_beats(queues=["default", "media"])
-    assert states() == {"default": "ok", "media": "ok", "webhooks": "no worker"}
+    worker_beats(queues=["default", "hooks", "media"])
+    assert states() == {"default": "ok", "hooks": "ok", "media": "ok", "webhooks": "no worker"}
 
 
 def test_without_any_worker_every_queue_is_named():
@@ -97,7 +98,12 @@ def test_workers_are_counted_per_queue():
     worker_beats("all")
     worker_beats("webhooks-1", queues=["webhooks"])
     worker_beats("webhooks-2", queues=["webhooks"])
-    assert {name: queue["workers"] for name, queue in queues().items()} == {"default": 1, "media": 1, "webhooks": 3}
+    assert {name: queue["workers"] for name, queue in queues().items()} == {
+        "default": 1,
+        "hooks": 1,
+        "media": 1,
+        "webhooks": 3,
+    }
 
 
 def test_a_beat_updates_its_own_row_and_forgets_long_dead_workers():

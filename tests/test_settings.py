@@ -1,5 +1,7 @@
 """Settings come from the environment; production refuses to start half-configured."""
 
+import pytest
+
 from tests.support.production import PRODUCTION
 
 
@@ -19,6 +21,20 @@ def test_a_realtime_access_recheck_interval_of_zero_names_the_variable(manage):
     result = manage("check", **{**PRODUCTION, "REALTIME_ACCESS_RECHECK_SECONDS": "0"})
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and "REALTIME_ACCESS_RECHECK_SECONDS" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("OUTGOING_WEBHOOKS_RETRY_HOURS", "12"),
+        ("OUTGOING_WEBHOOKS_DISABLE_AFTER_DAYS", "0"),
+        ("OUTGOING_WEBHOOKS_CONCURRENCY", "0"),
+    ],
+)
+def test_outgoing_webhook_settings_out_of_range_name_the_variable(manage, name, value):
+    result = manage("check", **{**PRODUCTION, name: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and name in result.stderr
 
 
 def test_with_debug_off_a_missing_encryption_key_names_the_variable(manage):

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks import task
 
+from hooks import delivery as hooks_delivery
 from whatsapp.contacts import privacy
 from whatsapp.conversations import actions as conversations
 from whatsapp.media.actions import download_media
@@ -35,6 +36,7 @@ def maintain_delivery():
         requeued = delivery.requeue_forgotten()
         requeue_abandoned_tasks()
         conversations.wake_snoozed()
+        hooks_delivery.sweep()  # outgoing webhooks whose job was lost
         privacy.enqueue_purge_if_due()
         for tenant_id in team.tenants_due_for_template_sync():
             team.sync_templates_job.enqueue(tenant_id)

@@ -29,6 +29,8 @@ KWARG_OBJECTS = {
     "invitation_id": lambda world: world.invitation.pk,
     "reject_id": lambda world: world.reject.pk,
     "key_id": lambda world: world.extra["api_key"].pk,
+    "endpoint_id": lambda world: world.endpoint.pk,
+    "delivery_id": lambda world: world.delivery.pk,
 }
 
 

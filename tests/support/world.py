@@ -1,7 +1,7 @@
 """A tenant with one of everything, made with the ORM (works with and without a live
 stack): a contact and their conversation, messages, a stored photo, a note, a label, a
 saved reply, a template, a webhook event, a minute of rejected posts, a Graph API call, an
-audit entry, a pending invitation, an API key. The isolation
+audit entry, a pending invitation, an API key, an outgoing webhook endpoint with one delivery. The isolation
 and browser tests fill every URL's ids from it."""
 
 from dataclasses import dataclass, field
@@ -11,6 +11,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from api import keys
+from hooks.models import Delivery, Endpoint, Event, new_secret
 from tenants import audit
 from tenants.models import Invitation, Membership
 from whatsapp.models import (
@@ -48,6 +49,8 @@ class World:
     member: Membership
     invitation: Invitation
     reject: WebhookReject
+    endpoint: Endpoint
+    delivery: Delivery
     extra: dict = field(default_factory=dict)
 
 
@@ -133,6 +136,14 @@ def build_world(tenant, member, customer="15557770000", name="Ada"):
         nonce=f"nonce-{tenant.slug}",
         expires_at=now + timedelta(days=7),
     )
+    endpoint = Endpoint.objects.create(
+        tenant=tenant,
+        url=f"https://hooks.{tenant.slug}.example/in",
+        event_types=["contact.updated"],
+        secret=new_secret(),
+    )
+    hook_event = Event.objects.create(tenant=tenant, type="contact.updated", data={"contact": {"id": contact.pk}})
+    delivery = Delivery.objects.create(endpoint=endpoint, event=hook_event, give_up_at=now + timedelta(days=2))
     return World(
         tenant,
         contact,
@@ -148,5 +159,7 @@ def build_world(tenant, member, customer="15557770000", name="Ada"):
         member,
         invitation,
         reject,
+        endpoint,
+        delivery,
         extra={"api_key": keys.create_key(tenant, name="World", scopes=["read"])[0]},
     )

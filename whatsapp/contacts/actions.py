@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from whatsapp import hook_events
 from whatsapp.contacts import consent
 from whatsapp.errors import ActionError
 from whatsapp.models import Contact
@@ -101,6 +102,7 @@ def update_contact(contact, *, name, notes, attributes, version=""):
         for name in changed:
             setattr(locked, name, values[name])
         locked.save(update_fields=[*changed, "updated_at"])
+        hook_events.contacts_updated(locked.tenant_id, [locked])
         _announce(locked, rows=locked.display_name != old_display_name)
     return locked
 
@@ -113,6 +115,7 @@ def set_blocked(contact, blocked):
         if locked.blocked != blocked:
             locked.blocked = blocked
             locked.save(update_fields=["blocked", "updated_at"])
+            hook_events.contacts_updated(locked.tenant_id, [locked])
             _announce(locked, rows=False)
     return locked
 
@@ -218,6 +221,7 @@ def _write_chunk(tenant, chunk, counts):
         (to_update if contact.pk else to_create).append(contact)
     Contact.objects.bulk_create(to_create)
     _save_updates(to_update)
+    hook_events.contacts_updated(tenant.pk, to_update)  # one insert for the chunk
     counts.created, counts.updated = len(to_create), len(to_update)
     return to_update
 

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tenants import audit
+from whatsapp import hook_events
 from whatsapp.errors import ActionError
 from whatsapp.models import Contact
 from whatsapp.realtime import events as realtime
@@ -84,7 +85,8 @@ def _opt_in(contact, source, membership=None, request=None):
             request=request,
         )
         realtime.contact_changed(contact)
-    contact.refresh_from_db()
+        contact.refresh_from_db()
+        hook_events.contacts_updated(contact.tenant_id, [contact])
     return contact
 
 
@@ -111,5 +113,7 @@ def record_opt_out(contact, source, *, membership=None, request=None):
                 request=request,
             )
             realtime.contact_changed(contact)
-    contact.refresh_from_db()
+        contact.refresh_from_db()
+        if changed:
+            hook_events.contacts_updated(contact.tenant_id, [contact])
     return changed

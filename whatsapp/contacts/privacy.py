@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_tasks import task
 
+import hooks
 from tenants import audit
 from tenants.models import Tenant
 from whatsapp import webhook_body
@@ -200,6 +201,10 @@ def delete_contact(contact, *, actor=None, request=None):
             StatusUpdate.objects.filter(tenant=contact.tenant, wamid__in=wamids[start : start + PURGE_BATCH]).delete()
         StatusUpdate.objects.filter(tenant=contact.tenant, recipient__in=recipients).delete()
         contact_id = contact.pk
+        conversation_ids = list(contact.conversations.values_list("pk", flat=True))
+        counts["outgoing_webhook_events_deleted"] = hooks.forget_contact(
+            contact.tenant_id, contact_id, conversation_ids
+        )
         contact.delete()
         audit.record(
             contact.tenant,
@@ -294,6 +299,7 @@ def purge_tenant(tenant, cutoff):
     counts["statuses"] = StatusUpdate.objects.filter(tenant=tenant, received_at__lt=cutoff).delete()[0]
     counts["webhook_events"] = WebhookEvent.objects.filter(tenant=tenant, received_at__lt=cutoff).delete()[0]
     counts["graph_calls"] = GraphCall.objects.filter(tenant=tenant, started_at__lt=cutoff).delete()[0]
+    counts["outgoing_webhook_events"] = hooks.forget_before(tenant.pk, cutoff)
     Conversation.objects.filter(tenant=tenant, last_activity_at__lt=cutoff).exclude(last_message_preview="").update(
         last_message_preview=""
     )

@@ -15,7 +15,7 @@ from django_tasks import task
 
 from inbox.lengths import fit
 from tenants.models import Membership, Role
-from whatsapp import message_types
+from whatsapp import hook_events, message_types
 from whatsapp.cloud import api as cloud_api
 from whatsapp.conversations.resolutions import record_resolution
 from whatsapp.errors import ActionError
@@ -68,11 +68,16 @@ def find_or_create_contact(tenant, wa_id, user_id, profile_name):
         for name, value in changed.items():
             setattr(contact, name, value)
         contact.save(update_fields=[*changed, "updated_at"])
+        hook_events.contacts_updated(tenant.pk, [contact])
     return contact
 
 
 def _conversation_for(tenant, contact, phone_number):
-    conversation, _ = Conversation.objects.get_or_create(tenant=tenant, contact=contact, phone_number=phone_number)
+    conversation, created = Conversation.objects.get_or_create(
+        tenant=tenant, contact=contact, phone_number=phone_number
+    )
+    if created:
+        hook_events.conversation_created(conversation)
     return conversation
 
 
@@ -80,7 +85,7 @@ def touch_conversation(conversation, message, *, inbound):
     """Move the conversation's activity, preview, unread count and service window forward."""
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
     conversation.tenant = message.tenant  # loaded already: auto_assign reads its settings
-    fields = []
+    previous_status, fields = conversation.status, []
     if message.timestamp >= conversation.last_activity_at or conversation.last_message_preview == "":
         conversation.last_activity_at = max(message.timestamp, conversation.last_activity_at)
         conversation.last_message_preview = message_types.preview_of(message.type, message.text)
@@ -97,6 +102,10 @@ def touch_conversation(conversation, message, *, inbound):
         if conversations.auto_assign(conversation):
             fields.append("assignee")
     conversation.save(update_fields=fields)
+    if "status" in fields:
+        hook_events.conversation_updated(conversation, previous_status)
+    if "assignee" in fields:
+        hook_events.conversation_assigned(conversation, None)
     realtime.conversation_changed(conversation)
     return conversation
 
@@ -127,6 +136,7 @@ def receive_message(tenant, phone_number, inbound):
                 message.save()
         except IntegrityError:
             return None  # Meta sent it again: it is stored already.
+        hook_events.message_received(message, contact)
         if message.type in message_types.FOLLOWUP_TYPES:
             apply_followups(tenant, message.target_wamid)
             return message
@@ -203,6 +213,7 @@ def _move_to_new_number(contact, new_wa_id):
         return  # a contact has that number already: merging is a person's decision
     contact.wa_id = new_wa_id
     contact.save(update_fields=["wa_id", "updated_at"])
+    hook_events.contacts_updated(contact.tenant_id, [contact])
 
 
 def mark_conversation_read(conversation):
@@ -239,11 +250,14 @@ def set_status(membership, conversation, status, snoozed_until=None):
     with transaction.atomic():
         conversation = _locked(conversation)
         newly_resolved = status == Conversation.Status.RESOLVED and conversation.status != status
+        previous_status = conversation.status
         conversation.status = status
         conversation.snoozed_until = snoozed_until if status == Conversation.Status.SNOOZED else None
         conversation.save(update_fields=["status", "snoozed_until"])
         if newly_resolved:
             record_resolution(conversation, by=membership.user)  # the dashboard's resolution times
+        if previous_status != status:
+            hook_events.conversation_updated(conversation, previous_status)
         realtime.conversation_changed(conversation)
     return conversation
 
@@ -268,6 +282,7 @@ def wake_snoozed(now=None):
             if conversation.status == Conversation.Status.SNOOZED:
                 conversation.status, conversation.snoozed_until = Conversation.Status.OPEN, None
                 conversation.save(update_fields=["status", "snoozed_until"])
+                hook_events.conversation_updated(conversation, Conversation.Status.SNOOZED)
                 realtime.conversation_changed(conversation)
                 woken += 1
     return woken
@@ -288,8 +303,11 @@ def assign(membership, conversation, assignee):
         raise ActionError(NOT_A_MEMBER)
     with transaction.atomic():
         conversation = _locked(conversation)
+        previous_assignee_id = conversation.assignee_id
         conversation.assignee = assignee
         conversation.save(update_fields=["assignee"])
+        if previous_assignee_id != conversation.assignee_id:
+            hook_events.conversation_assigned(conversation, previous_assignee_id)
         realtime.conversation_changed(conversation)
     return conversation
 

@@ -22,6 +22,7 @@ from django.utils.formats import time_format
 from django_tasks import task
 
 from inbox.lengths import fit
+from whatsapp import hook_events
 from whatsapp.cloud import api as cloud_api
 from whatsapp.cloud import throttle
 from whatsapp.contacts import consent
@@ -134,12 +135,14 @@ def mark_sent(message, wamid):
         untouched = Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING, wamid__isnull=True)
         if untouched.update(wamid=wamid, status=MessageStatus.SENT, status_changed_at=now):
             message.wamid, message.status, message.status_changed_at = wamid, MessageStatus.SENT, now
+            hook_events.message_status_changed(message)
             realtime.message_changed(message)
         else:
             # A status webhook (by our tracker) or the maintenance job came first: start from the row.
             message = Message.objects.select_for_update().get(pk=message.pk)
             message.wamid, message.status, message.status_changed_at = wamid, MessageStatus.SENT, now
             _save(message, ["wamid", "status", "status_changed_at"])
+            hook_events.message_status_changed(message)
         apply_statuses(message.tenant, wamid, locked=message)
         _hand_over(message)
 
@@ -157,6 +160,7 @@ def mark_failed(message, error):
         if error.code == MARKETING_STOPPED:
             # Meta knows the customer stopped marketing messages before we do: remember it.
             consent.record_opt_out(message.conversation.contact, "WhatsApp refused a marketing message (131050)")
+        hook_events.message_status_changed(message)
         _hand_over(message)
 
 
@@ -364,6 +368,7 @@ def apply_statuses(tenant, wamid, locked=None):
         else:
             message.status, message.status_changed_at = new_status, best.timestamp
             _save(message, ["status", "status_changed_at"])
+            hook_events.message_status_changed(message)
         if was_sending and message.status != MessageStatus.QUEUED:
             # Its worker died after Meta took it, so mark_sent never ran: hand over here.
             _hand_over(message)
@@ -374,6 +379,7 @@ def _settle_unknown(message, new_status, best):
     message.status, message.status_changed_at, message.outcome_unknown = new_status, best.timestamp, False
     message.error_code, message.error_title, message.error_detail = None, "", ""
     _save(message, ["status", "status_changed_at", "outcome_unknown", "error_code", "error_title", "error_detail"])
+    hook_events.message_status_changed(message)
 
 
 def _fail_from_webhook(message, best):
@@ -394,6 +400,7 @@ def _fail_from_webhook(message, best):
     message.error_code, message.error_title = best.error_code, best.error_title
     message.error_detail = error.for_agent
     _save(message, ["status", "status_changed_at", "error_code", "error_title", "error_detail"])
+    hook_events.message_status_changed(message)
 
 
 @task()

@@ -19,6 +19,7 @@ from pywa.types import (
 from pywa.types.templates import TemplateRejectionReason
 from pywa.types.user_preferences import MarketingPreference, UserPreferenceCategory
 
+from whatsapp import hook_events
 from whatsapp.contacts import actions as contact_actions
 from whatsapp.models import MessageTemplate, PhoneNumber
 from whatsapp.realtime import events as realtime
@@ -88,6 +89,8 @@ def _template_status(tenant, update, value):
     if update.category:
         changes["category"] = meta_word(update.category, value.get("message_template_category"))
     template = _template(tenant, update, value, **changes)
+    if template:
+        hook_events.template_status_changed(template, value)
     sync_templates_job.enqueue(tenant.pk)  # the components may have changed too
     realtime.template_changed(template)
     return f"Template {update.template_name} is now {status}" + (f" ({reason})" if reason else "")
