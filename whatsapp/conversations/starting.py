@@ -6,6 +6,7 @@ import phonenumbers
 from django.db import IntegrityError, transaction
 
 from tenants import audit
+from whatsapp import hook_events
 from whatsapp.errors import ActionError
 from whatsapp.models import Contact, Conversation
 from whatsapp.realtime import events as realtime
@@ -55,6 +56,7 @@ def start_conversation(actor, *, tenant, phone_number, to):
                 details={"conversation": conversation.pk, "contact": contact.pk},
             )
             realtime.conversation_changed(conversation)
+            hook_events.conversation_created(conversation)
     return conversation
 
 
