@@ -300,6 +300,19 @@
     "message.updated"(data) {
       if (data.conversation_id === currentId) placeInThread(data.html);
     },
+    // Ticks that moved, several messages of a conversation at once: only forward.
+    "message.statuses"(data) {
+      if (data.conversation_id !== currentId || !thread) return;
+      for (const moved of data.messages) {
+        const existing = document.getElementById(`message-${moved.message_id}`);
+        const before = existing && existing.dataset.status;
+        if (!existing || before === "failed" || STATUS_RANK[moved.status] <= STATUS_RANK[before]) continue;
+        const ticks = existing.querySelector(".ticks");
+        if (ticks) ticks.replaceWith(fragment(moved.ticks_html));
+        existing.dataset.status = moved.status;
+        changedAt.set(existing.id, eventCount);
+      }
+    },
     "note.created"(data) {
       if (data.conversation_id === currentId) placeInThread(data.html);
     },

@@ -121,6 +121,34 @@ def message_changed(message):
     publish(message.tenant_id, "message.updated", data)
 
 
+def statuses_changed(messages):
+    """Messages' ticks moved (sent, delivered, read): one event per conversation, however
+    many of its messages a batch of statuses moved, each with its new ticks."""
+    by_conversation = {}
+    for message in messages:
+        if message.type not in FOLLOWUP_TYPES:
+            by_conversation.setdefault((message.tenant_id, message.conversation_id), []).append(message)
+    ticks = {}
+
+    def ticks_html(message):
+        if message.status not in ticks:  # the same for every message of a status
+            ticks[message.status] = render_to_string("whatsapp/_ticks.html", {"message": message})
+        return ticks[message.status]
+
+    for (tenant_id, conversation_id), moved in by_conversation.items():
+
+        def data(conversation_id=conversation_id, moved=moved):
+            return {
+                "conversation_id": conversation_id,
+                "messages": [
+                    {"message_id": message.pk, "status": message.status, "ticks_html": ticks_html(message)}
+                    for message in moved
+                ],
+            }
+
+        publish(tenant_id, "message.statuses", data)
+
+
 def conversation_changed(conversation):
     from whatsapp.models import Conversation
 

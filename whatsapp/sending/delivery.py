@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.formats import time_format
@@ -285,7 +285,8 @@ class ReportedStatus:
 
 
 def record_status(tenant, reported):
-    """Keep a status Meta reported (once), then move its message forward if we have it."""
+    """Keep a status Meta reported (once), then move its message forward if we have it.
+    Returns the message, if it is stored; None for a status held already."""
     with transaction.atomic():
         update = StatusUpdate(
             tenant=tenant,
@@ -303,8 +304,149 @@ def record_status(tenant, reported):
             with transaction.atomic():
                 update.save()
         except IntegrityError:
-            return  # a duplicate delivery of a status we hold
-        apply_statuses(tenant, reported.wamid)
+            return None  # a duplicate delivery of a status we hold
+        return apply_statuses(tenant, reported.wamid)
+
+
+# --- A batch of statuses: a few statements whatever its size ------------------------------
+
+_RANK_SQL = "CASE {column} " + " ".join(f"WHEN '{status}' THEN {rank}" for status, rank in STATUS_RANK.items())
+_RANK_SQL += f" WHEN 'played' THEN {STATUS_RANK[MessageStatus.READ]} ELSE -1 END"
+
+HOLD_STATUSES_SQL = """
+    INSERT INTO whatsapp_statusupdate
+        (tenant_id, wamid, status, timestamp, recipient, error_code, error_title, error_detail, pricing_category,
+         tracker, received_at)
+    SELECT *, now() FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::int[],
+                               %s::text[], %s::text[], %s::text[], %s::text[])
+    ON CONFLICT (tenant_id, wamid, status) DO NOTHING
+    RETURNING tenant_id, wamid
+"""
+
+# Each named message moves to the furthest status held for it, when that is a tick further
+# than where it is: one statement for the batch. PostgreSQL checks the WHERE again on a row
+# another transaction changed meanwhile, so a message never moves back, whoever commits
+# first. What else a status can do (fail a message, settle an unknown send, find a message by
+# its tracker, hand a conversation over) goes through apply_statuses.
+MOVE_FORWARD_SQL = f"""
+    WITH named(tenant_id, wamid) AS (SELECT * FROM unnest(%s::bigint[], %s::text[])),
+    best AS (
+        SELECT DISTINCT ON (held.tenant_id, held.wamid) held.tenant_id, held.wamid, held.timestamp,
+               CASE held.status WHEN 'played' THEN 'read' ELSE held.status END AS status,
+               {_RANK_SQL.format(column="held.status")} AS rank
+        FROM whatsapp_statusupdate held JOIN named ON named.tenant_id = held.tenant_id AND named.wamid = held.wamid
+        ORDER BY held.tenant_id, held.wamid, rank DESC
+    )
+    UPDATE whatsapp_message message SET status = best.status, status_changed_at = best.timestamp
+    FROM best
+    WHERE message.tenant_id = best.tenant_id AND message.wamid = best.wamid
+      AND best.status IN ('sent', 'delivered', 'read') AND message.status IN ('sent', 'delivered', 'read')
+      AND NOT message.outcome_unknown AND best.rank > {_RANK_SQL.format(column="message.status")}
+    RETURNING message.id, message.tenant_id, message.conversation_id, message.wamid, message.direction,
+              message.type, message.status, message.status_changed_at
+"""
+_MOVED_FIELDS = ["id", "tenant_id", "conversation_id", "wamid", "direction", "type", "status", "status_changed_at"]
+
+
+def apply_status_batch(reports):
+    """Keep the statuses Meta reported (`reports`: (tenant, ReportedStatus) pairs; each kept
+    once), move their messages forward, and publish one live event per conversation. Returns
+    the messages whose status changed. Safe to call again with the same statuses, in any
+    order of arrival: what record_status does for one status, for many with a few statements."""
+    if not reports:
+        return []
+    if connection.vendor != "postgresql":
+        return _record_one_by_one(reports)
+    tenants = {tenant.pk: tenant for tenant, _reported in reports}
+    with transaction.atomic():
+        held = _hold_statuses(reports)
+        if not held:
+            return []
+        moved = _move_forward(held)
+        moved_keys = {(message.tenant_id, message.wamid) for message in moved}
+        others = _apply_one_by_one(tenants, [key for key in held if key not in moved_keys], reports)
+        realtime.statuses_changed(moved)
+    return moved + others
+
+
+def _record_one_by_one(reports):
+    """SQLite (the embedded demo) has no arrays to unnest: one status at a time."""
+    changed = []
+    for tenant, reported in reports:
+        before = Message.objects.filter(tenant=tenant, wamid=reported.wamid).values_list("status", flat=True).first()
+        message = record_status(tenant, reported)
+        if message is not None and message.status != before:
+            changed.append(message)
+    return changed
+
+
+def _hold_statuses(reports):
+    """Insert the statuses not held yet; the (tenant id, wamid) of those that were new."""
+    columns = [[] for _ in range(10)]
+    seen = set()
+    for tenant, reported in reports:
+        if (tenant.pk, reported.wamid, reported.status) in seen:
+            continue
+        seen.add((tenant.pk, reported.wamid, reported.status))
+        row = (
+            tenant.pk,
+            reported.wamid,
+            reported.status,
+            reported.timestamp,
+            reported.recipient,
+            reported.error_code,
+            reported.error_title[:255],
+            reported.error_detail,
+            reported.pricing_category,
+            reported.tracker[:512],
+        )
+        for column, value in zip(columns, row):
+            column.append(value)
+    with connection.cursor() as cursor:
+        cursor.execute(HOLD_STATUSES_SQL, columns)
+        return list(dict.fromkeys(cursor.fetchall()))
+
+
+def _move_forward(held):
+    with connection.cursor() as cursor:
+        cursor.execute(MOVE_FORWARD_SQL, [[tenant_id for tenant_id, _ in held], [wamid for _, wamid in held]])
+        rows = cursor.fetchall()
+    return [Message.from_db(connection.alias, _MOVED_FIELDS, row) for row in rows]
+
+
+def _apply_one_by_one(tenants, keys, reports):
+    """The new statuses the batch statement left: those that may do more than move a tick
+    (see MOVE_FORWARD_SQL) go through apply_statuses; the rest changed nothing (a tick that
+    came late, a status whose message is not stored yet and names no message of ours)."""
+    if not keys:
+        return []
+    reported = {}
+    for tenant, status in reports:
+        reported.setdefault((tenant.pk, status.wamid), []).append(status)
+    stored = {
+        (tenant_id, wamid): (status, outcome_unknown)
+        for tenant_id, wamid, status, outcome_unknown in Message.objects.filter(
+            tenant_id__in={tenant_id for tenant_id, _ in keys}, wamid__in={wamid for _, wamid in keys}
+        ).values_list("tenant_id", "wamid", "status", "outcome_unknown")
+    }
+    changed = []
+    for key in keys:
+        if not _needs_more_than_a_tick(stored.get(key), reported.get(key, [])):
+            continue
+        status_before = stored.get(key, (None,))[0]
+        message = apply_statuses(tenants[key[0]], key[1])
+        if message is not None and message.status != status_before:
+            changed.append(message)
+    return changed
+
+
+def _needs_more_than_a_tick(stored, statuses):
+    if stored is None:  # not stored under this wamid: perhaps a send whose answer was lost
+        return any(cloud_api.message_id_from_tracker(status.tracker) for status in statuses)
+    message_status, outcome_unknown = stored
+    if outcome_unknown or message_status in OPEN_STATUSES:
+        return True
+    return message_status != MessageStatus.FAILED and any(status.status == MessageStatus.FAILED for status in statuses)
 
 
 def _effective_rank(status):
