@@ -17,6 +17,13 @@ whose run_after has passed); a thread woken by the poll that finds a task wakes 
 such tasks spread over the idle threads too. On SQLite (the embedded demo) there is no
 NOTIFY: the doorbell rings every --interval.
 
+Why batches: a task may register a batch runner (whatsapp/jobs/batches.py); a thread that
+claims such a job claims up to the batch's size of the task's ready jobs with it in one
+statement, taking the rows' groups (a webhook's workspace) in turn, runs them together and
+marks them done in one statement (run_batch). Webhook processing is per-event work at
+thousands of events a second, where one claim, one result and one set of statements per
+event cost more than the event's own work (bench/process_cost.py).
+
 Why it outlives its database: a PostgreSQL restart or failover ends every session. Each
 thread that loses the database waits for it with backoff and carries on (whatsapp/jobs/
 outage.py; one outage is two lines in the log); so does the listener, polling meanwhile. A
