@@ -8,11 +8,11 @@ from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from tests.support.batches import run_one_batch
 from tests.support.tenants import ACME, GLOBEX
 from tests.support.webhooks import store_signed
 from whatsapp.conversations import actions as conversations
 from whatsapp.conversations.actions import InboundMessage
-from whatsapp.jobs.worker import ThreadedWorker
 from whatsapp.models import Message, StatusUpdate, WebhookEvent
 from whatsapp.sending import delivery
 from whatsapp.simulator import payloads
@@ -24,21 +24,7 @@ ACME_PNID, GLOBEX_PNID = ACME["phone_number_id"], GLOBEX["phone_number_id"]
 
 
 def one_batch():
-    """What one runner thread of a worker does with the next job of the webhooks queue: claim
-    it and the batch that comes with it, run them, record their end. Returns the jobs run."""
-    worker = ThreadedWorker(
-        threads=1,
-        queue_names=["webhooks"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="batch-test",
-        excluded_queue_names=[],
-    )
-    first = worker._claim()
-    return worker.run_batch(first, worker._batching(first))
+    return run_one_batch("webhooks")
 
 
 def sent_messages(tenant, count, customer="15551234567"):

@@ -24,31 +24,31 @@ def _redis_client():
         return _redis
 
 
-def take_slot(phone_number_id, per_second, now=None):
-    """Claim one send in the current second for this number. Returns 0 when it may go now,
-    else the seconds to wait before asking again."""
+def take_slots(phone_number_id, per_second, wanted, now=None):
+    """Claim up to `wanted` sends in the current second for this number. Returns (granted,
+    seconds until the next second): never more than `per_second` are granted in one second,
+    whichever processes ask. A send that got no slot waits as a job for the next second,
+    never as a thread asleep."""
     now = time.time() if now is None else now
     window = int(now)
     key = f"throttle:{phone_number_id}:{window}"
     if settings.REDIS_URL:
         pipe = _redis_client().pipeline()
-        pipe.incr(key)
+        pipe.incrby(key, wanted)
         pipe.expire(key, 5)
         used, _ = pipe.execute()
     else:
         with _local_lock:
             if len(_local_windows) > 1000:  # old windows: forget them
                 _local_windows.clear()
-            used = _local_windows.get(key, 0) + 1
+            used = _local_windows.get(key, 0) + wanted
             _local_windows[key] = used
-    return 0 if used <= per_second else (window + 1) - now
+    granted = max(0, min(wanted, per_second - (used - wanted)))
+    return granted, (window + 1) - now
 
 
-def wait_for_slot(phone_number_id, per_second, max_wait=5.0):
-    """Block until this number may send; False when max_wait passed first."""
-    deadline = time.monotonic() + max_wait
-    while (delay := take_slot(phone_number_id, per_second)) > 0:
-        if time.monotonic() + delay > deadline:
-            return False
-        time.sleep(delay)
-    return True
+def take_slot(phone_number_id, per_second, now=None):
+    """Claim one send in the current second for this number. Returns 0 when it may go now,
+    else the seconds to wait before asking again."""
+    granted, next_second = take_slots(phone_number_id, per_second, 1, now)
+    return 0 if granted else next_second

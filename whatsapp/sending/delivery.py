@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.formats import time_format
 from django_tasks import task
 
 from whatsapp.cloud import api as cloud_api
 from whatsapp.cloud import throttle
+from whatsapp.jobs import batches
 from whatsapp.media import actions as media_actions
 from whatsapp.models import STATUS_RANK, Connection, Message, MessageStatus, StatusUpdate
 from whatsapp.realtime import events as realtime
@@ -62,32 +63,68 @@ def queue_new(conversation, author, **fields):
     return message
 
 
-def _claimable(message_id):
-    """The message, if it is queued and no earlier message of its conversation is open, with
-    what sending and showing it need."""
+def _claimable(message_ids):
+    """The messages, of those named, that are queued and have no earlier message of their
+    conversation open, with what sending and showing them need, locked."""
     return (
         Message.objects.select_for_update(of=("self",))
         .select_related("author", "conversation__contact", "conversation__phone_number", "tenant__whatsapp")
-        .filter(pk=message_id, status=MessageStatus.QUEUED, direction=Message.Direction.OUT)
+        .filter(pk__in=message_ids, status=MessageStatus.QUEUED, direction=Message.Direction.OUT)
         .exclude(Exists(_earlier_open()))  # the earlier message hands over when it is done
+        .order_by("pk")
     )
 
 
 def claim(message_id):
     """Move a queued message to sending, so that no other worker sends it too. Returns the
-    message, or None when it is not this job's turn (sent already, paused, backing off, or
-    waiting behind an earlier message of its conversation)."""
+    message, or None when it is not this job's turn (sent already, paused, backing off,
+    waiting behind an earlier message of its conversation, or its number's throughput used
+    up this second: then it goes again as a job in the next second)."""
+    claimed = claim_batch([message_id])
+    return claimed[0] if claimed else None
+
+
+def claim_batch(message_ids):
+    """claim() for many messages, with one locked read and one update: the messages moved
+    to sending, each sent by whoever claimed it, once."""
+    now = timezone.now()
     with transaction.atomic():
-        message = _claimable(message_id).first()
-        if message is None or message.tenant.whatsapp.sending_paused:
-            return None
-        if message.next_attempt_at and message.next_attempt_at > timezone.now():
-            return None  # a duplicate job came before the backoff ended
-        message.status, message.status_changed_at = MessageStatus.SENDING, timezone.now()
-        message.send_attempts += 1
-        message.waiting_reason = ""
-        message.save(update_fields=["status", "status_changed_at", "send_attempts", "waiting_reason"])
-    return message
+        ready = [
+            message
+            for message in _claimable(message_ids)
+            if not message.tenant.whatsapp.sending_paused
+            # A duplicate job that came before the backoff ended waits for its own.
+            and not (message.next_attempt_at and message.next_attempt_at > now)
+        ]
+        claimed = _within_throughput(ready)
+        if claimed:
+            Message.objects.filter(pk__in=[message.pk for message in claimed]).update(
+                status=MessageStatus.SENDING,
+                status_changed_at=now,
+                send_attempts=F("send_attempts") + 1,
+                waiting_reason="",
+            )
+        for message in claimed:
+            message.status, message.status_changed_at = MessageStatus.SENDING, now
+            message.send_attempts += 1
+            message.waiting_reason = ""
+    return claimed
+
+
+def _within_throughput(messages):
+    """The messages each number may send this second (its throughput setting, shared by
+    every worker through Redis); the others stay queued, each with a job for the next
+    second, in this transaction: none waits in a sleeping thread."""
+    by_number = {}
+    for message in messages:
+        by_number.setdefault(message.conversation.phone_number, []).append(message)
+    allowed = []
+    for number, waiting in by_number.items():
+        granted, next_second = throttle.take_slots(number.phone_number_id, number.messages_per_second, len(waiting))
+        allowed += waiting[:granted]
+        for message in waiting[granted:]:
+            _enqueue(message.pk, run_after=timezone.now() + timedelta(seconds=next_second))
+    return sorted(allowed, key=lambda message: message.pk)
 
 
 def _earlier_open():
@@ -528,24 +565,105 @@ def _fail_from_webhook(message, best):
     _save(message, ["status", "status_changed_at", "error_code", "error_title", "error_detail"])
 
 
+# How many send jobs a worker thread runs together: their messages are claimed with one
+# locked read, sent side by side (cloud_api.send_messages), and settled in a few statements.
+SEND_BATCH_SIZE = 50
+# The group send jobs take turns by in a batch: the message's workspace.
+TENANT_OF_MESSAGE_SQL = "SELECT tenant_id FROM whatsapp_message WHERE id = (args_kwargs->'args'->>0)::bigint"
+
+
 @task()
 def send_message(message_id):
     """Send one queued message. A message that is not queued any more, or not its turn, is
     left alone, so running this twice never sends twice."""
-    message = claim(message_id)
-    if message is None:
+    send_batch([message_id])
+
+
+def send_batch(message_ids):
+    """Send the queued messages these jobs name, those whose turn it is: claimed together,
+    sent side by side, settled together (files one at a time, in this thread: their upload
+    ids are in the database)."""
+    claimed = claim_batch(message_ids)
+    together = [message for message in claimed if cloud_api.sends_without_database(message)]
+    outcomes = cloud_api.send_messages(together) if together else []
+    for message in claimed:
+        if not cloud_api.sends_without_database(message):
+            try:
+                outcomes.append((message, cloud_api.send_message(message, media_ids=media_actions)))
+            except cloud_api.CloudAPIError as error:
+                outcomes.append((message, error))
+    sent = [(message, wamid) for message, wamid in outcomes if not isinstance(wamid, cloud_api.CloudAPIError)]
+    mark_sent_batch(sent)
+    for message, error in outcomes:
+        if isinstance(error, cloud_api.CloudAPIError):
+            _handle_send_error(message, error)
+
+
+def _send_jobs(arguments):
+    send_batch([message_id for message_id, *_rest in arguments])
+
+
+batches.run_in_batches(send_message, _send_jobs, SEND_BATCH_SIZE, TENANT_OF_MESSAGE_SQL)
+
+
+MARK_SENT_SQL = """
+    UPDATE whatsapp_message message SET wamid = answered.wamid, status = 'sent', status_changed_at = %s
+    FROM unnest(%s::bigint[], %s::text[]) AS answered(id, wamid)
+    WHERE message.id = answered.id AND message.status = 'sending' AND message.wamid IS NULL
+    RETURNING message.id
+"""
+
+
+def mark_sent_batch(sent):
+    """mark_sent for many (message, wamid) pairs: one update of the rows nothing touched since
+    their claim, one look for statuses that came first, one for each conversation's next
+    message; a row something else touched (a status webhook by our tracker, maintenance)
+    goes through mark_sent."""
+    if not sent:
         return
-    number = message.conversation.phone_number
-    if not throttle.wait_for_slot(number.phone_number_id, number.messages_per_second):
-        # Every slot of this second is taken for a while: let other work go first.
-        retry_later(message, cloud_api.CloudAPIError(130429, "Throughput limit"), 1)
+    if connection.vendor != "postgresql":
+        for message, wamid in sent:
+            mark_sent(message, wamid)
         return
-    try:
-        wamid = cloud_api.send_message(message, media_ids=media_actions)
-    except cloud_api.CloudAPIError as error:
-        _handle_send_error(message, error)
+    now = timezone.now()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(MARK_SENT_SQL, [now, [m.pk for m, _ in sent], [wamid for _, wamid in sent]])
+            untouched = {row[0] for row in cursor.fetchall()}
+        done = []
+        for message, wamid in sent:
+            if message.pk not in untouched:
+                mark_sent(message, wamid)
+                continue
+            message.wamid, message.status, message.status_changed_at = wamid, MessageStatus.SENT, now
+            realtime.message_changed(message)
+            done.append(message)
+        early = set(
+            StatusUpdate.objects.filter(
+                tenant_id__in={m.tenant_id for m in done}, wamid__in=[m.wamid for m in done]
+            ).values_list("tenant_id", "wamid")
+        )
+        for message in done:
+            if (message.tenant_id, message.wamid) in early:
+                apply_statuses(message.tenant, message.wamid, locked=message)
+        _hand_over_batch(done)
+
+
+def _hand_over_batch(messages):
+    """_hand_over for many done messages: each conversation's next queued message may go."""
+    done = {message.conversation_id: message.pk for message in messages}
+    if not done:
         return
-    mark_sent(message, wamid)
+    following = (
+        Message.objects.filter(conversation_id__in=done, direction=Message.Direction.OUT, status=MessageStatus.QUEUED)
+        .order_by("conversation_id", "pk")
+        .values_list("conversation_id", "pk")
+    )
+    handed = set()
+    for conversation_id, pk in following:
+        if conversation_id not in handed and pk > done[conversation_id]:
+            handed.add(conversation_id)
+            _enqueue(pk)  # a row in this transaction: the hand-over cannot be lost
 
 
 def _handle_send_error(message, error):
