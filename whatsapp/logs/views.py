@@ -26,7 +26,7 @@ from whatsapp.webhook import ingest
 # a quarter of the webhook's ingest rate (bench/, 1,479/s with it, 1,995/s without). So
 # without dates a search looks at this many recent days (~65 ms at 120,000 events).
 SEARCH_DAYS = 7
-IDENTIFIER = re.compile(r"wamid\.[A-Za-z0-9_=+/-]{1,200}|\d{7,20}")
+IDENTIFIER = re.compile(r"wamid\.[A-Za-z0-9_=+/.-]{1,250}|\d{7,20}")
 QUERY_MAX = 200  # characters of a text search
 # Sends and read receipts go to /messages; uploads, media URLs and downloads are the rest.
 GRAPH_KINDS = ["messages", "media"]

@@ -32,7 +32,7 @@ CREATE OR REPLACE FUNCTION whatsapp_webhook_terms(body text) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT coalesce(jsonb_agg(DISTINCT term), '[]'::jsonb) FROM (
         SELECT btrim(found[1], '"') AS term
-        FROM regexp_matches(body, '(wamid\.[A-Za-z0-9_=+/-]+|"[0-9]+")', 'g') AS found
+        FROM regexp_matches(body, '(wamid\.[A-Za-z0-9_=+/.-]+|"[0-9]+")', 'g') AS found
     ) terms
     WHERE length(term) BETWEEN 7 AND 255 AND (left(term, 6) = 'wamid.' OR length(term) <= 20)
 $$;
