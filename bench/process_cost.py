@@ -32,12 +32,13 @@ def store_bodies(tenant_id, secret, bodies):
         storage.store(tenant_id, body, ingest.Received.read(secret, body, header))
 
 
-def process_all(worker_id):
+def runner(queue_name, worker_id):
+    """A db_worker of one thread over `queue_name`, to run with `_run_one()` on this thread."""
     from whatsapp.jobs.worker import ThreadedWorker
 
-    worker = ThreadedWorker(
+    return ThreadedWorker(
         threads=1,
-        queue_names=["webhooks"],
+        queue_names=[queue_name],
         interval=0,
         batch=True,
         backend_name="default",
@@ -46,8 +47,42 @@ def process_all(worker_id):
         worker_id=worker_id,
         excluded_queue_names=[],
     )
+
+
+def process_all(worker_id):
+    worker = runner("webhooks", worker_id)
     while worker._run_one():  # the runner threads' loop, on this thread's connection
         pass
+
+
+def measure(events, slug_prefix="processcost"):
+    """Store `events` bodies of the bench's mix for a tenant of their own, process them in
+    this thread, and return the CPU and queries per event."""
+    from django.db import connection
+
+    from tenants.models import Tenant
+    from whatsapp.models import WebhookEvent
+
+    Tenant.objects.filter(slug__startswith=slug_prefix).delete()
+    tenant, secret = setup.make_tenant(f"{slug_prefix}{int(time.time())}", load.PHONE_NUMBER_ID)
+    store_bodies(tenant.pk, secret, load.realistic_bodies(50, seed=7))
+    process_all(f"{slug_prefix}-warm")
+    store_bodies(tenant.pk, secret, load.realistic_bodies(events, seed=int(time.time())))
+    pending = WebhookEvent.objects.filter(tenant=tenant, state="pending")
+    count = pending.count()
+    counter = QueryCounter()
+    with connection.execute_wrapper(counter):
+        started, began = time.process_time(), time.perf_counter()
+        process_all(slug_prefix)
+        cpu, wall = time.process_time() - started, time.perf_counter() - began
+    if pending.exists():
+        raise RuntimeError(f"{pending.count()} of {count} events were left pending: the figures are not comparable.")
+    return {
+        "events": count,
+        "cpu_ms_per_event": round(1000 * cpu / count, 2),
+        "queries_per_event": round(counter.count / count, 2),
+        "events_per_second_wall": round(count / wall),
+    }
 
 
 def main():
@@ -58,36 +93,11 @@ def main():
 
     setup.fresh_database(keep=args.keep_data)
     setup.django_setup()
-    from django.db import connection
-
-    from tenants.models import Tenant
-    from whatsapp.models import Message, StatusUpdate, WebhookEvent
-
-    slug = f"processcost{int(time.time())}"
-    Tenant.objects.filter(slug__startswith="processcost").delete()
-    tenant, secret = setup.make_tenant(slug, load.PHONE_NUMBER_ID)
-    warm = load.realistic_bodies(50, seed=7)
-    store_bodies(tenant.pk, secret, warm)
-    process_all("process-cost-warm")
-
-    bodies = load.realistic_bodies(args.events, seed=int(time.time()))
-    store_bodies(tenant.pk, secret, bodies)
-    events = WebhookEvent.objects.filter(tenant=tenant, state="pending").count()
-    counter = QueryCounter()
-    with connection.execute_wrapper(counter):
-        started, began = time.process_time(), time.perf_counter()
-        process_all("process-cost")
-        cpu, wall = time.process_time() - started, time.perf_counter() - began
-    left = WebhookEvent.objects.filter(tenant=tenant, state="pending").count()
-    if left:
-        raise SystemExit(f"{left} of {events} events were left pending: the figures are not comparable.")
+    result = measure(args.events)
     print(
-        f"{events} events ({StatusUpdate.objects.filter(tenant=tenant).count()} statuses, "
-        f"{Message.objects.filter(tenant=tenant).count()} messages stored in all)"
-    )
-    print(
-        f"  {cpu / events * 1000:.2f} ms CPU/event, {counter.count / events:.2f} queries/event "
-        f"(this thread's), {events / wall:.0f} events/s wall on this machine"
+        f"{result['events']} events: {result['cpu_ms_per_event']:.2f} ms CPU/event, "
+        f"{result['queries_per_event']:.2f} queries/event (this thread's), "
+        f"{result['events_per_second_wall']} events/s wall on this machine"
     )
 
 
