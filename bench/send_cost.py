@@ -31,7 +31,7 @@ class PhaseTimer:
 
     STEPS = [
         ("claim", "whatsapp.sending.delivery", "claim_batch"),
-        ("(throttle)", "whatsapp.cloud.throttle", "take_slots"),
+        ("(throttle)", "whatsapp.cloud.throttle", "reserve_slots"),
         ("Graph API call", "whatsapp.cloud.api", "send_messages"),
         ("(call log)", "whatsapp.cloud.api", "_save_calls"),
         ("mark_sent", "whatsapp.sending.delivery", "mark_sent_batch"),

@@ -76,13 +76,20 @@ def test_a_batch_never_sends_more_than_the_numbers_throughput_setting(replies, f
     assert len(fake_graph.sent_messages()) == 2
     waiting = Message.objects.filter(direction="out", text__endswith=".0", status="queued")
     assert waiting.count() == 2 and not waiting.exclude(waiting_reason="").exists()  # no alarm for agents
+    # Each waits as a job at its booked place in a later second, half a second apart at 2/s.
     later = DBTaskResult.objects.filter(status="READY", run_after__gt=timezone.now(), run_after__lt=get_date_max())
     assert sorted(job.args_kwargs["args"][0] for job in later) == sorted(m.pk for m in waiting)
+    places = sorted(job.run_after for job in later)
+    assert (places[1] - places[0]).total_seconds() == pytest.approx(0.5)
 
 
-def test_processes_asking_for_slots_at_once_get_no_more_than_the_setting_together():
+def test_processes_booking_slots_at_once_never_get_more_than_the_setting_in_a_second():
     number = f"shared-{uuid.uuid4()}"
     now = 1_900_000_200.5
-    granted = [throttle.take_slots(number, per_second=10, wanted=4, now=now)[0] for _ in range(5)]
-    assert granted == [4, 4, 2, 0, 0]
-    assert throttle.take_slots(number, per_second=10, wanted=4, now=now + 1)[0] == 4
+    booked = [slot for _ in range(5) for slot in throttle.reserve_slots(number, per_second=10, wanted=4, now=now)]
+    per_second = {}
+    for second, _index in booked:
+        per_second[second] = per_second.get(second, 0) + 1
+    assert per_second == {1_900_000_200: 10, 1_900_000_201: 10}
+    assert len(set(booked)) == 20  # every place taken once
+    assert throttle.reserve_slots(number, per_second=10, wanted=1, now=now + 2) == [(1_900_000_202, 0)]

@@ -12,8 +12,9 @@ The rules that keep a message from being lost or sent twice:
 """
 
 import logging
+import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
@@ -35,11 +36,12 @@ OPEN_STATUSES = (MessageStatus.QUEUED, MessageStatus.SENDING)
 STUCK_AFTER = timedelta(minutes=2)
 
 
-def _enqueue(message_id, run_after=None):
+def _enqueue(message_id, run_after=None, slot=None):
+    """A send job; `slot` is the (second, index) of the number's throughput booked for it."""
     from whatsapp.sending.delivery import send_message
 
     task = send_message.using(run_after=run_after) if run_after else send_message
-    task.enqueue(message_id)
+    task.enqueue(message_id, list(slot)) if slot else task.enqueue(message_id)
 
 
 def queue(message):
@@ -78,25 +80,28 @@ def _claimable(message_ids):
 def claim(message_id):
     """Move a queued message to sending, so that no other worker sends it too. Returns the
     message, or None when it is not this job's turn (sent already, paused, backing off,
-    waiting behind an earlier message of its conversation, or its number's throughput used
-    up this second: then it goes again as a job in the next second)."""
-    claimed = claim_batch([message_id])
+    waiting behind an earlier message of its conversation, or waiting for its place in its
+    number's throughput: then it goes as a job at that place)."""
+    claimed = claim_batch([(message_id, None)])
     return claimed[0] if claimed else None
 
 
-def claim_batch(message_ids):
-    """claim() for many messages, with one locked read and one update: the messages moved
-    to sending, each sent by whoever claimed it, once."""
+def claim_batch(jobs):
+    """claim() for many send jobs ((message id, booked slot or None) pairs), with one locked
+    read and one update: the messages moved to sending, each sent by whoever claimed it, once."""
+    slots = {}
+    for message_id, slot in jobs:
+        slots[message_id] = slots.get(message_id) or (tuple(slot) if slot else None)
     now = timezone.now()
     with transaction.atomic():
         ready = [
             message
-            for message in _claimable(message_ids)
+            for message in _claimable(list(slots))
             if not message.tenant.whatsapp.sending_paused
             # A duplicate job that came before the backoff ended waits for its own.
             and not (message.next_attempt_at and message.next_attempt_at > now)
         ]
-        claimed = _within_throughput(ready)
+        claimed = _within_throughput(ready, slots)
         if claimed:
             Message.objects.filter(pk__in=[message.pk for message in claimed]).update(
                 status=MessageStatus.SENDING,
@@ -111,20 +116,38 @@ def claim_batch(message_ids):
     return claimed
 
 
-def _within_throughput(messages):
-    """The messages each number may send this second (its throughput setting, shared by
-    every worker through Redis); the others stay queued, each with a job for the next
-    second, in this transaction: none waits in a sleeping thread."""
-    by_number = {}
+def _within_throughput(messages, slots):
+    """The messages that may go this second: those booked for it, and those that book a place
+    in it now (throttle.reserve_slots: a number's throughput setting, counted in Redis for
+    every worker). The others stay queued, each with a job at its booked place in a later
+    second, in this transaction: none waits in a sleeping thread, and a busy number's sends
+    are spread over each second instead of all leaving at its start."""
+    now = time.time()
+    this_second = int(now)
+    allowed, booking = [], {}
     for message in messages:
-        by_number.setdefault(message.conversation.phone_number, []).append(message)
-    allowed = []
-    for number, waiting in by_number.items():
-        granted, next_second = throttle.take_slots(number.phone_number_id, number.messages_per_second, len(waiting))
-        allowed += waiting[:granted]
-        for message in waiting[granted:]:
-            _enqueue(message.pk, run_after=timezone.now() + timedelta(seconds=next_second))
+        slot = slots.get(message.pk)
+        if slot and slot[0] == this_second:
+            allowed.append(message)
+        elif slot and slot[0] > this_second:  # woken early: wait for its place
+            _enqueue(message.pk, run_after=_place(slot, message.conversation.phone_number), slot=slot)
+        else:  # none booked, or its second has passed
+            booking.setdefault(message.conversation.phone_number, []).append(message)
+    for number, waiting in booking.items():
+        booked = throttle.reserve_slots(number.phone_number_id, number.messages_per_second, len(waiting), now)
+        for message, slot in zip(waiting, booked, strict=False):
+            if slot[0] == this_second:
+                allowed.append(message)
+            else:
+                _enqueue(message.pk, run_after=_place(slot, number), slot=slot)
+        for message in waiting[len(booked) :]:  # past the booking horizon: book again then
+            _enqueue(message.pk, run_after=timezone.now() + timedelta(seconds=throttle.HORIZON_SECONDS))
     return sorted(allowed, key=lambda message: message.pk)
+
+
+def _place(slot, number):
+    second, index = slot
+    return datetime.fromtimestamp(second + index / number.messages_per_second, tz=UTC)
 
 
 def _earlier_open():
@@ -573,17 +596,18 @@ TENANT_OF_MESSAGE_SQL = "SELECT tenant_id FROM whatsapp_message WHERE id = (args
 
 
 @task()
-def send_message(message_id):
-    """Send one queued message. A message that is not queued any more, or not its turn, is
-    left alone, so running this twice never sends twice."""
-    send_batch([message_id])
+def send_message(message_id, slot=None):
+    """Send one queued message (at its booked `slot` of its number's throughput, if it has
+    one). A message that is not queued any more, or not its turn, is left alone, so running
+    this twice never sends twice."""
+    send_batch([(message_id, slot)])
 
 
-def send_batch(message_ids):
-    """Send the queued messages these jobs name, those whose turn it is: claimed together,
-    sent side by side, settled together (files one at a time, in this thread: their upload
-    ids are in the database)."""
-    claimed = claim_batch(message_ids)
+def send_batch(jobs):
+    """Send the queued messages these jobs ((message id, slot) pairs) name, those whose turn
+    it is: claimed together, sent side by side, settled together (files one at a time, in
+    this thread: their upload ids are in the database)."""
+    claimed = claim_batch(jobs)
     together = [message for message in claimed if cloud_api.sends_without_database(message)]
     outcomes = cloud_api.send_messages(together) if together else []
     for message in claimed:
@@ -600,7 +624,7 @@ def send_batch(message_ids):
 
 
 def _send_jobs(arguments):
-    send_batch([message_id for message_id, *_rest in arguments])
+    send_batch([(message_id, rest[0] if rest else None) for message_id, *rest in arguments])
 
 
 batches.run_in_batches(send_message, _send_jobs, SEND_BATCH_SIZE, TENANT_OF_MESSAGE_SQL)
