@@ -28,6 +28,8 @@ from pywa.errors import WhatsAppError
 logger = logging.getLogger(__name__)
 
 META_GRAPH_HOST = "graph.facebook.com"
+# How many sends a process makes at once (cloud_api.send_messages), on kept connections.
+SEND_THREADS = 64
 
 # How a failed send is handled, by Meta's code (META_FACTS.md section 6).
 # OUTAGE: Meta or the network is struggling: wait and retry for as long as it takes.
@@ -209,10 +211,13 @@ def _tls_context():
 _logged_message_id = contextvars.ContextVar("graph_call_message_id", default=None)
 # Where calls made on send_messages' threads are kept until it saves them in one statement.
 _deferred_calls = contextvars.ContextVar("graph_calls_deferred", default=None)
-# Each thread keeps its clients: building a PyWA client and its httpx client took a fifth of
-# a send's CPU (bench/send_cost.py), and a kept client keeps its connections open too.
-_clients = threading.local()
-CLIENTS_PER_THREAD = 32
+# The process keeps its clients, one per number and token, shared by its threads (httpx's
+# client is thread-safe, and PyWA's keeps no state between calls): building a PyWA client and
+# its httpx client took a fifth of a send's CPU (bench/send_cost.py), and a kept client keeps
+# its connections open too (HTTP keep-alive), as many as the sending threads use at once.
+_clients = OrderedDict()
+_clients_lock = threading.Lock()
+CLIENTS_KEPT = 256
 
 
 @contextmanager
@@ -228,11 +233,10 @@ def client(phone_number, connection, message=None):
 
 
 def _kept_client(phone_number_id, connection):
-    """This thread's client for the number, made again when the token or the settings changed.
-    The token itself is never a key or a local variable here (error reports show locals)."""
-    kept = getattr(_clients, "by_number", None)
-    if kept is None:
-        kept = _clients.by_number = OrderedDict()
+    """The process's client for the number, made again when the token or the settings changed.
+    The token itself is never a key or a local variable here (error reports show locals). A
+    client replaced or forgotten is not closed here (another thread may be sending with it):
+    its connections close when it is collected."""
     key = (
         connection.tenant_id,
         phone_number_id,
@@ -241,21 +245,27 @@ def _kept_client(phone_number_id, connection):
         settings.WHATSAPP_TIMEOUT_SECONDS,
     )
     fingerprint = hashlib.sha256(connection.access_token.encode()).digest()
-    if key in kept and kept[key][0] == fingerprint:
-        kept.move_to_end(key)
-        return kept[key][1]
-    if key in kept:
-        kept.pop(key)[1].api._session.close()  # the token was replaced
-    elif len(kept) >= CLIENTS_PER_THREAD:
-        kept.popitem(last=False)[1][1].api._session.close()
-    transport = GraphTransport(settings.WHATSAPP_GRAPH_URL, tenant_id=connection.tenant_id, verify=_tls_context())
+    with _clients_lock:
+        if key in _clients and _clients[key][0] == fingerprint:
+            _clients.move_to_end(key)
+            return _clients[key][1]
+    transport = GraphTransport(
+        settings.WHATSAPP_GRAPH_URL,
+        tenant_id=connection.tenant_id,
+        verify=_tls_context(),
+        limits=httpx.Limits(max_connections=SEND_THREADS + 8, max_keepalive_connections=SEND_THREADS + 8),
+    )
     wa = WhatsApp(
         phone_id=phone_number_id,
         token=connection.access_token,
         session=httpx.Client(transport=transport, timeout=settings.WHATSAPP_TIMEOUT_SECONDS),
         api_version=settings.WHATSAPP_API_VERSION,
     )
-    kept[key] = (fingerprint, wa)
+    with _clients_lock:
+        _clients[key] = (fingerprint, wa)
+        _clients.move_to_end(key)
+        while len(_clients) > CLIENTS_KEPT:
+            _clients.popitem(last=False)
     return wa
 
 
@@ -298,10 +308,8 @@ def send_message(message, media_ids=None):
     return sent.id
 
 
-# The sends of a batch go out side by side on these threads, one process's for all its
-# batches: a send waits ~100 ms or more for Meta and spends little CPU. Each thread keeps its
-# PyWA clients, and with them their open connections (HTTP keep-alive).
-SEND_THREADS = 64
+# The sends of a batch go out side by side on the process's SEND_THREADS threads, for all its
+# batches: a send waits ~100 ms or more for Meta and spends little CPU.
 _send_pool = {"executor": None}
 _send_pool_lock = threading.Lock()
 
