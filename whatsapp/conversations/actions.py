@@ -76,8 +76,11 @@ def _conversation_for(tenant, contact, phone_number):
 
 
 def touch_conversation(conversation, message, *, inbound):
-    """Move the conversation's activity, preview, unread count and service window forward."""
-    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    """Move the conversation's activity, preview, unread count and service window forward.
+    Returns the conversation as saved, with its contact and tenant."""
+    conversation = (
+        Conversation.objects.select_for_update(of=("self",)).select_related("contact").get(pk=conversation.pk)
+    )
     conversation.tenant = message.tenant  # loaded already: auto_assign reads its settings
     fields = []
     if message.timestamp >= conversation.last_activity_at or conversation.last_message_preview == "":
@@ -96,7 +99,7 @@ def touch_conversation(conversation, message, *, inbound):
         if conversations.auto_assign(conversation):
             fields.append("assignee")
     conversation.save(update_fields=fields)
-    realtime.conversation_changed(conversation)
+    realtime.conversation_changed(conversation, loaded=True)
     return conversation
 
 
@@ -140,9 +143,9 @@ def receive_message(tenant, phone_number, inbound):
             # moving up the list, no live event. Opening the thread shows it (contacts.py).
             apply_followups(tenant, message.wamid)
             return message
-        touch_conversation(conversation, message, inbound=message.type != "system")
+        message.conversation = touch_conversation(conversation, message, inbound=message.type != "system")
         apply_followups(tenant, message.wamid)
-        realtime.message_created(message)
+        realtime.message_created(message, loaded=True)
     return message
 
 

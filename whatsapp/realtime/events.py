@@ -77,17 +77,23 @@ def conversation_html(conversation):
     return render_to_string("whatsapp/_conversation_item.html", {"conversation": conversation})
 
 
-def message_created(message):
+def message_created(message, loaded=False):
     """A new message in a thread. Reactions, edits and deletions are not messages of the
-    thread: they show on the message they change, whose own event carries them."""
+    thread: they show on the message they change, whose own event carries them. With
+    `loaded`, the caller's message is as its transaction commits it, with its author and its
+    conversation's contact and tenant: it is not read again."""
     from whatsapp.models import Message
 
     if message.type in FOLLOWUP_TYPES:
         return
 
     def data():
-        fresh = Message.objects.select_related("author", "conversation__contact", "conversation__tenant").get(
-            pk=message.pk
+        fresh = (
+            message
+            if loaded
+            else Message.objects.select_related("author", "conversation__contact", "conversation__tenant").get(
+                pk=message.pk
+            )
         )
         return {
             "conversation_id": fresh.conversation_id,
@@ -149,15 +155,23 @@ def statuses_changed(messages):
         publish(tenant_id, "message.statuses", data)
 
 
-def conversation_changed(conversation):
+def conversation_changed(conversation, loaded=False):
+    """A conversation's row changed. With `loaded`, the caller's conversation is as its
+    transaction commits it, with its contact and tenant: only its labels are read."""
+    from django.db.models import prefetch_related_objects
+
     from whatsapp.models import Conversation
 
     def data():
-        fresh = (
-            Conversation.objects.select_related("contact", "assignee", "tenant")
-            .prefetch_related("labels")  # both templates list them: one query, not three
-            .get(pk=conversation.pk)
-        )
+        if loaded:
+            fresh = conversation
+            prefetch_related_objects([fresh], "labels")  # both templates list them: one query
+        else:
+            fresh = (
+                Conversation.objects.select_related("contact", "assignee", "tenant")
+                .prefetch_related("labels")  # both templates list them: one query, not three
+                .get(pk=conversation.pk)
+            )
         return {
             "conversation_id": fresh.pk,
             "last_activity_at": fresh.last_activity_at.isoformat(),
