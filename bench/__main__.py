@@ -19,7 +19,8 @@ MODES = {
         "probes": 20,
         "load_seconds": 8,
         "outbound_messages": 400,
-        "outbound_workers": [(1, 8), (1, 16), (2, 8)],
+        "outbound_workers": [(1, 8)],
+        "cost_events": 600,
         "scale": 0.05,
         "page_runs": 3,
         "api_seconds": 5,
@@ -35,7 +36,8 @@ MODES = {
         "probes": 60,
         "load_seconds": 20,
         "outbound_messages": 2000,
-        "outbound_workers": [(1, 8), (1, 16), (2, 8), (2, 16)],
+        "outbound_workers": [(1, 8), (2, 8)],
+        "cost_events": 3000,
         "scale": 1.0,
         "page_runs": 7,
         "api_seconds": 15,
@@ -102,6 +104,10 @@ def run_ingest(processes, mode, results):
         )
         print(f"  processing with {workers} worker(s): {out[f'processing_{workers}']}", flush=True)
     ingest.drop_backlog()
+    from bench import process_cost
+
+    out["processing_cost"] = process_cost.measure(mode["cost_events"])
+    print(f"  processing cost in this process: {out['processing_cost']}", flush=True)
     for result in out.values():
         result.pop("acknowledged", None)
     return out

@@ -111,15 +111,38 @@ def _ingest(ingest, add):
     for workers in (1, 2):
         key = f"processing_{workers}"
         if key in ingest:
+            one = workers == 1
+            rate = ingest[key]["events_per_second"]
             add(
                 (
                     "ingest",
-                    f"processing behind it, {workers} worker process(es)",
-                    f"{ingest[key]['events_per_second']} events/s",
-                    "(context: see README)",
-                    "",
+                    f"processing the backlog behind it, {workers} worker process(es)",
+                    f"{rate} events/s (backlog {ingest[key].get('backlog', '?')})",
+                    "≥ 1,000 events/s from one process" if one else "(context)",
+                    _ok(rate >= 1000) if one else "",
                 )
             )
+    cost = ingest.get("processing_cost")
+    if cost:
+        add(
+            (
+                "ingest",
+                f"worker CPU per event of the mix ({cost['events']} events, runner loop in the bench's process)",
+                f"{cost['cpu_ms_per_event']} ms/event, {cost['queries_per_event']} queries/event",
+                "≤ 1 ms/event",
+                _ok(cost["cpu_ms_per_event"] <= 1),
+            )
+        )
+    add(
+        (
+            "ingest",
+            "a customer's message posted in the middle of a 30,000-status burst, webhook → browser",
+            "not measured by this run (tests/test_webhook_batches.py checks that messages and other workspaces "
+            "are claimed first)",
+            "p50 < 250 ms; fair across workspaces",
+            "n/a",
+        )
+    )
 
 
 def _realtime(realtime, add):
@@ -167,34 +190,35 @@ def _pages(pages, add):
 
 
 def _outbound(outbound, add):
-    best = 0
     for run in outbound["runs"]:
         clean = run["duplicates"] == 0 and run["missing"] == 0 and run["in_order"]
+        cpu = run.get("worker_cpu_ms_per_message")
         figure = (
             f"{run['per_second']} msg/s ({run['sent']}/{run['messages']} sent, {run['duplicates']} duplicates, "
-            f"{run['missing']} missing, order {'kept' if run['in_order'] else 'BROKEN'}"
-            + (f"; worker CPU {run['worker_cpu_ms_per_message']} ms/msg" if "worker_cpu_ms_per_message" in run else "")
-            + ")"
+            f"{run['missing']} missing, order {'kept' if run['in_order'] else 'BROKEN'}; worker CPU {cpu} ms/msg; "
+            f"busiest second of a number {run.get('busiest_second')})"
         )
+        label = f"fake answering in {outbound['delay_ms']} ms, {run['label']}"
+        if run.get("limit"):
+            good = clean and run["per_second"] >= 0.9 * run["limit"] and run["busiest_second"] <= run["limit"]
+            add(("outbound", label, figure, f"holds {run['limit']}/s, never more in a second, each once", _ok(good)))
+        elif run["workers"] == 1:
+            good = clean and run["per_second"] >= 300 and cpu is not None and cpu <= 2
+            add(("outbound", label, figure, "≥ 300 msg/s from one process, ≤ 2 ms CPU/msg, each once", _ok(good)))
+        else:
+            add(("outbound", label, figure, "(context), each once", _ok(clean)))
+    cost = outbound.get("cost")
+    if cost:
         add(
             (
                 "outbound",
-                f"one number, fake answering in {outbound['delay_ms']} ms, {run['label']}",
-                figure,
-                "80/s per number, each once",
-                _ok(run["per_second"] >= 80 and clean),
+                f"worker CPU and queries per send ({cost['sends']} sends, runner loop in the bench's process, "
+                "fake answering at once)",
+                f"{cost['cpu_ms_per_send']} ms/send, {cost['queries_per_send']} queries/send",
+                "≤ 2 ms/send",
+                _ok(cost["cpu_ms_per_send"] <= 2),
             )
         )
-        best = max(best, run["per_second"] if clean else 0)
-    add(
-        (
-            "outbound",
-            "best of the runs above, against Meta's top tier",
-            f"{best} msg/s",
-            "1,000/s per machine",
-            _ok(best >= 1000),
-        )
-    )
 
 
 def _hooks(hooks, add):

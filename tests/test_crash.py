@@ -1,5 +1,6 @@
 """A worker killed in the middle of a batch: once a new worker takes over, every message
-ends sent exactly once, or failed with a reason an agent can act on."""
+ends sent exactly once, or failed with a reason an agent can act on; every webhook event is
+processed, its messages and statuses stored once each."""
 
 from datetime import timedelta
 
@@ -10,11 +11,14 @@ from tenants.models import Role
 from tenants.setup import add_member
 from tests.support.tenants import ACME
 from tests.support.waiting import wait_until
+from tests.support.webhooks import store_signed
 from whatsapp.conversations import actions as conversations
 from whatsapp.conversations.actions import InboundMessage
-from whatsapp.models import Conversation, Message
+from whatsapp.maintenance import requeue_abandoned_tasks
+from whatsapp.models import Conversation, Message, StatusUpdate, WebhookEvent
 from whatsapp.sending import actions as sending
 from whatsapp.sending import delivery
+from whatsapp.simulator import payloads
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 
@@ -107,3 +111,52 @@ def test_killing_the_worker_mid_batch_never_sends_a_message_twice(stack, acme):
     # At most the sends cut off before they left: one per conversation (the worker's threads
     # send several conversations at once, but each conversation's messages one by one).
     assert sum(counts.values()) >= len(messages) - CONVERSATIONS
+
+
+def test_killing_the_worker_mid_batch_of_webhooks_loses_and_doubles_nothing(own_live_stack, acme):
+    from django_tasks_db.models import DBTaskResult
+
+    pnid, secret = ACME["phone_number_id"], ACME["app_secret"]
+    number = acme.phone_numbers.get()
+    conversation = conversations.receive_message(
+        acme,
+        number,
+        InboundMessage(
+            wamid="wamid.FIRST",
+            wa_id="15559990000",
+            user_id="",
+            profile_name="C",
+            timestamp=timezone.now(),
+            type="text",
+        ),
+    ).conversation
+    ours = [
+        Message.objects.create(
+            tenant=acme, conversation=conversation, direction="out", text=f"r{n}", wamid=f"wamid.OUT{n}", status="sent"
+        )
+        for n in range(200)
+    ]
+    # Customers' messages (stored one by one, so the kill lands inside a batch) and statuses
+    # arriving out of order (read before delivered), some twice.
+    for n in range(400):
+        store_signed(acme, secret, payloads.text_message(pnid, f"1555100{n:04d}", f"hello {n}"))
+    for message in ours:
+        for status in ("read", "delivered", "read"):
+            store_signed(acme, secret, payloads.batch(payloads.status(pnid, message.wamid, status, "15559990000")))
+    events = WebhookEvent.objects.filter(tenant=acme)
+    stack = own_live_stack(worker=False)
+    stack.stack.start_worker("worker")
+    wait_until(lambda: events.filter(state="processed").exists(), timeout=60, message=stack.stack.log_tails)
+    stack.stack.kill("worker")
+    cut_off = DBTaskResult.objects.filter(status="RUNNING", worker_ids__contains=["worker"]).count()
+    assert cut_off > 1, "the worker died with no batch in hand"
+    assert events.filter(state="pending").exists()
+
+    stack.stack.start_worker("worker-2")
+    wait_until(idle("worker-2"), timeout=120, message=lambda: f"worker-2 still busy\n{stack.stack.log_tails()}")
+    assert requeue_abandoned_tasks(now=timezone.now() + timedelta(minutes=15)) == cut_off
+    wait_until(lambda: not events.exclude(state="processed").exists(), timeout=60, message=stack.stack.log_tails)
+
+    assert Message.objects.filter(direction="in").count() == 401  # each customer's message once
+    assert StatusUpdate.objects.count() == 400  # read and delivered of each, once
+    assert set(Message.objects.filter(pk__in=[m.pk for m in ours]).values_list("status", flat=True)) == {"read"}

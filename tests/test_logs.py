@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -227,3 +228,41 @@ def test_rejected_posts_page_back_by_key(acme, admin_client, monkeypatch):
 def test_the_page_states_the_search_window_it_uses(admin_client, events, monkeypatch):
     monkeypatch.setattr("whatsapp.logs.views.SEARCH_DAYS", 3)
     assert "looks at the last 3 days" in admin_client.get("/t/acme/logs/").content.decode()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the terms are filled by a PostgreSQL trigger")
+def test_each_event_keeps_the_identifiers_its_body_names(events):
+    [status] = [event for event in events if event.fields == "messages" and "statuses" in event.item_counts]
+    assert {"wamid.X", "15551234567", PNID} <= set(status.search_terms)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the terms are filled by a PostgreSQL trigger")
+def test_a_wamid_or_phone_number_search_finds_events_of_any_date(admin_client, events):
+    WebhookEvent.objects.update(received_at=timezone.now() - timedelta(days=400))
+    wide = {"since": "2000-01-01"}
+    assert len(admin_client.get("/t/acme/logs/", {"q": "wamid.X", **wide}).context["events"]) == 1
+    assert len(admin_client.get("/t/acme/logs/", {"q": "+15551234567", **wide}).context["events"]) == 4
+    assert len(admin_client.get("/t/acme/logs/", {"q": "wamid.X"}).context["events"]) == 0  # the last 7 days
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL query plan")
+def test_a_wamid_search_over_any_dates_reads_the_terms_index(acme):
+    from whatsapp.logs.views import filter_events
+
+    with connection.cursor() as cursor:  # a year of a busy tenant's statuses, each naming its wamid
+        cursor.execute(
+            """INSERT INTO whatsapp_webhookevent (tenant_id, received_at, body, body_sha256, signature, state,
+                   deliveries, fields, item_counts, error)
+               SELECT %s, now() - n * interval '10 minutes', '{"id": "wamid.N' || n || '", "recipient_id": "1555"}',
+                      md5(n::text), 'valid', 'processed', 1, 'messages', '{}', ''
+               FROM generate_series(1, 50000) n""",
+            [acme.pk],
+        )
+        cursor.execute("ANALYZE whatsapp_webhookevent")
+    page = filter_events(acme, {"q": "wamid.N4242", "since": "2000-01-01"}).order_by("-received_at", "-pk")[:51]
+    with connection.cursor() as cursor:
+        sql, params = page.query.sql_with_params()
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "webhook_event_search_terms" in plan, plan
+    assert [event.body for event in page] == ['{"id": "wamid.N4242", "recipient_id": "1555"}']

@@ -65,15 +65,44 @@ def message_received(message, contact):
 def message_status_changed(message):
     """A message moved to sent, delivered, read or failed (with Meta's code and reason)."""
     if hooks.subscribed(message.tenant_id, types.MESSAGE_STATUS_CHANGED):
-        data = {
-            "message": _message(message),
-            "status": message.status,
-            "status_changed_at": _time(message.status_changed_at),
-            "error": {"code": message.error_code, "title": message.error_title, "detail": message.error_detail}
-            if message.status == "failed"
-            else None,
-        }
-        hooks.emit(message.tenant_id, types.MESSAGE_STATUS_CHANGED, data, conversation_id=message.conversation_id)
+        hooks.emit(
+            message.tenant_id,
+            types.MESSAGE_STATUS_CHANGED,
+            _status_data(message),
+            conversation_id=message.conversation_id,
+        )
+
+
+def messages_status_changed(messages):
+    """message_status_changed for a batch (the worker's batched statuses and sends): one check
+    per workspace, one read of what the batch's rows lack, one insert per workspace."""
+    from whatsapp.models import Message
+
+    by_tenant = {}
+    for message in messages:
+        if hooks.subscribed(message.tenant_id, types.MESSAGE_STATUS_CHANGED):
+            by_tenant.setdefault(message.tenant_id, []).append(message)
+    if not by_tenant:
+        return
+    wanted = [message.pk for batch in by_tenant.values() for message in batch]
+    full = Message.objects.in_bulk(wanted)  # a batch's rows may hold only the status columns
+    for tenant_id, batch in by_tenant.items():
+        items = []
+        for message in batch:
+            loaded = full.get(message.pk, message)
+            items.append((_status_data(loaded), message.conversation_id))
+        hooks.emit_many(tenant_id, types.MESSAGE_STATUS_CHANGED, items)
+
+
+def _status_data(message):
+    return {
+        "message": _message(message),
+        "status": message.status,
+        "status_changed_at": _time(message.status_changed_at),
+        "error": {"code": message.error_code, "title": message.error_title, "detail": message.error_detail}
+        if message.status == "failed"
+        else None,
+    }
 
 
 def conversation_event(conversation, event_type, **extra):

@@ -481,6 +481,14 @@ class WebhookEvent(models.Model):
     item_counts = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # On PostgreSQL a trigger fills it from the body on insert (migration whatsapp 0012), and a
+    # GIN index serves the logs' search for a wamid or a phone number over any dates.
+    search_terms = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="The wamids and phone numbers (and ids) the body names, filled on insert, for the logs' search.",
+    )
 
     class Meta:
         constraints = [

@@ -23,6 +23,9 @@ const handlers = {
   "message.updated"(data) {
     if (data.conversation_id === currentId) thread.placeInThread(data.html);
   },
+  "message.statuses"(data) {
+    if (data.conversation_id === currentId) thread.moveTicks(data.messages);
+  },
   "note.created"(data) {
     if (data.conversation_id === currentId) thread.placeInThread(data.html);
   },

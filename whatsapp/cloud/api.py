@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ from inbox.lengths import fit
 logger = logging.getLogger(__name__)
 
 META_GRAPH_HOST = "graph.facebook.com"
+# How many sends a process makes at once (cloud_api.send_messages), on kept connections.
+SEND_THREADS = 64
 
 # How a failed send is handled, by Meta's code (META_FACTS.md section 6).
 THROUGHPUT_LIMIT = 130429  # the number's messages per second
@@ -173,7 +176,7 @@ class GraphTransport(httpx.HTTPTransport):
         from whatsapp.models import GraphCall
 
         try:
-            GraphCall.objects.create(
+            call = GraphCall(
                 tenant_id=self.tenant_id,
                 message_id=_logged_message_id.get(),
                 started_at=datetime.fromtimestamp(began, tz=UTC),
@@ -185,6 +188,11 @@ class GraphTransport(httpx.HTTPTransport):
                 error_code=error_code,
                 error_message=error_message[:2000],
             )
+            deferred = _deferred_calls.get()
+            if deferred is not None:
+                deferred.append(call)  # send_messages saves them together
+            else:
+                call.save(force_insert=True)
         except Exception:
             logger.exception("Could not record a Graph API call")
 
@@ -206,10 +214,15 @@ def _tls_context():
 
 # The message a Graph call is made for, for the call log (clients are shared between sends).
 _logged_message_id = contextvars.ContextVar("graph_call_message_id", default=None)
-# Each thread keeps its clients: building a PyWA client and its httpx client took a fifth of
-# a send's CPU (bench/send_cost.py), and a kept client keeps its connections open too.
-_clients = threading.local()
-CLIENTS_PER_THREAD = 32
+# Where calls made on send_messages' threads are kept until it saves them in one statement.
+_deferred_calls = contextvars.ContextVar("graph_calls_deferred", default=None)
+# The process keeps its clients, one per number and token, shared by its threads (httpx's
+# client is thread-safe, and PyWA's keeps no state between calls): building a PyWA client and
+# its httpx client took a fifth of a send's CPU (bench/send_cost.py), and a kept client keeps
+# its connections open too (HTTP keep-alive), as many as the sending threads use at once.
+_clients = OrderedDict()
+_clients_lock = threading.Lock()
+CLIENTS_KEPT = 256
 
 
 @contextmanager
@@ -225,11 +238,10 @@ def client(phone_number, connection, message=None):
 
 
 def _kept_client(phone_number_id, connection):
-    """This thread's client for the number, made again when the token or the settings changed.
-    The token itself is never a key or a local variable here (error reports show locals)."""
-    kept = getattr(_clients, "by_number", None)
-    if kept is None:
-        kept = _clients.by_number = OrderedDict()
+    """The process's client for the number, made again when the token or the settings changed.
+    The token itself is never a key or a local variable here (error reports show locals). A
+    client replaced or forgotten is not closed here (another thread may be sending with it):
+    its connections close when it is collected."""
     key = (
         connection.tenant_id,
         phone_number_id,
@@ -238,21 +250,27 @@ def _kept_client(phone_number_id, connection):
         settings.WHATSAPP_TIMEOUT_SECONDS,
     )
     fingerprint = hashlib.sha256(connection.access_token.encode()).digest()
-    if key in kept and kept[key][0] == fingerprint:
-        kept.move_to_end(key)
-        return kept[key][1]
-    if key in kept:
-        kept.pop(key)[1].api._session.close()  # the token was replaced
-    elif len(kept) >= CLIENTS_PER_THREAD:
-        kept.popitem(last=False)[1][1].api._session.close()
-    transport = GraphTransport(settings.WHATSAPP_GRAPH_URL, tenant_id=connection.tenant_id, verify=_tls_context())
+    with _clients_lock:
+        if key in _clients and _clients[key][0] == fingerprint:
+            _clients.move_to_end(key)
+            return _clients[key][1]
+    transport = GraphTransport(
+        settings.WHATSAPP_GRAPH_URL,
+        tenant_id=connection.tenant_id,
+        verify=_tls_context(),
+        limits=httpx.Limits(max_connections=SEND_THREADS + 8, max_keepalive_connections=SEND_THREADS + 8),
+    )
     wa = WhatsApp(
         phone_id=phone_number_id,
         token=connection.access_token,
         session=httpx.Client(transport=transport, timeout=settings.WHATSAPP_TIMEOUT_SECONDS),
         api_version=settings.WHATSAPP_API_VERSION,
     )
-    kept[key] = (fingerprint, wa)
+    with _clients_lock:
+        _clients[key] = (fingerprint, wa)
+        _clients.move_to_end(key)
+        while len(_clients) > CLIENTS_KEPT:
+            _clients.popitem(last=False)
     return wa
 
 
@@ -297,6 +315,55 @@ def send_message(message, media_ids=None):
     with client(conversation.phone_number, message.tenant.whatsapp, message) as wa:
         sent = call(sender, wa, message, common)
     return sent.id
+
+
+# The sends of a batch go out side by side on the process's SEND_THREADS threads, for all its
+# batches: a send waits ~100 ms or more for Meta and spends little CPU.
+_send_pool = {"executor": None}
+_send_pool_lock = threading.Lock()
+
+
+def _sending_threads():
+    with _send_pool_lock:
+        if _send_pool["executor"] is None:
+            _send_pool["executor"] = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="graph-send")
+        return _send_pool["executor"]
+
+
+def sends_without_database(message):
+    """Whether sending the message needs no database (a file needs its stored media id)."""
+    return message.type not in _MEDIA_SENDS
+
+
+def send_messages(messages):
+    """Send messages side by side (each as send_message would; files are not sent here, see
+    sends_without_database); returns (message, wamid or CloudAPIError) pairs in order. Their
+    Graph API calls are logged in one statement once all have answered. The messages must
+    have loaded what sending reads (conversation, contact, number, tenant's connection): the
+    sending threads never touch the database."""
+    calls = []
+
+    def send(message):
+        deferring = _deferred_calls.set(calls)  # list.append is atomic
+        try:
+            return send_message(message)
+        except CloudAPIError as error:
+            return error
+        finally:
+            _deferred_calls.reset(deferring)
+
+    outcomes = list(_sending_threads().map(send, messages)) if len(messages) > 1 else [send(m) for m in messages]
+    _save_calls(calls)
+    return list(zip(messages, outcomes, strict=True))
+
+
+def _save_calls(calls):
+    from whatsapp.models import GraphCall
+
+    try:
+        GraphCall.objects.bulk_create(calls)
+    except Exception:
+        logger.exception("Could not record %d Graph API calls", len(calls))
 
 
 def tracker_for(message):

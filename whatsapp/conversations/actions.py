@@ -82,8 +82,11 @@ def _conversation_for(tenant, contact, phone_number):
 
 
 def touch_conversation(conversation, message, *, inbound):
-    """Move the conversation's activity, preview, unread count and service window forward."""
-    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    """Move the conversation's activity, preview, unread count and service window forward.
+    Returns the conversation as saved, with its contact and tenant."""
+    conversation = (
+        Conversation.objects.select_for_update(of=("self",)).select_related("contact").get(pk=conversation.pk)
+    )
     conversation.tenant = message.tenant  # loaded already: auto_assign reads its settings
     previous_status, fields = conversation.status, []
     if message.timestamp >= conversation.last_activity_at or conversation.last_message_preview == "":
@@ -106,7 +109,7 @@ def touch_conversation(conversation, message, *, inbound):
         hook_events.conversation_updated(conversation, previous_status)
     if "assignee" in fields:
         hook_events.conversation_assigned(conversation, None)
-    realtime.conversation_changed(conversation)
+    realtime.conversation_changed(conversation, loaded=True)
     return conversation
 
 
@@ -151,9 +154,9 @@ def receive_message(tenant, phone_number, inbound):
             # moving up the list, no live event. Opening the thread shows it (contacts.py).
             apply_followups(tenant, message.wamid)
             return message
-        touch_conversation(conversation, message, inbound=message.type != "system")
+        message.conversation = touch_conversation(conversation, message, inbound=message.type != "system")
         apply_followups(tenant, message.wamid)
-        realtime.message_created(message)
+        realtime.message_created(message, loaded=True)
     return message
 
 

@@ -17,6 +17,13 @@ whose run_after has passed); a thread woken by the poll that finds a task wakes 
 such tasks spread over the idle threads too. On SQLite (the embedded demo) there is no
 NOTIFY: the doorbell rings every --interval.
 
+Why batches: a task may register a batch runner (whatsapp/jobs/batches.py); a thread that
+claims such a job claims up to the batch's size of the task's ready jobs with it in one
+statement, taking the rows' groups (a webhook's workspace) in turn, runs them together and
+marks them done in one statement (run_batch). Webhook processing is per-event work at
+thousands of events a second, where one claim, one result and one set of statements per
+event cost more than the event's own work (bench/process_cost.py).
+
 Why it outlives its database: a PostgreSQL restart or failover ends every session. Each
 thread that loses the database waits for it with backoff and carries on (whatsapp/jobs/
 outage.py; one outage is two lines in the log); so does the listener, polling meanwhile. A
@@ -27,6 +34,7 @@ allows (a webhook's items are stored once, a message is claimed for sending once
 fetched once). Other errors still stop the worker, for its supervisor to restart.
 """
 
+import json
 import logging
 import os
 import random
@@ -42,10 +50,10 @@ from django.db.utils import DatabaseError, OperationalError
 from django.utils import timezone
 from django_tasks_db.compat import TaskContext, TaskResultStatus, task_backends, task_finished, task_started
 from django_tasks_db.management.commands.db_worker import Worker
-from django_tasks_db.models import DBTaskResult
+from django_tasks_db.models import DBTaskResult, get_date_max
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from whatsapp.jobs import heartbeat
+from whatsapp.jobs import batches, heartbeat
 from whatsapp.jobs.backend import CHANNEL
 from whatsapp.jobs.outage import FIRST_WAIT_SECONDS, LONGEST_WAIT_SECONDS, Outage, is_connection_lost
 
@@ -231,13 +239,18 @@ class ThreadedWorker(Worker):
         with self._count_lock:
             self.tasks_running += 1
         try:
-            self.run_task(task_result)
+            batching = self._batching(task_result)
+            if batching is None:
+                self.run_task(task_result)
+                ran = 1
+            else:
+                ran = self.run_batch(task_result, batching)
         finally:
             close_old_connections()
             with self._count_lock:
                 self.tasks_running -= 1
         with self._count_lock:
-            self._finished_tasks += 1
+            self._finished_tasks += ran
             if self.max_tasks is not None and self._finished_tasks >= self.max_tasks:
                 logger.info(
                     "Ran the maximum of %d tasks on worker=%s - exiting gracefully.",
@@ -273,6 +286,104 @@ class ThreadedWorker(Worker):
                 if not self._record(db_task_result, db_task_result.set_failed, error):
                     return
         self._announce_finished(db_task_result)
+
+    # --- Batches (whatsapp/jobs/batches.py) ------------------------------------------------
+
+    def _batching(self, db_task_result):
+        if connections[self.alias].vendor != "postgresql":
+            return None  # SQLite (the embedded demo): one job at a time
+        try:
+            task_path = db_task_result.task.module_path  # importing the task registers its batching
+        except (ImportError, SuspiciousOperation):
+            return None  # run_task records why the task cannot run
+        return batches.batching_for(task_path)
+
+    def run_batch(self, first, batching):
+        """Claim up to the batch's size of `first`'s task's ready jobs, run them together and
+        record their end in one statement; returns how many jobs ran. A batch that fails is
+        run again job by job (each records its own end); one that its database outage cut
+        off goes back to the queue."""
+        jobs = [(first.pk, first.args_kwargs)] + self._claim_batch(first, batching)
+        try:
+            batching.run([arguments.get("args", []) for _pk, arguments in jobs])
+        except Exception as error:
+            job_ids = [pk for pk, _arguments in jobs]
+            if is_connection_lost(error) and len(first.worker_ids) < MAX_CLAIMS:
+                self._despite_outage(self._hand_back_all, job_ids)
+                logger.warning("A batch of %d jobs was cut off by the database outage: it runs again", len(jobs))
+                return len(jobs)
+            logger.exception("A batch of %d jobs failed; running them one by one", len(jobs))
+            for job in DBTaskResult.objects.filter(pk__in=job_ids, status=TaskResultStatus.RUNNING):
+                self.run_task(job)
+            return len(jobs)
+        self._despite_outage(self._finish_batch, [pk for pk, _arguments in jobs])
+        return len(jobs)
+
+    BATCH_CLAIM_SQL = """
+        WITH waiting AS (
+            SELECT id, priority, run_after, enqueued_at, ({group}) AS turn_group
+            FROM {table}
+            WHERE status = 'READY' AND queue_name = %(queue)s AND backend_name = %(backend)s
+              AND task_path = %(task_path)s AND (run_after = %(never)s OR run_after <= now())
+            ORDER BY priority DESC, run_after, enqueued_at
+            LIMIT %(window)s
+        ), in_turn AS (
+            SELECT id, priority, run_after, enqueued_at,
+                   row_number() OVER (PARTITION BY turn_group ORDER BY priority DESC, run_after, enqueued_at) AS turn
+            FROM waiting
+        ), taken AS (
+            SELECT job.id FROM {table} job JOIN in_turn ON in_turn.id = job.id
+            WHERE job.status = 'READY'
+            ORDER BY in_turn.priority DESC, in_turn.turn, in_turn.run_after, in_turn.enqueued_at
+            LIMIT %(size)s
+            FOR UPDATE OF job SKIP LOCKED
+        )
+        UPDATE {table} job SET status = 'RUNNING', started_at = now(), worker_ids = job.worker_ids || %(worker)s::jsonb
+        FROM taken WHERE job.id = taken.id
+        RETURNING job.id, job.args_kwargs
+    """
+    # How many of the oldest ready jobs a batch's claim looks at to take groups in turn.
+    BATCH_WINDOW = 2000
+
+    def _claim_batch(self, first, batching):
+        """Up to size - 1 more ready jobs of `first`'s task and queue, marked running by this
+        worker: the highest priority first, then each group's oldest in turn, so one group's
+        burst shares the batch with the others' jobs. Locks only the rows it takes, skipping
+        those another worker is taking."""
+        if batching.size <= 1:
+            return []
+        sql = self.BATCH_CLAIM_SQL.format(group=batching.group_sql, table=DBTaskResult._meta.db_table)
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(
+                sql,
+                {
+                    "queue": first.queue_name,
+                    "backend": first.backend_name,
+                    "task_path": first.task_path,
+                    "never": get_date_max(),
+                    "window": self.BATCH_WINDOW,
+                    "size": batching.size - 1,
+                    "worker": json.dumps([self.worker_id]),
+                },
+            )
+            rows = cursor.fetchall()
+        return [(pk, arguments if isinstance(arguments, dict) else json.loads(arguments)) for pk, arguments in rows]
+
+    @staticmethod
+    def _finish_batch(job_ids):
+        DBTaskResult.objects.filter(pk__in=job_ids, status=TaskResultStatus.RUNNING).update(
+            status=TaskResultStatus.SUCCESSFUL,
+            finished_at=timezone.now(),
+            return_value=None,
+            exception_class_path="",
+            traceback="",
+        )
+
+    @staticmethod
+    def _hand_back_all(job_ids):
+        DBTaskResult.objects.filter(pk__in=job_ids, status=TaskResultStatus.RUNNING).update(
+            status=TaskResultStatus.READY, started_at=None
+        )
 
     def _record(self, db_task_result, write, *arguments):
         """Record how the task ended; False when its row is gone (deleted while it ran, by a

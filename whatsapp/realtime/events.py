@@ -77,17 +77,23 @@ def conversation_html(conversation):
     return render_to_string("whatsapp/_conversation_item.html", {"conversation": conversation})
 
 
-def message_created(message):
+def message_created(message, loaded=False):
     """A new message in a thread. Reactions, edits and deletions are not messages of the
-    thread: they show on the message they change, whose own event carries them."""
+    thread: they show on the message they change, whose own event carries them. With
+    `loaded`, the caller's message is as its transaction commits it, with its author and its
+    conversation's contact and tenant: it is not read again."""
     from whatsapp.models import Message
 
     if message.type in FOLLOWUP_TYPES:
         return
 
     def data():
-        fresh = Message.objects.select_related("author", "conversation__contact", "conversation__tenant").get(
-            pk=message.pk
+        fresh = (
+            message
+            if loaded
+            else Message.objects.select_related("author", "conversation__contact", "conversation__tenant").get(
+                pk=message.pk
+            )
         )
         return {
             "conversation_id": fresh.conversation_id,
@@ -121,15 +127,51 @@ def message_changed(message):
     publish(message.tenant_id, "message.updated", data)
 
 
-def conversation_changed(conversation):
+def statuses_changed(messages):
+    """Messages' ticks moved (sent, delivered, read): one event per conversation, however
+    many of its messages a batch of statuses moved, each with its new ticks."""
+    by_conversation = {}
+    for message in messages:
+        if message.type not in FOLLOWUP_TYPES:
+            by_conversation.setdefault((message.tenant_id, message.conversation_id), []).append(message)
+    ticks = {}
+
+    def ticks_html(message):
+        if message.status not in ticks:  # the same for every message of a status
+            ticks[message.status] = render_to_string("whatsapp/_ticks.html", {"message": message})
+        return ticks[message.status]
+
+    for (tenant_id, conversation_id), moved in by_conversation.items():
+
+        def data(conversation_id=conversation_id, moved=moved):
+            return {
+                "conversation_id": conversation_id,
+                "messages": [
+                    {"message_id": message.pk, "status": message.status, "ticks_html": ticks_html(message)}
+                    for message in moved
+                ],
+            }
+
+        publish(tenant_id, "message.statuses", data)
+
+
+def conversation_changed(conversation, loaded=False):
+    """A conversation's row changed. With `loaded`, the caller's conversation is as its
+    transaction commits it, with its contact and tenant: only its labels are read."""
+    from django.db.models import prefetch_related_objects
+
     from whatsapp.models import Conversation
 
     def data():
-        fresh = (
-            Conversation.objects.select_related("contact", "assignee", "tenant")
-            .prefetch_related("labels")  # both templates list them: one query, not three
-            .get(pk=conversation.pk)
-        )
+        if loaded:
+            fresh = conversation
+            prefetch_related_objects([fresh], "labels")  # both templates list them: one query
+        else:
+            fresh = (
+                Conversation.objects.select_related("contact", "assignee", "tenant")
+                .prefetch_related("labels")  # both templates list them: one query, not three
+                .get(pk=conversation.pk)
+            )
         return {
             "conversation_id": fresh.pk,
             "last_activity_at": fresh.last_activity_at.isoformat(),

@@ -12,11 +12,12 @@ The rules that keep a message from being lost or sent twice:
 """
 
 import logging
+import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.formats import time_format
 from django_tasks import task
@@ -26,6 +27,7 @@ from whatsapp import hook_events
 from whatsapp.cloud import api as cloud_api
 from whatsapp.cloud import throttle
 from whatsapp.contacts import consent
+from whatsapp.jobs import batches
 from whatsapp.media import actions as media_actions
 from whatsapp.models import STATUS_RANK, Connection, Message, MessageStatus, StatusUpdate
 from whatsapp.realtime import events as realtime
@@ -38,11 +40,12 @@ STUCK_AFTER = timedelta(minutes=2)
 MARKETING_STOPPED = 131050  # the customer stopped marketing messages (META_FACTS.md section 6)
 
 
-def _enqueue(message_id, run_after=None):
+def _enqueue(message_id, run_after=None, slot=None):
+    """A send job; `slot` is the (second, index) of the number's throughput booked for it."""
     from whatsapp.sending.delivery import send_message
 
     task = send_message.using(run_after=run_after) if run_after else send_message
-    task.enqueue(message_id)
+    task.enqueue(message_id, list(slot)) if slot else task.enqueue(message_id)
 
 
 def queue(message):
@@ -66,32 +69,89 @@ def queue_new(conversation, author, **fields):
     return message
 
 
-def _claimable(message_id):
-    """The message, if it is queued and no earlier message of its conversation is open, with
-    what sending and showing it need."""
+def _claimable(message_ids):
+    """The messages, of those named, that are queued and have no earlier message of their
+    conversation open, with what sending and showing them need, locked."""
     return (
         Message.objects.select_for_update(of=("self",))
         .select_related("author", "conversation__contact", "conversation__phone_number", "tenant__whatsapp")
-        .filter(pk=message_id, status=MessageStatus.QUEUED, direction=Message.Direction.OUT)
+        .filter(pk__in=message_ids, status=MessageStatus.QUEUED, direction=Message.Direction.OUT)
         .exclude(Exists(_earlier_open()))  # the earlier message hands over when it is done
+        .order_by("pk")
     )
 
 
 def claim(message_id):
     """Move a queued message to sending, so that no other worker sends it too. Returns the
-    message, or None when it is not this job's turn (sent already, paused, backing off, or
-    waiting behind an earlier message of its conversation)."""
+    message, or None when it is not this job's turn (sent already, paused, backing off,
+    waiting behind an earlier message of its conversation, or waiting for its place in its
+    number's throughput: then it goes as a job at that place)."""
+    claimed = claim_batch([(message_id, None)])
+    return claimed[0] if claimed else None
+
+
+def claim_batch(jobs):
+    """claim() for many send jobs ((message id, booked slot or None) pairs), with one locked
+    read and one update: the messages moved to sending, each sent by whoever claimed it, once."""
+    slots = {}
+    for message_id, slot in jobs:
+        slots[message_id] = slots.get(message_id) or (tuple(slot) if slot else None)
+    now = timezone.now()
     with transaction.atomic():
-        message = _claimable(message_id).first()
-        if message is None or message.tenant.whatsapp.sending_paused:
-            return None
-        if message.next_attempt_at and message.next_attempt_at > timezone.now():
-            return None  # a duplicate job came before the backoff ended
-        message.status, message.status_changed_at = MessageStatus.SENDING, timezone.now()
-        message.send_attempts += 1
-        message.waiting_reason = ""
-        message.save(update_fields=["status", "status_changed_at", "send_attempts", "waiting_reason"])
-    return message
+        ready = [
+            message
+            for message in _claimable(list(slots))
+            if not message.tenant.whatsapp.sending_paused
+            # A duplicate job that came before the backoff ended waits for its own.
+            and not (message.next_attempt_at and message.next_attempt_at > now)
+        ]
+        claimed = _within_throughput(ready, slots)
+        if claimed:
+            Message.objects.filter(pk__in=[message.pk for message in claimed]).update(
+                status=MessageStatus.SENDING,
+                status_changed_at=now,
+                send_attempts=F("send_attempts") + 1,
+                waiting_reason="",
+            )
+        for message in claimed:
+            message.status, message.status_changed_at = MessageStatus.SENDING, now
+            message.send_attempts += 1
+            message.waiting_reason = ""
+    return claimed
+
+
+def _within_throughput(messages, slots):
+    """The messages that may go this second: those booked for it, and those that book a place
+    in it now (throttle.reserve_slots: a number's throughput setting, counted in Redis for
+    every worker). The others stay queued, each with a job at its booked place in a later
+    second, in this transaction: none waits in a sleeping thread, and a busy number's sends
+    are spread over each second instead of all leaving at its start."""
+    now = time.time()
+    this_second = int(now)
+    allowed, booking = [], {}
+    for message in messages:
+        slot = slots.get(message.pk)
+        if slot and slot[0] == this_second:
+            allowed.append(message)
+        elif slot and slot[0] > this_second:  # woken early: wait for its place
+            _enqueue(message.pk, run_after=_place(slot, message.conversation.phone_number), slot=slot)
+        else:  # none booked, or its second has passed
+            booking.setdefault(message.conversation.phone_number, []).append(message)
+    for number, waiting in booking.items():
+        booked = throttle.reserve_slots(number.phone_number_id, number.messages_per_second, len(waiting), now)
+        for message, slot in zip(waiting, booked, strict=False):
+            if slot[0] == this_second:
+                allowed.append(message)
+            else:
+                _enqueue(message.pk, run_after=_place(slot, number), slot=slot)
+        for message in waiting[len(booked) :]:  # past the booking horizon: book again then
+            _enqueue(message.pk, run_after=timezone.now() + timedelta(seconds=throttle.HORIZON_SECONDS))
+    return sorted(allowed, key=lambda message: message.pk)
+
+
+def _place(slot, number):
+    second, index = slot
+    return datetime.fromtimestamp(second + index / number.messages_per_second, tz=UTC)
 
 
 def _earlier_open():
@@ -299,7 +359,8 @@ class ReportedStatus:
 
 
 def record_status(tenant, reported):
-    """Keep a status Meta reported (once), then move its message forward if we have it."""
+    """Keep a status Meta reported (once), then move its message forward if we have it.
+    Returns the message, if it is stored; None for a status held already."""
     with transaction.atomic():
         update = StatusUpdate(
             tenant=tenant,
@@ -317,8 +378,150 @@ def record_status(tenant, reported):
             with transaction.atomic():
                 update.save()
         except IntegrityError:
-            return  # a duplicate delivery of a status we hold
-        apply_statuses(tenant, reported.wamid)
+            return None  # a duplicate delivery of a status we hold
+        return apply_statuses(tenant, reported.wamid)
+
+
+# --- A batch of statuses: a few statements whatever its size ------------------------------
+
+_RANK_SQL = "CASE {column} " + " ".join(f"WHEN '{status}' THEN {rank}" for status, rank in STATUS_RANK.items())
+_RANK_SQL += f" WHEN 'played' THEN {STATUS_RANK[MessageStatus.READ]} ELSE -1 END"
+
+HOLD_STATUSES_SQL = """
+    INSERT INTO whatsapp_statusupdate
+        (tenant_id, wamid, status, timestamp, recipient, error_code, error_title, error_detail, pricing_category,
+         tracker, received_at)
+    SELECT *, now() FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::int[],
+                               %s::text[], %s::text[], %s::text[], %s::text[])
+    ON CONFLICT (tenant_id, wamid, status) DO NOTHING
+    RETURNING tenant_id, wamid
+"""
+
+# Each named message moves to the furthest status held for it, when that is a tick further
+# than where it is: one statement for the batch. PostgreSQL checks the WHERE again on a row
+# another transaction changed meanwhile, so a message never moves back, whoever commits
+# first. What else a status can do (fail a message, settle an unknown send, find a message by
+# its tracker, hand a conversation over) goes through apply_statuses.
+MOVE_FORWARD_SQL = f"""
+    WITH named(tenant_id, wamid) AS (SELECT * FROM unnest(%s::bigint[], %s::text[])),
+    best AS (
+        SELECT DISTINCT ON (held.tenant_id, held.wamid) held.tenant_id, held.wamid, held.timestamp,
+               CASE held.status WHEN 'played' THEN 'read' ELSE held.status END AS status,
+               {_RANK_SQL.format(column="held.status")} AS rank
+        FROM whatsapp_statusupdate held JOIN named ON named.tenant_id = held.tenant_id AND named.wamid = held.wamid
+        ORDER BY held.tenant_id, held.wamid, rank DESC
+    )
+    UPDATE whatsapp_message message SET status = best.status, status_changed_at = best.timestamp
+    FROM best
+    WHERE message.tenant_id = best.tenant_id AND message.wamid = best.wamid
+      AND best.status IN ('sent', 'delivered', 'read') AND message.status IN ('sent', 'delivered', 'read')
+      AND NOT message.outcome_unknown AND best.rank > {_RANK_SQL.format(column="message.status")}
+    RETURNING message.id, message.tenant_id, message.conversation_id, message.wamid, message.direction,
+              message.type, message.status, message.status_changed_at
+"""
+_MOVED_FIELDS = ["id", "tenant_id", "conversation_id", "wamid", "direction", "type", "status", "status_changed_at"]
+
+
+def apply_status_batch(reports):
+    """Keep the statuses Meta reported (`reports`: (tenant, ReportedStatus) pairs; each kept
+    once), move their messages forward, and publish one live event per conversation. Returns
+    the messages whose status changed. Safe to call again with the same statuses, in any
+    order of arrival: what record_status does for one status, for many with a few statements."""
+    if not reports:
+        return []
+    if connection.vendor != "postgresql":
+        return _record_one_by_one(reports)
+    tenants = {tenant.pk: tenant for tenant, _reported in reports}
+    with transaction.atomic():
+        held = _hold_statuses(reports)
+        if not held:
+            return []
+        moved = _move_forward(held)
+        moved_keys = {(message.tenant_id, message.wamid) for message in moved}
+        others = _apply_one_by_one(tenants, [key for key in held if key not in moved_keys], reports)
+        realtime.statuses_changed(moved)
+        hook_events.messages_status_changed(moved)  # apply_statuses told of the others
+    return moved + others
+
+
+def _record_one_by_one(reports):
+    """SQLite (the embedded demo) has no arrays to unnest: one status at a time."""
+    changed = []
+    for tenant, reported in reports:
+        before = Message.objects.filter(tenant=tenant, wamid=reported.wamid).values_list("status", flat=True).first()
+        message = record_status(tenant, reported)
+        if message is not None and message.status != before:
+            changed.append(message)
+    return changed
+
+
+def _hold_statuses(reports):
+    """Insert the statuses not held yet; the (tenant id, wamid) of those that were new."""
+    columns = [[] for _ in range(10)]
+    seen = set()
+    for tenant, reported in reports:
+        if (tenant.pk, reported.wamid, reported.status) in seen:
+            continue
+        seen.add((tenant.pk, reported.wamid, reported.status))
+        row = (
+            tenant.pk,
+            reported.wamid,
+            reported.status,
+            reported.timestamp,
+            reported.recipient,
+            reported.error_code,
+            reported.error_title[:255],
+            reported.error_detail,
+            reported.pricing_category,
+            reported.tracker[:512],
+        )
+        for column, value in zip(columns, row):
+            column.append(value)
+    with connection.cursor() as cursor:
+        cursor.execute(HOLD_STATUSES_SQL, columns)
+        return list(dict.fromkeys(cursor.fetchall()))
+
+
+def _move_forward(held):
+    with connection.cursor() as cursor:
+        cursor.execute(MOVE_FORWARD_SQL, [[tenant_id for tenant_id, _ in held], [wamid for _, wamid in held]])
+        rows = cursor.fetchall()
+    return [Message.from_db(connection.alias, _MOVED_FIELDS, row) for row in rows]
+
+
+def _apply_one_by_one(tenants, keys, reports):
+    """The new statuses the batch statement left: those that may do more than move a tick
+    (see MOVE_FORWARD_SQL) go through apply_statuses; the rest changed nothing (a tick that
+    came late, a status whose message is not stored yet and names no message of ours)."""
+    if not keys:
+        return []
+    reported = {}
+    for tenant, status in reports:
+        reported.setdefault((tenant.pk, status.wamid), []).append(status)
+    stored = {
+        (tenant_id, wamid): (status, outcome_unknown)
+        for tenant_id, wamid, status, outcome_unknown in Message.objects.filter(
+            tenant_id__in={tenant_id for tenant_id, _ in keys}, wamid__in={wamid for _, wamid in keys}
+        ).values_list("tenant_id", "wamid", "status", "outcome_unknown")
+    }
+    changed = []
+    for key in keys:
+        if not _needs_more_than_a_tick(stored.get(key), reported.get(key, [])):
+            continue
+        status_before = stored.get(key, (None,))[0]
+        message = apply_statuses(tenants[key[0]], key[1])
+        if message is not None and message.status != status_before:
+            changed.append(message)
+    return changed
+
+
+def _needs_more_than_a_tick(stored, statuses):
+    if stored is None:  # not stored under this wamid: perhaps a send whose answer was lost
+        return any(cloud_api.message_id_from_tracker(status.tracker) for status in statuses)
+    message_status, outcome_unknown = stored
+    if outcome_unknown or message_status in OPEN_STATUSES:
+        return True
+    return message_status != MessageStatus.FAILED and any(status.status == MessageStatus.FAILED for status in statuses)
 
 
 def _effective_rank(status):
@@ -403,24 +606,107 @@ def _fail_from_webhook(message, best):
     hook_events.message_status_changed(message)
 
 
+# How many send jobs a worker thread runs together: their messages are claimed with one
+# locked read, sent side by side (cloud_api.send_messages), and settled in a few statements.
+SEND_BATCH_SIZE = 50
+# The group send jobs take turns by in a batch: the message's workspace.
+TENANT_OF_MESSAGE_SQL = "SELECT tenant_id FROM whatsapp_message WHERE id = (args_kwargs->'args'->>0)::bigint"
+
+
 @task()
-def send_message(message_id):
-    """Send one queued message. A message that is not queued any more, or not its turn, is
-    left alone, so running this twice never sends twice."""
-    message = claim(message_id)
-    if message is None:
+def send_message(message_id, slot=None):
+    """Send one queued message (at its booked `slot` of its number's throughput, if it has
+    one). A message that is not queued any more, or not its turn, is left alone, so running
+    this twice never sends twice."""
+    send_batch([(message_id, slot)])
+
+
+def send_batch(jobs):
+    """Send the queued messages these jobs ((message id, slot) pairs) name, those whose turn
+    it is: claimed together, sent side by side, settled together (files one at a time, in
+    this thread: their upload ids are in the database)."""
+    claimed = claim_batch(jobs)
+    together = [message for message in claimed if cloud_api.sends_without_database(message)]
+    outcomes = cloud_api.send_messages(together) if together else []
+    for message in claimed:
+        if not cloud_api.sends_without_database(message):
+            try:
+                outcomes.append((message, cloud_api.send_message(message, media_ids=media_actions)))
+            except cloud_api.CloudAPIError as error:
+                outcomes.append((message, error))
+    sent = [(message, wamid) for message, wamid in outcomes if not isinstance(wamid, cloud_api.CloudAPIError)]
+    mark_sent_batch(sent)
+    for message, error in outcomes:
+        if isinstance(error, cloud_api.CloudAPIError):
+            _handle_send_error(message, error)
+
+
+def _send_jobs(arguments):
+    send_batch([(message_id, rest[0] if rest else None) for message_id, *rest in arguments])
+
+
+batches.run_in_batches(send_message, _send_jobs, SEND_BATCH_SIZE, TENANT_OF_MESSAGE_SQL)
+
+
+MARK_SENT_SQL = """
+    UPDATE whatsapp_message message SET wamid = answered.wamid, status = 'sent', status_changed_at = %s
+    FROM unnest(%s::bigint[], %s::text[]) AS answered(id, wamid)
+    WHERE message.id = answered.id AND message.status = 'sending' AND message.wamid IS NULL
+    RETURNING message.id
+"""
+
+
+def mark_sent_batch(sent):
+    """mark_sent for many (message, wamid) pairs: one update of the rows nothing touched since
+    their claim, one look for statuses that came first, one for each conversation's next
+    message; a row something else touched (a status webhook by our tracker, maintenance)
+    goes through mark_sent."""
+    if not sent:
         return
-    number = message.conversation.phone_number
-    if not throttle.wait_for_slot(number.phone_number_id, number.messages_per_second):
-        # Every slot of this second is taken for a while: let other work go first.
-        retry_later(message, cloud_api.CloudAPIError(cloud_api.THROUGHPUT_LIMIT, "Throughput limit"), 1)
+    if connection.vendor != "postgresql":
+        for message, wamid in sent:
+            mark_sent(message, wamid)
         return
-    try:
-        wamid = cloud_api.send_message(message, media_ids=media_actions)
-    except cloud_api.CloudAPIError as error:
-        _handle_send_error(message, error)
+    now = timezone.now()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(MARK_SENT_SQL, [now, [m.pk for m, _ in sent], [wamid for _, wamid in sent]])
+            untouched = {row[0] for row in cursor.fetchall()}
+        done = []
+        for message, wamid in sent:
+            if message.pk not in untouched:
+                mark_sent(message, wamid)
+                continue
+            message.wamid, message.status, message.status_changed_at = wamid, MessageStatus.SENT, now
+            realtime.message_changed(message)
+            done.append(message)
+        early = set(
+            StatusUpdate.objects.filter(
+                tenant_id__in={m.tenant_id for m in done}, wamid__in=[m.wamid for m in done]
+            ).values_list("tenant_id", "wamid")
+        )
+        hook_events.messages_status_changed(done)
+        for message in done:
+            if (message.tenant_id, message.wamid) in early:
+                apply_statuses(message.tenant, message.wamid, locked=message)
+        _hand_over_batch(done)
+
+
+def _hand_over_batch(messages):
+    """_hand_over for many done messages: each conversation's next queued message may go."""
+    done = {message.conversation_id: message.pk for message in messages}
+    if not done:
         return
-    mark_sent(message, wamid)
+    following = (
+        Message.objects.filter(conversation_id__in=done, direction=Message.Direction.OUT, status=MessageStatus.QUEUED)
+        .order_by("conversation_id", "pk")
+        .values_list("conversation_id", "pk")
+    )
+    handed = set()
+    for conversation_id, pk in following:
+        if conversation_id not in handed and pk > done[conversation_id]:
+            handed.add(conversation_id)
+            _enqueue(pk)  # a row in this transaction: the hand-over cannot be lost
 
 
 def _handle_send_error(message, error):

@@ -89,6 +89,12 @@ class Request:
         return token.strip() if scheme.lower() == "bearer" else ""
 
 
+class _Server(ThreadingHTTPServer):
+    # Meta takes many connections at once: socketserver's default backlog of 5 refused a
+    # worker's side-by-side sends (connection reset) before any reached a handler.
+    request_queue_size = 256
+
+
 class FakeGraphAPI:
     def __init__(self, host="127.0.0.1", port=0, status_delay=0.3, review_delay=None):
         """`review_delay`: seconds after which Meta's review approves a created or edited
@@ -135,7 +141,7 @@ class FakeGraphAPI:
 
     def start(self):
         FakeGraphAPI.running.add(self)
-        self._server = ThreadingHTTPServer((self.host, self.port), _Handler)
+        self._server = _Server((self.host, self.port), _Handler)
         self._server.daemon_threads = True
         self._server.fake = self
         self._stopped.clear()

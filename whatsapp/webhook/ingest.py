@@ -20,6 +20,7 @@ from pywa import utils as pywa_utils
 
 from inbox.lengths import fit
 from whatsapp.conversations import actions as conversations
+from whatsapp.jobs import batches
 from whatsapp.models import WebhookEvent
 from whatsapp.sending import delivery, notices
 from whatsapp.webhook import account_updates, ingest, updates
@@ -178,70 +179,127 @@ def _contacts_naming(contacts, item):
 
 
 def process_event_id(event_id):
-    event = WebhookEvent.objects.select_related("tenant").get(pk=event_id)
-    process_event(event)
+    process_event_ids([event_id])
 
 
 def process_event(event):
-    """Process every item of a stored event. Items stand alone: one that fails is reported
-    on the event and the others are stored; replaying the event is always safe. A body that
-    is no JSON object (a failed event replayed) fails again with the reason."""
-    try:
-        payload = read_payload(event.body)
-    except ValueError as error:
-        _finish(event, [f"Malformed JSON: {error}"], [])
-        return
-    parser = updates.Parser.for_this_thread()
-    problems, notes = [], []
-    for kind, envelope in split_items(payload):
+    process_events([event])
+
+
+def process_event_ids(event_ids):
+    """The batch task's work: process the stored events these ids name (a batch of jobs)."""
+    process_events(list(WebhookEvent.objects.select_related("tenant").filter(pk__in=event_ids).order_by("pk")))
+
+
+def process_events(events):
+    """Process every item of stored events, one event or a batch. Items stand alone: one
+    that fails is reported on its event and the others are stored; processing an event again
+    is always safe. A body that is no JSON object (a failed event replayed) fails again with
+    the reason. Customers' messages and other fields are stored item by item as they are
+    read; the batch's statuses are applied together after them (delivery.apply_status_batch:
+    a few statements for the whole batch, one live event per conversation), and every event
+    is marked done in one statement."""
+    batch = Batch(updates.Parser.for_this_thread())
+    for event in events:
+        batch.read(event)
+    batch.apply_statuses()
+    batch.finish()
+
+
+class Batch:
+    """The events of one processing batch, what each came to, and their statuses to apply."""
+
+    def __init__(self, parser):
+        self.parser = parser
+        self.events = []
+        self.outcomes = {}  # event id: (problems, notes)
+        self.statuses = []  # (event, ReportedStatus)
+        self.numbers = {}  # (tenant id, phone number id): PhoneNumber or None
+
+    def read(self, event):
+        problems, notes = self.outcomes[event.pk] = ([], [])
+        self.events.append(event)
         try:
-            note = process_item(event.tenant, kind, envelope, parser)
-        except Exception as error:
-            logger.exception("Webhook event %s: a %s item failed", event.pk, kind)
-            problems.append(f"{kind}: {type(error).__name__}: {error}")
-        else:
-            if note:
-                notes.append(note)
-    _finish(event, problems, notes)
+            payload = read_payload(event.body)
+        except ValueError as error:
+            problems.append(f"Malformed JSON: {error}")
+            return
+        for kind, envelope in split_items(payload):
+            try:
+                if kind == "statuses":
+                    self.statuses.append((event, self.read_status(event.tenant, envelope)))
+                    continue
+                note = process_item(event.tenant, kind, envelope, self.parser, self.phone_number)
+            except Exception as error:
+                logger.exception("Webhook event %s: a %s item failed", event.pk, kind)
+                problems.append(f"{kind}: {type(error).__name__}: {error}")
+            else:
+                if note:
+                    notes.append(note)
+
+    def read_status(self, tenant, envelope):
+        envelope = without_nul(envelope)
+        value = envelope["entry"][0]["changes"][0]["value"]
+        self.phone_number(tenant, value)
+        return updates.reported_status(self.parser.parse("statuses", envelope), value["statuses"][0])
+
+    def phone_number(self, tenant, value):
+        """The tenant's number a change is for (each looked up once a batch)."""
+        phone_number_id = (value.get("metadata") or {}).get("phone_number_id", "")
+        key = (tenant.pk, phone_number_id)
+        if key not in self.numbers:
+            self.numbers[key] = conversations.phone_number_for(tenant, phone_number_id)
+        if self.numbers[key] is None:
+            raise ValueError(f"Phone number id {phone_number_id!r} is not one of this tenant's numbers.")
+        return self.numbers[key]
+
+    def apply_statuses(self):
+        if not self.statuses:
+            return
+        try:
+            delivery.apply_status_batch([(event.tenant, reported) for event, reported in self.statuses])
+        except Exception:
+            # Nothing of the batch's statement stayed (its transaction rolled back): apply them
+            # one by one, so one bad status is reported on its own event.
+            logger.exception("Applying a batch of %d statuses failed; applying them one by one", len(self.statuses))
+            for event, reported in self.statuses:
+                try:
+                    delivery.record_status(event.tenant, reported)
+                except Exception as error:
+                    logger.exception("Webhook event %s: a status failed", event.pk)
+                    self.outcomes[event.pk][0].append(f"statuses: {type(error).__name__}: {error}")
+
+    def finish(self):
+        """Mark every event done: one statement per outcome (usually one: processed, no note)."""
+        outcomes = {}
+        for event in self.events:
+            problems, notes = self.outcomes[event.pk]
+            state = WebhookEvent.State.FAILED if problems else WebhookEvent.State.PROCESSED
+            outcomes.setdefault((state, "\n".join(problems + notes)), []).append(event.pk)
+        now = timezone.now()
+        for (state, error), event_ids in outcomes.items():
+            WebhookEvent.objects.filter(pk__in=event_ids).update(state=state, error=error, processed_at=now)
 
 
-def _finish(event, problems, notes):
-    event.state = WebhookEvent.State.FAILED if problems else WebhookEvent.State.PROCESSED
-    event.error = "\n".join(problems + notes)
-    event.processed_at = timezone.now()
-    event.save(update_fields=["state", "error", "processed_at"])
-
-
-def process_item(tenant, kind, envelope, parser):
-    """Store one item, read from PyWA's typed update of it. Returns a note for the log when
-    something is worth knowing."""
+def process_item(tenant, kind, envelope, parser, phone_number):
+    """Store one item other than a status (Batch applies those), read from PyWA's typed update
+    of it; `phone_number(tenant, value)` finds the number a change is for. Returns a note for
+    the log when something is worth knowing."""
     envelope = without_nul(envelope)
     entry = envelope["entry"][0]
     value = entry["changes"][0]["value"]
     if kind == "messages":
-        phone_number = _phone_number(tenant, value)
+        number = phone_number(tenant, value)
         inbound = updates.inbound_message(parser.parse(kind, envelope), value["messages"][0])
-        message = conversations.receive_message(tenant, phone_number, inbound)
+        message = conversations.receive_message(tenant, number, inbound)
         if message is not None:
             notices.opt_out_by_keyword(message)
-    elif kind == "statuses":
-        _phone_number(tenant, value)
-        reported = updates.reported_status(parser.parse(kind, envelope), value["statuses"][0])
-        delivery.record_status(tenant, reported)
     elif kind == "errors":
         return f"Meta reported errors: {json.dumps(value['errors'])[:500]}"
     else:
         typed = parser.parse(kind, envelope) if account_updates.reads_typed(kind, value) else None
         return account_updates.apply(tenant, kind, value, typed)
     return None
-
-
-def _phone_number(tenant, value):
-    phone_number_id = (value.get("metadata") or {}).get("phone_number_id", "")
-    phone_number = conversations.phone_number_for(tenant, phone_number_id)
-    if phone_number is None:
-        raise ValueError(f"Phone number id {phone_number_id!r} is not one of this tenant's numbers.")
-    return phone_number
 
 
 def without_nul(data):
@@ -255,6 +313,21 @@ def without_nul(data):
     return data
 
 
+# How many stored events a worker processes together. A batch of statuses costs a few
+# statements whatever its size, and customers' messages (claimed first) are stored one by
+# one, so a message that arrives while a batch runs waits for about one batch.
+BATCH_SIZE = 100
+# The group a processing job's event takes turns by: its workspace.
+TENANT_OF_EVENT_SQL = "SELECT tenant_id FROM whatsapp_webhookevent WHERE id = (args_kwargs->'args'->>0)::bigint"
+
+
 @task(queue_name="webhooks")
 def process_webhook_event(event_id):
     ingest.process_event_id(event_id)
+
+
+def _process_webhook_events(arguments):
+    ingest.process_event_ids([event_id for event_id, *_rest in arguments])
+
+
+batches.run_in_batches(process_webhook_event, _process_webhook_events, BATCH_SIZE, TENANT_OF_EVENT_SQL)

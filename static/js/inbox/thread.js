@@ -26,6 +26,20 @@ function replaceItem(existing, element) {
   return true;
 }
 
+// Ticks that moved, several messages of the open conversation at once (a batch of Meta's
+// statuses): only forward, and a failed message waits for "Send again".
+export function moveTicks(moved) {
+  for (const { message_id: id, status, ticks_html: ticksHtml } of moved) {
+    const existing = document.getElementById(`message-${id}`);
+    const before = existing && existing.dataset.status;
+    if (!existing || before === "failed" || STATUS_RANK[status] <= STATUS_RANK[before]) continue;
+    const ticks = existing.querySelector(".ticks");
+    if (ticks) ticks.replaceWith(fragment(ticksHtml));
+    existing.dataset.status = status;
+    changes.mark(existing.id);
+  }
+}
+
 // Messages and notes sit in time order (Meta's time for messages), not arrival order.
 export function placeInThread(html) {
   if (!thread) return;
