@@ -15,8 +15,9 @@ from ninja.parser import Parser
 from whatsapp.cloud.api import CloudAPIError
 from whatsapp.contacts.actions import ContactConflict
 from whatsapp.errors import ActionError
+from whatsapp.templates_admin.drafts import DraftError
 
-from . import contacts, conversations, messages, problems, resources
+from . import contacts, conversations, messages, numbers, problems, resources, templates
 from .auth import ApiKeyAuth
 from .problems import Problem
 
@@ -63,7 +64,14 @@ api = NinjaAPI(
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
-for router in (messages.router, conversations.router, contacts.router, resources.router):
+for router in (
+    messages.router,
+    conversations.router,
+    contacts.router,
+    templates.router,
+    numbers.router,
+    resources.router,
+):
     api.add_router("", router)
 
 
@@ -143,8 +151,18 @@ def _conflict(error):
     return Problem("conflict", str(error))
 
 
+@_handler(DraftError)
+def _draft_refused(error):
+    fields = [{"loc": ["body", name], "msg": message, "type": "template"} for name, message in error.errors.items()]
+    return Problem("validation-error", str(error), errors=fields)
+
+
 @_handler(ActionError)
 def _refused(error):
+    cause = error.__cause__
+    if isinstance(cause, CloudAPIError):  # an action that asked Meta, which said no
+        kind = "meta-unavailable" if cause.is_outage else "meta-error"
+        return Problem(kind, str(error), meta_code=cause.code, meta_message=cause.message)
     return Problem("action-refused", str(error))
 
 

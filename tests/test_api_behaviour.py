@@ -294,11 +294,12 @@ HOSTILE_BODIES = [
     '{"text": {"body": "\U0001f600"}, "to": "+1 (555) 123-4567"}'.encode(),
     b"\xff\xfe\x00garbage",
 ]
-HOSTILE_IDS = ["0", "1", "-1", "abc", str(2**63), "9" * 30, "%00", "..%2f"]
+# PNID: a real business number's id, where a path names one (/numbers/{phone_number_id}).
+HOSTILE_IDS = ["0", "1", "-1", "abc", str(2**63), "9" * 30, "%00", "..%2f", PNID]
 
 
 def test_no_operation_of_the_openapi_document_answers_5xx_to_hostile_input(acme, conversation, client, fake_graph):
-    fake_graph.register_number(PNID, "", ACME["app_secret"], access_token=ACME["access_token"])
+    fake_graph.register_number(PNID, "", ACME["app_secret"], waba_id=ACME["waba_id"], access_token=ACME["access_token"])
     api = ApiClient(make_key(acme, rate_limit_per_second=100_000)[1])
     document = client.get("/api/v1/openapi.json").json()
     tried = 0
