@@ -153,6 +153,10 @@ class ContactOut(Schema):
     attributes: dict[str, str]
     blocked: bool
     marketing_opted_out: bool
+    marketing_opted_out_at: datetime | None = None
+    marketing_opt_out_source: str = Field("", description="How they stopped marketing messages.")
+    marketing_opted_in_at: datetime | None = None
+    marketing_opt_in_source: str = Field("", description="Where they agreed to marketing messages.")
     created_at: datetime
     updated_at: datetime
 
@@ -174,6 +178,14 @@ class ContactUpdate(Schema):
     notes: str | None = Field(None, max_length=10_000)
     attributes: dict[str, str] | None = None
     blocked: bool | None = None
+
+
+class ConsentChange(Schema):
+    """Record the customer's marketing consent: `opt_in` with where they agreed (`source`:
+    "signed up on the website", "in the shop"…), or `opt_out` (`source` optional)."""
+
+    marketing: Literal["opt_in", "opt_out"]
+    source: str = Field("", max_length=200)
 
 
 class LabelOut(Schema):

@@ -229,7 +229,7 @@ def test_another_workspaces_key_gets_404_on_every_operation_with_real_ids(acme, 
             path = path.replace("{" + name + "}", str(value))
         assert "{" not in path, f"{path}: add its id to this walk"
         for method in operations:
-            body = '{"status": "resolved", "name": "x"}' if method in ("post", "patch") else ""
+            body = '{"status": "resolved", "name": "x", "marketing": "opt_out"}' if method in ("post", "patch") else ""
             response = api.request(method.upper(), path, body)
             is_problem(response, 404, "not-found")
             walked += 1
