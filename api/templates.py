@@ -4,15 +4,18 @@ template actions the inbox's template pages use."""
 
 from types import SimpleNamespace
 
-from ninja import Router, Schema, Status
+import pydantic
+from ninja import File, Form, Router, Schema, Status
+from ninja.errors import ValidationError
+from ninja.files import UploadedFile
 
 from whatsapp.models import MessageTemplate
 from whatsapp.team import actions as team_actions
 from whatsapp.templates_admin import actions as template_actions
-from whatsapp.templates_admin.drafts import Draft
+from whatsapp.templates_admin.drafts import MEDIA_HEADERS, Draft
 
 from . import auth
-from .common import PathId, answer
+from .common import PathId, answer, strict_json
 from .idempotency import idempotent
 from .messages import ERRORS
 from .models import Scope
@@ -51,13 +54,35 @@ def create_template(request, body: TemplateCreate):
     example for every variable). Meta has it once this answers: its `meta_id` and `status`
     (`PENDING` while Meta reviews it; follow it with `GET /templates/{id}`)."""
     auth.require(request, Scope.MANAGE)
-    described = SimpleNamespace(
-        name=body.name,
-        language=body.language,
-        category=body.category,
-        components=[component.model_dump(exclude_none=True) for component in body.components],
-    )
-    template = template_actions.submit_template(auth.actor(request), Draft.from_template(described), request=request)
+    draft = Draft.from_template(_described(body))
+    template = template_actions.submit_template(auth.actor(request), draft, request=request)
+    return answer(TemplateOut, template_out(template), status=201)
+
+
+@router.post(
+    "/templates/with-example",
+    response={201: TemplateOut, **ERRORS},
+    summary="Create a template with a media header and its example file",
+    operation_id="create_template_with_example",
+)
+@idempotent
+def create_template_with_example(request, template: Form[str], header_file: File[UploadedFile]):
+    """multipart/form-data: `template`, the JSON body `POST /templates` takes, whose HEADER
+    has the format IMAGE, VIDEO or DOCUMENT and no example; `header_file`, the example Meta
+    reviews (an image, a video, or a PDF), checked as WhatsApp checks files and uploaded to
+    Meta. Needs the Meta app id on the workspace's WhatsApp connection."""
+    auth.require(request, Scope.MANAGE)
+    try:
+        body = TemplateCreate.model_validate(strict_json(template))
+    except (ValueError, RecursionError) as error:
+        if not isinstance(error, pydantic.ValidationError):
+            raise Problem("invalid-json", "template: not valid JSON.")
+        raise ValidationError([{**item, "loc": ("form", "template", *item["loc"])} for item in error.errors()])
+    draft = Draft.from_template(_described(body))
+    if draft.header_format not in MEDIA_HEADERS:
+        raise Problem("validation-error", "template: its HEADER needs the format IMAGE, VIDEO or DOCUMENT.")
+    draft.header_handle, draft.header_file = "", header_file
+    template = template_actions.submit_template(auth.actor(request), draft, request=request)
     return answer(TemplateOut, template_out(template), status=201)
 
 
@@ -90,6 +115,16 @@ def _template(request, template_id):
     if template is None:
         raise Problem("not-found", "No such template.")
     return template
+
+
+def _described(body):
+    """A template as Meta's creation body describes it, for the template editor's Draft."""
+    return SimpleNamespace(
+        name=body.name,
+        language=body.language,
+        category=body.category,
+        components=[component.model_dump(exclude_none=True) for component in body.components],
+    )
 
 
 def template_out(template):

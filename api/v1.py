@@ -1,9 +1,7 @@
 """API v1: the NinjaAPI, its error handlers (every error a problem document) and its routers.
 Schema at /api/v1/openapi.json, interactive docs at /api/v1/docs (assets from our static files)."""
 
-import json
 import logging
-import math
 
 from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
@@ -19,6 +17,7 @@ from whatsapp.templates_admin.drafts import DraftError
 
 from . import contacts, conversations, messages, numbers, problems, resources, templates
 from .auth import ApiKeyAuth
+from .common import strict_json
 from .problems import Problem
 
 logger = logging.getLogger(__name__)
@@ -28,30 +27,10 @@ made by workspace admins). Errors are `application/problem+json` (RFC 9457). See
 
 
 class StrictJSON(Parser):
-    """JSON that every field can hold: no NaN or Infinity (JSON has none; PostgreSQL's jsonb
-    refuses them), no NUL character and no lone surrogate (PostgreSQL text refuses both)."""
+    """JSON that every field can hold (common.strict_json)."""
 
     def parse_body(self, request):
-        data = json.loads(request.body, parse_constant=_refuse_constant, parse_float=_finite)
-        text = json.dumps(data, ensure_ascii=False)
-        if "\\u0000" in text:
-            raise Problem("invalid-json", "The body holds a NUL character (\\u0000), which no field accepts.")
-        try:
-            text.encode()
-        except UnicodeEncodeError:
-            raise Problem("invalid-json", "The body holds a lone UTF-16 surrogate, which is not text.")
-        return data
-
-
-def _refuse_constant(name):
-    raise Problem("invalid-json", f"{name} is not a JSON number.")
-
-
-def _finite(value):
-    number = float(value)
-    if not math.isfinite(number):
-        raise Problem("invalid-json", f"{value[:30]} is too large a number.")
-    return number
+        return strict_json(request.body)
 
 
 api = NinjaAPI(

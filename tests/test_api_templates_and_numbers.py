@@ -2,12 +2,16 @@
 template and number actions the inbox's pages use, to the fake Graph API as Meta; Meta's
 refusals carry its code, writes need the manage scope, and the audit log names the key."""
 
+import json
+
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tenants.models import AuditEvent
 from tests.support.api import ApiClient, is_problem, make_key
+from tests.support.media_files import png
 from tests.support.tenants import ACME
-from whatsapp.models import MessageTemplate, PhoneNumber
+from whatsapp.models import Connection, MessageTemplate, PhoneNumber
 from whatsapp.simulator import payloads
 
 PNID = ACME["phone_number_id"]
@@ -83,6 +87,44 @@ def test_lowercase_types_and_named_variables_are_taken_as_meta_takes_them(api, g
     template = created(api, name="greeting", category="marketing", components=[body])
     at_meta = graph.template(template["meta_id"])
     assert at_meta["category"] == "MARKETING" and at_meta["components"][0]["text"] == "Hi {{first_name}}"
+
+
+def with_example(api, file, template=None):
+    image_header = {"type": "HEADER", "format": "IMAGE"}
+    body = template or ORDER_UPDATE | {"components": [image_header, *ORDER_UPDATE["components"][1:]]}
+    return api.upload("/api/v1/templates/with-example", {"template": json.dumps(body), "header_file": file})
+
+
+def test_a_media_header_goes_with_its_example_file_uploaded_to_meta(api, graph, acme):
+    Connection.objects.filter(tenant=acme).update(app_id="123456789")
+    response = with_example(api, SimpleUploadedFile("shoe.png", png(), content_type="image/png"))
+    assert response.status_code == 201, response.content
+    [session] = graph.upload_sessions.values()
+    assert (session["app_id"], session["file_type"], session["data"]) == ("123456789", "image/png", png())
+    header = graph.template(response.json()["meta_id"])["components"][0]
+    assert header == {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": [session["handle"]]}}
+
+
+@pytest.mark.parametrize(
+    "template, content, status, said",
+    [
+        (None, b"just text", 422, "is not an image"),
+        ("not json", png(), 400, "not valid JSON"),
+        ('{"name": "x\\u0000"}', png(), 400, "NUL"),
+        ({"name": "x", "language": "en_US"}, png(), 422, "category"),
+        (ORDER_UPDATE, png(), 422, "IMAGE, VIDEO or DOCUMENT"),
+    ],
+)
+def test_a_media_header_example_that_does_not_fit_is_refused(api, graph, acme, template, content, status, said):
+    Connection.objects.filter(tenant=acme).update(app_id="123456789")
+    is_png = content == png()
+    file = SimpleUploadedFile(*(("shoe.png", content, "image/png") if is_png else ("notes.txt", content, "text/plain")))
+    if isinstance(template, str):
+        response = api.upload("/api/v1/templates/with-example", {"template": template, "header_file": file})
+    else:
+        response = with_example(api, file, template)
+    assert said in json.dumps(is_problem(response, status))
+    assert graph.templates.get(WABA, []) == [] and not MessageTemplate.objects.exists()
 
 
 def test_a_template_reads_back_with_its_review_status_and_rejection_reason(api, graph, webhook, run_tasks):
