@@ -215,6 +215,7 @@ def test_another_workspaces_key_gets_404_on_every_operation_with_real_ids(acme, 
     def acmes_data():
         return (
             Contact.objects.filter(tenant=acme).count(),
+            Contact.objects.filter(tenant=acme, marketing_opted_out=True).count(),
             Conversation.objects.get(pk=world.conversation.pk).status,
             list(MessageTemplate.objects.filter(tenant=acme).values_list("pk", flat=True)),
             list(PhoneNumber.objects.filter(tenant=acme).values_list("phone_number_id", flat=True)),
