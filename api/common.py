@@ -1,6 +1,8 @@
 """Helpers the resource modules share: answering JSON, cursors, reading a row of the caller's
 workspace."""
 
+import json
+import math
 from typing import Annotated
 
 from django.http import JsonResponse
@@ -33,3 +35,28 @@ def cursor(value):
 
 def page(rows, next_key):
     return {"data": rows, "next_cursor": str(next_key) if next_key else None}
+
+
+def strict_json(raw):
+    """JSON that every field can hold: no NaN or Infinity (JSON has none; PostgreSQL's jsonb
+    refuses them), no NUL character and no lone surrogate (PostgreSQL text refuses both)."""
+    data = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite)
+    text = json.dumps(data, ensure_ascii=False)
+    if "\\u0000" in text:
+        raise Problem("invalid-json", "The body holds a NUL character (\\u0000), which no field accepts.")
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise Problem("invalid-json", "The body holds a lone UTF-16 surrogate, which is not text.")
+    return data
+
+
+def _refuse_constant(name):
+    raise Problem("invalid-json", f"{name} is not a JSON number.")
+
+
+def _finite(value):
+    number = float(value)
+    if not math.isfinite(number):
+        raise Problem("invalid-json", f"{value[:30]} is too large a number.")
+    return number

@@ -7,7 +7,7 @@ from ninja.files import UploadedFile
 
 from whatsapp.access import access_contact
 from whatsapp.contacts import actions as contact_actions
-from whatsapp.contacts import csv_io, privacy
+from whatsapp.contacts import consent, csv_io, privacy
 from whatsapp.contacts.views import contact_page
 from whatsapp.models import Contact
 from whatsapp.search import queries as search
@@ -19,7 +19,7 @@ from .idempotency import idempotent
 from .messages import ERRORS
 from .models import ContactImport, Scope
 from .problems import Problem
-from .schemas import ContactCreate, ContactOut, ContactPage, ContactUpdate, ImportOut
+from .schemas import ConsentChange, ContactCreate, ContactOut, ContactPage, ContactUpdate, ImportOut
 
 router = Router(tags=["contacts"])
 
@@ -132,6 +132,28 @@ def delete_contact(request, contact_id: PathId):
     actor = auth.actor(request)
     privacy.delete_contact(access_contact(actor, contact_id), actor=actor)
     return Status(204, None)
+
+
+@router.post(
+    "/contacts/{int:contact_id}/consent",
+    response={200: ContactOut, **ERRORS},
+    summary="Record marketing consent",
+    operation_id="record_consent",
+)
+@idempotent
+def record_consent(request, contact_id: PathId, body: ConsentChange):
+    """`opt_in` records that the customer agreed to marketing messages and where (`source`,
+    required); it clears an earlier opt-out. `opt_out` records that they stopped them (marketing
+    templates are then refused for them). The contact's `marketing_*` fields say what is kept."""
+    auth.require(request, Scope.MANAGE)
+    actor = auth.actor(request)
+    contact = access_contact(actor, contact_id)
+    if body.marketing == "opt_in":
+        contact = consent.record_opt_in(actor, contact, body.source, request=request)
+    else:
+        source = " ".join(body.source.split()) or f"recorded by {actor.audit_name}"
+        consent.record_opt_out(contact, source, membership=actor, request=request)
+    return answer(ContactOut, contact_out(contact))
 
 
 @router.get(

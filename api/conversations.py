@@ -133,6 +133,7 @@ def contact_out(contact):
         field: getattr(contact, field)
         for field in (
             "id", "wa_id", "user_id", "name", "profile_name", "notes", "attributes", "blocked",
-            "marketing_opted_out", "created_at", "updated_at",
+            "marketing_opted_out", "marketing_opted_out_at", "marketing_opt_out_source", "marketing_opted_in_at",
+            "marketing_opt_in_source", "created_at", "updated_at",
         )
     }  # fmt: skip

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
-from pydantic import ConfigDict, model_validator
+from pydantic import ConfigDict, field_validator, model_validator
 
 MessageType = Literal[
     "text", "image", "video", "audio", "document", "sticker", "template", "interactive", "location", "contacts",
@@ -153,6 +153,10 @@ class ContactOut(Schema):
     attributes: dict[str, str]
     blocked: bool
     marketing_opted_out: bool
+    marketing_opted_out_at: datetime | None = None
+    marketing_opt_out_source: str = Field("", description="How they stopped marketing messages.")
+    marketing_opted_in_at: datetime | None = None
+    marketing_opt_in_source: str = Field("", description="Where they agreed to marketing messages.")
     created_at: datetime
     updated_at: datetime
 
@@ -174,6 +178,14 @@ class ContactUpdate(Schema):
     notes: str | None = Field(None, max_length=10_000)
     attributes: dict[str, str] | None = None
     blocked: bool | None = None
+
+
+class ConsentChange(Schema):
+    """Record the customer's marketing consent: `opt_in` with where they agreed (`source`:
+    "signed up on the website", "in the shop"…), or `opt_out` (`source` optional)."""
+
+    marketing: Literal["opt_in", "opt_out"]
+    source: str = Field("", max_length=200)
 
 
 class LabelOut(Schema):
@@ -220,6 +232,7 @@ class TemplateOut(Schema):
     category: str
     quality_score: str
     components: list[Any]
+    reason: str = Field(description="Why Meta rejected or paused it (its reason code and words); empty otherwise.")
 
 
 class NumberOut(Schema):
@@ -228,6 +241,118 @@ class NumberOut(Schema):
     verified_name: str
     quality_rating: str
     messaging_limit: str
+
+
+def _upper(value):
+    return value.upper() if isinstance(value, str) else value
+
+
+class NamedExample(Schema):
+    param_name: str = Field(max_length=100)
+    example: str = Field(max_length=1024)
+
+
+class TemplateExample(Schema):
+    """Meta's examples for review: `body_text` ([[one per variable]]), `header_text`, the
+    `*_named_params` of named variables, or a media header's `header_handle`."""
+
+    header_text: list[Annotated[str, Field(max_length=1024)]] | None = Field(None, max_length=1)
+    body_text: list[list[Annotated[str, Field(max_length=1024)]]] | None = Field(None, max_length=1)
+    header_text_named_params: list[NamedExample] | None = Field(None, max_length=1)
+    body_text_named_params: list[NamedExample] | None = Field(None, max_length=100)
+    header_handle: list[Annotated[str, Field(max_length=2048)]] | None = Field(None, max_length=1)
+
+
+class TemplateButton(Schema):
+    type: Literal["QUICK_REPLY", "URL", "PHONE_NUMBER"]
+    text: str = Field(max_length=200)
+    url: str | None = Field(None, max_length=2000)
+    phone_number: str | None = Field(None, max_length=32)
+    example: list[Annotated[str, Field(max_length=2000)]] | None = Field(None, max_length=1)
+
+    upper_type = field_validator("type", mode="before")(_upper)
+
+
+class TemplateComponent(Schema):
+    type: Literal["HEADER", "BODY", "FOOTER", "BUTTONS"]
+    format: Literal["TEXT", "IMAGE", "VIDEO", "DOCUMENT", "LOCATION"] | None = None
+    text: str | None = Field(None, max_length=2000)
+    example: TemplateExample | None = None
+    buttons: list[TemplateButton] | None = Field(None, max_length=12)
+
+    upper_type = field_validator("type", "format", mode="before")(_upper)
+
+
+class TemplateCreate(Schema):
+    """Meta's template creation body. The inbox creates what its template editor does: a
+    header (text with at most one variable, an image, video or document by its example's
+    `header_handle`, or a location), a body with an example per variable, a footer, and
+    buttons (quick replies, one URL, one phone number). An AUTHENTICATION template is Meta's
+    one-time-code text with a copy-code button; its components are not needed."""
+
+    name: str = Field(min_length=1, max_length=512, description="Lowercase letters, digits and _.")
+    language: str = Field(min_length=2, max_length=16, description="Meta's code, such as en_US.")
+    category: Literal["MARKETING", "UTILITY", "AUTHENTICATION"]
+    parameter_format: Literal["POSITIONAL", "NAMED"] | None = None
+    components: list[TemplateComponent] = Field(default_factory=list, max_length=4)
+
+    upper_category = field_validator("category", "parameter_format", mode="before")(_upper)
+
+    @model_validator(mode="after")
+    def one_of_each(self):
+        kinds = [component.type for component in self.components]
+        for kind in set(kinds):
+            if kinds.count(kind) > 1:
+                raise ValueError(f"at most one {kind} component")
+        buttons = [button.type for component in self.components for button in component.buttons or []]
+        for kind in ("URL", "PHONE_NUMBER"):
+            if buttons.count(kind) > 1:
+                raise ValueError(f"at most one {kind} button")
+        return self
+
+
+class AccountNumberOut(Schema):
+    phone_number_id: str
+    display_phone_number: str
+    verified_name: str
+    name_status: str
+    quality_rating: str
+    messaging_limit: str
+    status: str
+    platform_type: str
+    needs_registration: bool = Field(description="Adding it registers it for the Cloud API: give its `pin`.")
+    added: bool = Field(description="Whether the number is in this workspace.")
+
+
+class NumberAdd(Schema):
+    phone_number_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9]+$")
+    pin: str = Field("", max_length=6, description="The two-step verification PIN, for a number not registered yet.")
+
+
+class RemovalOut(Schema):
+    conversations: int = Field(description="Conversations removed with the number.")
+    messages: int = Field(description="Their messages, removed with them.")
+
+
+class ProfileOut(Schema):
+    about: str
+    address: str
+    description: str
+    email: str
+    websites: list[str]
+    vertical: str
+    profile_picture_url: str = ""
+
+
+class ProfileChange(Schema):
+    """The fields to change; the others stay as Meta has them. `""` clears a field."""
+
+    about: str | None = Field(None, max_length=1000)
+    address: str | None = Field(None, max_length=1000)
+    description: str | None = Field(None, max_length=2000)
+    email: str | None = Field(None, max_length=1000)
+    websites: list[Annotated[str, Field(max_length=1000)]] | None = Field(None, max_length=10)
+    vertical: str | None = Field(None, max_length=100)
 
 
 class MediaOut(Schema):

@@ -1,9 +1,7 @@
 """API v1: the NinjaAPI, its error handlers (every error a problem document) and its routers.
 Schema at /api/v1/openapi.json, interactive docs at /api/v1/docs (assets from our static files)."""
 
-import json
 import logging
-import math
 
 from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
@@ -15,9 +13,11 @@ from ninja.parser import Parser
 from whatsapp.cloud.api import CloudAPIError
 from whatsapp.contacts.actions import ContactConflict
 from whatsapp.errors import ActionError
+from whatsapp.templates_admin.drafts import DraftError
 
-from . import contacts, conversations, messages, problems, resources
+from . import contacts, conversations, messages, numbers, problems, resources, templates
 from .auth import ApiKeyAuth
+from .common import strict_json
 from .problems import Problem
 
 logger = logging.getLogger(__name__)
@@ -27,30 +27,10 @@ made by workspace admins). Errors are `application/problem+json` (RFC 9457). See
 
 
 class StrictJSON(Parser):
-    """JSON that every field can hold: no NaN or Infinity (JSON has none; PostgreSQL's jsonb
-    refuses them), no NUL character and no lone surrogate (PostgreSQL text refuses both)."""
+    """JSON that every field can hold (common.strict_json)."""
 
     def parse_body(self, request):
-        data = json.loads(request.body, parse_constant=_refuse_constant, parse_float=_finite)
-        text = json.dumps(data, ensure_ascii=False)
-        if "\\u0000" in text:
-            raise Problem("invalid-json", "The body holds a NUL character (\\u0000), which no field accepts.")
-        try:
-            text.encode()
-        except UnicodeEncodeError:
-            raise Problem("invalid-json", "The body holds a lone UTF-16 surrogate, which is not text.")
-        return data
-
-
-def _refuse_constant(name):
-    raise Problem("invalid-json", f"{name} is not a JSON number.")
-
-
-def _finite(value):
-    number = float(value)
-    if not math.isfinite(number):
-        raise Problem("invalid-json", f"{value[:30]} is too large a number.")
-    return number
+        return strict_json(request.body)
 
 
 api = NinjaAPI(
@@ -63,7 +43,14 @@ api = NinjaAPI(
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
-for router in (messages.router, conversations.router, contacts.router, resources.router):
+for router in (
+    messages.router,
+    conversations.router,
+    contacts.router,
+    templates.router,
+    numbers.router,
+    resources.router,
+):
     api.add_router("", router)
 
 
@@ -143,8 +130,18 @@ def _conflict(error):
     return Problem("conflict", str(error))
 
 
+@_handler(DraftError)
+def _draft_refused(error):
+    fields = [{"loc": ["body", name], "msg": message, "type": "template"} for name, message in error.errors.items()]
+    return Problem("validation-error", str(error), errors=fields)
+
+
 @_handler(ActionError)
 def _refused(error):
+    cause = error.__cause__
+    if isinstance(cause, CloudAPIError):  # an action that asked Meta, which said no
+        kind = "meta-unavailable" if cause.is_outage else "meta-error"
+        return Problem(kind, str(error), meta_code=cause.code, meta_message=cause.message)
     return Problem("action-refused", str(error))
 
 

@@ -39,6 +39,12 @@ def record(tenant, action, *, actor=None, target="", details=None, request=None)
     )
 
 
+def acting(membership):
+    """Who to record for an action's caller: the member's user, or what acts for the
+    workspace without one (an API key, named by its `audit_name`)."""
+    return membership.user if membership.user is not None else membership
+
+
 def record_for_member(user, action, *, request=None, details=None, actor=None):
     """One entry in each workspace the person belongs to (a sign-in concerns them all)."""
     tenants = [m.tenant for m in Membership.objects.filter(user=user).select_related("tenant")]

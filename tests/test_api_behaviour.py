@@ -14,7 +14,7 @@ from api import limits
 from api.models import IdempotentRequest
 from tests.support.api import ApiClient, is_problem, make_key
 from tests.support.tenants import ACME
-from whatsapp.models import Conversation, Message
+from whatsapp.models import Conversation, Message, MessageTemplate
 from whatsapp.simulator import payloads
 
 PNID = ACME["phone_number_id"]
@@ -165,7 +165,7 @@ def test_concurrent_retries_with_one_idempotency_key_send_once(api_stack, acme):
     from whatsapp.conversations import starting
 
     conversation = starting.start_conversation(
-        None, tenant=acme, phone_number=acme.phone_numbers.get(), to="14155550100"
+        None, tenant=acme, phone_number=acme.phone_numbers.get(), to="+14155550100"
     )
     _, raw = make_key(acme)
     body = {
@@ -205,7 +205,7 @@ def test_concurrent_retries_on_their_own_database_connections_send_once(acme):
     from whatsapp.conversations import starting
 
     conversation = starting.start_conversation(
-        None, tenant=acme, phone_number=acme.phone_numbers.get(), to="14155550101"
+        None, tenant=acme, phone_number=acme.phone_numbers.get(), to="+14155550101"
     )
     _, raw = make_key(acme)
     body = {
@@ -293,18 +293,25 @@ HOSTILE_BODIES = [
     b'{"name": "' + "é".encode() * 500 + b'", "notes": null, "blocked": "maybe"}',
     '{"text": {"body": "\U0001f600"}, "to": "+1 (555) 123-4567"}'.encode(),
     b"\xff\xfe\x00garbage",
+    b'{"name": "x", "language": "xx", "category": "utility", "components": [{"type": "body", "text": "{{1}} {{a}}",'
+    b' "example": {"body_text": [[]], "header_handle": [""]}}, {"type": "header", "format": "image"}]}',
+    b'{"phone_number_id": "0", "pin": "abcdef"}',
+    b'{"about": "", "websites": ["javascript:alert(1)", "", "https://x"], "vertical": "<x>", "email": "@"}',
+    b'{"marketing": "opt_in", "source": "   "}',
 ]
-HOSTILE_IDS = ["0", "1", "-1", "abc", str(2**63), "9" * 30, "%00", "..%2f"]
+# PNID: a real business number's id, where a path names one (/numbers/{phone_number_id}).
+HOSTILE_IDS = ["0", "1", "-1", "abc", str(2**63), "9" * 30, "%00", "..%2f", PNID]
 
 
 def test_no_operation_of_the_openapi_document_answers_5xx_to_hostile_input(acme, conversation, client, fake_graph):
-    fake_graph.register_number(PNID, "", ACME["app_secret"], access_token=ACME["access_token"])
+    fake_graph.register_number(PNID, "", ACME["app_secret"], waba_id=ACME["waba_id"], access_token=ACME["access_token"])
     api = ApiClient(make_key(acme, rate_limit_per_second=100_000)[1])
+    template = MessageTemplate.objects.create(tenant=acme, meta_id="1", name="kept", language="en_US")
     document = client.get("/api/v1/openapi.json").json()
     tried = 0
     for path, operations in document["paths"].items():
         for method in operations:
-            for ident in HOSTILE_IDS if "{" in path else ["-"]:
+            for ident in [*HOSTILE_IDS, str(template.pk)] if "{" in path else ["-"]:
                 url = "/api/v1" + path.removeprefix("/api/v1")
                 for name in [part[1:-1] for part in url.split("/") if part.startswith("{")]:
                     url = url.replace("{" + name + "}", ident)

@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from api.models import ContactImport
+from tenants.models import AuditEvent
 from tests.support.api import ApiClient, is_problem, make_key
 from tests.support.media_files import png
 from tests.support.tenants import ACME
@@ -59,6 +60,7 @@ def test_a_text_to_an_open_conversation_is_queued_then_sent_once(api, conversati
 
 
 def test_a_template_to_a_new_number_starts_a_conversation(api, acme, graph, run_tasks):
+    graph.add_template(ACME["waba_id"], "hello_world", "Hello {{1}}")  # Meta checks the send against it
     template = {**HELLO, "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ada"}]}]}
     response = api.post("/api/v1/messages", {"to": "+1 (415) 765-4321", "type": "template", "template": template})
     assert response.status_code == 201, response.content
@@ -302,6 +304,43 @@ def test_contacts_are_created_read_updated_searched_and_deleted_with_their_data(
     ada = conversation.contact
     assert api.delete(f"/api/v1/contacts/{ada.pk}").status_code == 204
     assert not Contact.objects.filter(pk=ada.pk).exists() and not Message.objects.exists()
+
+
+def test_marketing_consent_is_recorded_as_an_opt_out_and_an_opt_in_with_its_source(api, conversation):
+    path = f"/api/v1/contacts/{conversation.contact_id}/consent"
+    stopped = api.post(path, {"marketing": "opt_out"})
+    assert stopped.status_code == 200, stopped.content
+    stopped = stopped.json()
+    assert stopped["marketing_opted_out"] and stopped["marketing_opted_out_at"]
+    assert stopped["marketing_opt_out_source"] == "recorded by API key Integration"
+    agreed = api.post(path, {"marketing": "opt_in", "source": "signed up on the website"}).json()
+    assert not agreed["marketing_opted_out"] and agreed["marketing_opted_in_at"]
+    assert agreed["marketing_opt_in_source"] == "signed up on the website"
+    entries = AuditEvent.objects.filter(action__in=["contact.opted_out", "contact.opted_in"])
+    assert [entry.details["by"] for entry in entries] == ["API key Integration"] * 2
+
+
+def test_an_opt_in_needs_where_the_customer_agreed(api, conversation):
+    path = f"/api/v1/contacts/{conversation.contact_id}/consent"
+    assert "Say where" in is_problem(api.post(path, {"marketing": "opt_in"}), 422, "action-refused")["detail"]
+    is_problem(api.post(path, {"marketing": "maybe"}), 422, "validation-error")
+
+
+def test_a_marketing_template_is_refused_to_a_contact_opted_out_through_the_api(api, acme, conversation, graph):
+    MessageTemplate.objects.create(
+        tenant=acme, meta_id="9", name="spring_sale", language="en_US", status="APPROVED", category="MARKETING",
+        components=[{"type": "BODY", "text": "Spring sale!"}],
+    )  # fmt: skip
+    api.post(f"/api/v1/contacts/{conversation.contact_id}/consent", {"marketing": "opt_out", "source": "by phone"})
+    template = {"name": "spring_sale", "language": {"code": "en_US"}}
+    sent = api.post("/api/v1/messages", {"conversation_id": conversation.pk, "type": "template", "template": template})
+    assert "opted out of marketing messages" in is_problem(sent, 422, "action-refused")["detail"]
+
+
+def test_recording_consent_needs_the_manage_scope(acme, conversation):
+    api = ApiClient(make_key(acme, scopes=("read", "send"))[1])
+    path = f"/api/v1/contacts/{conversation.contact_id}/consent"
+    is_problem(api.post(path, {"marketing": "opt_out"}), 403, "insufficient-scope")
 
 
 def test_a_contacts_data_exports_as_a_zip(api, conversation):

@@ -79,7 +79,7 @@ def _opt_in(contact, source, membership=None, request=None):
         audit.record(
             contact.tenant,
             audit.Action.CONTACT_OPTED_IN,
-            actor=membership.user if membership else None,
+            actor=audit.acting(membership) if membership else None,
             target=f"Contact {contact.pk}",
             details={"source": source},
             request=request,
@@ -107,7 +107,7 @@ def record_opt_out(contact, source, *, membership=None, request=None):
             audit.record(
                 contact.tenant,
                 audit.Action.CONTACT_OPTED_OUT,
-                actor=membership.user if membership else None,
+                actor=audit.acting(membership) if membership else None,
                 target=f"Contact {contact.pk}",
                 details={"source": str(source)[:SOURCE_MAX]},
                 request=request,

@@ -120,7 +120,7 @@ def add_number(membership, phone_number_id, pin="", *, request=None):
         audit.record(
             tenant,
             audit.Action.NUMBER_ADDED,
-            actor=membership.user,
+            actor=audit.acting(membership),
             target=f"Number +{added.display_phone_number}",
             details={"phone_number_id": added.phone_number_id, "registered": number.needs_registration},
             request=request,
@@ -159,7 +159,7 @@ def remove_number(membership, number, *, request=None):
         audit.record(
             membership.tenant,
             audit.Action.NUMBER_REMOVED,
-            actor=membership.user,
+            actor=audit.acting(membership),
             target=f"Number +{number.display_phone_number}",
             details={"conversations": facts["conversations"], "messages": facts["messages"]},
             request=request,
@@ -181,7 +181,7 @@ def update_business_profile(membership, number, fields, photo=None, *, request=N
     audit.record(
         membership.tenant,
         audit.Action.PROFILE_CHANGED,
-        actor=membership.user,
+        actor=audit.acting(membership),
         target=f"Number +{number.display_phone_number}",
         details={"fields": sorted(name for name, value in checked.items() if value), "photo": upload is not None},
         request=request,
@@ -246,4 +246,4 @@ def _at_meta(call, *args):
     try:
         return call(*args)
     except cloud_api.CloudAPIError as error:
-        raise ActionError(f"Meta refused it: {error.for_agent}")
+        raise ActionError(f"Meta refused it: {error.for_agent}") from error

@@ -384,6 +384,8 @@ def send_as_given(membership, conversation, kind, payload, reply_to_wamid=""):
         raise ActionError(f"Messages of type {kind} cannot be sent.")
     if kind != "template":
         _require_open_window(conversation)
+    else:
+        _refuse_marketing_without_consent(conversation, _given_template(conversation.tenant, payload))
     text = _template_text(conversation.tenant, payload) if kind == "template" else _shown_text(kind, payload)
     fields = {"type": kind, "text": text, "content": {kind: payload, cloud_api.AS_GIVEN: True}}
     if kind == "reaction":
@@ -403,8 +405,7 @@ def send_as_given(membership, conversation, kind, payload, reply_to_wamid=""):
 def _template_text(tenant, payload):
     """A template given in Meta's shape, as the customer reads it when the inbox has synced
     the template: its body with the body parameters filled in; else its name."""
-    language = (payload.get("language") or {}).get("code", "")
-    template = MessageTemplate.objects.filter(tenant=tenant, name=payload.get("name", ""), language=language).first()
+    template = _given_template(tenant, payload)
     if template is None or not template.body_text:
         return f"Template {payload.get('name', '')}"
     filled = {}
@@ -416,6 +417,20 @@ def _template_text(tenant, payload):
                 name = str(parameter.get("parameter_name") or position)
                 filled[("BODY", name)] = str(parameter.get("text", ""))
     return _fill(template.body_text, "BODY", filled)
+
+
+def _given_template(tenant, payload):
+    """The synced template a template in Meta's shape names, or None."""
+    language = (payload.get("language") or {}).get("code", "")
+    return MessageTemplate.objects.filter(tenant=tenant, name=payload.get("name", ""), language=language).first()
+
+
+def _refuse_marketing_without_consent(conversation, template):
+    """A marketing template to a customer who stopped marketing messages is refused. A template
+    the inbox has not synced has no known category: Meta judges it, and its 131050 records the
+    opt-out (delivery.py)."""
+    if template is not None and (refusal := marketing_refusal(conversation.contact, template)):
+        raise ActionError(refusal)
 
 
 def _fill(text, kind, filled):

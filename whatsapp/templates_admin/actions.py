@@ -115,14 +115,14 @@ def _at_meta(call, *args):
     try:
         return call(*args)
     except cloud_api.CloudAPIError as error:
-        raise ActionError(f"Meta refused it: {error.details or error.message}")
+        raise ActionError(f"Meta refused it: {error.details or error.message}") from error
 
 
 def _audit(membership, action, template, request):
     audit.record(
         membership.tenant,
         action,
-        actor=membership.user,
+        actor=audit.acting(membership),
         target=f"Template {template.name} ({template.language})",
         details={"category": template.category},
         request=request,
