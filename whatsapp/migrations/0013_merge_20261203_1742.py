@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('whatsapp', '0012_manage_consent_numbers'),
-        ('whatsapp', '0012_speed_webhook_search_terms'),
+        ("whatsapp", "0012_manage_consent_numbers"),
+        ("whatsapp", "0012_speed_webhook_search_terms"),
     ]
 
-    operations = [
-    ]
+    operations = []
