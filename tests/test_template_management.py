@@ -135,7 +135,7 @@ def test_a_rejection_shows_its_reason_on_the_templates_page(admin_client, graph,
     webhook.post(payloads.field_update("message_template_status_update", value, waba_id=WABA))
     run_tasks()
     page = admin_client.get("/t/acme/templates/").content.decode()
-    assert "rejected" in page and "INVALID_FORMAT Parameters are next to each other." in page
+    assert "rejected" in page and "INVALID_FORMAT — Parameters are next to each other." in page
 
 
 def test_a_rejected_template_is_edited_and_goes_back_to_review(admin_client, graph, admin):
