@@ -101,7 +101,7 @@ def test_a_rejection_shows_with_its_reason_live(new_page, live, owner_user, acme
     )
     row = page.locator("tr", has_text="spring_sale")
     expect(row.locator(".state")).to_have_text("rejected")
-    expect(row.locator(".template-reason")).to_have_text("INVALID_FORMAT The body needs more words.")
+    expect(row.locator(".template-reason")).to_have_text("INVALID_FORMAT — The body needs more words.")
 
 
 def test_an_opted_out_customer_is_refused_a_marketing_template_with_the_reason(new_page, live, agent_user, acme):
