@@ -77,9 +77,9 @@ def test_a_template_is_created_approved_by_meta_and_sent(new_page, live, owner_u
     )
     open_conversation(page, live, page.locator(".conversation-item", has_text="Ida"))
     page.select_option("#template-select", label="order_ready (en_US, utility)")
-    inputs = page.locator("#template-variables input")
-    inputs.nth(0).fill("Ida")
-    inputs.nth(1).fill("#77")
+    page.get_by_label("Body parameter {{1}}").fill("Ida")
+    page.get_by_label("Body parameter {{2}}").fill("#77")
+    expect(page.locator("#preview-body")).to_have_text("Hi Ida, your order #77 is ready for pickup.")
     page.click("#template-send")
     expect(page.locator("#messages .message.out")).to_contain_text("Hi Ida, your order #77 is ready for pickup.")
     expect(page.locator("#messages .message.out")).to_have_attribute("data-status", "read")
@@ -101,7 +101,7 @@ def test_a_rejection_shows_with_its_reason_live(new_page, live, owner_user, acme
     )
     row = page.locator("tr", has_text="spring_sale")
     expect(row.locator(".state")).to_have_text("rejected")
-    expect(row.locator(".template-reason")).to_have_text("INVALID_FORMAT The body needs more words.")
+    expect(row.locator(".template-reason")).to_have_text("INVALID_FORMAT — The body needs more words.")
 
 
 def test_an_opted_out_customer_is_refused_a_marketing_template_with_the_reason(new_page, live, agent_user, acme):
@@ -127,8 +127,9 @@ def test_an_opted_out_customer_is_refused_a_marketing_template_with_the_reason(n
 
     page.select_option("#template-select", label="spring_sale (en_US, marketing)")
     page.click("#template-send")
-    expect(page.locator("#composer-error")).to_contain_text("Jo opted out of marketing messages")
-    expect(page.locator("#composer-error")).to_contain_text("spring_sale is a marketing template")
+    refusal = page.locator("#composer #template-error")
+    expect(refusal).to_contain_text("Jo opted out of marketing messages")
+    expect(refusal).to_contain_text("spring_sale is a marketing template")
     assert not Message.objects.filter(direction="out").exists()
     assert live.fake.sent_messages(PNID) == []
 

@@ -229,8 +229,7 @@ def test_a_template_button_whose_text_is_a_keyword_opts_out(says, acme, webhook,
 
 def test_resuming_marketing_in_whatsapp_is_an_opt_in_without_a_member(says, webhook, run_tasks, published):
     contact = says("STOP")
-    preference = {"wa_id": CUSTOMER, "category": "marketing_messages", "value": "resume", "timestamp": 1731705721}
-    webhook.post(payloads.field_update("user_preferences", {"user_preferences": [preference]}))
+    webhook.post(payloads.user_preferences(PNID, payloads.marketing_preference(CUSTOMER, "resume")))
     run_tasks()
     contact.refresh_from_db()
     assert not contact.marketing_opted_out and contact.marketing_opt_in_by is None

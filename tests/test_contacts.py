@@ -127,7 +127,8 @@ def test_a_marketing_stop_from_meta_shows_on_the_panel_once(contact, webhook, ru
     assert Contact.objects.get().marketing_opted_out
     events = published()
     assert [event for event, _ in events] == ["contact.updated"]
-    assert "Stopped by the customer" in events[0][1]["html"]
+    assert "<strong>Opted out</strong>" in events[0][1]["html"]
+    assert "(stopped marketing messages in WhatsApp): no marketing templates" in events[0][1]["html"]
 
 
 def test_a_marketing_preference_naming_nobody_changes_nothing(contact):

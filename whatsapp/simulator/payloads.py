@@ -179,11 +179,13 @@ def _template_value(template_id, name, language, **fields):
     return {**value, **{key: val for key, val in fields.items() if val is not None}}
 
 
-def template_status_update(template_id, name, event, language="en_US", category="UTILITY", reason="NONE", **extra):
-    """Meta's review of a template (`message_template_status_update`); `extra` adds
-    rejection_info, other_info, disable_info …"""
+def template_status_update(
+    template_id, name, event, language="en_US", category="UTILITY", reason="NONE", waba_id="WABA_ID", **extra
+):
+    """Meta's review of a template (`message_template_status_update`) sent for the WhatsApp
+    Business Account `waba_id`; `extra` adds rejection_info, other_info, disable_info …"""
     value = _template_value(template_id, name, language, event=event, reason=reason, message_template_category=category)
-    return field_update("message_template_status_update", {**value, **extra})
+    return field_update("message_template_status_update", {**value, **extra}, waba_id=waba_id)
 
 
 def template_category_update(
