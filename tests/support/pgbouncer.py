@@ -4,6 +4,7 @@ transaction-mode pool for web processes and a session-mode pool for workers. Its
 userlist are generated in a folder of the test's; it logs to `<folder>/pgbouncer.log` and is
 stopped by the test that started it (and dies with pytest if pytest is killed)."""
 
+import os
 import shutil
 from pathlib import Path
 
@@ -53,12 +54,13 @@ class PgBouncer:
             "server_check_delay = 0\n"
             "stats_period = 1\n"  # SHOW STATS' totals, updated every second
         )
-        # PgBouncer will not run as root: it drops to the postgres user, who must read the folder.
-        for path in (self.folder, self.folder / "userlist.txt", self.folder / "pgbouncer.ini"):
-            shutil.chown(path, "postgres", "postgres")
-        self.process = Process(
-            "pgbouncer", [PGBOUNCER, "-u", "postgres", self.folder / "pgbouncer.ini"], {}, self.folder
-        )
+        command = [PGBOUNCER, self.folder / "pgbouncer.ini"]
+        if os.geteuid() == 0:
+            # PgBouncer will not run as root: it drops to the postgres user, who must read the folder.
+            for path in (self.folder, self.folder / "userlist.txt", self.folder / "pgbouncer.ini"):
+                shutil.chown(path, "postgres", "postgres")
+            command[1:1] = ["-u", "postgres"]
+        self.process = Process("pgbouncer", command, {}, self.folder)
 
     def url(self, mode):
         """A DATABASE_URL through the pool of `mode`: "transaction" or "session"."""
