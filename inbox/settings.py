@@ -141,6 +141,24 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite ignores the INCLUDE columns of the dashboard's covering indexes: fine at its scale.
     SILENCED_SYSTEM_CHECKS.append("models.W040")
 
+# What stands between this process and PostgreSQL: nothing (""), or PgBouncer in session mode
+# ("pgbouncer-session", as workers must) or transaction mode ("pgbouncer-transaction", for web
+# processes). A transaction-mode pool hands each transaction to any server connection, so
+# nothing may outlive a transaction: no prepared statements (psycopg prepares a statement run 5
+# times; PgBouncer 1.18 does not carry them over), no server-side cursors (.iterator()), no
+# LISTEN. docs/deploying.md ("PgBouncer").
+DATABASE_POOLERS = ("", "pgbouncer-session", "pgbouncer-transaction")
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in DATABASE_POOLERS:
+    raise ImproperlyConfigured(
+        f"DATABASE_POOLER={DATABASE_POOLER!r}: use one of {', '.join(repr(p) for p in DATABASE_POOLERS)}."
+    )
+if DATABASE_POOLER == "pgbouncer-transaction":
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_POOLER=pgbouncer-transaction needs a PostgreSQL DATABASE_URL.")
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "/accounts/login/"

@@ -1,10 +1,14 @@
 """Scale-out: two web processes and two workers sharing PostgreSQL and Redis, as on two
-machines behind a proxy. A webhook posted to one web process reaches a websocket connected
-to the other, and every queued message is sent exactly once."""
+machines behind a proxy, each reaching PostgreSQL through PgBouncer as production runs it:
+web processes through a transaction-mode pool, workers through a session-mode pool. A webhook
+posted to one web process reaches a websocket connected to the other, every webhook is stored
+and processed once whichever process Meta's retries reach, and every queued message is sent
+exactly once and in order."""
 
 import asyncio
 import collections
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import websockets
@@ -12,9 +16,10 @@ from django.db import transaction
 from django.test import Client
 
 from tests.support.browsing import serving_acme
+from tests.support.pgbouncer import SESSION, TRANSACTION, PgBouncer
 from tests.support.tenants import ACME
 from tests.support.waiting import wait_until
-from whatsapp.models import Contact, Conversation, Message, PhoneNumber
+from whatsapp.models import Contact, Conversation, Message, PhoneNumber, WebhookEvent
 from whatsapp.sending import delivery
 from whatsapp.simulator import payloads
 
@@ -23,13 +28,35 @@ PNID = ACME["phone_number_id"]
 
 
 @pytest.fixture
-def two_of_each(request, own_live_stack, transactional_db, acme):
-    """A stack of the test's own with a second web process and a second worker."""
-    live = own_live_stack()
+def pgbouncer(tmp_path, transactional_db):
+    """PgBouncer in front of the test database: stopped after the stack's processes."""
+    from django.db import connection
+
+    bouncer = PgBouncer(connection.settings_dict, tmp_path).start()
+    yield bouncer
+    bouncer.stop()
+
+
+@pytest.fixture
+def two_of_each(request, pgbouncer, own_live_stack, transactional_db, acme):
+    """A stack of the test's own with a second web process and a second worker, the web
+    processes on PgBouncer's transaction pool and the workers on its session pool."""
+    live = own_live_stack(
+        roles={
+            "web": {"DATABASE_URL": pgbouncer.url("transaction"), "DATABASE_POOLER": "pgbouncer-transaction"},
+            "worker": {"DATABASE_URL": pgbouncer.url("session"), "DATABASE_POOLER": "pgbouncer-session"},
+        }
+    )
     other_web = live.stack.start_web("web-b")
     live.stack.start_worker("worker-b")
     with serving_acme(request, live):
         yield live, other_web
+
+
+def served_by_both_pools(pgbouncer, transactions):
+    """Both pools have served transactions since `transactions` (pgbouncer.transactions())."""
+    now = pgbouncer.transactions()
+    return all(now.get(pool, 0) > transactions.get(pool, 0) for pool in (TRANSACTION, SESSION))
 
 
 def session_cookie(user):
@@ -66,8 +93,49 @@ def test_a_webhook_posted_to_one_web_process_reaches_a_socket_on_the_other(two_o
     assert event["data"]["contact"] == "Ines"
 
 
-def test_every_queued_message_is_sent_exactly_once_and_in_order_by_two_workers(two_of_each, acme):
+def test_every_webhook_is_stored_and_processed_once_whichever_web_process_each_delivery_reaches(
+    two_of_each, pgbouncer, acme
+):
+    stack, other_web = two_of_each
+    before = pgbouncer.transactions()
+    bodies = [
+        payloads.encode(
+            payloads.text_message(PNID, f"1555777{index:04d}", f"Question {index}", name=f"Customer {index}")
+        )
+        for index in range(40)
+    ]
+    wamids = [json.loads(body)["entry"][0]["changes"][0]["value"]["messages"][0]["id"] for body in bodies]
+    web_processes = [stack.url, other_web]
+
+    def deliver(index_and_body):
+        # Meta sends each body twice (a retry), and the retry lands on the other web process.
+        index, body = index_and_body
+        for attempt in range(2):
+            url = web_processes[(index + attempt) % 2]
+            response = payloads.deliver(f"{url}/webhooks/whatsapp/acme/", body, ACME["app_secret"])
+            assert response.status_code == 200, response.text
+
+    with ThreadPoolExecutor(8) as posting:
+        list(posting.map(deliver, enumerate(bodies)))
+
+    events = WebhookEvent.objects.filter(tenant=acme)
+    wait_until(
+        lambda: events.count() == len(bodies) and not events.exclude(state="processed").exists(),
+        timeout=60,
+        message=lambda: (
+            f"{events.exclude(state='processed').count()} of {events.count()} events not processed\n"
+            f"{stack.stack.log_tails()}"
+        ),
+    )
+    assert sorted(events.values_list("deliveries", flat=True)) == [2] * len(bodies)
+    stored = collections.Counter(Message.objects.filter(tenant=acme, direction="in").values_list("wamid", flat=True))
+    assert stored == collections.Counter(wamids)
+    wait_until(lambda: served_by_both_pools(pgbouncer, before), timeout=10, message=lambda: pgbouncer.show("STATS"))
+
+
+def test_every_queued_message_is_sent_exactly_once_and_in_order_by_two_workers(two_of_each, pgbouncer, acme):
     stack, _other_web = two_of_each
+    before = pgbouncer.transactions()
     stack.fake.script_delay(0.05, times=40)  # sends overlap, so both workers take turns
     number = PhoneNumber.objects.get(tenant=acme)
     ids = []
@@ -98,3 +166,4 @@ def test_every_queued_message_is_sent_exactly_once_and_in_order_by_two_workers(t
         if pk in conversation_of:
             arrived[conversation_of[pk]].append(pk)
     assert all(pks == sorted(pks) for pks in arrived.values()), arrived
+    wait_until(lambda: served_by_both_pools(pgbouncer, before), timeout=10, message=lambda: pgbouncer.show("STATS"))

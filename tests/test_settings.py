@@ -97,3 +97,35 @@ def test_admin_requires_two_factors_by_default_in_production_and_not_in_developm
     assert manage(*show, **PRODUCTION).stdout.strip() == "True"
     assert manage(*show, **{**PRODUCTION, "ADMIN_REQUIRE_2FA": "false"}).stdout.strip() == "False"
     assert manage(*show, DEBUG="true").stdout.strip() == "False"
+
+
+def test_an_unknown_database_pooler_names_the_variable(manage):
+    result = manage("check", **PRODUCTION, DATABASE_POOLER="pgbouncer-statement")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "DATABASE_POOLER" in result.stderr
+
+
+def test_behind_a_transaction_pool_django_prepares_no_statements_and_opens_no_server_side_cursors(manage):
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; d = s.DATABASES['default']; "
+        "print(d['OPTIONS']['prepare_threshold'], d['DISABLE_SERVER_SIDE_CURSORS'])",
+        **PRODUCTION,
+        DATABASE_POOLER="pgbouncer-transaction",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["None", "True"]
+
+
+def test_a_transaction_pool_needs_postgresql(manage, tmp_path):
+    sqlite = f"sqlite:///{tmp_path / 'inbox.sqlite3'}"
+    result = manage("check", **{**PRODUCTION, "DATABASE_URL": sqlite}, DATABASE_POOLER="pgbouncer-transaction")
+    assert result.returncode != 0
+    assert "DATABASE_POOLER=pgbouncer-transaction needs a PostgreSQL DATABASE_URL" in result.stderr
+
+
+def test_a_worker_refuses_a_transaction_pool_and_says_it_needs_a_session_pool(manage):
+    result = manage("db_worker", "--no-reload", **PRODUCTION, DATABASE_POOLER="pgbouncer-transaction")
+    assert result.returncode != 0
+    assert "LISTEN" in result.stderr and "DATABASE_POOLER=pgbouncer-session" in result.stderr

@@ -38,9 +38,11 @@ class LiveStackError(RuntimeError):
 class LiveStack:
     """Daphne and `db_worker` on the given database, talking to the given Graph API URL."""
 
-    def __init__(self, database_url, graph_url, channels_prefix, directory, host="127.0.0.1"):
+    def __init__(self, database_url, graph_url, channels_prefix, directory, host="127.0.0.1", roles=None):
         """`directory` holds the processes' logs and local media: a temporary folder of pytest's,
-        kept after the run (pytest keeps the last three runs' folders) to read after a failure."""
+        kept after the run (pytest keeps the last three runs' folders) to read after a failure.
+        `roles` maps "web" or "worker" to environment variables of that role's processes only
+        (another DATABASE_URL, behind PgBouncer say)."""
         self.host = host
         self.port = free_port(host)
         self.environment = os.environ | {
@@ -58,6 +60,7 @@ class LiveStack:
         self.environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         self.log_dir = Path(directory)
         self.environment["VAR_DIR"] = str(self.log_dir / "var")
+        self.roles = {"web": {}, "worker": {}} | (roles or {})
         self.processes = {}
 
     @property
@@ -69,7 +72,9 @@ class LiveStack:
         failure, stop them and raise."""
         atexit.register(self.stop)  # a safety net if the session dies before teardown
         try:
-            self._spawn("web", "-m", "daphne", "-b", self.host, "-p", str(self.port), "inbox.asgi:application")
+            self._spawn(
+                "web", "-m", "daphne", "-b", self.host, "-p", str(self.port), "inbox.asgi:application", role="web"
+            )
             if worker:
                 self.start_worker("worker")
             self._wait_until_healthy()
@@ -95,13 +100,14 @@ class LiveStack:
             "--worker-id",
             name,
             *options,
+            role="worker",
         )
 
     def start_web(self, name):
         """One more web process, on a port of its own, sharing the database and Redis (a
         second machine behind the proxy). Returns its URL once /healthz answers."""
         port = free_port(self.host)
-        self._spawn(name, "-m", "daphne", "-b", self.host, "-p", str(port), "inbox.asgi:application")
+        self._spawn(name, "-m", "daphne", "-b", self.host, "-p", str(port), "inbox.asgi:application", role="web")
         url = f"http://{self.host}:{port}"
         self._wait_until_healthy(url, starting=[name])
         return url
@@ -157,13 +163,13 @@ class LiveStack:
             parts.append(f"--- {name} log, last {lines} lines ---\n{tail}")
         return "\n".join(parts)
 
-    def _spawn(self, name, *arguments):
+    def _spawn(self, name, *arguments, role):
         # A file, not a pipe: nobody reads the output while tests run, and a full pipe blocks.
         with open(self.log_dir / f"{name}.log", "wb") as log:
             self.processes[name] = subprocess.Popen(
                 [sys.executable, *arguments],
                 cwd=BASE_DIR,
-                env=self.environment,
+                env=self.environment | self.roles[role],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -243,10 +249,11 @@ class LiveStacks:
             _stop(self.shared)
             self.shared = None
 
-    def start_own(self, worker=True):
-        """A fresh stack for one test or module; the shared one is stopped first."""
+    def start_own(self, worker=True, roles=None):
+        """A fresh stack for one test or module; the shared one is stopped first. `roles`: see
+        LiveStack."""
         self.stop_shared()
-        self.own = self._start("own-live-stack", worker=worker)
+        self.own = self._start("own-live-stack", worker=worker, roles=roles)
         return self.own
 
     def stop_own(self):
@@ -254,7 +261,7 @@ class LiveStacks:
             _stop(self.own)
             self.own = None
 
-    def _start(self, name, worker=True):
+    def _start(self, name, worker=True, roles=None):
         from django.conf import settings
         from django.db import connection
 
@@ -262,7 +269,8 @@ class LiveStacks:
             pytest.skip("The live stack needs PostgreSQL: other processes cannot see an in-memory database.")
         prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
         fake = FakeGraphAPI(status_delay=0.2).start()
-        stack = LiveStack(database_url(connection.settings_dict), fake.url, prefix, self.tmp_path_factory.mktemp(name))
+        directory = self.tmp_path_factory.mktemp(name)
+        stack = LiveStack(database_url(connection.settings_dict), fake.url, prefix, directory, roles=roles)
         try:
             stack.start(worker=worker)
         except BaseException:
@@ -297,11 +305,12 @@ def live_stack(live_stacks):
 
 @pytest.fixture
 def own_live_stack(live_stacks):
-    """Call it for a stack of this test's own (`worker=False`: the web process only), stopped
+    """Call it for a stack of this test's own (`worker=False`: the web process only; `roles`:
+    environment variables of the web or the worker processes only, see LiveStack), stopped
     after the test: for tests that stop or kill its processes."""
 
-    def start(worker=True):
-        return live_stacks.start_own(worker=worker)
+    def start(worker=True, roles=None):
+        return live_stacks.start_own(worker=worker, roles=roles)
 
     yield start
     live_stacks.stop_own()

@@ -326,7 +326,7 @@ class PooledDatabase:
                     min_size=1,
                     max_size=settings.WEBHOOK_POOL_SIZE,
                     open=False,
-                    kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
+                    kwargs=connection_options(),
                     timeout=settings.WEBHOOK_POOL_TIMEOUT,
                     # After a failed connection attempt the pool tries again after 1, 2, 4 …
                     # seconds, long after the database is back. It gives up after this
@@ -341,6 +341,16 @@ class PooledDatabase:
         if self.pool is not None:
             await self.pool.close()
             self.pool = None
+
+
+def connection_options():
+    """The pool's connections: autocommit, and behind PgBouncer in transaction mode no prepared
+    statements (psycopg prepares a statement it ran 5 times, on that server connection only;
+    the next transaction may get another)."""
+    options = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    if settings.DATABASE_POOLER == "pgbouncer-transaction":
+        options["prepare_threshold"] = None
+    return options
 
 
 def database_conninfo():

@@ -6,6 +6,7 @@ before, and `--queue-name` narrows the worker to some queues instead of widening
 import os
 from argparse import ArgumentTypeError
 
+from django.conf import settings
 from django.db import connections
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.compat import task_backends
@@ -54,6 +55,12 @@ class Command(db_worker.Command):
         excluded = exclude_queues.split(",") if exclude_queues else []
         if excluded and "*" not in queue_names:
             raise db_worker.CommandError("--exclude-queues can only be used with --queue-name=*")
+        if settings.DATABASE_POOLER == "pgbouncer-transaction":
+            raise db_worker.CommandError(
+                "A worker cannot run behind PgBouncer in transaction mode: it LISTENs for new tasks, "
+                "which needs a session of its own. Point its DATABASE_URL at a session-mode pool and set "
+                "DATABASE_POOLER=pgbouncer-session (docs/deploying.md, PgBouncer)."
+            )
         _connect_per_thread()
         worker = ThreadedWorker(
             threads=threads,
