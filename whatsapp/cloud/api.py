@@ -331,8 +331,14 @@ def _sending_threads():
 
 
 def sends_without_database(message):
-    """Whether sending the message needs no database (a file needs its stored media id)."""
-    return message.type not in _MEDIA_SENDS
+    """Whether sending the message needs no database: a file, or a template whose header is
+    a file of ours, needs its stored media id (or its upload)."""
+    if message.type in _MEDIA_SENDS:
+        return False
+    if message.type == "template" and not message.content.get(AS_GIVEN):
+        header = _header_file_parameter(message.content.get("template") or {})
+        return header is None
+    return True
 
 
 def send_messages(messages):
