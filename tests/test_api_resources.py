@@ -59,6 +59,7 @@ def test_a_text_to_an_open_conversation_is_queued_then_sent_once(api, conversati
 
 
 def test_a_template_to_a_new_number_starts_a_conversation(api, acme, graph, run_tasks):
+    graph.add_template(ACME["waba_id"], "hello_world", "Hello {{1}}, welcome.")
     template = {**HELLO, "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ada"}]}]}
     response = api.post("/api/v1/messages", {"to": "+1 (415) 765-4321", "type": "template", "template": template})
     assert response.status_code == 201, response.content
