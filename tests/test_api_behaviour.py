@@ -165,7 +165,7 @@ def test_concurrent_retries_with_one_idempotency_key_send_once(api_stack, acme):
     from whatsapp.conversations import starting
 
     conversation = starting.start_conversation(
-        None, tenant=acme, phone_number=acme.phone_numbers.get(), to="14155550100"
+        None, tenant=acme, phone_number=acme.phone_numbers.get(), to="+14155550100"
     )
     _, raw = make_key(acme)
     body = {
@@ -205,7 +205,7 @@ def test_concurrent_retries_on_their_own_database_connections_send_once(acme):
     from whatsapp.conversations import starting
 
     conversation = starting.start_conversation(
-        None, tenant=acme, phone_number=acme.phone_numbers.get(), to="14155550101"
+        None, tenant=acme, phone_number=acme.phone_numbers.get(), to="+14155550101"
     )
     _, raw = make_key(acme)
     body = {
