@@ -24,6 +24,8 @@ PNID = ACME["phone_number_id"]
 
 def test_a_script_with_only_a_key_and_the_openapi_document_starts_and_follows_a_conversation(api_stack, acme, tmp_path):
     live_stack = api_stack
+    # The template the script sends (one body parameter), approved in the account as Meta keeps it.
+    live_stack.fake.add_template(ACME["waba_id"], "order_shipped", "Hi {{1}}, your order has shipped.")
     _, key = make_key(acme, name="Shop")
     script = shutil.copy(SCRIPT, tmp_path / "client.py")  # outside the project: it cannot import it
     environment = {"PATH": os.environ.get("PATH", ""), "PYTHONNOUSERSITE": "1"}
