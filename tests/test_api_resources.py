@@ -146,7 +146,8 @@ def test_each_type_is_passed_to_meta_as_given_and_shows_in_the_inbox(
     html = page.content.decode()
     assert f'id="message-{response.json()["id"]}"' in html
     if kind == "interactive":
-        assert "Buttons to tap" in html and "Deliver tomorrow?" in html
+        assert 'aria-label="Reply buttons"><li>Yes</li>' in html and "Deliver tomorrow?" in html
+        assert "Tapped a button" not in html
 
 
 def test_a_reply_quotes_its_message_by_context(api, conversation, graph, run_tasks):
