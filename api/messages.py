@@ -58,7 +58,16 @@ def _conversation(actor, body):
     if body.conversation_id is not None:
         return access_conversation(actor, body.conversation_id)
     number = _sending_number(actor.tenant, body.from_)
-    return starting.start_conversation(actor, tenant=actor.tenant, phone_number=number, to=body.to)
+    return starting.start_conversation(actor, tenant=actor.tenant, phone_number=number, to=_international(body.to))
+
+
+def _international(to):
+    """Meta's `to` is the number with its country code, usually digits without '+': read
+    digits alone as international, never as a national number of the default country."""
+    digits = to.strip()
+    if digits.isascii() and digits.isdigit() and not digits.startswith("00"):
+        return "+" + digits
+    return to
 
 
 def _sending_number(tenant, sender):

@@ -76,7 +76,9 @@ class SendMessage(Schema):
     model_config = ConfigDict(populate_by_name=True)
     messaging_product: Literal["whatsapp"] = "whatsapp"
     recipient_type: Literal["individual"] = "individual"
-    to: str | None = Field(None, max_length=32, description="The customer's number, E.164.")
+    to: str | None = Field(
+        None, max_length=32, description="The customer's number with its country code, E.164, '+' optional."
+    )
     from_: str | None = Field(None, alias="from", max_length=32)
     conversation_id: int | None = Field(None, ge=1, lt=2**63)
     type: MessageType = "text"

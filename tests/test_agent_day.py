@@ -51,6 +51,25 @@ def test_send_again_turns_a_failed_message_into_a_read_one_without_a_reload(page
     expect(reply).not_to_have_class("failed")
 
 
+def test_the_agents_late_answer_never_hides_a_failure_that_came_live_first(page, stack, agent, screen):
+    log_in(page, stack, agent.email)
+    wait_until_live(page)
+    customer_writes_and_agent_opens(page, stack, "Are you open?")
+    stack.fake.script_error(ACME["phone_number_id"], code=131026, message="Message undeliverable", times=1)
+    held = []  # the send's answer (the message as queued), kept back until the failure is on screen
+    page.route("**/inbox/c/*/send/", lambda route: held.append((route, route.fetch())))
+    page.fill("#composer-text", "Yes, until six.")
+    page.press("#composer-text", "Enter")
+    reply = page.locator("#messages .message.out")
+    expect(reply).to_have_attribute("data-status", "failed")
+    [(route, answer)] = held
+    route.fulfill(response=answer)
+    expect(page.locator("#composer-text")).to_have_value("")  # the composer has read the answer
+    expect(reply).to_have_attribute("data-status", "failed")
+    reply.locator("button.resend").click()
+    expect(reply).to_have_attribute("data-status", "read")
+
+
 def test_a_reaction_sits_on_its_message_and_adds_no_bubble(page, stack, agent, screen):
     log_in(page, stack, agent.email)
     wait_until_live(page)

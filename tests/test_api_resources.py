@@ -72,6 +72,14 @@ def test_a_template_to_a_new_number_starts_a_conversation(api, acme, graph, run_
     assert body["biz_opaque_callback_data"] == f"message:{response.json()['id']}"
 
 
+def test_a_to_of_digits_alone_is_read_with_its_country_code_as_meta_reads_it(api, acme):
+    acme.default_country = "US"
+    acme.save(update_fields=["default_country"])
+    response = api.post("/api/v1/messages", {"to": "447911123456", "type": "template", "template": HELLO})
+    assert response.status_code == 201, response.content
+    assert Conversation.objects.get(pk=response.json()["conversation_id"]).contact.wa_id == "447911123456"
+
+
 def test_a_synced_template_shows_in_the_inbox_with_its_values_filled_in(api, acme):
     MessageTemplate.objects.create(
         tenant=acme, meta_id="t1", name="order_shipped", language="en_US", status="APPROVED",
@@ -139,7 +147,8 @@ def test_each_type_is_passed_to_meta_as_given_and_shows_in_the_inbox(
     html = page.content.decode()
     assert f'id="message-{response.json()["id"]}"' in html
     if kind == "interactive":
-        assert "Buttons to tap" in html and "Deliver tomorrow?" in html
+        assert 'aria-label="Reply buttons"><li>Yes</li>' in html and "Deliver tomorrow?" in html
+        assert "Tapped a button" not in html
 
 
 def test_a_reply_quotes_its_message_by_context(api, conversation, graph, run_tasks):

@@ -143,3 +143,20 @@ class TestDurability:
         response = webhook.post(customer_text("keep me"))
         assert response.status_code == 503
         assert "retry" in response.json()["error"]
+
+
+class TestOrder:
+    def test_events_stored_in_one_transaction_are_processed_in_the_order_they_came(self, webhook, run_tasks, acme):
+        from django_tasks_db.models import DBTaskResult
+
+        # The test's transaction holds every post, as a batch import or a slow commit would:
+        # the workers' order (enqueued_at) must still tell them apart, not leave ties.
+        for n in range(20):
+            webhook.post(payloads.text_message(PNID, "15551234567", f"Message {n}", name="Ada"))
+        queued = list(DBTaskResult.objects.order_by("enqueued_at").values_list("enqueued_at", "args_kwargs"))
+        assert len({enqueued_at for enqueued_at, _ in queued}) == 20
+        events = [args_kwargs["args"][0] for _, args_kwargs in queued]
+        assert events == sorted(events)
+        run_tasks()
+        texts = list(Message.objects.order_by("pk").values_list("text", flat=True))
+        assert texts == [f"Message {n}" for n in range(20)]

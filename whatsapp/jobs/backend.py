@@ -53,13 +53,16 @@ class NotifyingDatabaseBackend(DatabaseBackend):
         The parameters come from `enqueue_params`."""
         from django_tasks_db.models import DBTaskResult
 
-        # The columns django-tasks-db's enqueue writes, as its model's defaults fill them.
+        # The columns django-tasks-db's enqueue writes, as its model's defaults fill them:
+        # enqueued_at is the clock's time, like auto_now_add, not the transaction's start
+        # (now()), so tasks enqueued in one transaction keep their order for the workers.
         return f"""
             enqueued AS (
                 INSERT INTO {DBTaskResult._meta.db_table}
                     (id, status, enqueued_at, args_kwargs, priority, task_path, worker_ids, queue_name,
                      backend_name, run_after, exception_class_path, traceback)
-                SELECT gen_random_uuid(), 'READY', now(), jsonb_build_object('args', {args}, 'kwargs', '{{}}'::jsonb),
+                SELECT gen_random_uuid(), 'READY', clock_timestamp(),
+                       jsonb_build_object('args', {args}, 'kwargs', '{{}}'::jsonb),
                        %(task_priority)s, %(task_path)s, '[]', %(task_queue_name)s, %(task_backend)s,
                        %(task_run_after)s, '', ''
                 FROM {source}

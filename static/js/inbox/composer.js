@@ -56,7 +56,7 @@ function clearQuote() {
 function showSent(html) {
   const latest = document.getElementById("thread-latest");
   if (latest) window.location.assign(latest.href);
-  else placeInThread(html);
+  else placeInThread(html, { onlyIfNew: true });
 }
 
 // WhatsApp takes texts up to a limit: the count shows near it, and a longer text is refused

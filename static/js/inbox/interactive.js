@@ -46,7 +46,7 @@ async function send(form) {
   showKind(form);
   showProblem(form, "");
   dialog.close();
-  if (answer.html) placeInThread(answer.html);
+  if (answer.html) placeInThread(answer.html, { onlyIfNew: true });
 }
 
 export function startInteractive() {

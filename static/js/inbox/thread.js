@@ -41,14 +41,17 @@ export function moveTicks(moved) {
 }
 
 // Messages and notes sit in time order (Meta's time for messages), not arrival order.
-export function placeInThread(html) {
+// `onlyIfNew` is for the sender's own answer to a POST: it shows the message as it was when
+// queued, and the live events (a send that failed, its ticks) may have come before it; they
+// are newer, so it never replaces them.
+export function placeInThread(html, { onlyIfNew = false } = {}) {
   if (!thread) return;
   const element = fragment(html);
   if (FOLLOWUP_TYPES.includes(element.dataset.type)) return;
   changes.mark(element.id);
   const existing = document.getElementById(element.id);
   if (existing) {
-    replaceItem(existing, element);
+    if (!onlyIfNew) replaceItem(existing, element);
     return;
   }
   // An older page of the thread (?before=, ?at=) takes no new messages: they belong to a
