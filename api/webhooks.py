@@ -110,7 +110,7 @@ def list_webhooks(request):
 @router.post(
     "/webhooks", response={201: EndpointWithSecret, **ERRORS}, summary="Add an endpoint", operation_id="create_webhook"
 )
-@idempotent
+@idempotent(secrets=["secret"])
 def create_webhook(request, body: EndpointCreate):
     """The endpoint with its `secret`: keep it, it is not shown again (rotate it to get a new
     one). A URL that is not https or resolves to a private address is an `unsafe-url` problem."""
@@ -159,7 +159,7 @@ def delete_webhook(request, endpoint_id: PathId):
     response={200: EndpointWithSecret, **ERRORS},
     operation_id="rotate_webhook_secret",
 )
-@idempotent
+@idempotent(secrets=["secret"])
 def rotate_webhook_secret(request, endpoint_id: PathId):
     """A new `secret` signs from now on, shown this once; the previous one signs too until
     `previous_secret_until`, so the receiver can switch without missing an event."""
