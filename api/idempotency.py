@@ -1,6 +1,7 @@
 """`Idempotency-Key` on POST: the same key with the same request gets the first answer again
 and does nothing twice; the same key with another request is refused (422). Answers are
-kept IDEMPOTENCY_HOURS (24).
+kept IDEMPOTENCY_HOURS (24); members named as secrets (a webhook's signing secret) are kept
+encrypted with FIELD_ENCRYPTION_KEYS, as the rows they come from keep them.
 
 The key's row is inserted in the transaction that does the work and holds the answer, so a
 retry that arrives while the first attempt runs waits on the unique index, then reads the
@@ -14,6 +15,8 @@ from functools import wraps
 from django.db import transaction
 from django.http import JsonResponse
 from django.utils import timezone
+
+from inbox import crypto
 
 from .models import IdempotentRequest
 from .problems import Problem
@@ -55,8 +58,11 @@ def _checked(value):
     return value
 
 
-def idempotent(view):
-    """Decorate a POST view that returns an HttpResponse with a JSON body."""
+def idempotent(view=None, *, secrets=()):
+    """Decorate a POST view that returns an HttpResponse with a JSON body (of an object when
+    `secrets` names members of it to keep encrypted)."""
+    if view is None:
+        return lambda view: idempotent(view, secrets=secrets)
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -71,21 +77,33 @@ def idempotent(view):
                 api_key=request.auth, key=value, defaults={"request_hash": digest}
             )
             if not created:
-                return _replay(kept, digest)
+                return _replay(kept, digest, secrets)
             answer = view(request, *args, **kwargs)
-            kept.status_code, kept.body = answer.status_code, json.loads(answer.content)
+            kept.status_code, kept.body = (
+                answer.status_code,
+                _sealed(json.loads(answer.content), secrets, crypto.encrypt),
+            )
             kept.save(update_fields=["status_code", "body"])
         return answer
 
     return wrapper
 
 
-def _replay(kept, digest):
+def _sealed(body, secrets, seal):
+    """The body with its `secrets` members passed through `seal` (encrypt or decrypt)."""
+    if isinstance(body, dict):
+        return {
+            name: seal(value) if name in secrets and isinstance(value, str) else value for name, value in body.items()
+        }
+    return body
+
+
+def _replay(kept, digest, secrets=()):
     if kept.request_hash != digest:
         raise Problem(
             "idempotency-key-reused",
             f"This {HEADER} was used in the last {IDEMPOTENCY_HOURS} hours for a different request.",
         )
-    answer = JsonResponse(kept.body, status=kept.status_code, safe=False)
+    answer = JsonResponse(_sealed(kept.body, secrets, crypto.decrypt), status=kept.status_code, safe=False)
     answer["Idempotent-Replayed"] = "true"
     return answer

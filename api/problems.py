@@ -24,6 +24,7 @@ KINDS = {
     "action-refused": (422, "The inbox refused the request"),
     "idempotency-key-reused": (422, "The Idempotency-Key was used for another request"),
     "meta-error": (422, "WhatsApp refused the request"),
+    "unsafe-url": (422, "The URL may not be called"),
     "rate-limited": (429, "Too many requests"),
     "internal-error": (500, "Internal error"),
     "meta-unavailable": (502, "WhatsApp could not be reached"),

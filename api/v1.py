@@ -10,12 +10,14 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
+from hooks.actions import ActionError as HookRefused
+from hooks.safety import UnsafeURL
 from whatsapp.cloud.api import CloudAPIError
 from whatsapp.contacts.actions import ContactConflict
 from whatsapp.errors import ActionError
 from whatsapp.templates_admin.drafts import DraftError
 
-from . import contacts, conversations, messages, numbers, problems, resources, templates
+from . import contacts, conversations, messages, numbers, problems, resources, templates, webhooks
 from .auth import ApiKeyAuth
 from .common import strict_json
 from .problems import Problem
@@ -50,6 +52,7 @@ for router in (
     templates.router,
     numbers.router,
     resources.router,
+    webhooks.router,
 ):
     api.add_router("", router)
 
@@ -142,6 +145,13 @@ def _refused(error):
     if isinstance(cause, CloudAPIError):  # an action that asked Meta, which said no
         kind = "meta-unavailable" if cause.is_outage else "meta-error"
         return Problem(kind, str(error), meta_code=cause.code, meta_message=cause.message)
+    return Problem("action-refused", str(error))
+
+
+@_handler(HookRefused)
+def _hook_refused(error):
+    if isinstance(error.__cause__, UnsafeURL):  # the SSRF guard: a URL the inbox will not call
+        return Problem("unsafe-url", str(error), errors=[{"loc": ["body", "url"], "msg": str(error), "type": "url"}])
     return Problem("action-refused", str(error))
 
 

@@ -1,6 +1,7 @@
-"""Every change to a workspace's webhook endpoints, by an admin on the pages (views.py) or,
-later, through the API. Each checks the role, writes the audit log, and returns what it
-changed; bad input raises ActionError with words for the admin."""
+"""Every change to a workspace's webhook endpoints, by an admin on the pages (views.py) or
+a key with the manage scope through the API (api/webhooks.py; its ApiActor stands for the
+membership). Each checks the role, writes the audit log, and returns what it changed; bad
+input raises ActionError with words for the admin."""
 
 from datetime import timedelta
 
@@ -32,6 +33,11 @@ class ActionError(Exception):
 def _require_admin(membership):
     if not membership.has_role(Role.ADMIN):
         raise PermissionDenied("Only admins manage webhooks.")
+
+
+def _who(membership):
+    """The member's email, or the name of what acts without one (an API key)."""
+    return membership.user.email if membership.user is not None else membership.audit_name
 
 
 def _clean(url, event_types, description):
@@ -71,7 +77,7 @@ def create_endpoint(membership, *, url, event_types, description="", request=Non
         audit.record(
             membership.tenant,
             Action.WEBHOOK_ENDPOINT_CREATED,
-            actor=membership.user,
+            actor=audit.acting(membership),
             target=url,
             details={"endpoint": endpoint.pk, "event_types": event_types},
             request=request,
@@ -94,7 +100,7 @@ def update_endpoint(membership, endpoint, *, url, event_types, description="", r
             audit.record(
                 membership.tenant,
                 Action.WEBHOOK_ENDPOINT_CHANGED,
-                actor=membership.user,
+                actor=audit.acting(membership),
                 target=url,
                 details={"endpoint": endpoint.pk, "changed": sorted(changes), "event_types": event_types},
                 request=request,
@@ -118,7 +124,7 @@ def rotate_secret(membership, endpoint, *, request=None):
         audit.record(
             membership.tenant,
             Action.WEBHOOK_ENDPOINT_SECRET_ROTATED,
-            actor=membership.user,
+            actor=audit.acting(membership),
             target=endpoint.url,
             details={"endpoint": endpoint.pk, "old_secret_signs_until": endpoint.previous_secret_until.isoformat()},
             request=request,
@@ -145,7 +151,7 @@ def set_enabled(membership, endpoint, enabled, *, request=None):
         audit.record(
             membership.tenant,
             Action.WEBHOOK_ENDPOINT_ENABLED if enabled else Action.WEBHOOK_ENDPOINT_DISABLED,
-            actor=membership.user,
+            actor=audit.acting(membership),
             target=endpoint.url,
             details={"endpoint": endpoint.pk},
             request=request,
@@ -164,7 +170,7 @@ def delete_endpoint(membership, endpoint, *, request=None):
         audit.record(
             membership.tenant,
             Action.WEBHOOK_ENDPOINT_DELETED,
-            actor=membership.user,
+            actor=audit.acting(membership),
             target=endpoint.url,
             details={"endpoint": endpoint.pk},
             request=request,
@@ -200,7 +206,7 @@ def redeliver(membership, delivery, *, request=None):
         audit.record(
             membership.tenant,
             Action.WEBHOOK_REDELIVERED,
-            actor=membership.user,
+            actor=audit.acting(membership),
             target=endpoint.url,
             details={"endpoint": endpoint.pk, "event": delivery.event.public_id},
             request=request,
@@ -220,7 +226,7 @@ def redeliver_failed_since(membership, endpoint, since, *, request=None):
         audit.record(
             membership.tenant,
             Action.WEBHOOK_REDELIVERED,
-            actor=membership.user,
+            actor=audit.acting(membership),
             target=endpoint.url,
             details={"endpoint": endpoint.pk, "failed_since": since.isoformat(), "count": count},
             request=request,
@@ -233,12 +239,12 @@ def send_test_event(membership, endpoint, *, request=None):
     _require_admin(membership)
     _require_active(endpoint)
     with transaction.atomic():
-        data = {"message": "A test event from the inbox.", "endpoint_id": endpoint.pk, "sent_by": membership.user.email}
+        data = {"message": "A test event from the inbox.", "endpoint_id": endpoint.pk, "sent_by": _who(membership)}
         [event] = record(membership.tenant_id, types.TEST, [(data, None)], [endpoint.pk])
         audit.record(
             membership.tenant,
             Action.WEBHOOK_TEST_SENT,
-            actor=membership.user,
+            actor=audit.acting(membership),
             target=endpoint.url,
             details={"endpoint": endpoint.pk, "event": event.public_id},
             request=request,

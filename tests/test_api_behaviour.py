@@ -298,6 +298,9 @@ HOSTILE_BODIES = [
     b'{"phone_number_id": "0", "pin": "abcdef"}',
     b'{"about": "", "websites": ["javascript:alert(1)", "", "https://x"], "vertical": "<x>", "email": "@"}',
     b'{"marketing": "opt_in", "source": "   "}',
+    b'{"url": "javascript:alert(1)", "event_types": ["conversation.updated", 1], "since": "2999-01-01T00:00:00Z"}',
+    b'{"url": "https://[::1]:99999/x", "event_types": ["conversation.updated", ""], "description": "\\u202e"}',
+    b'{"url": "https://127.0.0.1/in", "event_types": ["webhook.test"], "since": "-999999-01-01"}',
 ]
 # PNID: a real business number's id, where a path names one (/numbers/{phone_number_id}).
 HOSTILE_IDS = ["0", "1", "-1", "abc", str(2**63), "9" * 30, "%00", "..%2f", PNID]

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from api.models import ApiKey, ContactImport
+from hooks.models import Delivery, Endpoint
 from tenants.models import AuditEvent
 from tests.support.api import ApiClient, is_problem, make_key
 from tests.support.tenants import ACME, GLOBEX
@@ -194,6 +195,10 @@ def test_what_a_key_does_is_audited_as_the_api_key(acme, acme_conversation):
     assert deleted.details["by"] == "API key CRM sync" and deleted.actor is None
 
 
+# A body every operation with one takes, so that each reaches its lookup of the object.
+BODY = '{"status": "resolved", "name": "x", "marketing": "opt_out", "since": "2020-01-01T00:00:00Z"}'
+
+
 def test_another_workspaces_key_gets_404_on_every_operation_with_real_ids(acme, owner, globex, client):
     """Every operation of the OpenAPI document that names an object, with acme's real ids and
     globex's key of every scope: 404, and acme's data is as it was."""
@@ -209,6 +214,8 @@ def test_another_workspaces_key_gets_404_on_every_operation_with_real_ids(acme, 
         "import_id": ContactImport.objects.create(tenant=acme).pk,
         "template_id": world.template.pk,
         "phone_number_id": world.conversation.phone_number.phone_number_id,
+        "endpoint_id": world.endpoint.pk,
+        "delivery_id": world.delivery.pk,
     }
     api = ApiClient(make_key(globex, rate_limit_per_second=10_000)[1])
 
@@ -219,6 +226,8 @@ def test_another_workspaces_key_gets_404_on_every_operation_with_real_ids(acme, 
             Conversation.objects.get(pk=world.conversation.pk).status,
             list(MessageTemplate.objects.filter(tenant=acme).values_list("pk", flat=True)),
             list(PhoneNumber.objects.filter(tenant=acme).values_list("phone_number_id", flat=True)),
+            list(Endpoint.objects.filter(tenant=acme).values_list("pk", "url", "secret", "active")),
+            list(Delivery.objects.filter(endpoint__tenant=acme).values_list("pk", "status", "next_attempt_at")),
         )
 
     before = acmes_data()
@@ -230,7 +239,7 @@ def test_another_workspaces_key_gets_404_on_every_operation_with_real_ids(acme, 
             path = path.replace("{" + name + "}", str(value))
         assert "{" not in path, f"{path}: add its id to this walk"
         for method in operations:
-            body = '{"status": "resolved", "name": "x", "marketing": "opt_out"}' if method in ("post", "patch") else ""
+            body = BODY if method in ("post", "patch") else ""
             response = api.request(method.upper(), path, body)
             is_problem(response, 404, "not-found")
             walked += 1
