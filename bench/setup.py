@@ -37,19 +37,21 @@ def database_dsn():
 
 
 def fresh_database(keep):
-    """Create (or with keep=False, recreate) the benchmark database and migrate it."""
+    """Create (or with keep=False, recreate) the benchmark database and migrate it; collect
+    the static files the production settings serve."""
     with psycopg.connect(SERVER_DSN, autocommit=True) as connection:
         exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
         if exists and not keep:
             connection.execute(f'DROP DATABASE "{DATABASE}" WITH (FORCE)')
         if not exists or not keep:
             connection.execute(f'CREATE DATABASE "{DATABASE}"')
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=BASE_DIR,
-        env=os.environ | ENVIRONMENT,
-        check=True,
-    )
+    for command in (["migrate"], ["collectstatic"]):  # production settings serve hashed static files
+        subprocess.run(
+            [sys.executable, "manage.py", *command, "--noinput", "-v", "0"],
+            cwd=BASE_DIR,
+            env=os.environ | ENVIRONMENT,
+            check=True,
+        )
 
 
 def django_setup():
