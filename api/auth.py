@@ -4,7 +4,10 @@ them)."""
 
 from ninja.security import HttpBearer
 
+from tenants.models import Role
+
 from . import keys, limits
+from .models import Scope
 from .problems import Problem
 
 
@@ -39,6 +42,16 @@ def require(request, scope):
     if not key.allows(scope):
         raise Problem("insufficient-scope", f"This needs a key with the {scope} scope.", required_scope=scope)
     return key
+
+
+def require_owner(request):
+    """Owner-only changes (the workspace's numbers): the key must have the manage scope and
+    have been made by an owner, as the pages let only owners make them."""
+    require(request, Scope.MANAGE)
+    acting = actor(request)
+    if not acting.has_role(Role.OWNER):
+        raise Problem("insufficient-role", "Only a key an owner of the workspace made can change its numbers.")
+    return acting
 
 
 def actor(request):

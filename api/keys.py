@@ -111,7 +111,9 @@ def authenticate(raw):
 class ApiActor:
     """Who acts when a key calls an action: the workspace, through the key. It stands where
     actions take a member's membership: no user (messages have no author), the admin role
-    only with the manage scope, and the audit log names it "API key <name>"."""
+    only with the manage scope, the owner role only when an owner of the workspace made the
+    key (or the server's operator, with create_api_key), and the audit log names it
+    "API key <name>". So an admin's key can do no more than the admin."""
 
     user = None
     user_id = None
@@ -128,4 +130,17 @@ class ApiActor:
     def has_role(self, role):
         from tenants.models import Role
 
-        return role == Role.AGENT or self.key.allows(Scope.MANAGE)
+        if role == Role.AGENT:
+            return True
+        if not self.key.allows(Scope.MANAGE):
+            return False
+        return role != Role.OWNER or self._made_by_an_owner()
+
+    def _made_by_an_owner(self):
+        from tenants.models import Membership, Role
+
+        if self.key.created_by_id is None:  # made on the server with create_api_key
+            return True
+        return Membership.objects.filter(
+            tenant_id=self.tenant_id, user_id=self.key.created_by_id, role=Role.OWNER
+        ).exists()

@@ -47,8 +47,8 @@ def add_number(request, body: NumberAdd):
     """Add one of the account's numbers (`GET /numbers/account`) to the workspace. A number
     Meta has not registered for the Cloud API yet is registered first with its six-digit
     two-step verification `pin`."""
-    auth.require(request, Scope.MANAGE)
-    number = numbers.add_number(auth.actor(request), body.phone_number_id, body.pin, request=request)
+    acting = auth.require_owner(request)
+    number = numbers.add_number(acting, body.phone_number_id, body.pin, request=request)
     return answer(NumberOut, number_out(number), status=201)
 
 
@@ -96,8 +96,8 @@ def remove_number(request, phone_number_id: PhoneNumberId):
     """Remove the number from the workspace with its conversations and their messages (it
     stays in the WhatsApp Business Account). Refused while messages wait to be sent from it,
     and for the workspace's only number."""
-    auth.require(request, Scope.MANAGE)
-    facts = numbers.remove_number(auth.actor(request), _number(request, phone_number_id), request=request)
+    acting = auth.require_owner(request)
+    facts = numbers.remove_number(acting, _number(request, phone_number_id), request=request)
     return {"conversations": facts["conversations"], "messages": facts["messages"]}
 
 
@@ -121,13 +121,13 @@ def update_business_profile(request, phone_number_id: PhoneNumberId, body: Profi
     """Change the fields given (Meta's limits: about 139 characters and required, address
     256, description 512, email 128, at most 2 websites starting with https://, a vertical of
     Meta's list); the others stay."""
-    auth.require(request, Scope.MANAGE)
+    acting = auth.require_owner(request)
     number = _number(request, phone_number_id)
     current = numbers.business_profile(number)
     fields = {name: current[name] for name in PROFILE_TEXTS} | {"websites": "\n".join(current["websites"])}
     for name, value in body.model_dump(exclude_none=True).items():
         fields[name] = "\n".join(value) if name == "websites" else value
-    saved = numbers.update_business_profile(auth.actor(request), number, fields, request=request)
+    saved = numbers.update_business_profile(acting, number, fields, request=request)
     return saved | {"profile_picture_url": current.get("profile_picture_url", "")}
 
 

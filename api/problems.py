@@ -15,6 +15,7 @@ KINDS = {
     "invalid-json": (400, "The body is not valid JSON"),
     "unauthorized": (401, "A valid API key is required"),
     "insufficient-scope": (403, "The key lacks the scope for this"),
+    "insufficient-role": (403, "Only an owner's key may do this"),
     "not-found": (404, "Not found"),
     "method-not-allowed": (405, "Method not allowed"),
     "conflict": (409, "Conflict"),

@@ -7,10 +7,11 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tenants.models import AuditEvent
+from tenants.models import AuditEvent, Role
+from tenants.setup import add_member
 from tests.support.api import ApiClient, is_problem, make_key
 from tests.support.media_files import png
-from tests.support.tenants import ACME
+from tests.support.tenants import ACME, PASSWORD
 from whatsapp.models import Connection, MessageTemplate, PhoneNumber
 from whatsapp.simulator import payloads
 
@@ -292,6 +293,25 @@ def test_template_and_number_writes_need_the_manage_scope(acme, graph):
         assert api.get(path).status_code == 200, path
     assert graph.templates.get(WABA, []) == [] and not graph.numbers[SECOND].registered
     assert graph.numbers[PNID].profile in (None, {})
+
+
+def test_an_admins_key_changes_no_number_as_the_admin_cannot_on_the_pages(acme, graph):
+    admin = add_member(acme, "admin@acme.test", role=Role.ADMIN, password=PASSWORD).user
+    owner = add_member(acme, "boss@acme.test", role=Role.OWNER, password=PASSWORD).user
+    admins_key = ApiClient(make_key(acme, created_by=admin)[1])
+    writes = [
+        admins_key.post("/api/v1/numbers", {"phone_number_id": SECOND, "pin": "246810"}),
+        admins_key.delete(f"/api/v1/numbers/{PNID}"),
+        admins_key.patch(f"/api/v1/numbers/{PNID}/profile", {"about": "Changed"}),
+    ]
+    for response in writes:
+        is_problem(response, 403, "insufficient-role")
+    assert not graph.numbers[SECOND].registered and graph.numbers[PNID].profile in (None, {})
+    assert admins_key.post("/api/v1/templates", ORDER_UPDATE).status_code == 201  # admins manage templates
+    owners_key = ApiClient(make_key(acme, created_by=owner)[1])
+    assert owners_key.post("/api/v1/numbers", {"phone_number_id": SECOND, "pin": "246810"}).status_code == 201
+    acme.memberships.filter(user=owner).update(role=Role.ADMIN)  # the owner steps down: so does their key
+    is_problem(owners_key.delete(f"/api/v1/numbers/{SECOND}"), 403, "insufficient-role")
 
 
 def test_reading_needs_the_read_scope(acme, graph):
