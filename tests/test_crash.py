@@ -5,6 +5,7 @@ processed, its messages and statuses stored once each."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from tenants.models import Role
@@ -113,6 +114,16 @@ def test_killing_the_worker_mid_batch_never_sends_a_message_twice(stack, acme):
     assert sum(counts.values()) >= len(messages) - CONVERSATIONS
 
 
+def no_transaction_in_flight():
+    """No other session of the test database is running a statement or holding a transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+        )
+        return cursor.fetchone()[0] == 0
+
+
 def test_killing_the_worker_mid_batch_of_webhooks_loses_and_doubles_nothing(own_live_stack, acme):
     from django_tasks_db.models import DBTaskResult
 
@@ -148,6 +159,8 @@ def test_killing_the_worker_mid_batch_of_webhooks_loses_and_doubles_nothing(own_
     stack.stack.start_worker("worker")
     wait_until(lambda: events.filter(state="processed").exists(), timeout=60, message=stack.stack.log_tails)
     stack.stack.kill("worker")
+    # A claim the worker sent just before it died may still commit: count once nothing is in flight.
+    wait_until(no_transaction_in_flight, timeout=30, message="a killed worker's transaction stays open")
     cut_off = DBTaskResult.objects.filter(status="RUNNING", worker_ids__contains=["worker"]).count()
     assert cut_off > 1, "the worker died with no batch in hand"
     assert events.filter(state="pending").exists()
