@@ -13,8 +13,8 @@ from tenants.setup import add_member
 from tests.support.tenants import ACME
 from tests.support.waiting import wait_until
 from tests.support.webhooks import store_signed
-from whatsapp.conversations import actions as conversations
-from whatsapp.conversations.actions import InboundMessage
+from whatsapp.conversations import receiving
+from whatsapp.conversations.receiving import InboundMessage
 from whatsapp.maintenance import requeue_abandoned_tasks
 from whatsapp.models import Conversation, Message, StatusUpdate, WebhookEvent
 from whatsapp.sending import actions as sending
@@ -44,7 +44,7 @@ def queue_replies(acme, agent_membership):
             type="text",
             text="hello",
         )
-        conversation = Conversation.objects.get(pk=conversations.receive_message(acme, number, inbound).conversation_id)
+        conversation = Conversation.objects.get(pk=receiving.receive_message(acme, number, inbound).conversation_id)
         for k in range(PER_CONVERSATION):
             sending.send_reply(agent_membership, conversation, f"reply {n}.{k}")
     return list(Message.objects.filter(direction="out").order_by("pk"))
@@ -129,7 +129,7 @@ def test_killing_the_worker_mid_batch_of_webhooks_loses_and_doubles_nothing(own_
 
     pnid, secret = ACME["phone_number_id"], ACME["app_secret"]
     number = acme.phone_numbers.get()
-    conversation = conversations.receive_message(
+    conversation = receiving.receive_message(
         acme,
         number,
         InboundMessage(

@@ -11,7 +11,7 @@ from dashboard import facts, metrics, timing
 from dashboard.models import MessageTally, ResponseWait, StaleConversation
 from tests.support.dashboard_week import IN, OUT, WEEK, Scenario, at, build_week
 from whatsapp import maintenance
-from whatsapp.conversations import actions as conversations
+from whatsapp.conversations import receiving
 from whatsapp.models import Message
 from whatsapp.sending import actions as sending
 
@@ -77,7 +77,7 @@ def test_a_reply_after_a_customer_message_records_the_wait_and_a_second_reply_do
 def test_the_inbox_actions_record_the_wait_of_a_customer_answered_by_an_agent(acme, agent_membership):
     number = acme.phone_numbers.get()
     sent_at = timezone.now() - timedelta(minutes=5)
-    inbound = conversations.InboundMessage(
+    inbound = receiving.InboundMessage(
         wamid="wamid.facts.1",
         wa_id="15550001111",
         user_id="",
@@ -86,7 +86,7 @@ def test_the_inbox_actions_record_the_wait_of_a_customer_answered_by_an_agent(ac
         type="text",
         text="Hello?",
     )
-    message = conversations.receive_message(acme, number, inbound)
+    message = receiving.receive_message(acme, number, inbound)
     message.conversation.refresh_from_db()
     reply = sending.send_reply(agent_membership, message.conversation, "Hello Ann")
     maintain()

@@ -14,8 +14,8 @@ from tenants.models import Membership
 from tests.support.batches import run_one_batch
 from tests.support.tenants import ACME
 from whatsapp.cloud import throttle
-from whatsapp.conversations import actions as conversations
-from whatsapp.conversations.actions import InboundMessage
+from whatsapp.conversations import receiving
+from whatsapp.conversations.receiving import InboundMessage
 from whatsapp.models import Conversation, GraphCall, Message, PhoneNumber
 from whatsapp.sending import actions as sending
 
@@ -41,7 +41,7 @@ def replies(acme, agent, fake_graph):
             type="text",
             text="hello",
         )
-        conversation = Conversation.objects.get(pk=conversations.receive_message(acme, number, inbound).conversation_id)
+        conversation = Conversation.objects.get(pk=receiving.receive_message(acme, number, inbound).conversation_id)
         queued += [sending.send_reply(membership, conversation, f"reply {n}.{k}") for k in range(3)]
     return queued
 

@@ -11,8 +11,8 @@ from django_tasks_db.models import DBTaskResult
 from tests.support.batches import run_one_batch
 from tests.support.tenants import ACME, GLOBEX
 from tests.support.webhooks import store_signed
-from whatsapp.conversations import actions as conversations
-from whatsapp.conversations.actions import InboundMessage
+from whatsapp.conversations import receiving
+from whatsapp.conversations.receiving import InboundMessage
 from whatsapp.models import Message, StatusUpdate, WebhookEvent
 from whatsapp.sending import delivery
 from whatsapp.simulator import payloads
@@ -39,7 +39,7 @@ def sent_messages(tenant, count, customer="15551234567"):
         text="hello",
     )
     number = tenant.phone_numbers.get()
-    conversation = conversations.receive_message(tenant, number, inbound).conversation
+    conversation = receiving.receive_message(tenant, number, inbound).conversation
     return [
         Message.objects.create(
             tenant=tenant,

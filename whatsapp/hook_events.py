@@ -53,13 +53,25 @@ def _conversation(conversation):
     }
 
 
-def message_received(message, contact):
-    if hooks.subscribed(message.tenant_id, types.MESSAGE_RECEIVED):
-        data = {
-            "message": {**_message(message), "content": message.content, "reply_to_wamid": message.reply_to_wamid},
-            "contact": _contact(contact),
-        }
-        hooks.emit(message.tenant_id, types.MESSAGE_RECEIVED, data, conversation_id=message.conversation_id)
+def messages_received(messages):
+    """Customers' new messages, each with its contact (message.conversation.contact): one
+    check per workspace, one insert per workspace that listens."""
+    by_tenant = {}
+    for message in messages:
+        if hooks.subscribed(message.tenant_id, types.MESSAGE_RECEIVED):
+            by_tenant.setdefault(message.tenant_id, []).append(message)
+    for tenant_id, received in by_tenant.items():
+        items = [
+            (
+                {
+                    "message": {**_message(m), "content": m.content, "reply_to_wamid": m.reply_to_wamid},
+                    "contact": _contact(m.conversation.contact),
+                },
+                m.conversation_id,
+            )
+            for m in received
+        ]
+        hooks.emit_many(tenant_id, types.MESSAGE_RECEIVED, items)
 
 
 def message_status_changed(message):

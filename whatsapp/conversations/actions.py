@@ -4,11 +4,10 @@ saves inbox rows."""
 
 import logging
 import re
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django_tasks import task
@@ -21,10 +20,8 @@ from whatsapp.conversations.resolutions import record_resolution
 from whatsapp.errors import ActionError
 from whatsapp.models import (
     SERVICE_WINDOW,
-    Contact,
     Conversation,
     Message,
-    MessageStatus,
     Note,
     Notification,
     PhoneNumber,
@@ -34,53 +31,6 @@ from whatsapp.realtime import events as realtime
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class InboundMessage:
-    """A customer's message, as read from one item of a webhook."""
-
-    wamid: str
-    wa_id: str
-    user_id: str
-    profile_name: str
-    timestamp: datetime
-    type: str
-    text: str = ""
-    content: dict = field(default_factory=dict)
-    reply_to_wamid: str = ""
-    target_wamid: str = ""
-    new_wa_id: str = ""  # a number change's new number
-
-
-def find_or_create_contact(tenant, wa_id, user_id, profile_name):
-    """The contact Meta names by phone number, by business-scoped user id, or both."""
-    if not (wa_id or user_id):
-        raise ValueError("The message names no sender: no wa_id and no user_id.")
-    lookup = {"wa_id": wa_id} if wa_id else {"user_id": user_id}
-    contact, created = Contact.objects.get_or_create(
-        tenant=tenant, **lookup, defaults={"wa_id": wa_id, "user_id": user_id, "profile_name": profile_name}
-    )
-    changed = {
-        name: value
-        for name, value in (("user_id", user_id), ("wa_id", wa_id), ("profile_name", profile_name))
-        if value and getattr(contact, name) != value
-    }
-    if changed and not created:
-        for name, value in changed.items():
-            setattr(contact, name, value)
-        contact.save(update_fields=[*changed, "updated_at"])
-        hook_events.contacts_updated(tenant.pk, [contact])
-    return contact
-
-
-def _conversation_for(tenant, contact, phone_number):
-    conversation, created = Conversation.objects.get_or_create(
-        tenant=tenant, contact=contact, phone_number=phone_number
-    )
-    if created:
-        hook_events.conversation_created(conversation)
-    return conversation
-
-
 def touch_conversation(conversation, message, *, inbound):
     """Move the conversation's activity, preview, unread count and service window forward.
     Returns the conversation as saved, with its contact and tenant."""
@@ -88,76 +38,40 @@ def touch_conversation(conversation, message, *, inbound):
         Conversation.objects.select_for_update(of=("self",)).select_related("contact").get(pk=conversation.pk)
     )
     conversation.tenant = message.tenant  # loaded already: auto_assign reads its settings
-    previous_status, fields = conversation.status, []
+    previous_status = conversation.status
+    fields = advance(conversation, message, inbound=inbound)
+    conversation.save(update_fields=fields)
+    announce(conversation, previous_status, fields)
+    realtime.conversation_changed(conversation, loaded=True)
+    return conversation
+
+
+def advance(conversation, message, *, inbound):
+    """touch_conversation's change, on a locked conversation in memory: returns the fields
+    it changed, for the caller to save (receiving.py saves many conversations at once)."""
+    fields = []
     if message.timestamp >= conversation.last_activity_at or conversation.last_message_preview == "":
         conversation.last_activity_at = max(message.timestamp, conversation.last_activity_at)
         conversation.last_message_preview = message_types.preview_of(message.type, message.text)
         fields += ["last_activity_at", "last_message_preview"]
     if inbound:
-        from whatsapp.conversations import actions as conversations
-
         conversation.unread_count += 1
         if conversation.last_inbound_at is None or message.timestamp > conversation.last_inbound_at:
             conversation.last_inbound_at = message.timestamp
             conversation.window_closes_at = message.timestamp + SERVICE_WINDOW
         fields += ["unread_count", "last_inbound_at", "window_closes_at"]
-        fields += conversations.reopen_for_inbound(conversation)
-        if conversations.auto_assign(conversation):
+        fields += reopen_for_inbound(conversation)
+        if auto_assign(conversation):
             fields.append("assignee")
-    conversation.save(update_fields=fields)
+    return fields
+
+
+def announce(conversation, previous_status, fields):
+    """What other systems hear of advance()'s change, once it is saved."""
     if "status" in fields:
         hook_events.conversation_updated(conversation, previous_status)
     if "assignee" in fields:
         hook_events.conversation_assigned(conversation, None)
-    realtime.conversation_changed(conversation, loaded=True)
-    return conversation
-
-
-def receive_message(tenant, phone_number, inbound):
-    """Store a customer's message once. Returns it, or None when it was already stored.
-
-    Reactions, edits and deletions are stored too, and applied to the message they name,
-    now or when that message arrives."""
-    with transaction.atomic():
-        contact = find_or_create_contact(tenant, inbound.wa_id, inbound.user_id, inbound.profile_name)
-        conversation = _conversation_for(tenant, contact, phone_number)
-        message = Message(
-            tenant=tenant,
-            conversation=conversation,
-            direction=Message.Direction.IN,
-            type=inbound.type,
-            text=inbound.text,
-            content=inbound.content,
-            wamid=inbound.wamid,
-            reply_to_wamid=inbound.reply_to_wamid,
-            target_wamid=inbound.target_wamid,
-            status=MessageStatus.DELIVERED,
-            timestamp=inbound.timestamp,
-        )
-        try:
-            with transaction.atomic():
-                message.save()
-        except IntegrityError:
-            return None  # Meta sent it again: it is stored already.
-        hook_events.message_received(message, contact)
-        if message.type in message_types.FOLLOWUP_TYPES:
-            apply_followups(tenant, message.target_wamid)
-            return message
-        if inbound.new_wa_id:
-            _move_to_new_number(contact, inbound.new_wa_id)
-        if message.type in message_types.MEDIA_TYPES:
-            from whatsapp.media.actions import expect_inbound_file
-
-            expect_inbound_file(message)
-        if contact.blocked:
-            # Stored, never lost, but it raises nothing: no unread count, no reopening or
-            # moving up the list, no live event. Opening the thread shows it (contacts.py).
-            apply_followups(tenant, message.wamid)
-            return message
-        message.conversation = touch_conversation(conversation, message, inbound=message.type != "system")
-        apply_followups(tenant, message.wamid)
-        realtime.message_created(message, loaded=True)
-    return message
 
 
 def apply_followups(tenant, wamid):
@@ -208,17 +122,6 @@ def _refresh_preview(conversation_id):
         realtime.conversation_changed(conversation)
 
 
-def _move_to_new_number(contact, new_wa_id):
-    """A customer who changed number keeps their contact, under the new number."""
-    if new_wa_id == contact.wa_id:
-        return
-    if Contact.objects.filter(tenant=contact.tenant, wa_id=new_wa_id).exists():
-        return  # a contact has that number already: merging is a person's decision
-    contact.wa_id = new_wa_id
-    contact.save(update_fields=["wa_id", "updated_at"])
-    hook_events.contacts_updated(contact.tenant_id, [contact])
-
-
 def mark_conversation_read(conversation):
     if conversation.unread_count:
         Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
@@ -267,7 +170,7 @@ def set_status(membership, conversation, status, snoozed_until=None):
 
 def reopen_for_inbound(conversation):
     """A new message from the customer reopens a resolved, pending or snoozed conversation.
-    Called inside receive_message's transaction, on a locked row."""
+    Called while a customer's message is stored (receiving.py), on a locked row."""
     if conversation.status != Conversation.Status.OPEN:
         conversation.status = Conversation.Status.OPEN
         conversation.snoozed_until = None
@@ -316,8 +219,8 @@ def assign(membership, conversation, assignee):
 
 
 def auto_assign(conversation):
-    """Round robin among available agents: the one who waited longest gets it. Called in
-    receive_message's transaction; the membership rows are locked so that two processes
+    """Round robin among available agents: the one who waited longest gets it. Called while a
+    customer's message is stored (receiving.py); the membership rows are locked so that two processes
     never pick the same turn."""
     tenant = conversation.tenant
     if not tenant.auto_assign or conversation.assignee_id:

@@ -95,18 +95,39 @@ def message_created(message, loaded=False):
                 pk=message.pk
             )
         )
-        return {
-            "conversation_id": fresh.conversation_id,
-            "assignee_id": fresh.conversation.assignee_id,
-            "contact": fresh.conversation.contact.display_name,
-            "preview": fresh.text[:NOTIFICATION_TEXT_MAX],
-            "message_id": fresh.pk,
-            "direction": fresh.direction,
-            "timestamp": fresh.timestamp.isoformat(),
-            "html": message_html(fresh),
-        }
+        Message.with_quotes([fresh])
+        return _message_created_data(fresh)
 
     publish(message.tenant_id, "message.created", data)
+
+
+def messages_created(messages):
+    """message_created for new messages of one workspace, as their transaction commits them
+    (loaded): one query for the messages they quote, one event each."""
+    from whatsapp.models import Message
+
+    shown = [message for message in messages if message.type not in FOLLOWUP_TYPES]
+
+    def send_all():
+        Message.with_quotes(shown)
+        for message in shown:
+            _send(tenant_group(message.tenant_id), "message.created", _message_created_data(message))
+
+    if shown:
+        transaction.on_commit(send_all)
+
+
+def _message_created_data(message):
+    return {
+        "conversation_id": message.conversation_id,
+        "assignee_id": message.conversation.assignee_id,
+        "contact": message.conversation.contact.display_name,
+        "preview": message.text[:NOTIFICATION_TEXT_MAX],
+        "message_id": message.pk,
+        "direction": message.direction,
+        "timestamp": message.timestamp.isoformat(),
+        "html": render_to_string("whatsapp/_message.html", {"message": message}),
+    }
 
 
 def message_changed(message):
@@ -172,17 +193,35 @@ def conversation_changed(conversation, loaded=False):
                 .prefetch_related("labels")  # both templates list them: one query, not three
                 .get(pk=conversation.pk)
             )
-        return {
-            "conversation_id": fresh.pk,
-            "last_activity_at": fresh.last_activity_at.isoformat(),
-            "unread_count": fresh.unread_count,
-            "status": fresh.status,
-            "assignee_id": fresh.assignee_id,
-            "html": conversation_html(fresh),
-            "meta_html": render_to_string("whatsapp/_conversation_meta.html", {"conversation": fresh}),
-        }
+        return _conversation_data(fresh)
 
     publish(conversation.tenant_id, "conversation.updated", data)
+
+
+def conversations_changed(conversations):
+    """conversation_changed for conversations as their transaction commits them (loaded):
+    one query for all their labels, one event each."""
+    from django.db.models import prefetch_related_objects
+
+    def send_all():
+        prefetch_related_objects(conversations, "labels")
+        for conversation in conversations:
+            _send(tenant_group(conversation.tenant_id), "conversation.updated", _conversation_data(conversation))
+
+    if conversations:
+        transaction.on_commit(send_all)
+
+
+def _conversation_data(conversation):
+    return {
+        "conversation_id": conversation.pk,
+        "last_activity_at": conversation.last_activity_at.isoformat(),
+        "unread_count": conversation.unread_count,
+        "status": conversation.status,
+        "assignee_id": conversation.assignee_id,
+        "html": conversation_html(conversation),
+        "meta_html": render_to_string("whatsapp/_conversation_meta.html", {"conversation": conversation}),
+    }
 
 
 def label_deleted(tenant_id, label_id):

@@ -20,6 +20,7 @@ from pywa import utils as pywa_utils
 
 from inbox.lengths import fit
 from whatsapp.conversations import actions as conversations
+from whatsapp.conversations import receiving
 from whatsapp.jobs import batches
 from whatsapp.models import WebhookEvent
 from whatsapp.sending import delivery, notices
@@ -195,13 +196,15 @@ def process_events(events):
     """Process every item of stored events, one event or a batch. Items stand alone: one
     that fails is reported on its event and the others are stored; processing an event again
     is always safe. A body that is no JSON object (a failed event replayed) fails again with
-    the reason. Customers' messages and other fields are stored item by item as they are
-    read; the batch's statuses are applied together after them (delivery.apply_status_batch:
-    a few statements for the whole batch, one live event per conversation), and every event
-    is marked done in one statement."""
+    the reason. Other fields are stored item by item as they are read; the batch's customers'
+    messages are stored together after them (receiving.receive_messages: a few statements per
+    number, one live event per message and per conversation), then its statuses
+    (delivery.apply_status_batch: a few statements for the whole batch, one live event per
+    conversation), and every event is marked done in one statement."""
     batch = Batch(updates.Parser.for_this_thread())
     for event in events:
         batch.read(event)
+    batch.receive_messages()
     batch.apply_statuses()
     batch.finish()
 
@@ -214,6 +217,7 @@ class Batch:
         self.events = []
         self.outcomes = {}  # event id: (problems, notes)
         self.statuses = []  # (event, ReportedStatus)
+        self.messages = []  # (event, PhoneNumber, InboundMessage)
         self.numbers = {}  # (tenant id, phone number id): PhoneNumber or None
 
     def read(self, event):
@@ -229,7 +233,10 @@ class Batch:
                 if kind == "statuses":
                     self.statuses.append((event, self.read_status(event.tenant, envelope)))
                     continue
-                note = process_item(event.tenant, kind, envelope, self.parser, self.phone_number)
+                if kind == "messages":
+                    self.messages.append((event, *self.read_message(event.tenant, envelope)))
+                    continue
+                note = process_item(event.tenant, kind, envelope, self.parser)
             except Exception as error:
                 logger.exception("Webhook event %s: a %s item failed", event.pk, kind)
                 problems.append(f"{kind}: {type(error).__name__}: {error}")
@@ -242,6 +249,48 @@ class Batch:
         value = envelope["entry"][0]["changes"][0]["value"]
         self.phone_number(tenant, value)
         return updates.reported_status(self.parser.parse("statuses", envelope), value["statuses"][0])
+
+    def read_message(self, tenant, envelope):
+        envelope = without_nul(envelope)
+        value = envelope["entry"][0]["changes"][0]["value"]
+        number = self.phone_number(tenant, value)
+        return number, updates.inbound_message(self.parser.parse("messages", envelope), value["messages"][0])
+
+    def receive_messages(self):
+        """Store the batch's customers' messages: each number's ordinary ones together, in
+        order of arrival, then the others (reactions, edits…) one by one. When storing a
+        number's together fails, each of them is stored alone, so the one at fault is
+        reported on its own event."""
+        together = {}
+        for event, number, inbound in self.messages:
+            if inbound.together:
+                together.setdefault((event.tenant.pk, number.pk), []).append((event, number, inbound))
+        for items in together.values():
+            event, number, _inbound = items[0]
+            try:
+                stored = receiving.receive_messages(event.tenant, number, [inbound for _e, _n, inbound in items])
+            except Exception:
+                logger.exception("Storing %d customers' messages together failed; storing them one by one", len(items))
+                self.receive_one_by_one(items)
+            else:
+                for (event, _number, _inbound), message in zip(items, stored, strict=True):
+                    self.after_receipt(event, lambda message=message: message)
+        self.receive_one_by_one([item for item in self.messages if not item[2].together])
+
+    def receive_one_by_one(self, items):
+        for event, number, inbound in items:
+            self.after_receipt(event, lambda e=event, n=number, i=inbound: receiving.receive_message(e.tenant, n, i))
+
+    def after_receipt(self, event, receive):
+        """Run `receive` (which returns the stored message, or None for a copy), then answer an
+        opt-out keyword; a failure is reported on the event."""
+        try:
+            message = receive()
+            if message is not None:
+                notices.opt_out_by_keyword(message)
+        except Exception as error:
+            logger.exception("Webhook event %s: a message failed", event.pk)
+            self.outcomes[event.pk][0].append(f"messages: {type(error).__name__}: {error}")
 
     def phone_number(self, tenant, value):
         """The tenant's number a change is for (each looked up once a batch)."""
@@ -281,25 +330,15 @@ class Batch:
             WebhookEvent.objects.filter(pk__in=event_ids).update(state=state, error=error, processed_at=now)
 
 
-def process_item(tenant, kind, envelope, parser, phone_number):
-    """Store one item other than a status (Batch applies those), read from PyWA's typed update
-    of it; `phone_number(tenant, value)` finds the number a change is for. Returns a note for
-    the log when something is worth knowing."""
+def process_item(tenant, kind, envelope, parser):
+    """Store one item other than a message or a status (Batch stores those together), read
+    from PyWA's typed update of it. Returns a note for the log when something is worth knowing."""
     envelope = without_nul(envelope)
-    entry = envelope["entry"][0]
-    value = entry["changes"][0]["value"]
-    if kind == "messages":
-        number = phone_number(tenant, value)
-        inbound = updates.inbound_message(parser.parse(kind, envelope), value["messages"][0])
-        message = conversations.receive_message(tenant, number, inbound)
-        if message is not None:
-            notices.opt_out_by_keyword(message)
-    elif kind == "errors":
+    value = envelope["entry"][0]["changes"][0]["value"]
+    if kind == "errors":
         return f"Meta reported errors: {json.dumps(value['errors'])[:500]}"
-    else:
-        typed = parser.parse(kind, envelope) if account_updates.reads_typed(kind, value) else None
-        return account_updates.apply(tenant, kind, value, typed)
-    return None
+    typed = parser.parse(kind, envelope) if account_updates.reads_typed(kind, value) else None
+    return account_updates.apply(tenant, kind, value, typed)
 
 
 def without_nul(data):

@@ -38,7 +38,7 @@ from pywa.types import (
 from pywa.types.groups import GroupMessageStatuses
 from pywa.types.message_status import MessageStatusType, PricingCategory
 
-from whatsapp.conversations.actions import InboundMessage
+from whatsapp.conversations.receiving import InboundMessage
 from whatsapp.sending.delivery import ReportedStatus
 
 logger = logging.getLogger(__name__)
