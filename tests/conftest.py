@@ -160,7 +160,14 @@ def published(monkeypatch, db):
     from whatsapp.realtime import events as realtime
 
     events, ran = [], len(connection.run_on_commit)
-    monkeypatch.setattr(realtime, "_send", lambda group, event, data: events.append((event, data)))
+
+    def sent(group, message):
+        if message["type"] == "inbox.event":
+            events.append((message["event"], message["data"]))
+        elif message["type"] == "inbox.events":
+            events.extend((each["event"], each["data"]) for each in message["events"])
+
+    monkeypatch.setattr(realtime, "_group_send", sent)
 
     def committed():
         nonlocal ran

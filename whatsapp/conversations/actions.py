@@ -50,8 +50,11 @@ def advance(conversation, message, *, inbound):
     """touch_conversation's change, on a locked conversation in memory: returns the fields
     it changed, for the caller to save (receiving.py saves many conversations at once)."""
     fields = []
+    # A conversation no message has touched yet has its creation time as its activity: its
+    # first message's own time replaces it (Meta's times are whole seconds, and the creation
+    # time, a little later, would keep the next message of that second from counting as newer).
     if message.timestamp >= conversation.last_activity_at or conversation.last_message_preview == "":
-        conversation.last_activity_at = max(message.timestamp, conversation.last_activity_at)
+        conversation.last_activity_at = message.timestamp
         conversation.last_message_preview = message_types.preview_of(message.type, message.text)
         fields += ["last_activity_at", "last_message_preview"]
     if inbound:

@@ -16,7 +16,7 @@ a crash (the database's unique keys decide; a copy comes back as None).
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from whatsapp import hook_events, message_types
@@ -252,10 +252,49 @@ def _move_forward(messages):
         moved.append((conversation, previous_status, changed))
     if not moved:
         return []
-    Conversation.objects.bulk_update([conversation for conversation, _, _ in moved], sorted(fields))
+    _save_moved([conversation for conversation, _, _ in moved], fields)
     for conversation, previous_status, changed in moved:
         conversations.announce(conversation, previous_status, changed)
     return [conversation for conversation, _, _ in moved]
+
+
+# What advance() may change, written for every moved conversation at once. Their rows are
+# locked since they were read (_conversations_for), so writing what did not change is safe.
+SAVE_MOVED_SQL = """
+    UPDATE whatsapp_conversation conversation SET
+        last_activity_at = moved.last_activity_at, last_message_preview = moved.last_message_preview,
+        unread_count = moved.unread_count, last_inbound_at = moved.last_inbound_at,
+        window_closes_at = moved.window_closes_at, status = moved.status,
+        snoozed_until = moved.snoozed_until, assignee_id = moved.assignee_id
+    FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[], %s::integer[], %s::timestamptz[],
+                %s::timestamptz[], %s::text[], %s::timestamptz[], %s::bigint[])
+        AS moved(id, last_activity_at, last_message_preview, unread_count, last_inbound_at,
+                 window_closes_at, status, snoozed_until, assignee_id)
+    WHERE conversation.id = moved.id
+"""
+MOVED_COLUMNS = (
+    "pk",
+    "last_activity_at",
+    "last_message_preview",
+    "unread_count",
+    "last_inbound_at",
+    "window_closes_at",
+    "status",
+    "snoozed_until",
+    "assignee_id",
+)
+
+
+def _save_moved(moved, fields):
+    """One statement on PostgreSQL (Django's bulk_update builds a CASE per row and field: it
+    cost more than the rest of a batch); a save per conversation elsewhere."""
+    if connection.vendor != "postgresql":
+        for conversation in moved:
+            conversation.save(update_fields=sorted(fields))
+        return
+    columns = [[getattr(conversation, name) for conversation in moved] for name in MOVED_COLUMNS]
+    with connection.cursor() as cursor:
+        cursor.execute(SAVE_MOVED_SQL, columns)
 
 
 def _apply_followups_naming(tenant, messages):

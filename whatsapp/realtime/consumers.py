@@ -82,6 +82,13 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         if not self.access_ended:
             await self.send_json({"event": message["event"], "data": message["data"]})
 
+    async def inbox_events(self, message):
+        """Many events published together (a batch of webhooks): one frame each, in order."""
+        for event in message["events"]:
+            if self.access_ended:
+                return
+            await self.send_json(event)
+
     async def layer_lost(self, message):
         """This process lost Redis, and with it whatever was published meanwhile."""
         await self._leave_groups()

@@ -61,6 +61,21 @@ def _send(group, event, data):
     _group_send(group, {"type": "inbox.event", "event": event, "data": data})
 
 
+def _send_all(events):
+    """Send (tenant id, event, data) triples: one channel message per workspace, whatever
+    their number. A batch of webhooks moves hundreds of conversations, and each group_send is
+    a Redis round trip for every process with sockets in the group; sockets still get one
+    frame per event (consumers.py `inbox_events`)."""
+    by_tenant = {}
+    for tenant_id, event, data in events:
+        by_tenant.setdefault(tenant_id, []).append({"event": event, "data": data})
+    for tenant_id, tenant_events in by_tenant.items():
+        if len(tenant_events) == 1:
+            _send(tenant_group(tenant_id), tenant_events[0]["event"], tenant_events[0]["data"])
+        else:
+            _group_send(tenant_group(tenant_id), {"type": "inbox.events", "events": tenant_events})
+
+
 def publish(tenant_id, event, build_data):
     """Send `event` to the tenant's browsers after commit; build_data() runs then too."""
     transaction.on_commit(lambda: _send(tenant_group(tenant_id), event, build_data()))
@@ -110,8 +125,7 @@ def messages_created(messages):
 
     def send_all():
         Message.with_quotes(shown)
-        for message in shown:
-            _send(tenant_group(message.tenant_id), "message.created", _message_created_data(message))
+        _send_all((m.tenant_id, "message.created", _message_created_data(m)) for m in shown)
 
     if shown:
         transaction.on_commit(send_all)
@@ -150,7 +164,8 @@ def message_changed(message):
 
 def statuses_changed(messages):
     """Messages' ticks moved (sent, delivered, read): one event per conversation, however
-    many of its messages a batch of statuses moved, each with its new ticks."""
+    many of its messages a batch of statuses moved, each with its new ticks; one channel
+    message per workspace carries them all."""
     by_conversation = {}
     for message in messages:
         if message.type not in FOLLOWUP_TYPES:
@@ -162,18 +177,22 @@ def statuses_changed(messages):
             ticks[message.status] = render_to_string("whatsapp/_ticks.html", {"message": message})
         return ticks[message.status]
 
-    for (tenant_id, conversation_id), moved in by_conversation.items():
+    def data(conversation_id, moved):
+        return {
+            "conversation_id": conversation_id,
+            "messages": [
+                {"message_id": message.pk, "status": message.status, "ticks_html": ticks_html(message)}
+                for message in moved
+            ],
+        }
 
-        def data(conversation_id=conversation_id, moved=moved):
-            return {
-                "conversation_id": conversation_id,
-                "messages": [
-                    {"message_id": message.pk, "status": message.status, "ticks_html": ticks_html(message)}
-                    for message in moved
-                ],
-            }
-
-        publish(tenant_id, "message.statuses", data)
+    if by_conversation:
+        transaction.on_commit(
+            lambda: _send_all(
+                (tenant_id, "message.statuses", data(conversation_id, moved))
+                for (tenant_id, conversation_id), moved in by_conversation.items()
+            )
+        )
 
 
 def conversation_changed(conversation, loaded=False):
@@ -205,8 +224,7 @@ def conversations_changed(conversations):
 
     def send_all():
         prefetch_related_objects(conversations, "labels")
-        for conversation in conversations:
-            _send(tenant_group(conversation.tenant_id), "conversation.updated", _conversation_data(conversation))
+        _send_all((c.tenant_id, "conversation.updated", _conversation_data(c)) for c in conversations)
 
     if conversations:
         transaction.on_commit(send_all)
