@@ -32,6 +32,31 @@ async def test_a_member_receives_a_new_message_live(agent):
     await communicator.disconnect()
 
 
+async def test_a_batch_of_customers_messages_arrives_as_one_frame_per_event(agent, acme):
+    """A processing batch publishes one channel message per workspace; the socket still gets
+    each event on its own, messages in the order they arrived."""
+    communicator, connected, _ = await connect(agent, "acme")
+    assert connected
+
+    def two_customers_write():
+        from whatsapp.models import WebhookEvent
+
+        events = []
+        for wa_id, text in (("15550000031", "first"), ("15550000032", "second")):
+            payload = payloads.text_message("111000111", wa_id, text)
+            received = ingest.Received(WebhookEvent.Signature.VALID, payload)
+            events.append(storage.store(acme.pk, payloads.encode(payload), received)[0])
+        ingest.process_event_ids(events)
+
+    await database_sync_to_async(two_customers_write)()
+    events = [await communicator.receive_json_from(timeout=5) for _ in range(4)]
+    assert sorted(event["event"] for event in events) == ["conversation.updated"] * 2 + ["message.created"] * 2
+    created = [event["data"]["html"] for event in events if event["event"] == "message.created"]
+    assert "first" in created[0] and "second" in created[1]
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
 async def test_an_outsider_is_refused(outsider, acme):
     communicator, connected, code = await connect(outsider, "acme")
     assert not connected
