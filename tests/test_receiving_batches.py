@@ -100,3 +100,17 @@ def test_a_message_that_cannot_be_stored_fails_its_own_event_only(acme):
     assert failed.state == "failed" and "messages: IntegrityError" in failed.error
     assert Message.objects.filter(wamid="wamid.U3").exists()
     assert not Message.objects.filter(wamid="wamid.U2").exists()
+
+
+def test_a_batchs_customers_messages_go_live_before_its_ticks(acme, published):
+    customer_says(acme, "15550000041", "first things first", wamid="wamid.F1")
+    run_one_batch("webhooks")
+    reply = Message.objects.create(
+        tenant=acme, conversation=Conversation.objects.get(), direction="out", wamid="wamid.OUT.F", status="sent"
+    )
+    published()
+    store_signed(acme, SECRET, payloads.status(PNID, reply.wamid, "delivered", "15550000041"))  # stored first
+    customer_says(acme, "15550000042", "urgent", wamid="wamid.F2")
+    run_one_batch("webhooks")
+    kinds = [event for event, _data in published()]
+    assert kinds.index("message.created") < kinds.index("message.statuses")

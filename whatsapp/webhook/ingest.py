@@ -202,11 +202,22 @@ def process_events(events):
     (delivery.apply_status_batch: a few statements for the whole batch, one live event per
     conversation), and every event is marked done in one statement."""
     batch = Batch(updates.Parser.for_this_thread())
+    # Events with customers' messages are read and stored first, so their live events leave
+    # before the batch's statuses are even parsed (a batch may be one message and 99 statuses).
     for event in events:
-        batch.read(event)
+        if _has_messages(event):
+            batch.read(event)
+    batch.receive_messages()
+    for event in events:
+        if not _has_messages(event):
+            batch.read(event)
     batch.receive_messages()
     batch.apply_statuses()
     batch.finish()
+
+
+def _has_messages(event):
+    return isinstance(event.item_counts, dict) and bool(event.item_counts.get("messages"))
 
 
 class Batch:
@@ -261,8 +272,9 @@ class Batch:
         order of arrival, then the others (reactions, edits…) one by one. When storing a
         number's together fails, each of them is stored alone, so the one at fault is
         reported on its own event."""
+        messages, self.messages = self.messages, []
         together = {}
-        for event, number, inbound in self.messages:
+        for event, number, inbound in messages:
             if inbound.together:
                 together.setdefault((event.tenant.pk, number.pk), []).append((event, number, inbound))
         for items in together.values():
@@ -275,7 +287,7 @@ class Batch:
             else:
                 for (event, _number, _inbound), message in zip(items, stored, strict=True):
                     self.after_receipt(event, lambda message=message: message)
-        self.receive_one_by_one([item for item in self.messages if not item[2].together])
+        self.receive_one_by_one([item for item in messages if not item[2].together])
 
     def receive_one_by_one(self, items):
         for event, number, inbound in items:
