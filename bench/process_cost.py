@@ -55,9 +55,29 @@ def process_all(worker_id):
         pass
 
 
-def measure(events, slug_prefix="processcost"):
-    """Store `events` bodies of the bench's mix for a tenant of their own, process them in
-    this thread, and return the CPU and queries per event."""
+def customer_bodies(count, seed=3):
+    """Customers' text messages only, each from a customer of their own (a campaign's replies)."""
+    import random
+
+    from whatsapp.simulator import payloads
+
+    rng = random.Random(seed)
+    return [
+        payloads.encode(payloads.text_message(load.PHONE_NUMBER_ID, f"1556{rng.randrange(10**7):07d}", f"Reply {n}"))
+        for n in range(count)
+    ]
+
+
+KINDS = {
+    "mix": load.realistic_bodies,
+    "statuses": load.status_bodies,
+    "messages": customer_bodies,
+}
+
+
+def measure(events, slug_prefix="processcost", kind="mix"):
+    """Store `events` bodies of `kind` (KINDS: the bench's mix by default) for a tenant of
+    their own, process them in this thread, and return the CPU and queries per event."""
     from django.db import connection
 
     from tenants.models import Tenant
@@ -67,7 +87,7 @@ def measure(events, slug_prefix="processcost"):
     tenant, secret = setup.make_tenant(f"{slug_prefix}{int(time.time())}", load.PHONE_NUMBER_ID)
     store_bodies(tenant.pk, secret, load.realistic_bodies(50, seed=7))
     process_all(f"{slug_prefix}-warm")
-    store_bodies(tenant.pk, secret, load.realistic_bodies(events, seed=int(time.time())))
+    store_bodies(tenant.pk, secret, KINDS[kind](events, seed=int(time.time())))
     pending = WebhookEvent.objects.filter(tenant=tenant, state="pending")
     count = pending.count()
     counter = QueryCounter()
@@ -88,14 +108,15 @@ def measure(events, slug_prefix="processcost"):
 def main():
     parser = argparse.ArgumentParser(prog="python -m bench.process_cost", description=__doc__.split("\n")[0])
     parser.add_argument("-n", "--events", type=int, default=3000)
+    parser.add_argument("--kind", choices=sorted(KINDS), default="mix", help="the bodies: the bench's mix (default)")
     parser.add_argument("--keep-data", action="store_true", help="reuse the database instead of recreating it")
     args = parser.parse_args()
 
     setup.fresh_database(keep=args.keep_data)
     setup.django_setup()
-    result = measure(args.events)
+    result = measure(args.events, kind=args.kind)
     print(
-        f"{result['events']} events: {result['cpu_ms_per_event']:.2f} ms CPU/event, "
+        f"{result['events']} events ({args.kind}): {result['cpu_ms_per_event']:.2f} ms CPU/event, "
         f"{result['queries_per_event']:.2f} queries/event (this thread's), "
         f"{result['events_per_second_wall']} events/s wall on this machine"
     )
