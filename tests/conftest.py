@@ -2,6 +2,8 @@
 Graph API; signed webhooks through the real view; media in a temporary folder. The helpers
 behind them, and the live stack's and browser's fixtures, live in tests/support/."""
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -162,10 +164,10 @@ def published(monkeypatch, db):
     events, ran = [], len(connection.run_on_commit)
 
     def sent(group, message):
-        if message["type"] == "inbox.event":
-            events.append((message["event"], message["data"]))
-        elif message["type"] == "inbox.events":
-            events.extend((each["event"], each["data"]) for each in message["events"])
+        frames = {"inbox.event": [message.get("frame")], "inbox.events": message.get("frames")}.get(message["type"])
+        for frame in frames or []:
+            decoded = json.loads(frame)
+            events.append((decoded["event"], decoded["data"]))
 
     monkeypatch.setattr(realtime, "_group_send", sent)
 

@@ -79,15 +79,16 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
                 await realtime.presence(self.tenant_id, self.scope["user"], conversation_id, hello)
 
     async def inbox_event(self, message):
+        """An event, its frame encoded once by the publisher (events.frame)."""
         if not self.access_ended:
-            await self.send_json({"event": message["event"], "data": message["data"]})
+            await self.send(text_data=message["frame"])
 
     async def inbox_events(self, message):
         """Many events published together (a batch of webhooks): one frame each, in order."""
-        for event in message["events"]:
+        for frame in message["frames"]:
             if self.access_ended:
                 return
-            await self.send_json(event)
+            await self.send(text_data=frame)
 
     async def layer_lost(self, message):
         """This process lost Redis, and with it whatever was published meanwhile."""

@@ -6,6 +6,7 @@ here once per event, from the same templates as the page, and browsers insert it
 """
 
 import asyncio
+import json
 import logging
 import threading
 
@@ -57,8 +58,14 @@ def _group_send(group, message):
         logger.exception("Could not publish %s to %s", message.get("event", message["type"]), group)
 
 
+def frame(event, data):
+    """The websocket frame of an event, encoded once here rather than by every socket's
+    consumer (an event reaches every agent of the workspace)."""
+    return json.dumps({"event": event, "data": data})
+
+
 def _send(group, event, data):
-    _group_send(group, {"type": "inbox.event", "event": event, "data": data})
+    _group_send(group, {"type": "inbox.event", "event": event, "frame": frame(event, data)})
 
 
 def _send_all(events):
@@ -68,12 +75,9 @@ def _send_all(events):
     frame per event (consumers.py `inbox_events`)."""
     by_tenant = {}
     for tenant_id, event, data in events:
-        by_tenant.setdefault(tenant_id, []).append({"event": event, "data": data})
-    for tenant_id, tenant_events in by_tenant.items():
-        if len(tenant_events) == 1:
-            _send(tenant_group(tenant_id), tenant_events[0]["event"], tenant_events[0]["data"])
-        else:
-            _group_send(tenant_group(tenant_id), {"type": "inbox.events", "events": tenant_events})
+        by_tenant.setdefault(tenant_id, []).append(frame(event, data))
+    for tenant_id, frames in by_tenant.items():
+        _group_send(tenant_group(tenant_id), {"type": "inbox.events", "frames": frames})
 
 
 def publish(tenant_id, event, build_data):
@@ -294,7 +298,10 @@ async def presence(tenant_id, user, conversation_id, hello=False):
         {
             "type": "inbox.event",
             "event": "presence",
-            "data": {"user_id": user.pk, "name": user.display_name, "conversation_id": conversation_id, "hello": hello},
+            "frame": frame(
+                "presence",
+                {"user_id": user.pk, "name": user.display_name, "conversation_id": conversation_id, "hello": hello},
+            ),
         },
     )
 
