@@ -60,6 +60,24 @@ def test_recorded_waits_give_the_hand_computed_figures(week):
     assert (responses, result.responses_by_user) == computed_stats(week.tenant, WEEK)
 
 
+def test_a_marked_conversation_is_computed_and_the_others_are_read_from_the_records(week):
+    maintain()
+    week.message(week.c, OUT, at(8, 23, 59, 30), author=week.owner)  # C's wait now ends in 30 s
+    assert list(StaleConversation.objects.values_list("conversation_id", flat=True)) == [week.c.pk]
+    sql, _params = timing.waits(week.tenant, WEEK)
+    assert "UNION ALL" in sql
+    result = timing.team_timing(week.tenant, WEEK)
+    assert (result.responses, result.responses_by_user) == computed_stats(week.tenant, WEEK)
+    assert result.responses_by_user[week.owner.pk].count == 2
+
+
+def test_with_no_conversation_marked_the_waits_are_read_from_the_records_alone(week):
+    maintain()
+    sql, params = timing.waits(week.tenant, WEEK)
+    assert Message._meta.db_table not in sql
+    assert timing.summarize(sql, params, grouped=True) == computed_stats(week.tenant, WEEK)
+
+
 def test_a_reply_after_a_customer_message_records_the_wait_and_a_second_reply_does_not(acme, agent):
     s = Scenario(acme, agent, agent)
     s.message(s.a, IN, at(3, 9))
