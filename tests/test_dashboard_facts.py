@@ -12,7 +12,7 @@ from dashboard.models import MessageTally, ResponseWait, StaleConversation
 from tests.support.dashboard_week import IN, OUT, WEEK, Scenario, at, build_week
 from whatsapp import maintenance
 from whatsapp.conversations import actions as conversations
-from whatsapp.models import Message
+from whatsapp.models import Message, WebhookEvent
 from whatsapp.sending import actions as sending
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the facts are kept on PostgreSQL only")
@@ -174,3 +174,15 @@ def test_catching_up_recounts_batch_after_batch_until_no_conversation_is_marked(
     assert facts.catch_up() == marked
     assert not StaleConversation.objects.exists()
     assert timing.team_timing(week.tenant, WEEK).responses == computed_stats(week.tenant, WEEK)[0]
+
+
+def test_the_tables_the_dashboard_reads_by_date_have_no_index_on_the_tenant_alone(db):
+    """With one, other tenants' many failed rows led the planner to read all of a tenant's rows
+    to count its failed ones in 30 days (docs/performance.md)."""
+    for model in (Message, WebhookEvent, MessageTally, ResponseWait):
+        with connection.cursor() as cursor:
+            constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+        tenant_only = [
+            name for name, index in constraints.items() if index["index"] and index["columns"] == ["tenant_id"]
+        ]
+        assert tenant_only == [], model
