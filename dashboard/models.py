@@ -19,8 +19,10 @@ class MessageTally(models.Model):
     sums of whole buckets."""
 
     # No constraint in the database: the delete trigger writes -n rows while a tenant's
-    # messages are deleted with the tenant, possibly after its tally rows.
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    # messages are deleted with the tenant, possibly after its tally rows. No index of its own
+    # either: message_tally_range starts with the tenant, and a tenant-only index tempted the
+    # planner to read all of a tenant's rows and filter them by date.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
     quarter = models.DateTimeField(help_text="The start of the quarter hour, in UTC.")
     direction = models.CharField(max_length=3)
     status = models.CharField(max_length=10)
@@ -38,8 +40,12 @@ class ResponseWait(models.Model):
     """One wait of a customer for the team's reply (see dashboard/timing.py), from the
     message that started it to the reply that ended it, if any."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    conversation = models.ForeignKey("whatsapp.Conversation", on_delete=models.CASCADE, related_name="+")
+    # Indexed by response_wait_range and response_wait_conversation below, not on their own
+    # (a tenant-only index drew the same planner mistake as MessageTally's).
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    conversation = models.ForeignKey(
+        "whatsapp.Conversation", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     started_at = models.DateTimeField()
     replied_at = models.DateTimeField(null=True, blank=True)
     replied_by = models.ForeignKey(

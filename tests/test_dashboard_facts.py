@@ -12,7 +12,7 @@ from dashboard.models import MessageTally, ResponseWait, StaleConversation
 from tests.support.dashboard_week import IN, OUT, WEEK, Scenario, at, build_week
 from whatsapp import maintenance
 from whatsapp.conversations import receiving
-from whatsapp.models import Message
+from whatsapp.models import Message, WebhookEvent
 from whatsapp.sending import actions as sending
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the facts are kept on PostgreSQL only")
@@ -58,6 +58,24 @@ def test_recorded_waits_give_the_hand_computed_figures(week):
     assert responses.p90.total_seconds() == pytest.approx(1440)
     assert result.responses_by_user[week.agent.pk].count == 3 and result.responses_by_user[week.owner.pk].count == 1
     assert (responses, result.responses_by_user) == computed_stats(week.tenant, WEEK)
+
+
+def test_a_marked_conversation_is_computed_and_the_others_are_read_from_the_records(week):
+    maintain()
+    week.message(week.c, OUT, at(8, 23, 59, 30), author=week.owner)  # C's wait now ends in 30 s
+    assert list(StaleConversation.objects.values_list("conversation_id", flat=True)) == [week.c.pk]
+    sql, _params = timing.waits(week.tenant, WEEK)
+    assert "UNION ALL" in sql
+    result = timing.team_timing(week.tenant, WEEK)
+    assert (result.responses, result.responses_by_user) == computed_stats(week.tenant, WEEK)
+    assert result.responses_by_user[week.owner.pk].count == 2
+
+
+def test_with_no_conversation_marked_the_waits_are_read_from_the_records_alone(week):
+    maintain()
+    sql, params = timing.waits(week.tenant, WEEK)
+    assert Message._meta.db_table not in sql
+    assert timing.summarize(sql, params, grouped=True) == computed_stats(week.tenant, WEEK)
 
 
 def test_a_reply_after_a_customer_message_records_the_wait_and_a_second_reply_does_not(acme, agent):
@@ -156,3 +174,15 @@ def test_catching_up_recounts_batch_after_batch_until_no_conversation_is_marked(
     assert facts.catch_up() == marked
     assert not StaleConversation.objects.exists()
     assert timing.team_timing(week.tenant, WEEK).responses == computed_stats(week.tenant, WEEK)[0]
+
+
+def test_the_tables_the_dashboard_reads_by_date_have_no_index_on_the_tenant_alone(db):
+    """With one, other tenants' many failed rows led the planner to read all of a tenant's rows
+    to count its failed ones in 30 days (docs/performance.md)."""
+    for model in (Message, WebhookEvent, MessageTally, ResponseWait):
+        with connection.cursor() as cursor:
+            constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+        tenant_only = [
+            name for name, index in constraints.items() if index["index"] and index["columns"] == ["tenant_id"]
+        ]
+        assert tenant_only == [], model

@@ -12,8 +12,9 @@ from django.db.models import Count
 
 from tenants import audit
 from whatsapp.cloud import api as cloud_api
+from whatsapp.cloud.account import at_meta, connection_of
 from whatsapp.errors import ActionError
-from whatsapp.models import Connection, Message, MessageStatus, PhoneNumber
+from whatsapp.models import Message, MessageStatus, PhoneNumber
 
 PIN = re.compile(r"\d{6}")
 # Meta's business profile limits (Cloud API business profile reference; PyWA says the same).
@@ -82,7 +83,7 @@ class AccountNumber:
 def account_numbers(tenant):
     """The account's numbers, Meta's facts about each, with the workspace's own number where
     it has been added. Raises ActionError when Meta cannot be asked."""
-    listed = _at_meta(cloud_api.list_account_numbers, _connection(tenant))
+    listed = at_meta(cloud_api.list_account_numbers, connection_of(tenant))
     ours = {number.phone_number_id: number for number in PhoneNumber.objects.filter(tenant=tenant)}
     return [AccountNumber(**fields, added=ours.get(fields["phone_number_id"])) for fields in listed]
 
@@ -104,7 +105,7 @@ def add_number(membership, phone_number_id, pin="", *, request=None):
                 f"+{number.display_phone_number} must be registered with its six-digit two-step verification "
                 "PIN (set in WhatsApp Manager)."
             )
-        _at_meta(cloud_api.register_number, _connection(tenant), number.phone_number_id, pin)
+        at_meta(cloud_api.register_number, connection_of(tenant), number.phone_number_id, pin)
     with transaction.atomic():
         added, _ = PhoneNumber.objects.get_or_create(
             tenant=tenant,
@@ -168,16 +169,16 @@ def remove_number(membership, number, *, request=None):
 
 
 def business_profile(number):
-    return _at_meta(cloud_api.get_business_profile, number, _connection(number.tenant))
+    return at_meta(cloud_api.get_business_profile, number, connection_of(number.tenant))
 
 
 def update_business_profile(membership, number, fields, photo=None, *, request=None):
     """Change the number's WhatsApp business profile. `fields`: about, address, description,
     email, websites (text, one per line), vertical; `photo`: an uploaded file or None."""
     checked = _checked_profile(fields)
-    connection = _connection(membership.tenant)
+    connection = connection_of(membership.tenant)
     upload = _checked_photo(photo, connection) if photo else None
-    _at_meta(cloud_api.update_business_profile, number, connection, checked, upload)
+    at_meta(cloud_api.update_business_profile, number, connection, checked, upload)
     audit.record(
         membership.tenant,
         audit.Action.PROFILE_CHANGED,
@@ -233,17 +234,3 @@ def _checked_photo(photo, connection):
     if mime_type is None:
         raise ActionError("Photo: a JPEG or PNG image.")
     return content, mime_type
-
-
-def _connection(tenant):
-    try:
-        return Connection.objects.select_related("tenant").get(tenant=tenant)
-    except Connection.DoesNotExist:
-        raise ActionError("Connect the workspace to WhatsApp first.")
-
-
-def _at_meta(call, *args):
-    try:
-        return call(*args)
-    except cloud_api.CloudAPIError as error:
-        raise ActionError(f"Meta refused it: {error.for_agent}") from error

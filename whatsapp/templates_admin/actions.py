@@ -7,9 +7,10 @@ from django.db import transaction
 
 from tenants import audit
 from whatsapp.cloud import api as cloud_api
+from whatsapp.cloud.account import at_meta, connection_of
 from whatsapp.errors import ActionError
 from whatsapp.media import rules as media_rules
-from whatsapp.models import Connection, MessageTemplate
+from whatsapp.models import MessageTemplate
 from whatsapp.realtime import events as realtime
 from whatsapp.templates_admin.drafts import MEDIA_HEADERS, DraftError
 
@@ -24,9 +25,9 @@ def submit_template(membership, draft, *, request=None):
     tenant = membership.tenant
     if MessageTemplate.objects.filter(tenant=tenant, name=draft.name, language=draft.language).exists():
         raise DraftError({"name": f"Name: {draft.name} already exists in {draft.language}; edit that one."})
-    connection = _connection(tenant)
+    connection = connection_of(tenant)
     _upload_header_example(connection, draft)
-    created = _at_meta(cloud_api.create_template, connection, draft.meta_template())
+    created = at_meta(cloud_api.create_template, connection, draft.meta_template(), meta_words_only=True)
     fields = {
         "name": draft.name,
         "language": draft.language,
@@ -58,11 +59,11 @@ def edit_template(membership, template, draft, *, request=None):
         )
     draft.name, draft.language = template.name, template.language
     draft.check()
-    connection = _connection(membership.tenant)
+    connection = connection_of(membership.tenant)
     _upload_header_example(connection, draft)
     meta = draft.meta_components()
     meta["category"] = draft.category
-    _at_meta(cloud_api.edit_template, connection, template.meta_id, meta)
+    at_meta(cloud_api.edit_template, connection, template.meta_id, meta, meta_words_only=True)
     with transaction.atomic():
         MessageTemplate.objects.filter(pk=template.pk).update(components=meta["components"], category=draft.category)
         # Back to review, unless Meta's webhook about this edit has come first.
@@ -75,7 +76,13 @@ def edit_template(membership, template, draft, *, request=None):
 
 def delete_template(membership, template, *, request=None):
     """Delete the template at Meta (this language only) and here."""
-    _at_meta(cloud_api.delete_template, _connection(membership.tenant), template.name, template.meta_id)
+    at_meta(
+        cloud_api.delete_template,
+        connection_of(membership.tenant),
+        template.name,
+        template.meta_id,
+        meta_words_only=True,
+    )
     with transaction.atomic():
         template_id = template.pk
         template.delete()
@@ -101,21 +108,9 @@ def _upload_header_example(connection, draft):
         raise DraftError({"header_file": "Header example: set the Meta app id on the WhatsApp connection page first."})
     upload.seek(0)
     content = upload.read()
-    draft.header_handle = _at_meta(cloud_api.upload_example, connection, content, checked.mime_type, draft.name)
-
-
-def _connection(tenant):
-    try:
-        return Connection.objects.get(tenant=tenant)
-    except Connection.DoesNotExist:
-        raise ActionError("Connect the workspace to WhatsApp first.")
-
-
-def _at_meta(call, *args):
-    try:
-        return call(*args)
-    except cloud_api.CloudAPIError as error:
-        raise ActionError(f"Meta refused it: {error.details or error.message}") from error
+    draft.header_handle = at_meta(
+        cloud_api.upload_example, connection, content, checked.mime_type, draft.name, meta_words_only=True
+    )
 
 
 def _audit(membership, action, template, request):
