@@ -33,7 +33,8 @@ class Workspace:
         self.slug, self.phone_number_id = slug, phone_number_id
         self.tenant, self.secret = make_tenant(slug, phone_number_id)
         self.session_keys = agent_sessions(self.tenant, AGENTS)
-        self.arrivals, self.sent_at = {}, {}
+        self.arrivals, self.sent_at = {}, {}  # token: monotonic times
+        self.sent_clock = {}  # token: wall-clock time, to set beside the rows' times
 
     def body(self, index, token):
         customer = f"1777{self.tenant.pk:02d}{index:05d}"
@@ -98,9 +99,11 @@ def store_burst(workspace, statuses):
     return len(bodies), round(time.monotonic() - started, 1)
 
 
-async def probe_during_drain(url, workspaces, probes, start_worker):
+async def probe_during_drain(url, web_pid, workspaces, probes, start_worker):
     """Connect every agent, start the worker, then post `probes` customers' messages, the
-    workspaces in turn, spread over the rest of the drain of the first workspace's burst."""
+    workspaces in turn, spread over the rest of the drain of the first workspace's burst.
+    Returns the events drained meanwhile and the CPU seconds the worker, the web server and
+    this process (the agents' sockets) used from the first message to the drain's end."""
     burst = workspaces[0]
     agents = []
     for workspace in workspaces:
@@ -115,29 +118,35 @@ async def probe_during_drain(url, workspaces, probes, start_worker):
 
         for workspace in workspaces:  # processed first (messages go first): the pages' paths warm
             await workspace.post(client, url, workspace.body(99999, "warmup"))
-        started = start_worker()
+        worker_pid = start_worker().pid
         if not await _wait_for_arrivals(workspaces, ["warmup"], 60):
             raise RuntimeError("The warm-up messages did not reach the agents' sockets within 60 s.")
-        drain = {"cpu_before": cpu_seconds(started.pid), "pending_before": await pending()}
-        drain["since"], drain["probes_since"] = time.monotonic(), timezone.now()
+
+        def cpu():
+            return {"worker": cpu_seconds(worker_pid), "web": cpu_seconds(web_pid), "client": time.process_time()}
+
+        drain = {"cpu": cpu(), "pending_before": await pending(), "since": time.monotonic()}
+        drain["probes_since"] = timezone.now()
         for index in range(probes):
             workspace = workspaces[index % len(workspaces)]
             token = f"probe{index}-{time.monotonic_ns()}"
-            workspace.sent_at[token] = time.monotonic()
+            workspace.sent_at[token], workspace.sent_clock[token] = time.monotonic(), time.time()
             await workspace.post(client, url, workspace.body(index, token))
             left = await pending()
             if not left:
                 break
             await asyncio.sleep(_next_wait(drain, left, probes - index - 1))
         await _wait_for_arrivals(workspaces, None, 15)
-        await asyncio.sleep(0.5)  # the other sockets' copies
-        for task in agents:
-            task.cancel()
-        await asyncio.gather(*agents, return_exceptions=True)
         deadline = time.monotonic() + DRAIN_TIMEOUT_SECONDS
         while (left := await pending()) and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
-        drain.update(cpu_after=cpu_seconds(started.pid), pending_after=left)
+        await asyncio.sleep(0.5)  # the last live events to the sockets
+        drain["cpu"] = {name: seconds - drain["cpu"][name] for name, seconds in cpu().items()}
+        drain["drained"] = drain["pending_before"] - left
+        drain["left"] = left
+    for task in agents:
+        task.cancel()
+    await asyncio.gather(*agents, return_exceptions=True)
     return drain
 
 
@@ -178,29 +187,38 @@ def summary(label, workspace, others):
     }
 
 
-def job_times(tenant, since):
-    """p50 of the messages' wait from their job's row to its claim, and of the claim to the
-    batch's end (the message's live event leaves within it, once the message is stored)."""
+def where_the_time_went(workspace, since):
+    """p50 of each step of the messages' way, from the bench's clock and the rows' times: the
+    webhook stored (its job's row), the job claimed, the message stored within the batch
+    (its row), its live event on the first socket; and the claim to the batch's end."""
     from django_tasks_db.models import DBTaskResult
 
-    from whatsapp.models import WebhookEvent
+    from whatsapp.models import Message, WebhookEvent
     from whatsapp.webhook.ingest import MESSAGES_PRIORITY
 
-    events = set(WebhookEvent.objects.filter(tenant=tenant, received_at__gte=since).values_list("pk", flat=True))
-    rows = DBTaskResult.objects.filter(queue_name="webhooks", priority=MESSAGES_PRIORITY, enqueued_at__gte=since)
-    times = [
-        (enqueued, started, finished)
-        for arguments, enqueued, started, finished in rows.values_list(
-            "args_kwargs", "enqueued_at", "started_at", "finished_at"
-        )
-        if arguments["args"][0] in events and finished
-    ]
-    if not times:
-        return {}
-    return {
-        "claim_wait_p50_ms": round(1000 * statistics.median((s - e).total_seconds() for e, s, _ in times), 1),
-        "batch_p50_ms": round(1000 * statistics.median((f - s).total_seconds() for _, s, f in times), 1),
+    jobs = DBTaskResult.objects.filter(queue_name="webhooks", priority=MESSAGES_PRIORITY, enqueued_at__gte=since)
+    job_of = {
+        job.args_kwargs["args"][0]: job for job in jobs.only("args_kwargs", "enqueued_at", "started_at", "finished_at")
     }
+    events = WebhookEvent.objects.filter(tenant=workspace.tenant, received_at__gte=since).values_list("pk", "body")
+    stored = dict(
+        Message.objects.filter(tenant=workspace.tenant, created_at__gte=since).values_list("text", "created_at")
+    )
+    steps = {"stored": [], "claim_wait": [], "in_batch": [], "to_socket": [], "batch": []}
+    for token, sent in workspace.sent_clock.items():
+        job = next((job_of.get(pk) for pk, body in events if token in body), None)
+        created, arrivals = stored.get(f"Hi {token}"), workspace.arrivals.get(token)
+        if not (job and job.finished_at and created and arrivals):
+            continue
+        on_socket = sent + min(arrivals) - workspace.sent_at[token]
+        steps["stored"].append(job.enqueued_at.timestamp() - sent)
+        steps["claim_wait"].append((job.started_at - job.enqueued_at).total_seconds())
+        steps["in_batch"].append((created - job.started_at).total_seconds())
+        steps["to_socket"].append(on_socket - created.timestamp())
+        steps["batch"].append((job.finished_at - job.started_at).total_seconds())
+    out = {f"{step}_p50_ms": round(1000 * statistics.median(values), 1) for step, values in steps.items() if values}
+    out["each_ms"] = [dict(zip(steps, (round(1000 * value, 1) for value in row))) for row in zip(*steps.values())]
+    return out
 
 
 def drain_rate(tenant, since):
@@ -231,6 +249,7 @@ def run(processes, mode):
         drain = asyncio.run(
             probe_during_drain(
                 url,
+                processes.pid("burst-web"),
                 [burst, other],
                 mode["burst_probes"],
                 lambda: processes.worker("burst-worker", queues="webhooks", threads=WEBHOOK_WORKER_THREADS),
@@ -239,14 +258,12 @@ def run(processes, mode):
     finally:
         processes.stop(*(name for name in ("burst-web", "burst-worker") if name in processes.running))
     out = {"statuses": stored, "agents": AGENTS, "worker_threads": WEBHOOK_WORKER_THREADS}
-    out["drain"] = drain_rate(burst.tenant, since)
-    drained = drain["pending_before"] - drain["pending_after"]
-    if drained > 0:
-        out["drain"]["worker_cpu_ms_per_event"] = round(1000 * (drain["cpu_after"] - drain["cpu_before"]) / drained, 2)
-    out["drain"]["left"] = drain["pending_after"]
+    out["drain"] = drain_rate(burst.tenant, since) | {"left": drain["left"]}
+    for name, seconds in drain["cpu"].items():  # the agents' sockets run in this process
+        out["drain"][f"{name}_cpu_ms_per_event"] = round(1000 * seconds / max(1, drain["drained"]), 2)
     probes_since = drain["probes_since"]
-    out["burst"] = summary("in the bursting workspace", burst, [other]) | job_times(burst.tenant, probes_since)
-    out["other"] = summary("in another workspace", other, [burst]) | job_times(other.tenant, probes_since)
+    out["burst"] = summary("in the bursting workspace", burst, [other]) | where_the_time_went(burst, probes_since)
+    out["other"] = summary("in another workspace", other, [burst]) | where_the_time_went(other, probes_since)
     for key in ("drain", "burst", "other"):
         print(f"  {key}: {out[key]}", flush=True)
     return out

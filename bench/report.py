@@ -178,7 +178,9 @@ def _midburst(midburst, add):
         figure = (
             f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, first socket p50 {result['first_socket_p50_ms']} "
             f"ms ({result['received']}/{result['expected']} events received, {result['elsewhere']} in the other "
-            f"workspace; claim after {result.get('claim_wait_p50_ms')} ms, batch {result.get('batch_p50_ms')} ms, p50)"
+            f"workspace; p50 steps: stored {result.get('stored_p50_ms')} ms, claimed {result.get('claim_wait_p50_ms')} "
+            f"ms later, the message stored {result.get('in_batch_p50_ms')} ms into its batch of "
+            f"{result.get('batch_p50_ms')} ms, on the socket {result.get('to_socket_p50_ms')} ms after)"
         )
         good = result["p50_ms"] < 250 and result["received"] == result["expected"] and not result["elsewhere"]
         target = "p50 < 250 ms" if key == "burst" else "p50 < 250 ms, fair across workspaces"
@@ -188,7 +190,8 @@ def _midburst(midburst, add):
             "webhook → browser",
             f"draining that burst ({statuses:,} status webhooks stored before the worker starts)",
             f"{drain['events_per_second']} events/s ({drain['drained']} in {drain['seconds']} s, "
-            f"{drain['left']} left); worker CPU {drain.get('worker_cpu_ms_per_event')} ms/event",
+            f"{drain['left']} left); CPU per event: worker {drain['worker_cpu_ms_per_event']} ms, web server "
+            f"{drain['web_cpu_ms_per_event']} ms, the agents' sockets {drain['client_cpu_ms_per_event']} ms",
             "(context)",
             "",
         )
