@@ -16,6 +16,7 @@ from whatsapp.conversations.actions import InboundMessage
 from whatsapp.models import Message, StatusUpdate, WebhookEvent
 from whatsapp.sending import delivery
 from whatsapp.simulator import payloads
+from whatsapp.webhook import ingest
 from whatsapp.webhook.ingest import BATCH_SIZE
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="batches are claimed on PostgreSQL")
@@ -83,6 +84,22 @@ def test_customers_messages_are_taken_before_a_burst_of_statuses(acme):
     store_signed(acme, ACME["app_secret"], payloads.text_message(ACME_PNID, "15550000001", "Is my order late?"))
     one_batch()
     assert Message.objects.filter(direction="in", text="Is my order late?").exists()
+
+
+def test_a_batch_stores_its_customers_messages_before_it_reads_its_statuses(acme, monkeypatch):
+    for n in range(3):
+        store_signed(acme, ACME["app_secret"], payloads.status(ACME_PNID, f"wamid.A{n}", "delivered", "15551234567"))
+    store_signed(acme, ACME["app_secret"], payloads.text_message(ACME_PNID, "15550000001", "Is my order late?"))
+    order = []
+    read_status, receive_message = ingest.Batch.read_status, conversations.receive_message
+    monkeypatch.setattr(
+        ingest.Batch, "read_status", lambda batch, *args: order.append("status") or read_status(batch, *args)
+    )
+    monkeypatch.setattr(
+        conversations, "receive_message", lambda *args: order.append("message") or receive_message(*args)
+    )
+    one_batch()
+    assert order == ["message", "status", "status", "status"]
 
 
 def test_statuses_in_one_batch_move_each_message_to_its_furthest_status_and_never_back(acme):

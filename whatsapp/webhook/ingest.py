@@ -198,9 +198,10 @@ def process_events(events):
     the reason. Customers' messages and other fields are stored item by item as they are
     read; the batch's statuses are applied together after them (delivery.apply_status_batch:
     a few statements for the whole batch, one live event per conversation), and every event
-    is marked done in one statement."""
+    is marked done in one statement. Events with customers' messages are read first, so their
+    live events leave before the batch's statuses are parsed, not after."""
     batch = Batch(updates.Parser.for_this_thread())
-    for event in events:
+    for event in sorted(events, key=lambda event: not event.item_counts.get("messages")):
         batch.read(event)
     batch.apply_statuses()
     batch.finish()
