@@ -18,7 +18,7 @@ MODES = {
         "processing_seconds": 5,
         "probes": 20,
         "load_seconds": 8,
-        "burst_statuses": 5000,
+        "burst_statuses": 6000,
         "burst_probes": 20,
         "outbound_messages": 400,
         "outbound_workers": [(1, 8)],
