@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench import procs, report, setup
 
-STAGES = ["ingest", "realtime", "outbound", "pages", "api", "hooks"]
+STAGES = ["ingest", "realtime", "midburst", "outbound", "pages", "api", "hooks"]
 
 MODES = {
     # rates: the steps of the ingest ramp; the first failing one is bisected `bisect` times.
@@ -18,6 +18,8 @@ MODES = {
         "processing_seconds": 5,
         "probes": 20,
         "load_seconds": 8,
+        "burst_statuses": 6000,
+        "burst_probes": 20,
         "outbound_messages": 400,
         "outbound_workers": [(1, 8)],
         "cost_events": 600,
@@ -35,6 +37,8 @@ MODES = {
         "processing_seconds": 15,
         "probes": 60,
         "load_seconds": 20,
+        "burst_statuses": 30000,
+        "burst_probes": 20,
         "outbound_messages": 2000,
         "outbound_workers": [(1, 8), (2, 8)],
         "cost_events": 3000,
@@ -118,6 +122,12 @@ def run_realtime(processes, mode, results):
 
     ingest = results.get("ingest", {}).get("uvicorn", {}).get("sustained") or {}
     return realtime.run(processes, mode, ingest.get("achieved_rate"))
+
+
+def run_midburst(processes, mode, results):
+    from bench import midburst
+
+    return midburst.run(processes, mode)
 
 
 def run_outbound(processes, mode, results):

@@ -41,25 +41,38 @@ def agent_sessions(tenant, count):
     return keys
 
 
+async def agent_socket(url, slug, session_key, ready, arrivals):
+    """One agent's browser on the workspace's live events: sets `ready` once connected, then
+    records in `arrivals` (token: [monotonic times]) each message.created, by the last word
+    of its preview."""
+    ws_url = url.replace("http://", "ws://") + f"/ws/t/{slug}/"
+    async with websockets.connect(
+        ws_url, additional_headers={"Cookie": f"sessionid={session_key}"}, origin=url, max_size=None
+    ) as socket:
+        ready.set_result(True) if not ready.done() else None
+        async for raw in socket:
+            if "message.created" not in raw:  # ticks, conversation rows: not parsed, to spare the CPU
+                continue
+            event = json.loads(raw)
+            if event.get("event") == "message.created":
+                token = event["data"]["preview"].rsplit(" ", 1)[-1]
+                arrivals.setdefault(token, []).append(time.monotonic())
+
+
+async def connect_agents(url, slug, session_keys, arrivals):
+    """Every agent's socket connected; returns their tasks (cancel them to close)."""
+    readies = [asyncio.get_running_loop().create_future() for _ in session_keys]
+    agents = [
+        asyncio.create_task(agent_socket(url, slug, key, ready, arrivals)) for key, ready in zip(session_keys, readies)
+    ]
+    await asyncio.wait_for(asyncio.gather(*readies), 30)
+    return agents
+
+
 async def probe(url, slug, secret, session_keys, probes, interval):
     """Post `probes` customer messages; returns one latency (s) per socket per probe."""
-    ws_url = url.replace("http://", "ws://") + f"/ws/t/{slug}/"
     arrivals, sent_at = {}, {}
-
-    async def agent(key, ready):
-        async with websockets.connect(
-            ws_url, additional_headers={"Cookie": f"sessionid={key}"}, origin=url, max_size=None
-        ) as socket:
-            ready.set_result(True) if not ready.done() else None
-            async for raw in socket:
-                event = json.loads(raw)
-                if event.get("event") == "message.created":
-                    token = event["data"]["preview"].rsplit(" ", 1)[-1]
-                    arrivals.setdefault(token, []).append(time.monotonic())
-
-    readies = [asyncio.get_running_loop().create_future() for _ in session_keys]
-    agents = [asyncio.create_task(agent(key, ready)) for key, ready in zip(session_keys, readies)]
-    await asyncio.wait_for(asyncio.gather(*readies), 30)
+    agents = await connect_agents(url, slug, session_keys, arrivals)
     await asyncio.sleep(0.5)
     async with httpx.AsyncClient(timeout=10) as client:
         warm_up = payloads.encode(payloads.text_message(PHONE_NUMBER_ID, "16660000000", "warm up"))

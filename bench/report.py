@@ -21,6 +21,18 @@ def render(results):
         _ingest(results["ingest"], add)
     if "realtime" in results:
         _realtime(results["realtime"], add)
+    if "midburst" in results:
+        _midburst(results["midburst"], add)
+    elif "ingest" in results:
+        add(
+            (
+                "webhook → browser",
+                "a customer's message posted in the middle of a 30,000-status burst",
+                "not measured by this run (bench/run --only midburst)",
+                "p50 < 250 ms; fair across workspaces",
+                "n/a",
+            )
+        )
     if "pages" in results:
         _pages(results["pages"], add)
     if "outbound" in results:
@@ -133,16 +145,6 @@ def _ingest(ingest, add):
                 _ok(cost["cpu_ms_per_event"] <= 1),
             )
         )
-    add(
-        (
-            "ingest",
-            "a customer's message posted in the middle of a 30,000-status burst, webhook → browser",
-            "not measured by this run (tests/test_webhook_batches.py checks that messages and other workspaces "
-            "are claimed first)",
-            "p50 < 250 ms; fair across workspaces",
-            "n/a",
-        )
-    )
 
 
 def _realtime(realtime, add):
@@ -162,6 +164,38 @@ def _realtime(realtime, add):
         )
         good = result["p50_ms"] < 50 and result["p99_ms"] < 250 and result["received"] == result["expected"]
         add(("webhook → browser", f"{result['label']}", figure, "p50 < 50 ms, p99 < 250 ms", _ok(good)))
+
+
+def _midburst(midburst, add):
+    statuses, drain = midburst["statuses"], midburst["drain"]
+    where = f"{midburst['agents']} sockets, 1 worker process × {midburst['worker_threads']} thread"
+    rows = (
+        ("burst", f"a customer's message posted in the middle of a {statuses:,}-status burst ({where})"),
+        ("other", "another workspace's customer's message during that burst"),
+    )
+    for key, measure in rows:
+        result = midburst[key]
+        figure = (
+            f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, first socket p50 {result['first_socket_p50_ms']} "
+            f"ms ({result['received']}/{result['expected']} events received, {result['elsewhere']} in the other "
+            f"workspace; p50 steps: stored {result.get('stored_p50_ms')} ms, claimed {result.get('claim_wait_p50_ms')} "
+            f"ms later, the message stored {result.get('in_batch_p50_ms')} ms into its batch of "
+            f"{result.get('batch_p50_ms')} ms, on the socket {result.get('to_socket_p50_ms')} ms after)"
+        )
+        good = result["p50_ms"] < 250 and result["received"] == result["expected"] and not result["elsewhere"]
+        target = "p50 < 250 ms" if key == "burst" else "p50 < 250 ms, fair across workspaces"
+        add(("webhook → browser", measure, figure, target, _ok(good)))
+    add(
+        (
+            "webhook → browser",
+            f"draining that burst ({statuses:,} status webhooks stored before the worker starts)",
+            f"{drain['events_per_second']} events/s ({drain['drained']} in {drain['seconds']} s, "
+            f"{drain['left']} left); CPU per event: worker {drain['worker_cpu_ms_per_event']} ms, web server "
+            f"{drain['web_cpu_ms_per_event']} ms, the agents' sockets {drain['client_cpu_ms_per_event']} ms",
+            "(context)",
+            "",
+        )
+    )
 
 
 def _pages(pages, add):

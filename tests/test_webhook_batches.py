@@ -1,7 +1,7 @@
 """Webhook events processed in batches (whatsapp/jobs/batches.py, ingest.process_events,
 delivery.apply_status_batch): a worker claims many events' jobs at once, workspaces in turn,
 applies their statuses with a few statements, moving each message forward only, and
-publishes one live event per conversation."""
+publishes one live event per workspace."""
 
 import pytest
 from django.db import connection
@@ -14,8 +14,10 @@ from tests.support.webhooks import store_signed
 from whatsapp.conversations import receiving
 from whatsapp.conversations.receiving import InboundMessage
 from whatsapp.models import Message, StatusUpdate, WebhookEvent
+from whatsapp.realtime import events as realtime
 from whatsapp.sending import delivery
 from whatsapp.simulator import payloads
+from whatsapp.webhook import ingest
 from whatsapp.webhook.ingest import BATCH_SIZE
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="batches are claimed on PostgreSQL")
@@ -85,6 +87,20 @@ def test_customers_messages_are_taken_before_a_burst_of_statuses(acme):
     assert Message.objects.filter(direction="in", text="Is my order late?").exists()
 
 
+def test_a_batch_stores_its_customers_messages_before_it_reads_its_statuses(acme, monkeypatch):
+    for n in range(3):
+        store_signed(acme, ACME["app_secret"], payloads.status(ACME_PNID, f"wamid.A{n}", "delivered", "15551234567"))
+    store_signed(acme, ACME["app_secret"], payloads.text_message(ACME_PNID, "15550000001", "Is my order late?"))
+    order = []
+    read_status, receive_messages = ingest.Batch.read_status, receiving.receive_messages
+    monkeypatch.setattr(
+        ingest.Batch, "read_status", lambda batch, *args: order.append("status") or read_status(batch, *args)
+    )
+    monkeypatch.setattr(receiving, "receive_messages", lambda *args: order.append("message") or receive_messages(*args))
+    one_batch()
+    assert order == ["message", "status", "status", "status"]
+
+
 def test_statuses_in_one_batch_move_each_message_to_its_furthest_status_and_never_back(acme):
     first, second, third = sent_messages(acme, 3)
     Message.objects.filter(pk=second.pk).update(status="read")
@@ -114,21 +130,52 @@ def test_a_failed_status_in_a_batch_fails_its_message_with_a_reason(acme):
     assert "template" in message.error_detail
 
 
-def test_a_batch_publishes_one_tick_event_per_conversation(acme, published):
+def test_a_batch_publishes_one_tick_event_per_workspace_with_each_conversations_ticks(acme, globex, published):
     mine = sent_messages(acme, 3, customer="15551111111")
     theirs = sent_messages(acme, 1, customer="15552222222")
+    [globex_message] = sent_messages(globex, 1)
     published()
     store_signed(
         acme,
         ACME["app_secret"],
         payloads.batch(*(payloads.status(ACME_PNID, m.wamid, "delivered", "15551111111") for m in mine + theirs)),
     )
+    store_signed(
+        globex, GLOBEX["app_secret"], payloads.status(GLOBEX_PNID, globex_message.wamid, "read", "15551234567")
+    )
+    one_batch()
+    [acme_event, globex_event] = sorted(
+        (data for event, data in published() if event == "message.statuses"),
+        key=lambda data: len(data["conversations"]),
+    )[::-1]
+    by_conversation = {c["conversation_id"]: c["messages"] for c in acme_event["conversations"]}
+    assert set(by_conversation) == {mine[0].conversation_id, theirs[0].conversation_id}
+    assert {m["message_id"] for m in by_conversation[mine[0].conversation_id]} == {m.pk for m in mine}
+    assert {m["status"] for m in by_conversation[mine[0].conversation_id]} == {"delivered"}
+    assert "ticks-delivered" in acme_event["ticks_html"]["delivered"]
+    assert globex_event["conversations"] == [
+        {
+            "conversation_id": globex_message.conversation_id,
+            "messages": [{"message_id": globex_message.pk, "status": "read"}],
+        }
+    ]
+
+
+def test_a_burst_of_ticks_is_published_in_events_of_bounded_size(acme, published, monkeypatch):
+    monkeypatch.setattr(realtime, "TICKS_PER_EVENT", 2)
+    messages = [m for n in range(3) for m in sent_messages(acme, 2, customer=f"155500000{n:02d}")]
+    published()
+    store_signed(
+        acme,
+        ACME["app_secret"],
+        payloads.batch(*(payloads.status(ACME_PNID, m.wamid, "read", "15551111111") for m in messages)),
+    )
     one_batch()
     events = [data for event, data in published() if event == "message.statuses"]
-    assert sorted(len(data["messages"]) for data in events) == [1, 3]
-    by_conversation = {data["conversation_id"]: data for data in events}
-    assert {m["message_id"] for m in by_conversation[mine[0].conversation_id]["messages"]} == {m.pk for m in mine}
-    assert all("ticks-delivered" in m["ticks_html"] for data in events for m in data["messages"])
+    assert [len(data["conversations"]) for data in events] == [1, 1, 1]
+    assert sorted(m["message_id"] for data in events for c in data["conversations"] for m in c["messages"]) == sorted(
+        m.pk for m in messages
+    )
 
 
 def test_applying_a_batch_returns_the_messages_that_changed_and_again_none(acme):

@@ -24,7 +24,9 @@ const handlers = {
     if (data.conversation_id === currentId) thread.placeInThread(data.html);
   },
   "message.statuses"(data) {
-    if (data.conversation_id === currentId) thread.moveTicks(data.messages);
+    // One event per workspace and batch of statuses: the ticks of the conversation on screen.
+    const shown = data.conversations.find((conversation) => conversation.conversation_id === currentId);
+    if (shown) thread.moveTicks(shown.messages.map((moved) => ({ ...moved, ticks_html: data.ticks_html[moved.status] })));
   },
   "note.created"(data) {
     if (data.conversation_id === currentId) thread.placeInThread(data.html);

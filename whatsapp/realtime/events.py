@@ -166,37 +166,55 @@ def message_changed(message):
     publish(message.tenant_id, "message.updated", data)
 
 
+# Moved ticks per message.statuses event at most: a batch of webhooks may carry thousands.
+TICKS_PER_EVENT = 500
+
+
 def statuses_changed(messages):
-    """Messages' ticks moved (sent, delivered, read): one event per conversation, however
-    many of its messages a batch of statuses moved, each with its new ticks; one channel
-    message per workspace carries them all."""
-    by_conversation = {}
+    """Messages' ticks moved (sent, delivered, read): one event per workspace, however many
+    of its conversations a batch of statuses moved (up to TICKS_PER_EVENT ticks an event),
+    listing each conversation's messages and their status, with the ticks' HTML once per
+    status. Every agent's socket gets every event of the workspace: one event per
+    conversation cost the web server more CPU than the worker spent on the statuses during
+    a burst, and held customers' messages behind them (bench/midburst.py)."""
+    by_tenant = {}
     for message in messages:
         if message.type not in FOLLOWUP_TYPES:
-            by_conversation.setdefault((message.tenant_id, message.conversation_id), []).append(message)
-    ticks = {}
+            by_tenant.setdefault(message.tenant_id, {}).setdefault(message.conversation_id, []).append(message)
+    for tenant_id, by_conversation in by_tenant.items():
+        for chunk in _chunks(list(by_conversation.items()), TICKS_PER_EVENT):
+            publish(tenant_id, "message.statuses", lambda chunk=chunk: _ticks_data(chunk))
 
-    def ticks_html(message):
-        if message.status not in ticks:  # the same for every message of a status
-            ticks[message.status] = render_to_string("whatsapp/_ticks.html", {"message": message})
-        return ticks[message.status]
 
-    def data(conversation_id, moved):
-        return {
-            "conversation_id": conversation_id,
-            "messages": [
-                {"message_id": message.pk, "status": message.status, "ticks_html": ticks_html(message)}
-                for message in moved
-            ],
-        }
+def _chunks(conversations, size):
+    """(conversation id, messages) pairs in lists of about `size` messages; a conversation's
+    messages stay in one list."""
+    chunk, count = [], 0
+    for conversation_id, moved in conversations:
+        if chunk and count + len(moved) > size:
+            yield chunk
+            chunk, count = [], 0
+        chunk.append((conversation_id, moved))
+        count += len(moved)
+    if chunk:
+        yield chunk
 
-    if by_conversation:
-        transaction.on_commit(
-            lambda: _send_all(
-                (tenant_id, "message.statuses", data(conversation_id, moved))
-                for (tenant_id, conversation_id), moved in by_conversation.items()
-            )
-        )
+
+def _ticks_data(conversations):
+    statuses = {message.status: message for _id, moved in conversations for message in moved}
+    return {
+        "ticks_html": {
+            status: render_to_string("whatsapp/_ticks.html", {"message": message})
+            for status, message in statuses.items()
+        },
+        "conversations": [
+            {
+                "conversation_id": conversation_id,
+                "messages": [{"message_id": message.pk, "status": message.status} for message in moved],
+            }
+            for conversation_id, moved in conversations
+        ],
+    }
 
 
 def conversation_changed(conversation, loaded=False):

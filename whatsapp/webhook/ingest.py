@@ -200,7 +200,7 @@ def process_events(events):
     messages are stored together after them (receiving.receive_messages: a few statements per
     number, one live event per message and per conversation), then its statuses
     (delivery.apply_status_batch: a few statements for the whole batch, one live event per
-    conversation), and every event is marked done in one statement."""
+    workspace), and every event is marked done in one statement."""
     batch = Batch(updates.Parser.for_this_thread())
     # Events with customers' messages are read and stored first, so their live events leave
     # before the batch's statuses are even parsed (a batch may be one message and 99 statuses).
