@@ -2,8 +2,6 @@
 Graph API; signed webhooks through the real view; media in a temporary folder. The helpers
 behind them, and the live stack's and browser's fixtures, live in tests/support/."""
 
-import json
-
 import pytest
 from django.test import Client
 
@@ -163,13 +161,9 @@ def published(monkeypatch, db):
 
     events, ran = [], len(connection.run_on_commit)
 
-    def sent(group, message):
-        frames = {"inbox.event": [message.get("frame")], "inbox.events": message.get("frames")}.get(message["type"])
-        for frame in frames or []:
-            decoded = json.loads(frame)
-            events.append((decoded["event"], decoded["data"]))
+    from tests.support.realtime import events_in
 
-    monkeypatch.setattr(realtime, "_group_send", sent)
+    monkeypatch.setattr(realtime, "_group_send", lambda group, message: events.extend(events_in(message)))
 
     def committed():
         nonlocal ran

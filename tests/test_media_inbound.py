@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from tests.support.media_files import OGG_VOICE, PDF, png
+from tests.support.realtime import events_in
 from tests.support.tenants import ACME
 from whatsapp.media import actions as media_actions
 from whatsapp.media import rules as media
@@ -206,7 +207,7 @@ def test_the_placeholder_turns_into_the_photo_live(
     from whatsapp.webhook import ingest
 
     published = []
-    monkeypatch.setattr(realtime, "_send", lambda group, event, data: published.append((event, data)))
+    monkeypatch.setattr(realtime, "_group_send", lambda group, message: published.extend(events_in(message)))
     fake_graph.register_number(PNID, "", ACME["app_secret"], access_token=ACME["access_token"])
     media_id = fake_graph.add_media(png(), "image/png", PNID)
     webhook.post(payloads.message(PNID, CUSTOMER, "image", image(media_id, png(), "image/png")))

@@ -189,3 +189,15 @@ def test_applying_a_batch_returns_the_messages_that_changed_and_again_none(acme)
     assert [(m.pk, m.status) for m in changed] == [(first.pk, "delivered")]
     assert delivery.apply_status_batch(reports) == []
     assert StatusUpdate.objects.count() == 2
+
+
+def test_an_event_of_an_odd_shape_is_reported_and_the_batch_goes_on(acme):
+    odd = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "W", "changes": [{"field": "messages", "value": {"": [1]}}]}],
+    }
+    first = store_signed(acme, ACME["app_secret"], odd)
+    later = store_signed(acme, ACME["app_secret"], payloads.status(ACME_PNID, "wamid.Z", "delivered", "15551234567"))
+    one_batch()
+    assert WebhookEvent.objects.get(pk=first).state in ("processed", "failed")
+    assert WebhookEvent.objects.get(pk=later).state == "processed"

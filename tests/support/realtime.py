@@ -1,6 +1,8 @@
 """The browser's websocket in tests: a member's socket through the ASGI application, and a
 customer's message arriving as the webhook's worker would store it."""
 
+import json
+
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
@@ -36,3 +38,13 @@ def receive_customer_message(text):
     received = ingest.Received(WebhookEvent.Signature.VALID, payload)
     event_id, _ = storage.store(Tenant.objects.get(slug="acme").pk, body, received)
     ingest.process_event_id(event_id)
+
+
+def events_in(channel_message):
+    """The (event, data) pairs a channel-layer message carries to browsers: one for
+    `inbox.event`, several for `inbox.events` (whatsapp/realtime/events.py); none for others."""
+    kind = channel_message["type"]
+    frames = [channel_message["frame"]] if kind == "inbox.event" else channel_message.get("frames", [])
+    if kind not in ("inbox.event", "inbox.events"):
+        return []
+    return [(decoded["event"], decoded["data"]) for decoded in map(json.loads, frames)]

@@ -141,7 +141,7 @@ def split_items(payload):
     item, as PyWA expects (it reads only the first item of a batch)."""
     for entry, field, value in changes(payload):
         kinds = _item_kinds(field, value)
-        listed = value.get(LISTED_ITEMS.get(field, ""))
+        listed = value.get(LISTED_ITEMS[field]) if field in LISTED_ITEMS else None
         if not kinds and isinstance(listed, list) and listed:
             for item in listed:
                 narrowed = {**value, LISTED_ITEMS[field]: [item]}
@@ -241,7 +241,13 @@ class Batch:
             return
         if "\\u0000" in event.body:  # only JSON's escape can bring one: PostgreSQL keeps no NUL
             payload = without_nul(payload)
-        for kind, envelope in split_items(payload):
+        try:
+            items = list(split_items(payload))
+        except Exception as error:  # a shape no Meta payload has: the event says so, the batch goes on
+            logger.exception("Webhook event %s could not be split into items", event.pk)
+            problems.append(f"Unreadable payload: {type(error).__name__}: {error}")
+            return
+        for kind, envelope in items:
             try:
                 if kind == "statuses":
                     self.statuses.append((event, self.read_status(event.tenant, envelope)))
