@@ -341,15 +341,18 @@ def sends_without_database(message):
     return True
 
 
-def send_messages(messages):
+def send_messages(messages, unless=None):
     """Send messages side by side (each as send_message would; files are not sent here, see
     sends_without_database); returns (message, wamid or CloudAPIError) pairs in order. Their
     Graph API calls are logged in one statement once all have answered. The messages must
     have loaded what sending reads (conversation, contact, number, tenant's connection): the
-    sending threads never touch the database."""
+    sending threads never touch the database. `unless(message)`, called on the sending
+    thread just before each request, may give an outcome to return instead of sending."""
     calls = []
 
     def send(message):
+        if unless is not None and (instead := unless(message)) is not None:
+            return instead
         deferring = _deferred_calls.set(calls)  # list.append is atomic
         try:
             return send_message(message)

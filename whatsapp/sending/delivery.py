@@ -11,6 +11,7 @@ The rules that keep a message from being lost or sent twice:
 - while Meta refuses the token, the tenant's messages wait, and go when it is replaced.
 """
 
+import functools
 import logging
 import math
 import time
@@ -164,30 +165,34 @@ def _wait_for_place(message_id, place):
     transaction.on_commit(lambda: alarm.ring_at(place))
 
 
-def _leaving_now(claimed):
-    """Of the claimed messages, those that may leave now: throttle.depart counts them as they
-    leave, after their claim committed, so that what reaches Meta in any second stays under
-    each number's setting. The others (late to their places, they would crowd the sends on
-    time) go back to the queue, each with a job at a fresh place."""
-    by_number = {}
-    for message in claimed:
-        by_number.setdefault(message.conversation.phone_number, []).append(message)
-    leaving, later = [], []
-    for number, messages in by_number.items():
-        answers = throttle.depart(number.phone_number_id, number.messages_per_second, [m.pk for m in messages])
-        for message, place in zip(messages, answers, strict=True):
-            if place is None:
-                leaving.append(message)
-            else:
-                later.append((message, place))
-    if later:
-        with transaction.atomic():
-            Message.objects.filter(pk__in=[m.pk for m, _ in later], status=MessageStatus.SENDING).update(
-                status=MessageStatus.QUEUED, send_attempts=F("send_attempts") - 1
-            )
-            for message, place in later:
-                _wait_for_place(message.pk, place)
-    return sorted(leaving, key=lambda message: message.pk)
+@dataclass
+class _Later:
+    """A claimed send that may not leave yet, and its fresh place."""
+
+    place: float
+
+
+def _not_yet(message):
+    """None when the message may leave now (it counts as left: throttle.depart), else a
+    _Later with a fresh place. Called just before the request leaves, on the sending thread,
+    so that what reaches Meta in any second stays under the number's setting however late
+    the claim, its commit or the thread was."""
+    number = message.conversation.phone_number
+    place = throttle.depart(number.phone_number_id, number.messages_per_second, [message.pk])[0]
+    return None if place is None else _Later(place)
+
+
+def _wait_again(later):
+    """Claimed messages that did not leave go back to the queue, each with a job at its
+    fresh place (their claim is undone: it did not count as an attempt)."""
+    if not later:
+        return
+    with transaction.atomic():
+        Message.objects.filter(pk__in=[message.pk for message, _ in later], status=MessageStatus.SENDING).update(
+            status=MessageStatus.QUEUED, send_attempts=F("send_attempts") - 1
+        )
+        for message, outcome in later:
+            _wait_for_place(message.pk, outcome.place)
 
 
 def _earlier_open():
@@ -661,20 +666,27 @@ def send_batch(jobs):
     """Send the queued messages these jobs ((message id, place) pairs) name, those whose turn
     it is: claimed together, sent side by side, settled together (files one at a time, in
     this thread: their upload ids are in the database)."""
-    claimed = _leaving_now(claim_batch(jobs))
+    claimed = claim_batch(jobs)
     together = [message for message in claimed if cloud_api.sends_without_database(message)]
-    outcomes = cloud_api.send_messages(together) if together else []
+    outcomes = cloud_api.send_messages(together, unless=_not_yet) if together else []
     for message in claimed:
         if not cloud_api.sends_without_database(message):
-            try:
-                outcomes.append((message, cloud_api.send_message(message, media_ids=media_actions)))
-            except cloud_api.CloudAPIError as error:
-                outcomes.append((message, error))
-    sent = [(message, wamid) for message, wamid in outcomes if not isinstance(wamid, cloud_api.CloudAPIError)]
-    mark_sent_batch(sent)
+            outcomes.append((message, _not_yet(message) or _send_one(message)))
+    mark_sent_batch([(message, wamid) for message, wamid in outcomes if not isinstance(wamid, _NOT_SENT)])
+    _wait_again([(message, outcome) for message, outcome in outcomes if isinstance(outcome, _Later)])
     for message, error in outcomes:
         if isinstance(error, cloud_api.CloudAPIError):
             _handle_send_error(message, error)
+
+
+_NOT_SENT = (cloud_api.CloudAPIError, _Later)
+
+
+def _send_one(message):
+    try:
+        return cloud_api.send_message(message, media_ids=media_actions)
+    except cloud_api.CloudAPIError as error:
+        return error
 
 
 def _send_jobs(arguments):
@@ -729,20 +741,36 @@ def mark_sent_batch(sent):
 
 
 def _hand_over_batch(messages):
-    """_hand_over for many done messages: each conversation's next queued message may go."""
+    """_hand_over for many done messages: each conversation's next queued message may go, its
+    job enqueued in this transaction by one statement (HAND_OVER_SQL)."""
     done = {message.conversation_id: message.pk for message in messages}
     if not done:
         return
-    following = (
-        Message.objects.filter(conversation_id__in=done, direction=Message.Direction.OUT, status=MessageStatus.QUEUED)
-        .order_by("conversation_id", "pk")
-        .values_list("conversation_id", "pk")
-    )
-    handed = set()
-    for conversation_id, pk in following:
-        if conversation_id not in handed and pk > done[conversation_id]:
-            handed.add(conversation_id)
-            _enqueue(pk)  # a row in this transaction: the hand-over cannot be lost
+    parameters = {"conversations": list(done), "done": list(done.values()), **_send_job_params()}
+    with connection.cursor() as cursor:
+        cursor.execute(_hand_over_sql(), parameters)
+
+
+@functools.cache
+def _hand_over_sql():
+    """Each named conversation's first queued message of ours after the one done, and its
+    send job (with the notification that wakes a worker), as _enqueue makes it."""
+    enqueue = send_message.get_backend().enqueue_each_sql("following", "jsonb_build_array(id)")
+    return f"""
+        WITH done(conversation_id, id) AS (SELECT * FROM unnest(%(conversations)s::bigint[], %(done)s::bigint[])),
+        following AS (
+            SELECT DISTINCT ON (message.conversation_id) message.id
+            FROM whatsapp_message message JOIN done ON done.conversation_id = message.conversation_id
+            WHERE message.direction = 'out' AND message.status = 'queued' AND message.id > done.id
+            ORDER BY message.conversation_id, message.id
+        ), {enqueue}
+        SELECT count(*) FROM notified
+    """
+
+
+@functools.cache
+def _send_job_params():
+    return send_message.get_backend().enqueue_params(send_message)
 
 
 def _handle_send_error(message, error):
