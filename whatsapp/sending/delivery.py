@@ -671,7 +671,7 @@ def send_batch(jobs):
     outcomes = cloud_api.send_messages(together, unless=_not_yet) if together else []
     for message in claimed:
         if not cloud_api.sends_without_database(message):
-            outcomes.append((message, _not_yet(message) or _send_one(message)))
+            outcomes.append((message, _send_one(message)))
     mark_sent_batch([(message, wamid) for message, wamid in outcomes if not isinstance(wamid, _NOT_SENT)])
     _wait_again([(message, outcome) for message, outcome in outcomes if isinstance(outcome, _Later)])
     for message, error in outcomes:
@@ -684,7 +684,7 @@ _NOT_SENT = (cloud_api.CloudAPIError, _Later)
 
 def _send_one(message):
     try:
-        return cloud_api.send_message(message, media_ids=media_actions)
+        return cloud_api.send_message(message, media_ids=media_actions, unless=_not_yet)
     except cloud_api.CloudAPIError as error:
         return error
 
