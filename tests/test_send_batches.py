@@ -139,3 +139,15 @@ def test_without_redis_one_process_counts_the_same_way(settings):
     assert answers[:4] == [None] * 4 and all(place >= now + throttle.WINDOW_SECONDS for place in answers[4:])
     booked = throttle.book(number, 4, ["a", "b"], now + 0.5)
     assert None not in booked and booked[1] - booked[0] > 1 / 4
+
+
+def test_the_alarm_wakes_the_worker_when_a_send_booked_for_later_is_due():
+    import threading
+
+    from whatsapp.jobs import alarm
+
+    rung = threading.Event()
+    alarm.listen(rung.set)  # as a worker's doorbell listens
+    alarm.ring_at(time.time() + 0.3)
+    assert not rung.wait(0.1)  # not before its time
+    assert rung.wait(5)

@@ -44,7 +44,7 @@ MARKETING_STOPPED = 131050  # the customer stopped marketing messages (META_FACT
 
 def _enqueue(message_id, run_after=None, place=None):
     """A send job; `place` is the time (time.time()) of the place in its number's throughput
-    booked for it (throttle.places), when it has one."""
+    booked for it (throttle.book), when it has one."""
     from whatsapp.sending.delivery import send_message
 
     task = send_message.using(run_after=run_after) if run_after else send_message
@@ -742,7 +742,7 @@ def mark_sent_batch(sent):
 
 def _hand_over_batch(messages):
     """_hand_over for many done messages: each conversation's next queued message may go, its
-    job enqueued in this transaction by one statement (HAND_OVER_SQL)."""
+    job enqueued in this transaction by one statement (_hand_over_sql)."""
     done = {message.conversation_id: message.pk for message in messages}
     if not done:
         return
