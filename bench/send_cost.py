@@ -31,12 +31,12 @@ class PhaseTimer:
 
     STEPS = [
         ("claim", "whatsapp.sending.delivery", "claim_batch"),
-        ("(throttle)", "whatsapp.cloud.throttle", "reserve_slots"),
+        ("(throttle)", "whatsapp.cloud.throttle", "_places"),
         ("Graph API call", "whatsapp.cloud.api", "send_messages"),
         ("(call log)", "whatsapp.cloud.api", "_save_calls"),
         ("mark_sent", "whatsapp.sending.delivery", "mark_sent_batch"),
         ("(statuses)", "whatsapp.sending.delivery", "apply_statuses"),
-        ("(hand-over)", "whatsapp.sending.delivery", "_hand_over"),
+        ("(hand-over)", "whatsapp.sending.delivery", "_hand_over_batch"),
         ("(render)", "whatsapp.realtime.events", "message_html"),
         ("(publish)", "whatsapp.realtime.events", "_send"),
     ]

@@ -291,13 +291,13 @@ def test_a_send_settled_by_its_status_after_its_worker_died_lets_the_next_messag
     assert [m["body"]["text"]["body"] for m in fake_graph.sent_messages(PNID)] == ["two"]
 
 
-def test_the_throughput_limit_allows_the_numbers_rate_per_second():
+def test_the_throughput_limit_spaces_a_numbers_sends_evenly_at_a_little_under_its_setting():
     number = f"limit-{uuid.uuid4()}"  # Redis is shared with any other test run on the machine
     now = 1_900_000_000.25
-    waits = [throttle.take_slot(number, per_second=3, now=now) for _ in range(5)]
-    assert waits[:3] == [0, 0, 0]
-    assert waits[3] == pytest.approx(0.75) and waits[4] == pytest.approx(0.75)
-    assert throttle.take_slot(number, per_second=3, now=now + 1) == 0
+    places = [throttle.book(number, 3, [n], now)[0] for n in range(4)]
+    assert places[0] is None  # the first goes at once
+    interval = throttle.WINDOW_SECONDS / 3
+    assert places[1:] == [pytest.approx(now + interval * n, abs=1e-5) for n in (1, 2, 3)]
 
 
 def test_the_throughput_limit_is_shared_through_redis(settings):
@@ -306,6 +306,8 @@ def test_the_throughput_limit_is_shared_through_redis(settings):
     assert settings.REDIS_URL
     number = f"shared-{uuid.uuid4()}"
     now = 1_900_000_100.5
-    throttle.take_slot(number, per_second=1, now=now)
-    used = redis.Redis.from_url(settings.REDIS_URL).get(f"throttle:{number}:{int(now)}")
-    assert int(used) == 1
+    throttle.book(number, 1, ["one", "two"], now)
+    throttle.depart(number, 1, ["one"], now)
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    assert client.zcard(f"throttle:{number}:left") == 1  # the one that left
+    assert int(client.get(f"throttle:{number}:next")) == int((now + 2 * throttle.WINDOW_SECONDS) * 1_000_000) + 2

@@ -3,6 +3,7 @@ their messages with one locked read, sends them side by side over kept connectio
 settles them together; each message once, in order per conversation, and never faster than
 its number's throughput setting."""
 
+import time
 import uuid
 
 import pytest
@@ -18,6 +19,7 @@ from whatsapp.conversations import receiving
 from whatsapp.conversations.receiving import InboundMessage
 from whatsapp.models import Conversation, GraphCall, Message, PhoneNumber
 from whatsapp.sending import actions as sending
+from whatsapp.sending import delivery as sending_delivery
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="batches are claimed on PostgreSQL")
 
@@ -73,23 +75,79 @@ def test_a_batch_never_sends_more_than_the_numbers_throughput_setting(replies, f
         PhoneNumber.objects.get().phone_number_id, "", ACME["app_secret"], access_token=ACME["access_token"]
     )
     run_one_batch("default")
-    assert len(fake_graph.sent_messages()) == 2
+    assert len(fake_graph.sent_messages()) == 1  # at 2/s, places come one at a time
     waiting = Message.objects.filter(direction="out", text__endswith=".0", status="queued")
-    assert waiting.count() == 2 and not waiting.exclude(waiting_reason="").exists()  # no alarm for agents
-    # Each waits as a job at its booked place in a later second, half a second apart at 2/s.
+    assert waiting.count() == 3 and not waiting.exclude(waiting_reason="").exists()  # no alarm for agents
+    # Each waits as a job at its booked place, a little over half a second apart at 2/s.
     later = DBTaskResult.objects.filter(status="READY", run_after__gt=timezone.now(), run_after__lt=get_date_max())
     assert sorted(job.args_kwargs["args"][0] for job in later) == sorted(m.pk for m in waiting)
     places = sorted(job.run_after for job in later)
-    assert (places[1] - places[0]).total_seconds() == pytest.approx(0.5)
+    gaps = [(after - before).total_seconds() for before, after in zip(places, places[1:])]
+    assert gaps == [pytest.approx(throttle.WINDOW_SECONDS / 2, abs=0.001)] * 2
 
 
-def test_processes_booking_slots_at_once_never_get_more_than_the_setting_in_a_second():
+def per_window(times, window=1.0):
+    """The most of `times` in any window of `window` seconds (however it falls)."""
+    times = sorted(times)
+    return max(sum(1 for t in times[i:] if t < start + window) for i, start in enumerate(times))
+
+
+def test_processes_booking_places_at_once_never_get_more_than_the_setting_in_any_second():
     number = f"shared-{uuid.uuid4()}"
     now = 1_900_000_200.5
-    booked = [slot for _ in range(5) for slot in throttle.reserve_slots(number, per_second=10, wanted=4, now=now)]
-    per_second = {}
-    for second, _index in booked:
-        per_second[second] = per_second.get(second, 0) + 1
-    assert per_second == {1_900_000_200: 10, 1_900_000_201: 10}
-    assert len(set(booked)) == 20  # every place taken once
-    assert throttle.reserve_slots(number, per_second=10, wanted=1, now=now + 2) == [(1_900_000_202, 0)]
+    answers = [place for n in range(5) for place in throttle.book(number, 10, [f"{n}.{k}" for k in range(4)], now)]
+    places = [now if place is None else place for place in answers]
+    assert answers.count(None) == 1  # at 10/s, one goes at once, the others at their places
+    assert len(set(places)) == 20  # every place taken once
+    assert per_window(places, window=throttle.WINDOW_SECONDS) <= 10
+    assert places == sorted(places) and places[-1] - places[0] < 2.1  # evenly, close to 10/s
+
+
+def test_sends_late_to_their_places_leave_only_while_the_last_second_has_room():
+    number = f"late-{uuid.uuid4()}"
+    now = 1_900_000_300.0
+    # Sends whose places came together (a worker that woke late, say): the setting's worth go.
+    answers = throttle.depart(number, 4, [f"due.{k}" for k in range(6)], now)
+    assert answers[:4] == [None] * 4
+    assert all(place >= now + throttle.WINDOW_SECONDS for place in answers[4:])
+    # Once the window has passed, the next ones go.
+    assert throttle.depart(number, 4, ["due.6"], now + throttle.WINDOW_SECONDS + 0.01) == [None]
+
+
+def test_a_batch_late_to_its_places_sends_the_setting_and_puts_the_rest_back_in_the_queue(replies, fake_graph):
+    PhoneNumber.objects.update(phone_number_id=f"late-{uuid.uuid4()}", messages_per_second=2)
+    fake_graph.register_number(
+        PhoneNumber.objects.get().phone_number_id, "", ACME["app_secret"], access_token=ACME["access_token"]
+    )
+    first_replies = [m for m in replies if m.text.endswith(".0")]
+    DBTaskResult.objects.all().delete()
+    for message in first_replies:  # jobs whose places all came a while ago
+        sending_delivery.send_message.enqueue(message.pk, time.time() - 5)
+    run_one_batch("default")
+    assert len(fake_graph.sent_messages()) == 2
+    waiting = Message.objects.filter(pk__in=[m.pk for m in first_replies], status="queued")
+    assert waiting.count() == 2 and set(waiting.values_list("send_attempts", flat=True)) == {0}
+    later = DBTaskResult.objects.filter(status="READY", run_after__gt=timezone.now(), run_after__lt=get_date_max())
+    assert sorted(job.args_kwargs["args"][0] for job in later) == sorted(m.pk for m in waiting)
+
+
+def test_without_redis_one_process_counts_the_same_way(settings):
+    settings.REDIS_URL = ""
+    number = f"local-{uuid.uuid4()}"
+    now = 1_900_000_400.0
+    answers = throttle.depart(number, 4, [f"due.{k}" for k in range(6)], now)
+    assert answers[:4] == [None] * 4 and all(place >= now + throttle.WINDOW_SECONDS for place in answers[4:])
+    booked = throttle.book(number, 4, ["a", "b"], now + 0.5)
+    assert None not in booked and booked[1] - booked[0] > 1 / 4
+
+
+def test_the_alarm_wakes_the_worker_when_a_send_booked_for_later_is_due():
+    import threading
+
+    from whatsapp.jobs import alarm
+
+    rung = threading.Event()
+    alarm.listen(rung.set)  # as a worker's doorbell listens
+    alarm.ring_at(time.time() + 0.3)
+    assert not rung.wait(0.1)  # not before its time
+    assert rung.wait(5)

@@ -293,10 +293,12 @@ def call(function, *args, **kwargs):
     raise raised
 
 
-def send_message(message, media_ids=None):
+def send_message(message, media_ids=None, unless=None):
     """Send one of our outbound messages and return Meta's wamid. Each message carries its
     own id as biz_opaque_callback_data, so status webhooks can always be matched to it. A
-    file needs `media_ids`, the keeper of uploaded media ids (see _send_media)."""
+    file needs `media_ids`, the keeper of uploaded media ids (see _send_media). `unless
+    (message)`, called once the client is ready, just before the request, may give an
+    outcome to return instead of sending."""
     conversation = message.conversation
     sender = _SENDERS.get(message.type)
     if message.type in _MEDIA_SENDS:
@@ -313,6 +315,8 @@ def send_message(message, media_ids=None):
         "tracker": tracker_for(message),
     }
     with client(conversation.phone_number, message.tenant.whatsapp, message) as wa:
+        if unless is not None and (instead := unless(message)) is not None:
+            return instead
         sent = call(sender, wa, message, common)
     return sent.id
 
@@ -341,18 +345,19 @@ def sends_without_database(message):
     return True
 
 
-def send_messages(messages):
+def send_messages(messages, unless=None):
     """Send messages side by side (each as send_message would; files are not sent here, see
     sends_without_database); returns (message, wamid or CloudAPIError) pairs in order. Their
     Graph API calls are logged in one statement once all have answered. The messages must
     have loaded what sending reads (conversation, contact, number, tenant's connection): the
-    sending threads never touch the database."""
+    sending threads never touch the database. `unless`: see send_message (it runs on the
+    sending threads)."""
     calls = []
 
     def send(message):
         deferring = _deferred_calls.set(calls)  # list.append is atomic
         try:
-            return send_message(message)
+            return send_message(message, unless=unless)
         except CloudAPIError as error:
             return error
         finally:

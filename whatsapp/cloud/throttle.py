@@ -1,15 +1,35 @@
 """Meta's throughput limit per business number (80 messages a second by default, up to
 1,000), shared by every worker on every machine through Redis. Without Redis the inbox runs
-as one process, and a lock in that process is enough."""
+as one process, and a lock in that process is enough.
 
+Meta counts what reaches it in each second, and a request reaches it some time after it
+leaves (its network, a worker busy elsewhere), so a limit kept per clock second where sends
+are claimed lets a second's late sends land in the next one, on top of that second's own.
+Two counts keep every second under the setting wherever it falls:
+- places (book): each send is booked a place in time, places spaced evenly at a little under
+  the setting (a generic cell rate algorithm, bursts of a few), so a busy number's sends
+  spread over each second; a send whose place is later waits as a job until then;
+- departures (depart): a send leaves only if fewer than the setting left in the last
+  WINDOW_SECONDS (a second, and a margin for the way to Meta), counted as they leave, after
+  their claim committed. One that came late to its place and would crowd those on time is
+  booked a fresh place instead.
+"""
+
+import math
 import threading
 import time
 
 from django.conf import settings
 
 _local_lock = threading.Lock()
-_local_windows = {}
+_local_numbers = {}
 _redis = None
+
+# How far ahead places are booked: sends beyond it wait and book again when their turn nears.
+HORIZON_SECONDS = 60
+# What any second at Meta may see is counted over this window where sends leave: the margin
+# covers the difference in the way to Meta between one send and another.
+WINDOW_SECONDS = 1.05
 
 
 def _redis_client():
@@ -28,85 +48,114 @@ def _redis_client_unlocked():
     return _redis
 
 
-# How far ahead slots are booked: sends beyond it wait and book again when their turn nears.
-HORIZON_SECONDS = 60
+def pacing(per_second):
+    """(burst, interval in microseconds): places come `burst` at once at most, then one per
+    interval, so that no window of WINDOW_SECONDS holds more than `per_second` of them."""
+    burst = max(1, per_second // 20)
+    # A rate algorithm with a burst of b lets floor((window + (b - 1) * interval) / interval) + 1
+    # places into a window: at most per_second when the interval is above window / (per_second - b + 1).
+    return burst, math.floor(WINDOW_SECONDS * 1_000_000 / (per_second - burst + 1)) + 1
 
-# Books up to `wanted` slots, filling the current second's free ones, then the next
-# seconds', up to the horizon: returns each booked slot as "second:index".
-RESERVE_SCRIPT = """
-local per_second, wanted, first, horizon = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local slots = {}
-local second = first
-while #slots < wanted and second < first + horizon do
-    local key = KEYS[1] .. ':' .. second
-    local used = tonumber(redis.call('GET', key) or '0')
-    local take = math.min(per_second - used, wanted - #slots)
-    if take > 0 then
-        redis.call('INCRBY', key, take)
-        redis.call('EXPIRE', key, horizon + 5)
-        for index = used, used + take - 1 do
-            slots[#slots + 1] = second .. ':' .. index
+
+# KEYS: the number's next free place (µs) and its departures (a sorted set, by µs).
+# ARGV: per_second, burst, interval µs, window µs, horizon µs, now µs, "book" or "depart",
+# then a name for each send. Returns, per send: 0 when it goes now, else its booked place
+# (µs), or -1 beyond the horizon. Booking, a send whose place is now goes; departing, a send
+# goes while the window has room (and counts as left), else it is booked a place once the
+# window's oldest departure has left it.
+PLACES_SCRIPT = """
+local per_second, burst, interval = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local window, horizon, now = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local departing = ARGV[7] == 'depart'
+local next_free = tonumber(redis.call('GET', KEYS[1]) or '0')
+local room = 0
+if departing then
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+    room = per_second - redis.call('ZCARD', KEYS[2])
+end
+local answers = {}
+for index = 8, #ARGV do
+    local place = math.max(now, next_free - (burst - 1) * interval)
+    if departing and room > 0 then
+        redis.call('ZADD', KEYS[2], now, ARGV[index] .. ':' .. string.format('%d', now))
+        room = room - 1
+        answers[#answers + 1] = 0
+    else
+        if departing then
+            local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+            place = math.max(place, tonumber(oldest[2]) + window + 1)
+        end
+        if place > now + horizon then
+            answers[#answers + 1] = -1
+        else
+            next_free = math.max(next_free, place) + interval
+            answers[#answers + 1] = place > now and place or 0
         end
     end
-    second = second + 1
 end
-return slots
+redis.call('SET', KEYS[1], string.format('%d', next_free), 'PX', math.floor((horizon + window) / 1000))
+if departing then
+    redis.call('PEXPIRE', KEYS[2], math.floor(window / 1000) + 1000)
+end
+return answers
 """
 
 
-def reserve_slots(phone_number_id, per_second, wanted, now=None):
-    """Book `wanted` sends for this number, in order, at most `per_second` in any second
-    (counted in Redis for every worker): a list of (second, index) per booked send, the
-    current second's first, then later seconds' up to HORIZON_SECONDS; fewer than `wanted`
-    when the horizon is full. A send booked for a later second waits as a job until its
-    place in that second, index / per_second after its start, so a second's sends are spread
-    over it rather than sent at its start."""
-    first = int(time.time() if now is None else now)
+def book(phone_number_id, per_second, names, now=None):
+    """Places for sends to this number that have none (`names`: a unique string for each,
+    such as its message id), in order: None for each that may go now, else its place (a
+    time.time() value) to wait for as a job, or math.inf when the booking horizon is full."""
+    return _places("book", phone_number_id, per_second, names, now)
+
+
+def depart(phone_number_id, per_second, names, now=None):
+    """For sends to this number about to leave (their place has come), in order: None for
+    each that may leave now (it counts as left), else a fresh place, as book() gives: the
+    last WINDOW_SECONDS saw the setting's worth leave (sends that came late to their places
+    and crowd those on time, say)."""
+    return _places("depart", phone_number_id, per_second, names, now)
+
+
+def _places(mode, phone_number_id, per_second, names, now):
+    now_us = int((time.time() if now is None else now) * 1_000_000)
+    burst, interval = pacing(per_second)
+    arguments = [per_second, burst, interval, int(WINDOW_SECONDS * 1_000_000), HORIZON_SECONDS * 1_000_000, now_us]
     if settings.REDIS_URL:
-        script = _reserve_script()
-        booked = script(keys=[f"throttle:{phone_number_id}"], args=[per_second, wanted, first, HORIZON_SECONDS])
-        return [tuple(int(part) for part in slot.decode().split(":")) for slot in booked]
-    slots = []
+        keys = [f"throttle:{phone_number_id}:next", f"throttle:{phone_number_id}:left"]
+        answers = _places_script()(keys=keys, args=[*arguments, mode, *[str(name) for name in names]])
+    else:
+        answers = _local_places(phone_number_id, *arguments, mode == "depart", len(names))
+    return [None if answer == 0 else math.inf if answer == -1 else int(answer) / 1_000_000 for answer in answers]
+
+
+def _local_places(phone_number_id, per_second, burst, interval, window, horizon, now, departing, count):
+    """PLACES_SCRIPT in this process."""
     with _local_lock:
-        if len(_local_windows) > 1000:  # old seconds: forget them
-            for key in [key for key in _local_windows if key[1] < first]:
-                del _local_windows[key]
-        for second in range(first, first + HORIZON_SECONDS):
-            used = _local_windows.get((phone_number_id, second), 0)
-            take = min(per_second - used, wanted - len(slots))
-            if take > 0:
-                _local_windows[(phone_number_id, second)] = used + take
-                slots += [(second, index) for index in range(used, used + take)]
-            if len(slots) >= wanted:
-                break
-    return slots
+        next_free, left = _local_numbers.get(phone_number_id, (0, []))
+        left = [at for at in left if at > now - window]
+        answers = []
+        for _ in range(count):
+            place = max(now, next_free - (burst - 1) * interval)
+            if departing and len(left) < per_second:
+                left.append(now)
+                answers.append(0)
+                continue
+            if departing:
+                place = max(place, left[0] + window + 1)
+            if place > now + horizon:
+                answers.append(-1)
+            else:
+                next_free = max(next_free, place) + interval
+                answers.append(place if place > now else 0)
+        _local_numbers[phone_number_id] = (next_free, left)
+    return answers
 
 
 _scripts = {}
 
 
-def _reserve_script():
+def _places_script():
     with _local_lock:
-        if "reserve" not in _scripts:
-            _scripts["reserve"] = _redis_client_unlocked().register_script(RESERVE_SCRIPT)
-        return _scripts["reserve"]
-
-
-def take_slot(phone_number_id, per_second, now=None):
-    """Claim one send in the current second for this number. Returns 0 when it may go now,
-    else the seconds to wait before asking again (nothing is booked then)."""
-    now = time.time() if now is None else now
-    booked = reserve_slots(phone_number_id, per_second, 1, now)
-    if booked and booked[0][0] == int(now):
-        return 0
-    if booked:
-        _give_back(phone_number_id, booked[0][0])
-    return (int(now) + 1) - now
-
-
-def _give_back(phone_number_id, second):
-    if settings.REDIS_URL:
-        _redis_client().decr(f"throttle:{phone_number_id}:{second}")
-    else:
-        with _local_lock:
-            _local_windows[(phone_number_id, second)] -= 1
+        if "places" not in _scripts:
+            _scripts["places"] = _redis_client_unlocked().register_script(PLACES_SCRIPT)
+        return _scripts["places"]

@@ -14,6 +14,7 @@ Nothing here imports models at module level: backends load while apps are still 
 
 from asgiref.sync import sync_to_async
 from django.db import connections, router
+from django.utils import timezone
 from django_tasks_db.backend import DatabaseBackend
 
 CHANNEL = "inbox_tasks"
@@ -34,7 +35,10 @@ class NotifyingDatabaseBackend(DatabaseBackend):
 
     def _task_to_db_task(self, task, args, kwargs):
         db_task = super()._task_to_db_task(task, args, kwargs)
-        notify_workers(db_task._state.db or router.db_for_write(type(db_task)), db_task)
+        # A task for later wakes nobody now (a thread would find nothing to claim): the
+        # enqueuing worker's alarm (whatsapp/jobs/alarm.py) or the workers' poll takes it.
+        if task.run_after is None or task.run_after <= timezone.now():
+            notify_workers(db_task._state.db or router.db_for_write(type(db_task)), db_task)
         return db_task
 
     async def _atask_to_db_task(self, task, args, kwargs):

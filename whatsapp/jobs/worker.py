@@ -53,7 +53,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult, get_date_max
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from whatsapp.jobs import batches, heartbeat
+from whatsapp.jobs import alarm, batches, heartbeat
 from whatsapp.jobs.backend import CHANNEL
 from whatsapp.jobs.outage import FIRST_WAIT_SECONDS, LONGEST_WAIT_SECONDS, Outage, is_connection_lost
 
@@ -155,6 +155,7 @@ class ThreadedWorker(Worker):
         if self.startup_delay and self.interval:
             time.sleep(random.random())
         threading.Thread(target=self._ring_doorbell, name="task-doorbell", daemon=True).start()
+        alarm.listen(self.doorbell.ring)  # jobs this process enqueued for a later time
         beating = threading.Thread(target=self._beat, name="task-heartbeat", daemon=True)
         beating.start()
         runners = [

@@ -11,7 +11,9 @@ The rules that keep a message from being lost or sent twice:
 - while Meta refuses the token, the tenant's messages wait, and go when it is replaced.
 """
 
+import functools
 import logging
+import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,7 +29,7 @@ from whatsapp import hook_events
 from whatsapp.cloud import api as cloud_api
 from whatsapp.cloud import throttle
 from whatsapp.contacts import consent
-from whatsapp.jobs import batches
+from whatsapp.jobs import alarm, batches
 from whatsapp.media import actions as media_actions
 from whatsapp.models import STATUS_RANK, Connection, Message, MessageStatus, StatusUpdate
 from whatsapp.realtime import events as realtime
@@ -40,12 +42,13 @@ STUCK_AFTER = timedelta(minutes=2)
 MARKETING_STOPPED = 131050  # the customer stopped marketing messages (META_FACTS.md section 6)
 
 
-def _enqueue(message_id, run_after=None, slot=None):
-    """A send job; `slot` is the (second, index) of the number's throughput booked for it."""
+def _enqueue(message_id, run_after=None, place=None):
+    """A send job; `place` is the time (time.time()) of the place in its number's throughput
+    booked for it (throttle.book), when it has one."""
     from whatsapp.sending.delivery import send_message
 
     task = send_message.using(run_after=run_after) if run_after else send_message
-    task.enqueue(message_id, list(slot)) if slot else task.enqueue(message_id)
+    task.enqueue(message_id, place) if place else task.enqueue(message_id)
 
 
 def queue(message):
@@ -91,21 +94,21 @@ def claim(message_id):
 
 
 def claim_batch(jobs):
-    """claim() for many send jobs ((message id, booked slot or None) pairs), with one locked
+    """claim() for many send jobs ((message id, booked place or None) pairs), with one locked
     read and one update: the messages moved to sending, each sent by whoever claimed it, once."""
-    slots = {}
-    for message_id, slot in jobs:
-        slots[message_id] = slots.get(message_id) or (tuple(slot) if slot else None)
+    places = {}
+    for message_id, place in jobs:
+        places[message_id] = places.get(message_id) or _place_of(place)
     now = timezone.now()
     with transaction.atomic():
         ready = [
             message
-            for message in _claimable(list(slots))
+            for message in _claimable(list(places))
             if not message.tenant.whatsapp.sending_paused
             # A duplicate job that came before the backoff ended waits for its own.
             and not (message.next_attempt_at and message.next_attempt_at > now)
         ]
-        claimed = _within_throughput(ready, slots)
+        claimed = _within_throughput(ready, places)
         if claimed:
             Message.objects.filter(pk__in=[message.pk for message in claimed]).update(
                 status=MessageStatus.SENDING,
@@ -120,38 +123,76 @@ def claim_batch(jobs):
     return claimed
 
 
-def _within_throughput(messages, slots):
-    """The messages that may go this second: those booked for it, and those that book a place
-    in it now (throttle.reserve_slots: a number's throughput setting, counted in Redis for
-    every worker). The others stay queued, each with a job at its booked place in a later
-    second, in this transaction: none waits in a sleeping thread, and a busy number's sends
-    are spread over each second instead of all leaving at its start."""
+def _place_of(place):
+    # A job's place is a number; anything else (none, or a job from before places were
+    # times) books a place again.
+    return float(place) if isinstance(place, int | float) and not isinstance(place, bool) else None
+
+
+def _within_throughput(messages, places):
+    """The messages that may go now by their number's throughput (whatsapp/cloud/throttle.py,
+    counted in Redis for every worker): those whose booked place has come, and those booked a
+    place now. The others stay queued, each with a job at its place, in this transaction:
+    none waits in a sleeping thread, and a busy number's sends spread over each second."""
     now = time.time()
-    this_second = int(now)
-    allowed, booking = [], {}
+    allowed, unbooked = [], {}
     for message in messages:
-        slot = slots.get(message.pk)
-        if slot and slot[0] == this_second:
+        place = places.get(message.pk)
+        if place and place > now:  # woken before its place: wait for it
+            _wait_for_place(message.pk, place)
+        elif place:
             allowed.append(message)
-        elif slot and slot[0] > this_second:  # woken early: wait for its place
-            _enqueue(message.pk, run_after=_place(slot, message.conversation.phone_number), slot=slot)
-        else:  # none booked, or its second has passed
-            booking.setdefault(message.conversation.phone_number, []).append(message)
-    for number, waiting in booking.items():
-        booked = throttle.reserve_slots(number.phone_number_id, number.messages_per_second, len(waiting), now)
-        for message, slot in zip(waiting, booked, strict=False):
-            if slot[0] == this_second:
+        else:
+            unbooked.setdefault(message.conversation.phone_number, []).append(message)
+    for number, waiting in unbooked.items():
+        booked = throttle.book(number.phone_number_id, number.messages_per_second, [m.pk for m in waiting], now)
+        for message, place in zip(waiting, booked, strict=True):
+            if place is None:
                 allowed.append(message)
             else:
-                _enqueue(message.pk, run_after=_place(slot, number), slot=slot)
-        for message in waiting[len(booked) :]:  # past the booking horizon: book again then
-            _enqueue(message.pk, run_after=timezone.now() + timedelta(seconds=throttle.HORIZON_SECONDS))
+                _wait_for_place(message.pk, place)
     return sorted(allowed, key=lambda message: message.pk)
 
 
-def _place(slot, number):
-    second, index = slot
-    return datetime.fromtimestamp(second + index / number.messages_per_second, tz=UTC)
+def _wait_for_place(message_id, place):
+    """A job at the message's place; this process's worker wakes for it then (not at its
+    next poll, which would send a second's places together). Past the booking horizon, a
+    job that books again then."""
+    if place == math.inf:
+        _enqueue(message_id, run_after=timezone.now() + timedelta(seconds=throttle.HORIZON_SECONDS))
+        return
+    _enqueue(message_id, run_after=datetime.fromtimestamp(place, tz=UTC), place=place)
+    transaction.on_commit(lambda: alarm.ring_at(place))
+
+
+@dataclass
+class _Later:
+    """A claimed send that may not leave yet, and its fresh place."""
+
+    place: float
+
+
+def _not_yet(message):
+    """None when the message may leave now (it counts as left: throttle.depart), else a
+    _Later with a fresh place. Called just before the request leaves, on the sending thread,
+    so that what reaches Meta in any second stays under the number's setting however late
+    the claim, its commit or the thread was."""
+    number = message.conversation.phone_number
+    place = throttle.depart(number.phone_number_id, number.messages_per_second, [message.pk])[0]
+    return None if place is None else _Later(place)
+
+
+def _wait_again(later):
+    """Claimed messages that did not leave go back to the queue, each with a job at its
+    fresh place (their claim is undone: it did not count as an attempt)."""
+    if not later:
+        return
+    with transaction.atomic():
+        Message.objects.filter(pk__in=[message.pk for message, _ in later], status=MessageStatus.SENDING).update(
+            status=MessageStatus.QUEUED, send_attempts=F("send_attempts") - 1
+        )
+        for message, outcome in later:
+            _wait_for_place(message.pk, outcome.place)
 
 
 def _earlier_open():
@@ -614,31 +655,38 @@ TENANT_OF_MESSAGE_SQL = "SELECT tenant_id FROM whatsapp_message WHERE id = (args
 
 
 @task()
-def send_message(message_id, slot=None):
-    """Send one queued message (at its booked `slot` of its number's throughput, if it has
+def send_message(message_id, place=None):
+    """Send one queued message (at its booked `place` in its number's throughput, if it has
     one). A message that is not queued any more, or not its turn, is left alone, so running
     this twice never sends twice."""
-    send_batch([(message_id, slot)])
+    send_batch([(message_id, place)])
 
 
 def send_batch(jobs):
-    """Send the queued messages these jobs ((message id, slot) pairs) name, those whose turn
+    """Send the queued messages these jobs ((message id, place) pairs) name, those whose turn
     it is: claimed together, sent side by side, settled together (files one at a time, in
     this thread: their upload ids are in the database)."""
     claimed = claim_batch(jobs)
     together = [message for message in claimed if cloud_api.sends_without_database(message)]
-    outcomes = cloud_api.send_messages(together) if together else []
+    outcomes = cloud_api.send_messages(together, unless=_not_yet) if together else []
     for message in claimed:
         if not cloud_api.sends_without_database(message):
-            try:
-                outcomes.append((message, cloud_api.send_message(message, media_ids=media_actions)))
-            except cloud_api.CloudAPIError as error:
-                outcomes.append((message, error))
-    sent = [(message, wamid) for message, wamid in outcomes if not isinstance(wamid, cloud_api.CloudAPIError)]
-    mark_sent_batch(sent)
+            outcomes.append((message, _send_one(message)))
+    mark_sent_batch([(message, wamid) for message, wamid in outcomes if not isinstance(wamid, _NOT_SENT)])
+    _wait_again([(message, outcome) for message, outcome in outcomes if isinstance(outcome, _Later)])
     for message, error in outcomes:
         if isinstance(error, cloud_api.CloudAPIError):
             _handle_send_error(message, error)
+
+
+_NOT_SENT = (cloud_api.CloudAPIError, _Later)
+
+
+def _send_one(message):
+    try:
+        return cloud_api.send_message(message, media_ids=media_actions, unless=_not_yet)
+    except cloud_api.CloudAPIError as error:
+        return error
 
 
 def _send_jobs(arguments):
@@ -693,20 +741,36 @@ def mark_sent_batch(sent):
 
 
 def _hand_over_batch(messages):
-    """_hand_over for many done messages: each conversation's next queued message may go."""
+    """_hand_over for many done messages: each conversation's next queued message may go, its
+    job enqueued in this transaction by one statement (_hand_over_sql)."""
     done = {message.conversation_id: message.pk for message in messages}
     if not done:
         return
-    following = (
-        Message.objects.filter(conversation_id__in=done, direction=Message.Direction.OUT, status=MessageStatus.QUEUED)
-        .order_by("conversation_id", "pk")
-        .values_list("conversation_id", "pk")
-    )
-    handed = set()
-    for conversation_id, pk in following:
-        if conversation_id not in handed and pk > done[conversation_id]:
-            handed.add(conversation_id)
-            _enqueue(pk)  # a row in this transaction: the hand-over cannot be lost
+    parameters = {"conversations": list(done), "done": list(done.values()), **_send_job_params()}
+    with connection.cursor() as cursor:
+        cursor.execute(_hand_over_sql(), parameters)
+
+
+@functools.cache
+def _hand_over_sql():
+    """Each named conversation's first queued message of ours after the one done, and its
+    send job (with the notification that wakes a worker), as _enqueue makes it."""
+    enqueue = send_message.get_backend().enqueue_each_sql("following", "jsonb_build_array(id)")
+    return f"""
+        WITH done(conversation_id, id) AS (SELECT * FROM unnest(%(conversations)s::bigint[], %(done)s::bigint[])),
+        following AS (
+            SELECT DISTINCT ON (message.conversation_id) message.id
+            FROM whatsapp_message message JOIN done ON done.conversation_id = message.conversation_id
+            WHERE message.direction = 'out' AND message.status = 'queued' AND message.id > done.id
+            ORDER BY message.conversation_id, message.id
+        ), {enqueue}
+        SELECT count(*) FROM notified
+    """
+
+
+@functools.cache
+def _send_job_params():
+    return send_message.get_backend().enqueue_params(send_message)
 
 
 def _handle_send_error(message, error):
