@@ -89,6 +89,7 @@ def main():
     parser.add_argument("-n", "--messages", type=int, default=400)
     parser.add_argument("--top", type=int, default=30, help="profile lines to print")
     parser.add_argument("--keep-data", action="store_true", help="reuse the database instead of recreating it")
+    parser.add_argument("--profile-worker", action="store_true", help="profile the runner loop too (its figures grow)")
     args = parser.parse_args()
 
     setup.fresh_database(keep=args.keep_data)
@@ -101,7 +102,7 @@ def main():
         setup.django_setup()
         tenant = _tenant(fake_url)
         _direct(tenant, args.messages, args.top)
-        _through_worker(tenant, args.messages)
+        _through_worker(tenant, args.messages, args.top if args.profile_worker else 0)
     finally:
         processes.stop()
 
@@ -193,7 +194,7 @@ def _direct(tenant, count, top):
     print("\n".join(out.getvalue().splitlines()[4:]))
 
 
-def _through_worker(tenant, count):
+def _through_worker(tenant, count, top=0):
     """The db_worker's runner loop (whatsapp/jobs/worker.py, which claims send jobs in
     batches) on this thread until no job is left: per message sent, its CPU and queries, the
     job rows' own (claim, result) and the sending threads' included."""
@@ -216,12 +217,19 @@ def _through_worker(tenant, count):
         excluded_queue_names=[],
     )
     counter = QueryCounter()
+    profile = cProfile.Profile() if top else None
     with connection.execute_wrapper(counter):
         started, began = time.process_time(), time.perf_counter()
+        if profile:
+            profile.enable()
         while worker._run_one():
             pass
+        if profile:
+            profile.disable()
         cpu, wall = time.process_time() - started, time.perf_counter() - began
     _check_sent(ids)
+    if profile:
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(top)
     print(f"\nthrough the worker's runner loop ({len(ids)} sends, {worker._finished_tasks} jobs)")
     print(
         f"  {cpu / len(ids) * 1000:.2f} ms CPU/send, {counter.count / len(ids):.1f} queries/send, "

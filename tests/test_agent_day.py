@@ -51,6 +51,19 @@ def test_send_again_turns_a_failed_message_into_a_read_one_without_a_reload(page
     expect(reply).not_to_have_class("failed")
 
 
+def test_a_sent_message_offers_reply_once_whatsapp_has_it(page, stack, agent, screen):
+    log_in(page, stack, agent.email)
+    wait_until_live(page)
+    customer_writes_and_agent_opens(page, stack, "Can I change my order?")
+    page.fill("#composer-text", "Of course, what should change?")
+    page.press("#composer-text", "Enter")
+    reply = page.locator("#messages .message.out")
+    expect(reply).to_have_attribute("data-status", "read")  # the ticks events, sent first
+    expect(reply).not_to_have_attribute("data-wamid", "")
+    reply.hover()
+    expect(reply.locator("[data-action=reply]")).to_be_visible()
+
+
 def test_the_agents_late_answer_never_hides_a_failure_that_came_live_first(page, stack, agent, screen):
     log_in(page, stack, agent.email)
     wait_until_live(page)

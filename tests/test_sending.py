@@ -6,7 +6,6 @@ from django_tasks_db.models import DBTaskResult
 from tenants.models import Membership
 from tests.support.tenants import ACME
 from whatsapp.models import Conversation, Message
-from whatsapp.realtime import events as realtime
 from whatsapp.sending import actions as sending
 from whatsapp.sending.delivery import send_message
 from whatsapp.simulator import payloads
@@ -44,14 +43,17 @@ def test_running_the_send_job_twice_sends_once(reply, run_tasks, fake_graph):
     assert len(fake_graph.sent_messages(PNID)) == 1
 
 
-def test_the_sent_event_carries_the_html_of_the_stored_message(reply, run_tasks, published, agent):
+def test_the_sent_event_carries_the_ticks_and_the_wamid_of_the_stored_message(reply, run_tasks, published):
+    """The rest of a sent message's HTML is as it was queued: the page moves its ticks and
+    shows its actions once it has its wamid (static/js/inbox/thread.js moveTicks)."""
     published()
     run_tasks()
-    [data] = [data for event, data in published() if event == "message.updated"]
+    [data] = [data for event, data in published() if event == "message.statuses"]
     stored = Message.objects.get(pk=reply.pk)
-    assert (data["message_id"], data["status"]) == (reply.pk, "sent")
-    assert data["html"] == realtime.message_html(stored)
-    assert stored.wamid in data["html"] and agent.display_name in data["html"]
+    [conversation] = data["conversations"]
+    assert conversation["conversation_id"] == stored.conversation_id
+    assert conversation["messages"] == [{"message_id": reply.pk, "status": "sent", "wamid": stored.wamid}]
+    assert "ticks-sent" in data["ticks_html"]["sent"]
 
 
 def test_a_permanent_error_fails_the_message_with_a_reason_an_agent_understands(reply, run_tasks, fake_graph):

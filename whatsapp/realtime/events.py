@@ -154,16 +154,17 @@ def message_changed(message):
     if message.type in FOLLOWUP_TYPES:
         return
 
-    def data():
-        return {
-            "conversation_id": message.conversation_id,
-            "message_id": message.pk,
-            "status": message.status,
-            "error": message.error_title,
-            "html": message_html(message),
-        }
+    publish(message.tenant_id, "message.updated", lambda: _message_changed_data(message))
 
-    publish(message.tenant_id, "message.updated", data)
+
+def _message_changed_data(message):
+    return {
+        "conversation_id": message.conversation_id,
+        "message_id": message.pk,
+        "status": message.status,
+        "error": message.error_title,
+        "html": message_html(message),
+    }
 
 
 # Moved ticks per message.statuses event at most: a batch of webhooks may carry thousands.
@@ -210,7 +211,9 @@ def _ticks_data(conversations):
         "conversations": [
             {
                 "conversation_id": conversation_id,
-                "messages": [{"message_id": message.pk, "status": message.status} for message in moved],
+                "messages": [
+                    {"message_id": message.pk, "status": message.status, "wamid": message.wamid} for message in moved
+                ],
             }
             for conversation_id, moved in conversations
         ],

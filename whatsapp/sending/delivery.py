@@ -726,8 +726,8 @@ def mark_sent_batch(sent):
                 mark_sent(message, wamid)
                 continue
             message.wamid, message.status, message.status_changed_at = wamid, MessageStatus.SENT, now
-            realtime.message_changed(message)
             done.append(message)
+        realtime.statuses_changed(done)  # its ticks and its wamid: the rest of its HTML is as queued
         early = set(
             StatusUpdate.objects.filter(
                 tenant_id__in={m.tenant_id for m in done}, wamid__in=[m.wamid for m in done]

@@ -29,12 +29,15 @@ function replaceItem(existing, element) {
 // Ticks that moved, several messages of the open conversation at once (a batch of Meta's
 // statuses): only forward, and a failed message waits for "Send again".
 export function moveTicks(moved) {
-  for (const { message_id: id, status, ticks_html: ticksHtml } of moved) {
+  for (const { message_id: id, status, wamid, ticks_html: ticksHtml } of moved) {
     const existing = document.getElementById(`message-${id}`);
     const before = existing && existing.dataset.status;
     if (!existing || before === "failed" || STATUS_RANK[status] <= STATUS_RANK[before]) continue;
     const ticks = existing.querySelector(".ticks");
     if (ticks) ticks.replaceWith(fragment(ticksHtml));
+    // Sent: WhatsApp has it now (its actions show), and nothing holds it back any more.
+    if (wamid) existing.dataset.wamid = wamid;
+    existing.querySelector(".waiting")?.remove();
     existing.dataset.status = status;
     changes.mark(existing.id);
   }
