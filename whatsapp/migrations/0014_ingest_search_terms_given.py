@@ -2,10 +2,10 @@
 the web process), so the BEFORE INSERT trigger of migration 0012 fills only rows inserted
 without them: the ORM's default (an empty list) and COPY or INSERT that leave the column out.
 
-Why: the trigger cost PostgreSQL ~0.25 ms of CPU a webhook, a third of the webhook's whole
-statement (its SQL function is planned again in every transaction), where Python's regular
-expression takes ~0.02 ms in the web process. A trigger's WHEN condition is checked without
-calling its function. PostgreSQL only, as 0012.
+Why: the trigger cost PostgreSQL ~0.25 ms of CPU a webhook, a quarter to a third of the
+webhook's whole statement (its SQL function is planned again in every transaction), where
+Python's regular expression takes ~0.02 ms in the web process. A trigger's WHEN condition is
+checked without calling its function. PostgreSQL only, as 0012.
 """
 
 from django.db import migrations, models
