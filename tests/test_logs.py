@@ -1,5 +1,6 @@
 """The logs pages: every webhook, filters, the raw body, replay; the rejected posts."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -230,10 +231,49 @@ def test_the_page_states_the_search_window_it_uses(admin_client, events, monkeyp
     assert "looks at the last 3 days" in admin_client.get("/t/acme/logs/").content.decode()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the terms are filled by a PostgreSQL trigger")
 def test_each_event_keeps_the_identifiers_its_body_names(events):
     [status] = [event for event in events if event.fields == "messages" and "statuses" in event.item_counts]
     assert {"wamid.X", "15551234567", PNID} <= set(status.search_terms)
+
+
+# Bodies whose identifiers sit on the edges of the terms' expression and bounds.
+EDGE_BODIES = [
+    payloads.encode(payloads.text_message(PNID, "15551234567", "Hi wamid.not-a-quote 123456789")),
+    payloads.encode(payloads.batch(*(payloads.status(PNID, f"wamid.S{n}", "read", "15557654321") for n in range(3)))),
+    b'{"six": "123456", "seven": "1234567", "twenty": "12345678901234567890", "21": "123456789012345678901"}',
+    b'{"id": "wamid.HBgL+/=_.-x", "short": "wamid.", "long": "wamid.'
+    + b"A" * 300
+    + b'", "edge": "wamid.'
+    + b"B" * 249
+    + b'"}',
+    b'{"plus": "+15551234567", "bare": 15551234567, "twice": ["15551234567", "15551234567"]}',
+    '{"text": "caf\\u00e9 \u00e9 wamid.\u00c4BC \\"9876543210\\" \\u0000", "nul": "\x00", "n": "1234567"}'.encode(),
+    b'{"invalid utf-8": "\xff\xfe", "n": "7654321"}',
+    b'not json at all: wamid.RAW \\"5551234567\\" "7654321',
+]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the database's function is PostgreSQL's")
+@pytest.mark.parametrize("body", EDGE_BODIES)
+def test_the_terms_a_webhook_stores_are_those_the_database_computes_for_other_inserts(db, body):
+    stored = storage.event_fields(body, WebhookEvent.Signature.VALID)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT whatsapp_webhook_terms(%s)", [stored["body"]])
+        [computed] = cursor.fetchone()
+    assert stored["search_terms"] == sorted(json.loads(computed) if isinstance(computed, str) else computed)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the terms are filled by a PostgreSQL trigger")
+def test_terms_given_on_insert_are_kept_and_missing_ones_filled(acme):
+    body = '{"id": "wamid.GIVEN", "recipient_id": "15551234567"}'
+    given = WebhookEvent.objects.create(
+        tenant=acme, body=body, body_sha256="a" * 64, signature="valid", search_terms=["1234567"]
+    )
+    missing = WebhookEvent.objects.create(tenant=acme, body=body, body_sha256="b" * 64, signature="valid")
+    given.refresh_from_db()
+    missing.refresh_from_db()
+    assert given.search_terms == ["1234567"]
+    assert set(missing.search_terms) == {"15551234567", "wamid.GIVEN"}
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the terms are filled by a PostgreSQL trigger")

@@ -474,7 +474,8 @@ class WebhookEvent(models.Model):
 
     # No index on the tenant alone: the indexes below start with it. With one, when other
     # tenants had many failed events the planner read all of a tenant's events through it to
-    # count its failed ones in 30 days (0.3 s for 600,000 events; the dashboard's health panel).
+    # count its failed ones in 30 days (0.3 s for 600,000 events; the dashboard's health
+    # panel), and it was one more entry for every webhook to write (~10% of the door's statement).
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="webhook_events", db_index=False)
     received_at = models.DateTimeField(default=timezone.now)
     body = models.TextField()
@@ -486,13 +487,15 @@ class WebhookEvent(models.Model):
     item_counts = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
-    # On PostgreSQL a trigger fills it from the body on insert (migration whatsapp 0012), and a
-    # GIN index serves the logs' search for a wamid or a phone number over any dates.
+    # The webhook's statement gives them (webhook_body.search_terms); on PostgreSQL a trigger
+    # fills them from the body for a row inserted without (the ORM, COPY: migrations whatsapp
+    # 0012 and 0014), and a GIN index serves the logs' search for a wamid or a phone number
+    # over any dates.
     search_terms = models.JSONField(
         default=list,
         blank=True,
         editable=False,
-        help_text="The wamids and phone numbers (and ids) the body names, filled on insert, for the logs' search.",
+        help_text="The wamids and phone numbers (and ids) the body names, for the logs' search.",
     )
 
     class Meta:

@@ -3,6 +3,13 @@ changes. Below every package that reads stored bodies (the webhook's processing,
 page, privacy's redaction), so none of them has to import another for it."""
 
 import json
+import re
+
+# The identifiers a body names, for the logs' search: wamids, and quoted strings of digits
+# (phone numbers and phone number ids; Unix times too, harmless). The same expression and
+# bounds as the database's whatsapp_webhook_terms() (migration whatsapp 0012), which fills
+# the terms of rows inserted without them (COPY, the ORM).
+TERM = re.compile(rb'wamid\.[A-Za-z0-9_=+/.-]+|"[0-9]+"')
 
 
 def read_payload(data):
@@ -31,3 +38,10 @@ def changes(payload):
             field = change.get("field") if isinstance(change.get("field"), str) else "unknown"
             value = change.get("value") if isinstance(change.get("value"), dict) else {}
             yield entry, field, value
+
+
+def search_terms(body):
+    """The wamids (up to 255 characters) and quoted numbers of 7 to 20 digits that the raw
+    bytes `body` name, each once, sorted."""
+    terms = {found.strip(b'"').decode("ascii") for found in TERM.findall(body)}
+    return sorted(term for term in terms if 7 <= len(term) <= (255 if term.startswith("wamid.") else 20))

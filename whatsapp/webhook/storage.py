@@ -33,6 +33,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from inbox.crypto import decrypt
 from whatsapp.models import WebhookEvent, WebhookReject
 from whatsapp.webhook import ingest
+from whatsapp.webhook_body import search_terms
 
 SECRET_CACHE_SECONDS = 5.0
 # Posts refused for their signature are written by this many pool connections at most:
@@ -85,6 +86,10 @@ def event_fields(body, signature, payload=None, error=""):
         "signature": signature,
         "fields": fields,
         "item_counts": counts,
+        # Found here rather than by the database's trigger, which then skips the row: there
+        # they cost PostgreSQL ~0.25 ms of CPU a webhook (a quarter to a third of the statement);
+        # here ~0.02 ms.
+        "search_terms": search_terms(body),
         "state": WebhookEvent.State.PENDING,
         "error": "",
     }
@@ -106,9 +111,10 @@ def store_sql():
     return f"""
         WITH event AS (
             INSERT INTO whatsapp_webhookevent
-                (tenant_id, received_at, body, body_sha256, signature, state, deliveries, fields, item_counts, error)
+                (tenant_id, received_at, body, body_sha256, signature, state, deliveries, fields, item_counts,
+                 search_terms, error)
             VALUES (%(tenant_id)s, now(), %(body)s, %(body_sha256)s, %(signature)s, %(state)s, 1, %(fields)s,
-                    %(item_counts)s, %(error)s)
+                    %(item_counts)s, %(search_terms)s, %(error)s)
             ON CONFLICT (tenant_id, body_sha256) WHERE signature = 'valid'
             DO UPDATE SET deliveries = whatsapp_webhookevent.deliveries + 1
             RETURNING id, xmax = 0 AS is_new, state
@@ -122,7 +128,7 @@ def store_sql():
 def store_params(tenant_id, body, received):
     row = event_fields(body, received.signature, received.payload, received.error)
     row.update(_task_params(ingest.processing_priority(row["item_counts"])))
-    row.update(tenant_id=tenant_id, item_counts=Jsonb(row["item_counts"]))
+    row.update(tenant_id=tenant_id, item_counts=Jsonb(row["item_counts"]), search_terms=Jsonb(row["search_terms"]))
     return row
 
 
