@@ -156,7 +156,7 @@ def test_a_batch_publishes_one_tick_event_per_workspace_with_each_conversations_
     assert globex_event["conversations"] == [
         {
             "conversation_id": globex_message.conversation_id,
-            "messages": [{"message_id": globex_message.pk, "status": "read"}],
+            "messages": [{"message_id": globex_message.pk, "status": "read", "wamid": globex_message.wamid}],
         }
     ]
 
@@ -187,6 +187,8 @@ def test_applying_a_batch_returns_the_messages_that_changed_and_again_none(acme)
     ]
     changed = delivery.apply_status_batch(reports)
     assert [(m.pk, m.status) for m in changed] == [(first.pk, "delivered")]
+    [moved] = changed  # each field read where it belongs
+    assert (moved.wamid, moved.direction, moved.type) == (first.wamid, "out", "text")
     assert delivery.apply_status_batch(reports) == []
     assert StatusUpdate.objects.count() == 2
 

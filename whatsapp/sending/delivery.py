@@ -457,10 +457,12 @@ MOVE_FORWARD_SQL = f"""
     WHERE message.tenant_id = best.tenant_id AND message.wamid = best.wamid
       AND best.status IN ('sent', 'delivered', 'read') AND message.status IN ('sent', 'delivered', 'read')
       AND NOT message.outcome_unknown AND best.rank > {_RANK_SQL.format(column="message.status")}
-    RETURNING message.id, message.tenant_id, message.conversation_id, message.wamid, message.direction,
-              message.type, message.status, message.status_changed_at
+    RETURNING message.id, message.tenant_id, message.conversation_id, message.direction, message.type,
+              message.wamid, message.status, message.status_changed_at
 """
-_MOVED_FIELDS = ["id", "tenant_id", "conversation_id", "wamid", "direction", "type", "status", "status_changed_at"]
+# In the model's field order: Model.from_db takes a partial row's values in that order,
+# whatever the order of the names it is given.
+_MOVED_FIELDS = ["id", "tenant_id", "conversation_id", "direction", "type", "wamid", "status", "status_changed_at"]
 
 
 def apply_status_batch(reports):
