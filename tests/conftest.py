@@ -9,6 +9,7 @@ from tenants.models import Role
 from tenants.setup import add_member, create_tenant
 from tests.support.api import api_stack  # noqa: F401  (the API's live-stack fixture)
 from tests.support.browsing import browser, new_page, page, stack  # noqa: F401  (the browser tests' fixtures)
+from tests.support.flush import flush_despite_deadlocks
 from tests.support.live import live_stack, live_stacks, no_live_stack, own_live_stack  # noqa: F401  (the live stacks)
 from tests.support.parallel import make_scheduler, separate_channel_layers
 from tests.support.production import run_manage
@@ -20,6 +21,7 @@ from whatsapp.simulator.fake_graph import FakeGraphAPI
 
 def pytest_configure(config):
     separate_channel_layers()
+    flush_despite_deadlocks()
 
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook; its own implementation comes last
