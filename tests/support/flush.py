@@ -6,6 +6,7 @@ the process (seen: a worker counted twice, a contact not purged). The flush is t
 
 import time
 
+from django.core.management.base import CommandError
 from django.db.utils import OperationalError
 
 ATTEMPTS = 5
@@ -24,10 +25,18 @@ def flush_despite_deadlocks():
         for attempt in range(ATTEMPTS):
             try:
                 return flush(self)
-            except OperationalError as error:
-                if "deadlock detected" not in str(error) or attempt == ATTEMPTS - 1:
+            except (CommandError, OperationalError) as error:  # flush wraps the database's error
+                if not _deadlock(error) or attempt == ATTEMPTS - 1:
                     raise
                 time.sleep(0.1 * (attempt + 1))  # let the worker's statement finish first
 
     teardown.despite_deadlocks = True
     TransactionTestCase._fixture_teardown = teardown
+
+
+def _deadlock(error):
+    while error is not None:
+        if isinstance(error, OperationalError) and "deadlock detected" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
