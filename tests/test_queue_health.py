@@ -20,6 +20,14 @@ pytestmark = pytest.mark.django_db
 EVERY_QUEUE = ["default", "hooks", "media", "webhooks"]
 
 
+@pytest.fixture(autouse=True)
+def _only_these_beats(no_live_stack, db):
+    """Only this module's beats count: a live stack's worker ("worker") beats into the same
+    database. The shared stack is stopped, and any row left (a stack stopped without its
+    goodbye) is removed in the test's transaction, which holds it until the test ends."""
+    WorkerHeartbeat.objects.all().delete()
+
+
 def worker_beats(worker_id="worker-1", queues=("*",), seconds_ago=0):
     now = timezone.now()
     heartbeat.beat(worker_id, queues, threads=8, started_at=now, now=now - timedelta(seconds=seconds_ago))
