@@ -425,8 +425,27 @@ class ThreadedWorker(Worker):
         else:
             task_finished.send(sender=sender, task_result=task_result)
 
+    # The next ready job, marked running, in one statement: what their worker's claim does
+    # with the ORM in a transaction of two queries, whose building alone cost ~3 ms of CPU a
+    # claim, once per batch and per poll (bench/).
+    CLAIM_SQL = """
+        WITH next AS (
+            SELECT id FROM {table}
+            WHERE status = 'READY' AND backend_name = %(backend)s {queues}
+              AND (run_after = %(never)s OR run_after <= now())
+            ORDER BY priority DESC, run_after, enqueued_at
+            LIMIT 1
+            FOR UPDATE SKIP LOCKED
+        )
+        UPDATE {table} job SET status = 'RUNNING', started_at = now(), worker_ids = job.worker_ids || %(worker)s::jsonb
+        FROM next WHERE job.id = next.id
+        RETURNING job.*
+    """
+
     def _claim(self):
         """The next ready task, marked running by this worker; None when there is none."""
+        if connections[self.alias].vendor == "postgresql":
+            return self._claim_in_one_statement()
         tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
         if not self.process_all_queues:
             tasks = tasks.filter(queue_name__in=self.queue_names)
@@ -442,6 +461,22 @@ class ThreadedWorker(Worker):
                 raise
             return None
         return task_result
+
+    def _claim_in_one_statement(self):
+        queues = ""
+        if not self.process_all_queues:
+            queues += " AND queue_name = ANY(%(queues)s)"
+        if self.excluded_queue_names:
+            queues += " AND NOT queue_name = ANY(%(excluded)s)"
+        sql = self.CLAIM_SQL.format(table=DBTaskResult._meta.db_table, queues=queues)
+        params = {
+            "backend": self.backend_name,
+            "queues": list(self.queue_names),
+            "excluded": list(self.excluded_queue_names),
+            "never": get_date_max(),
+            "worker": json.dumps([self.worker_id]),
+        }
+        return next(iter(DBTaskResult.objects.using(self.alias).raw(sql, params)), None)
 
     # --- The doorbell ---------------------------------------------------------------------
 
