@@ -73,6 +73,29 @@ def cpu_seconds(pid):
         return None
 
 
+def machine_busy_seconds():
+    """CPU seconds all cores have spent busy since boot (Linux /proc/stat: all but idle and
+    iowait), and the number of cores."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:8]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK"), os.cpu_count()
+
+
+def postgres_cpu_seconds(dsn):
+    """CPU time so far of the PostgreSQL backends connected to `dsn`'s database (other
+    databases' work on the same server is not counted; backends that ended are lost, so
+    measure while the processes that hold connections run)."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        pids = [
+            row[0]
+            for row in connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
+    return sum(cpu_seconds(pid) or 0 for pid in pids)
+
+
 class Processes:
     """Everything started here; stop() ends each by its pid and records its peak RSS."""
 

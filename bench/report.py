@@ -160,10 +160,27 @@ def _realtime(realtime, add):
                 if "run_p50_ms" in result
                 else ""
             )
+            + _live_steps(result)
             + ")"
         )
         good = result["p50_ms"] < 50 and result["p99_ms"] < 250 and result["received"] == result["expected"]
         add(("webhook → browser", f"{result['label']}", figure, "p50 < 50 ms, p99 < 250 ms", _ok(good)))
+
+
+def _live_steps(result):
+    """Under load: the probes' p50 steps and who used the cores (CPU ms per status webhook)."""
+    steps, cpu = result.get("steps") or {}, result.get("cpu")
+    text = ""
+    if steps:
+        text += (
+            f"; p50 steps: stored {steps.get('stored_p50_ms')} ms, claimed {steps.get('claim_wait_p50_ms')} ms "
+            f"later, the message stored {steps.get('in_batch_p50_ms')} ms into its batch of "
+            f"{steps.get('batch_p50_ms')} ms, on the socket {steps.get('to_socket_p50_ms')} ms after"
+        )
+    if cpu:
+        shares = ", ".join(f"{name} {ms}" for name, ms in cpu["ms_per_status_webhook"].items())
+        text += f"; cores {round(100 * cpu['busy'])}% busy of {cpu['cores']}, CPU ms per status webhook: {shares}"
+    return text
 
 
 def _midburst(midburst, add):
