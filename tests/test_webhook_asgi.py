@@ -113,7 +113,7 @@ def test_only_events_with_customers_messages_wake_the_workers(webhook):
         webhook.post(customer_text("wake up"))
         announced = [notification.payload for notification in listener.notifies(timeout=1)]
     message_task = DBTaskResult.objects.get(priority=10)
-    assert announced == [f"webhooks:{message_task.pk}"]
+    assert announced == [f"webhooks:{message_task.pk}:10"]  # its priority wakes the workers' lane too
 
 
 def test_300_unsigned_posts_racing_on_the_pool_make_one_row_and_lose_no_count(webhook, monkeypatch, settings):

@@ -22,12 +22,14 @@ CHANNEL = "inbox_tasks"
 
 def notify_workers(alias, db_task):
     """Wake a worker of the task's queue when the current transaction on `alias` commits. The
-    payload is "<queue>:<task id>": PostgreSQL folds identical notifications of a transaction
-    into one, and each task should wake a thread of its own."""
+    payload is "<queue>:<task id>:<priority>": PostgreSQL folds identical notifications of a
+    transaction into one, and each task should wake a thread of its own; a task above the
+    default priority also wakes the workers' lane for such tasks (worker.py)."""
     connection = connections[alias]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, f"{db_task.queue_name}:{db_task.pk}"])
+            payload = f"{db_task.queue_name}:{db_task.pk}:{db_task.priority}"
+            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, payload])
 
 
 class NotifyingDatabaseBackend(DatabaseBackend):
@@ -70,10 +72,11 @@ class NotifyingDatabaseBackend(DatabaseBackend):
                        %(task_priority)s, %(task_path)s, '[]', %(task_queue_name)s, %(task_backend)s,
                        %(task_run_after)s, '', ''
                 FROM {source}
-                RETURNING id, queue_name
+                RETURNING id, queue_name, priority
             ),
             notified AS (
-                SELECT pg_notify(%(task_channel)s, queue_name || ':' || id) FROM enqueued WHERE %(task_notify)s
+                SELECT pg_notify(%(task_channel)s, queue_name || ':' || id || ':' || priority)
+                FROM enqueued WHERE %(task_notify)s
             )
         """
 

@@ -60,6 +60,15 @@ from whatsapp.jobs.outage import FIRST_WAIT_SECONDS, LONGEST_WAIT_SECONDS, Outag
 logger = logging.getLogger("django_tasks_db")
 
 DEFAULT_THREADS = 8
+# Jobs above the default priority (0) also have a lane of their own in every worker process
+# on PostgreSQL: LANE_THREADS more threads that take only them, so they never wait behind a
+# running batch of others. Today these are the events with customers' messages (whatsapp/
+# webhook/ingest.py MESSAGES_PRIORITY): under a flood of statuses every thread may be in a
+# batch of 100 statuses when a customer writes.
+LANE_PRIORITY = 1
+LANE_THREADS = 1
+# The lowest priority a job can have: what the threads outside the lane take at least.
+ANY_PRIORITY = -100
 # An idle thread looks for work at least this often even if no bell rings (a safety net).
 IDLE_WAIT_SECONDS = 60
 # A task cut off by database outages this many times is recorded failed instead of run again.
@@ -112,6 +121,8 @@ class ThreadedWorker(Worker):
         super().__init__(**options)
         self.threads = threads
         self.doorbell = Doorbell(limit=threads)
+        self.lane_bell = Doorbell(limit=LANE_THREADS)
+        self.lanes = 0  # set by run(): LANE_THREADS on PostgreSQL
         self.failure = None  # the error that stopped a thread, and so the worker
         self.tasks_running = 0
         self._count_lock = threading.Lock()
@@ -136,6 +147,7 @@ class ThreadedWorker(Worker):
         self.running = False
         self._stopping.set()
         self.doorbell.ring(self.threads)
+        self.lane_bell.ring(LANE_THREADS)
 
     def queues_taken(self):
         """The queues this worker takes, for its heartbeat; "*" stands for any queue."""
@@ -155,11 +167,16 @@ class ThreadedWorker(Worker):
         if self.startup_delay and self.interval:
             time.sleep(random.random())
         threading.Thread(target=self._ring_doorbell, name="task-doorbell", daemon=True).start()
-        alarm.listen(self.doorbell.ring)  # jobs this process enqueued for a later time
+        alarm.listen(self._ring)  # jobs this process enqueued for a later time
         beating = threading.Thread(target=self._beat, name="task-heartbeat", daemon=True)
         beating.start()
+        self.lanes = LANE_THREADS if connections[self.alias].vendor == "postgresql" else 0
         runners = [
             threading.Thread(target=self._run_thread, name=f"task-runner-{index}") for index in range(self.threads)
+        ]
+        runners += [
+            threading.Thread(target=self._run_thread, args=(True,), name=f"task-lane-{index}")
+            for index in range(self.lanes)
         ]
         for runner in runners:
             runner.start()
@@ -202,12 +219,14 @@ class ThreadedWorker(Worker):
 
     # --- The runner threads ---------------------------------------------------------------
 
-    def _run_thread(self):
-        spread = False
+    def _run_thread(self, lane=False):
+        """Claim and run jobs until the worker stops; in the `lane`, only jobs of
+        LANE_PRIORITY or more, woken by its own bell."""
+        spread, bell = False, self.lane_bell if lane else self.doorbell
         try:
             while self.running:
                 try:
-                    found = self._run_one(spread)
+                    found = self._run_one(spread, LANE_PRIORITY if lane else ANY_PRIORITY)
                 except Exception as error:
                     if not is_connection_lost(error):
                         raise
@@ -217,7 +236,7 @@ class ThreadedWorker(Worker):
                     continue  # look for the next one at once, as their worker does
                 if self.batch:
                     return
-                spread = self.doorbell.wait(IDLE_WAIT_SECONDS)
+                spread = bell.wait(IDLE_WAIT_SECONDS)
         except BaseException as error:
             # A thread that fails otherwise stops the worker, as their single-threaded loop
             # does, so a supervisor restarts it: no silent half-worker.
@@ -227,15 +246,15 @@ class ThreadedWorker(Worker):
         finally:
             connections.close_all()  # this thread's connections
 
-    def _run_one(self, spread=False):
-        """Claim and run one task; False when none is ready. With `spread` (woken by a poll,
-        not by a notification), a found task means others may wait that nobody announced:
-        wake one more thread to look, and it does the same."""
+    def _run_one(self, spread=False, min_priority=ANY_PRIORITY):
+        """Claim and run one task of `min_priority` or more; False when none is ready. With
+        `spread` (woken by a poll, not by a notification), a found task means others may wait
+        that nobody announced: wake one more thread to look, and it does the same."""
         close_old_connections()
-        task_result = self._claim()
+        task_result = self._claim(min_priority)
         if task_result is None:
             return False
-        if spread:
+        if spread and min_priority == ANY_PRIORITY:
             self.doorbell.ring(spread=True)
         with self._count_lock:
             self.tasks_running += 1
@@ -245,7 +264,7 @@ class ThreadedWorker(Worker):
                 self.run_task(task_result)
                 ran = 1
             else:
-                ran = self.run_batch(task_result, batching)
+                ran = self.run_batch(task_result, batching, min_priority)
         finally:
             close_old_connections()
             with self._count_lock:
@@ -299,12 +318,12 @@ class ThreadedWorker(Worker):
             return None  # run_task records why the task cannot run
         return batches.batching_for(task_path)
 
-    def run_batch(self, first, batching):
-        """Claim up to the batch's size of `first`'s task's ready jobs, run them together and
-        record their end in one statement; returns how many jobs ran. A batch that fails is
-        run again job by job (each records its own end); one that its database outage cut
-        off goes back to the queue."""
-        jobs = [(first.pk, first.args_kwargs)] + self._claim_batch(first, batching)
+    def run_batch(self, first, batching, min_priority=ANY_PRIORITY):
+        """Claim up to the batch's size of `first`'s task's ready jobs (of `min_priority` or
+        more), run them together and record their end in one statement; returns how many
+        jobs ran. A batch that fails is run again job by job (each records its own end); one
+        that its database outage cut off goes back to the queue."""
+        jobs = [(first.pk, first.args_kwargs)] + self._claim_batch(first, batching, min_priority)
         try:
             batching.run([arguments.get("args", []) for _pk, arguments in jobs])
         except Exception as error:
@@ -326,6 +345,7 @@ class ThreadedWorker(Worker):
             FROM {table}
             WHERE status = 'READY' AND queue_name = %(queue)s AND backend_name = %(backend)s
               AND task_path = %(task_path)s AND (run_after = %(never)s OR run_after <= now())
+              AND priority >= %(min_priority)s
             ORDER BY priority DESC, run_after, enqueued_at
             LIMIT %(window)s
         ), in_turn AS (
@@ -346,7 +366,7 @@ class ThreadedWorker(Worker):
     # How many of the oldest ready jobs a batch's claim looks at to take groups in turn.
     BATCH_WINDOW = 2000
 
-    def _claim_batch(self, first, batching):
+    def _claim_batch(self, first, batching, min_priority=ANY_PRIORITY):
         """Up to size - 1 more ready jobs of `first`'s task and queue, marked running by this
         worker: the highest priority first, then each group's oldest in turn, so one group's
         burst shares the batch with the others' jobs. Locks only the rows it takes, skipping
@@ -364,6 +384,7 @@ class ThreadedWorker(Worker):
                     "never": get_date_max(),
                     "window": self.BATCH_WINDOW,
                     "size": batching.size - 1,
+                    "min_priority": min_priority,
                     "worker": json.dumps([self.worker_id]),
                 },
             )
@@ -432,7 +453,7 @@ class ThreadedWorker(Worker):
         WITH next AS (
             SELECT id FROM {table}
             WHERE status = 'READY' AND backend_name = %(backend)s {queues}
-              AND (run_after = %(never)s OR run_after <= now())
+              AND (run_after = %(never)s OR run_after <= now()) AND priority >= %(min_priority)s
             ORDER BY priority DESC, run_after, enqueued_at
             LIMIT 1
             FOR UPDATE SKIP LOCKED
@@ -442,11 +463,12 @@ class ThreadedWorker(Worker):
         RETURNING job.*
     """
 
-    def _claim(self):
-        """The next ready task, marked running by this worker; None when there is none."""
+    def _claim(self, min_priority=ANY_PRIORITY):
+        """The next ready task of `min_priority` or more, marked running by this worker; None
+        when there is none."""
         if connections[self.alias].vendor == "postgresql":
-            return self._claim_in_one_statement()
-        tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
+            return self._claim_in_one_statement(min_priority)
+        tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name, priority__gte=min_priority)
         if not self.process_all_queues:
             tasks = tasks.filter(queue_name__in=self.queue_names)
         if self.excluded_queue_names:
@@ -462,7 +484,7 @@ class ThreadedWorker(Worker):
             return None
         return task_result
 
-    def _claim_in_one_statement(self):
+    def _claim_in_one_statement(self, min_priority):
         queues = ""
         if not self.process_all_queues:
             queues += " AND queue_name = ANY(%(queues)s)"
@@ -475,6 +497,7 @@ class ThreadedWorker(Worker):
             "excluded": list(self.excluded_queue_names),
             "never": get_date_max(),
             "worker": json.dumps([self.worker_id]),
+            "min_priority": min_priority,
         }
         return next(iter(DBTaskResult.objects.using(self.alias).raw(sql, params)), None)
 
@@ -487,7 +510,7 @@ class ThreadedWorker(Worker):
         if connections[self.alias].vendor != "postgresql":
             while True:
                 time.sleep(interval)
-                self.doorbell.ring(spread=True)
+                self._ring(spread=True)
         self._backoff = FIRST_WAIT_SECONDS
         while True:
             try:
@@ -505,7 +528,7 @@ class ThreadedWorker(Worker):
         deadline = time.monotonic() + seconds
         while True:
             time.sleep(max(0, min(interval, deadline - time.monotonic())))
-            self.doorbell.ring(spread=True)
+            self._ring(spread=True)
             if time.monotonic() >= deadline:
                 return
 
@@ -516,13 +539,22 @@ class ThreadedWorker(Worker):
             logger.info("Listening for task notifications on %r", CHANNEL)
             self.outage.over()
             self._backoff = FIRST_WAIT_SECONDS
-            self.doorbell.ring(spread=True)  # whatever was enqueued before we listened
+            self._ring(spread=True)  # whatever was enqueued before we listened
             while True:
                 for notification in listener.notifies(timeout=interval):
-                    if self._wants(notification.payload.partition(":")[0]):
+                    queue_name, _id, priority = (notification.payload.split(":") + ["", "0"])[:3]
+                    if self._wants(queue_name):
                         self.doorbell.ring()
+                        if self.lanes and priority.lstrip("-").isdigit() and int(priority) >= LANE_PRIORITY:
+                            self.lane_bell.ring()
                 # The poll: tasks whose run_after has passed, or a lost notification.
-                self.doorbell.ring(spread=True)
+                self._ring(spread=True)
+
+    def _ring(self, times=1, spread=False):
+        """A ring for every thread: the poll's, or a job for later whose time came."""
+        self.doorbell.ring(times, spread=spread)
+        if self.lanes:
+            self.lane_bell.ring()
 
     def _wants(self, queue_name):
         if queue_name in self.excluded_queue_names:
