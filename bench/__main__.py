@@ -56,7 +56,9 @@ MODES = {
 def main():
     parser = argparse.ArgumentParser(prog="bench/run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a few minutes, less data (default: full run)")
-    parser.add_argument("--only", default=",".join(STAGES), help=f"stages to run, of {','.join(STAGES)}")
+    parser.add_argument(
+        "--only", default=",".join(STAGES), help=f"stages to run, of {','.join(STAGES)}, drain (ingest's drain alone)"
+    )
     parser.add_argument("--keep-data", action="store_true", help="reuse inbox_bench as it is (seeded data too)")
     parser.add_argument("--scale", type=float, help="seed scale factor (1.0 = 100k contacts, 2M messages)")
     parser.add_argument("--hooks-downtime", type=float, help="seconds the webhook receiver is down (full: 60)")

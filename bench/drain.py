@@ -27,7 +27,8 @@ BACKENDS_SQL = "SELECT pid FROM pg_stat_activity WHERE datname = current_databas
 def run(processes, mode, threads_list=None):
     """One drain per thread count (the default configuration's first); returns their figures."""
     threads_list = threads_list or mode.get("drain_threads") or [WEBHOOK_WORKER_THREADS]
-    return {"events": mode["drain_events"], "runs": [drain(processes, mode["drain_events"], t) for t in threads_list]}
+    runs = [drain(processes, mode["drain_events"], threads) for threads in threads_list]
+    return {"events": mode["drain_events"], "default_threads": WEBHOOK_WORKER_THREADS, "runs": runs}
 
 
 def drain(processes, events, threads):

@@ -138,8 +138,8 @@ def _ingest(ingest, add):
 
 
 def _drain(drain, add):
-    """The target's row (the default configuration: the first run), then the others as context."""
-    for index, run in enumerate(drain["runs"]):
+    """The target's row (the default configuration), then the others as context."""
+    for run in drain["runs"]:
         figure = (
             f"{run['events_per_second']} events/s ({run['drained']} in {run['seconds']} s, {run['left']} left, "
             f"{run['failed']} failed; {run['with_messages']} with customers' messages); CPU per event: worker "
@@ -149,7 +149,7 @@ def _drain(drain, add):
             f"draining a burst of {drain['events']:,} webhooks of the mix, web server idle, "
             f"1 worker process × {run['threads']} thread(s)"
         )
-        if index == 0:
+        if run["threads"] == drain["default_threads"]:
             add(("ingest", measure + " (the default)", figure, "≥ 1,000 events/s from one process", _ok(run["met"])))
         else:
             add(("ingest", measure, figure, "(context)", ""))
