@@ -19,9 +19,9 @@ LOG_DIR = Path(tempfile.mkdtemp(prefix="bench-logs-"))
 WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", "8"))
 # A webhooks worker's production default (docs/deploying.md): 3 threads. One thread waits
 # for PostgreSQL between its statements; three overlap those waits. Draining a 30,000-webhook
-# burst of the mix: 345 events/s with 1 thread, 755 with 2, 919 with 3, at about the same
-# worker CPU per event (0.7-1.0 ms); a customer's message during a status burst reached the
-# sockets in ~70-100 ms (p50) with 1 thread and ~170-220 ms with 2 or 3 (batches share the GIL).
+# burst of the mix: 678 events/s with 1 thread, 798-931 with 2, 707-1,047 with 3, at about the
+# same worker CPU per event (0.8-1.0 ms); a customer's message during a status burst reached
+# the sockets in ~60-100 ms (p50) with 1 thread and ~170-220 ms with 2 or 3 (the GIL).
 WEBHOOK_WORKER_THREADS = int(os.environ.get("BENCH_WEBHOOK_THREADS", "3"))
 
 SERVERS = {
