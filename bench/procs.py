@@ -17,10 +17,12 @@ LOG_DIR = Path(tempfile.mkdtemp(prefix="bench-logs-"))
 
 # db_worker's default: enough for ~80 sends/s against a Graph API answering in 100 ms.
 WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", "8"))
-# Processing webhooks is mostly CPU (the ORM): the README runs it in workers of its own with
-# one thread, so a flood of statuses cannot slow a customer's message on a crowded GIL (2
-# threads gave +18% events/s but a message's run time under load rose from ~25 to ~55 ms).
-WEBHOOK_WORKER_THREADS = int(os.environ.get("BENCH_WEBHOOK_THREADS", "1"))
+# A webhooks worker's production default (docs/deploying.md): 3 threads. One thread waits
+# for PostgreSQL between its statements; three overlap those waits. Draining a 30,000-webhook
+# burst of the mix: 678 events/s with 1 thread, 798-931 with 2, 707-1,047 with 3, at about the
+# same worker CPU per event (0.8-1.0 ms); a customer's message during a status burst reached
+# the sockets in ~60-100 ms (p50) with 1 thread and ~170-220 ms with 2 or 3 (the GIL).
+WEBHOOK_WORKER_THREADS = int(os.environ.get("BENCH_WEBHOOK_THREADS", "3"))
 
 SERVERS = {
     "daphne": lambda port: ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "inbox.asgi:application"],

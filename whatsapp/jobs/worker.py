@@ -352,12 +352,13 @@ class ThreadedWorker(Worker):
             SELECT id, priority, run_after, enqueued_at,
                    row_number() OVER (PARTITION BY turn_group ORDER BY priority DESC, run_after, enqueued_at) AS turn
             FROM waiting
+            ORDER BY priority DESC, turn, run_after, enqueued_at
         ), taken AS (
-            SELECT job.id FROM {table} job JOIN in_turn ON in_turn.id = job.id
+            SELECT job.id FROM in_turn CROSS JOIN LATERAL (
+                SELECT id, status FROM {table} WHERE id = in_turn.id LIMIT 1 FOR UPDATE SKIP LOCKED
+            ) job
             WHERE job.status = 'READY'
-            ORDER BY in_turn.priority DESC, in_turn.turn, in_turn.run_after, in_turn.enqueued_at
             LIMIT %(size)s
-            FOR UPDATE OF job SKIP LOCKED
         )
         UPDATE {table} job SET status = 'RUNNING', started_at = now(), worker_ids = job.worker_ids || %(worker)s::jsonb
         FROM taken WHERE job.id = taken.id
@@ -365,6 +366,12 @@ class ThreadedWorker(Worker):
     """
     # How many of the oldest ready jobs a batch's claim looks at to take groups in turn.
     BATCH_WINDOW = 2000
+    # Each candidate, in turn order, is locked through its primary key (the LATERAL with LIMIT 1,
+    # which no plan can turn around) until the batch is full. Joined to the candidates as a
+    # table, the jobs' rows were planned by the table's statistics: after a burst that
+    # autovacuum had not counted yet (on a big table, a burst of 10% of it is never counted),
+    # they said no job was ready, and the plan compared every ready job with every candidate:
+    # 4,744 x 2,000 rows, 7-11 s a claim, 30 ms of PostgreSQL's CPU a drained event. Now ~20 ms.
 
     def _claim_batch(self, first, batching, min_priority=ANY_PRIORITY):
         """Up to size - 1 more ready jobs of `first`'s task and queue, marked running by this

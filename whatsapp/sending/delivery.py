@@ -443,20 +443,40 @@ HOLD_STATUSES_SQL = """
 # another transaction changed meanwhile, so a message never moves back, whoever commits
 # first. What else a status can do (fail a message, settle an unknown send, find a message by
 # its tracker, hand a conversation over) goes through apply_statuses.
+# Planned from statistics older than a burst (a young table, a new workspace's campaign), a
+# join of the named messages to the held statuses and to the messages read every held status
+# and, per status, every message of the workspace (message_tenant_time): 160 ms a batch of
+# 100 webhooks with 2,000 messages stored. So each named message's statuses are looked up
+# through their unique key, one LATERAL look-up each (ordered as that index is, which no other
+# index serves as cheaply), and the messages are read once for the whole batch (MATERIALIZED:
+# through their unique key, or at worst the batch's workspaces' rows once, never per status).
 MOVE_FORWARD_SQL = f"""
-    WITH named(tenant_id, wamid) AS (SELECT * FROM unnest(%s::bigint[], %s::text[])),
+    WITH named(tenant_id, wamid) AS (SELECT DISTINCT * FROM unnest(%s::bigint[], %s::text[])),
     best AS (
-        SELECT DISTINCT ON (held.tenant_id, held.wamid) held.tenant_id, held.wamid, held.timestamp,
+        SELECT DISTINCT ON (named.tenant_id, named.wamid) named.tenant_id, named.wamid, held.timestamp,
                CASE held.status WHEN 'played' THEN 'read' ELSE held.status END AS status,
                {_RANK_SQL.format(column="held.status")} AS rank
-        FROM whatsapp_statusupdate held JOIN named ON named.tenant_id = held.tenant_id AND named.wamid = held.wamid
-        ORDER BY held.tenant_id, held.wamid, rank DESC
+        FROM named CROSS JOIN LATERAL (
+            SELECT status, timestamp FROM whatsapp_statusupdate held
+            WHERE held.tenant_id = named.tenant_id AND held.wamid = named.wamid
+            ORDER BY held.wamid, held.status
+        ) held
+        ORDER BY named.tenant_id, named.wamid, rank DESC
+    ),
+    stored AS MATERIALIZED (
+        SELECT id, tenant_id, wamid FROM whatsapp_message
+        WHERE tenant_id = ANY(%s::bigint[]) AND wamid = ANY(%s::text[])
+    ),
+    found AS (
+        SELECT stored.id, best.status, best.timestamp, best.rank
+        FROM best JOIN stored ON stored.tenant_id = best.tenant_id AND stored.wamid = best.wamid
+        WHERE best.status IN ('sent', 'delivered', 'read')
     )
-    UPDATE whatsapp_message message SET status = best.status, status_changed_at = best.timestamp
-    FROM best
-    WHERE message.tenant_id = best.tenant_id AND message.wamid = best.wamid
-      AND best.status IN ('sent', 'delivered', 'read') AND message.status IN ('sent', 'delivered', 'read')
-      AND NOT message.outcome_unknown AND best.rank > {_RANK_SQL.format(column="message.status")}
+    UPDATE whatsapp_message message SET status = found.status, status_changed_at = found.timestamp
+    FROM found
+    WHERE message.id = found.id
+      AND message.status IN ('sent', 'delivered', 'read')
+      AND NOT message.outcome_unknown AND found.rank > {_RANK_SQL.format(column="message.status")}
     RETURNING message.id, message.tenant_id, message.conversation_id, message.direction, message.type,
               message.wamid, message.status, message.status_changed_at
 """
@@ -527,7 +547,8 @@ def _hold_statuses(reports):
 
 def _move_forward(held):
     with connection.cursor() as cursor:
-        cursor.execute(MOVE_FORWARD_SQL, [[tenant_id for tenant_id, _ in held], [wamid for _, wamid in held]])
+        named = [[tenant_id for tenant_id, _ in held], [wamid for _, wamid in held]]
+        cursor.execute(MOVE_FORWARD_SQL, [*named, *named])
         rows = cursor.fetchall()
     return [Message.from_db(connection.alias, _MOVED_FIELDS, row) for row in rows]
 
