@@ -151,34 +151,63 @@ def _within_throughput(messages, places):
     place now. The others stay queued, each with a job at its place, in this transaction:
     none waits in a sleeping thread, and a busy number's sends spread over each second."""
     now = time.time()
-    allowed, unbooked = [], {}
+    allowed, unbooked, waiting = [], {}, []
     for message in messages:
         place = places.get(message.pk)
         if place and place > now:  # woken before its place: wait for it
-            _wait_for_place(message.pk, place)
+            waiting.append((message.pk, place))
         elif place:
             allowed.append(message)
         else:
             unbooked.setdefault(message.conversation.phone_number, []).append(message)
-    for number, waiting in unbooked.items():
-        booked = throttle.book(number.phone_number_id, number.messages_per_second, [m.pk for m in waiting], now)
-        for message, place in zip(waiting, booked, strict=True):
+    for number, unplaced in unbooked.items():
+        booked = throttle.book(number.phone_number_id, number.messages_per_second, [m.pk for m in unplaced], now)
+        for message, place in zip(unplaced, booked, strict=True):
             if place is None:
                 allowed.append(message)
             else:
-                _wait_for_place(message.pk, place)
+                waiting.append((message.pk, place))
+    _wait_for_places(waiting)
     return sorted(allowed, key=lambda message: message.pk)
 
 
-def _wait_for_place(message_id, place):
-    """A job at the message's place; this process's worker wakes for it then (not at its
-    next poll, which would send a second's places together). Past the booking horizon, a
-    job that books again then."""
-    if place == math.inf:
+def _wait_for_places(waiting):
+    """A job at each message's place ((message id, place) pairs), all made by one statement;
+    this process's worker wakes for each place then (not at its next poll, which would send
+    a second's places together). Past the booking horizon, a job that books again then."""
+    for message_id, _place in [pair for pair in waiting if pair[1] == math.inf]:
         _enqueue(message_id, run_after=timezone.now() + timedelta(seconds=throttle.HORIZON_SECONDS))
+    booked = [pair for pair in waiting if pair[1] != math.inf]
+    if not booked:
         return
-    _enqueue(message_id, run_after=datetime.fromtimestamp(place, tz=UTC), place=place)
-    transaction.on_commit(lambda: alarm.ring_at(place))
+    if connection.vendor == "postgresql":
+        parameters = {"ids": [m for m, _ in booked], "places": [p for _, p in booked], **_place_job_params()}
+        with connection.cursor() as cursor:
+            cursor.execute(_place_jobs_sql(), parameters)
+    else:
+        for message_id, place in booked:
+            _enqueue(message_id, run_after=datetime.fromtimestamp(place, tz=UTC), place=place)
+    for place in sorted({place for _, place in booked}):
+        transaction.on_commit(functools.partial(alarm.ring_at, place))
+
+
+@functools.cache
+def _place_jobs_sql():
+    """Send jobs at the named messages' places, as _enqueue makes them (no notification: the
+    alarm wakes the worker at each place)."""
+    enqueue = send_message.get_backend().enqueue_each_sql(
+        "waiting", "jsonb_build_array(id, place)", run_after="to_timestamp(place)"
+    )
+    return f"""
+        WITH waiting(id, place) AS (SELECT * FROM unnest(%(ids)s::bigint[], %(places)s::float8[])),
+        {enqueue}
+        SELECT count(*) FROM notified
+    """
+
+
+@functools.cache
+def _place_job_params():
+    return send_message.get_backend().enqueue_params(send_message, notify=False)
 
 
 @dataclass
@@ -219,8 +248,7 @@ def _wait_again(later):
         Message.objects.filter(pk__in=[message.pk for message, _ in later], status=MessageStatus.SENDING).update(
             status=MessageStatus.QUEUED, send_attempts=F("send_attempts") - 1
         )
-        for message, outcome in later:
-            _wait_for_place(message.pk, outcome.place)
+        _wait_for_places([(message.pk, outcome.place) for message, outcome in later])
 
 
 def _earlier_open():
