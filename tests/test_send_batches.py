@@ -82,6 +82,8 @@ def test_a_batch_never_sends_more_than_the_numbers_throughput_setting(replies, f
     # Each waits as a job at its booked place, a little over half a second apart at 2/s.
     later = DBTaskResult.objects.filter(status="READY", run_after__gt=timezone.now(), run_after__lt=get_date_max())
     assert sorted(job.args_kwargs["args"][0] for job in later) == sorted(m.pk for m in waiting)
+    # Each job carries its place, as its time: the claim at that time sends without booking again.
+    assert all(job.args_kwargs["args"][1] == pytest.approx(job.run_after.timestamp(), abs=1e-5) for job in later)
     places = sorted(job.run_after for job in later)
     gaps = [(after - before).total_seconds() for before, after in zip(places, places[1:])]
     assert gaps == [pytest.approx(throttle.WINDOW_SECONDS / 2, abs=0.001)] * 2
