@@ -49,14 +49,15 @@ class NotifyingDatabaseBackend(DatabaseBackend):
         await sync_to_async(notify_workers)(db_task._state.db or router.db_for_write(type(db_task)), db_task)
         return db_task
 
-    def enqueue_each_sql(self, source, args):
+    def enqueue_each_sql(self, source, args, run_after=None):
         """PostgreSQL, for a WITH statement of the caller's: two more of its queries, to put
         after its own, that enqueue a task once for every row of `source` (a query of the same
         statement) and notify the workers of each when the `task_notify` parameter is true.
         `args` is an SQL expression over `source`'s columns giving the task's arguments as a
-        jsonb array. The statement's main query must read `notified` (PostgreSQL runs a
-        query of a WITH only when something reads it), e.g. `(SELECT count(*) FROM notified)`.
-        The parameters come from `enqueue_params`."""
+        jsonb array; `run_after`, one giving each task's time, if not the task's own. The
+        statement's main query must read `notified` (PostgreSQL runs a query of a WITH only
+        when something reads it), e.g. `(SELECT count(*) FROM notified)`. The parameters come
+        from `enqueue_params`."""
         from django_tasks_db.models import DBTaskResult
 
         # The columns django-tasks-db's enqueue writes, as its model's defaults fill them:
@@ -70,7 +71,7 @@ class NotifyingDatabaseBackend(DatabaseBackend):
                 SELECT gen_random_uuid(), 'READY', clock_timestamp(),
                        jsonb_build_object('args', {args}, 'kwargs', '{{}}'::jsonb),
                        %(task_priority)s, %(task_path)s, '[]', %(task_queue_name)s, %(task_backend)s,
-                       %(task_run_after)s, '', ''
+                       {run_after or "%(task_run_after)s"}, '', ''
                 FROM {source}
                 RETURNING id, queue_name, priority
             ),
