@@ -460,7 +460,7 @@ class ThreadedWorker(Worker):
         WITH next AS (
             SELECT id FROM {table}
             WHERE status = 'READY' AND backend_name = %(backend)s {queues}
-              AND (run_after = %(never)s OR run_after <= now()) AND priority >= %(min_priority)s
+              AND (run_after = %(never)s OR run_after <= %(now)s) AND priority >= %(min_priority)s
             ORDER BY priority DESC, run_after, enqueued_at
             LIMIT 1
             FOR UPDATE SKIP LOCKED
@@ -505,6 +505,8 @@ class ThreadedWorker(Worker):
             "never": get_date_max(),
             "worker": json.dumps([self.worker_id]),
             "min_priority": min_priority,
+            # The clock's time, as their ORM claim compares: now() is the transaction's start.
+            "now": timezone.now(),
         }
         return next(iter(DBTaskResult.objects.using(self.alias).raw(sql, params)), None)
 
