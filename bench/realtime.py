@@ -153,10 +153,11 @@ def run(processes, mode, ingest_rate=None):
         for name in workers:
             processes.worker(name, queues="webhooks", threads=WEBHOOK_WORKER_THREADS)
         try:
-            since = timezone.now()
-            latencies, firsts, sent = asyncio.run(probe(url, "live", secret, keys, mode["probes"], 0.2))
+            since, clock = timezone.now(), {}
+            latencies, firsts, sent = asyncio.run(probe(url, "live", secret, keys, mode["probes"], 0.2, clock))
             out[f"{server}_idle"] = summary(f"{server}, idle, {AGENTS} sockets", latencies, firsts, sent)
             out[f"{server}_idle"].update(task_times(since))
+            out[f"{server}_idle"]["steps"] = _steps(tenant, clock, since)
             print(f"  {out[f'{server}_idle']}", flush=True)
             rate = max(50, int(ingest_rate / 2)) if ingest_rate else 1000  # the 1,000/s
             load = _status_load(processes, url, secret, rate, mode["load_seconds"])
