@@ -15,7 +15,7 @@ MODES = {
         "rates": [250, 500, 1000, 1500, 2000, 3000, 4000],
         "duration": 3,
         "bisect": 1,
-        "processing_seconds": 5,
+        "drain_events": 6000,
         "probes": 20,
         "load_seconds": 8,
         "burst_statuses": 6000,
@@ -34,7 +34,8 @@ MODES = {
         "rates": [250, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000],
         "duration": 6,
         "bisect": 2,
-        "processing_seconds": 15,
+        "drain_events": 30000,
+        "drain_threads": "others",  # the default's, then 1-3 threads as context
         "probes": 60,
         "load_seconds": 20,
         "burst_statuses": 30000,
@@ -55,10 +56,13 @@ MODES = {
 def main():
     parser = argparse.ArgumentParser(prog="bench/run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a few minutes, less data (default: full run)")
-    parser.add_argument("--only", default=",".join(STAGES), help=f"stages to run, of {','.join(STAGES)}")
+    parser.add_argument(
+        "--only", default=",".join(STAGES), help=f"stages to run, of {','.join(STAGES)}, drain (ingest's drain alone)"
+    )
     parser.add_argument("--keep-data", action="store_true", help="reuse inbox_bench as it is (seeded data too)")
     parser.add_argument("--scale", type=float, help="seed scale factor (1.0 = 100k contacts, 2M messages)")
     parser.add_argument("--hooks-downtime", type=float, help="seconds the webhook receiver is down (full: 60)")
+    parser.add_argument("--drain-threads", help="threads of the drain's worker, e.g. 1,2,3 (default: the default's)")
     parser.add_argument("--results", default=str(Path(__file__).parent / "results" / "latest.md"))
     args = parser.parse_args()
     mode = dict(MODES["quick" if args.quick else "full"])
@@ -67,6 +71,7 @@ def main():
     if args.hooks_downtime is not None:
         mode["hooks_downtime"] = args.hooks_downtime
     mode["keep_data"] = args.keep_data
+    mode["drain_threads"] = drain_threads(args.drain_threads or mode.get("drain_threads"))
     stages = [stage for stage in args.only.split(",") if stage]
 
     started = time.monotonic()
@@ -75,7 +80,7 @@ def main():
     processes = procs.Processes(setup.ENVIRONMENT)
     results = {"mode": "quick" if args.quick else "full", "stages": stages}
     try:
-        for stage in STAGES:
+        for stage in [*STAGES, "drain"]:  # drain: the ingest stage's drain alone
             if stage in stages:
                 print(f"== {stage}", flush=True)
                 results[stage] = globals()[f"run_{stage}"](processes, mode, results)
@@ -102,12 +107,9 @@ def run_ingest(processes, mode, results):
     for server in ("uvicorn", "daphne"):
         print(f"  inbox, {server}", flush=True)
         out[server] = ingest.inbox_ingest(processes, server, *ramp, label=server)
-    for workers in (1, 2):
-        out[f"processing_{workers}"] = ingest.processing_rate(
-            processes, out["uvicorn"]["tenant_id"], workers, mode["processing_seconds"]
-        )
-        print(f"  processing with {workers} worker(s): {out[f'processing_{workers}']}", flush=True)
     ingest.drop_backlog()
+    if "drain" not in results["stages"]:  # else that stage runs it
+        out["drain"] = run_drain(processes, mode, results)
     from bench import process_cost
 
     out["processing_cost"] = process_cost.measure(mode["cost_events"])
@@ -115,6 +117,19 @@ def run_ingest(processes, mode, results):
     for result in out.values():
         result.pop("acknowledged", None)
     return out
+
+
+def run_drain(processes, mode, results):
+    from bench import drain
+
+    return drain.run(processes, mode)
+
+
+def drain_threads(given):
+    """The drain's thread counts: the default configuration's first."""
+    if given == "others":
+        return [procs.WEBHOOK_WORKER_THREADS, *(n for n in (1, 2, 3) if n != procs.WEBHOOK_WORKER_THREADS)]
+    return [int(n) for n in given.split(",")] if given else [procs.WEBHOOK_WORKER_THREADS]
 
 
 def run_realtime(processes, mode, results):

@@ -12,7 +12,7 @@ import psycopg
 
 from bench import bare
 from bench.load import PHONE_NUMBER_ID
-from bench.procs import BASE_DIR, WEBHOOK_WORKER_THREADS, free_port
+from bench.procs import BASE_DIR, free_port
 from bench.setup import database_dsn, make_tenant
 
 
@@ -118,25 +118,6 @@ def inbox_ingest(processes, server, rates, duration, bisect, env=None, label=Non
     result["lost"] = len(set(result["acknowledged"]) - stored_hashes(WebhookEvent._meta.db_table, tenant.pk))
     result["tenant_id"] = tenant.pk
     return result
-
-
-def processing_rate(processes, tenant_id, workers, seconds):
-    """How many stored events `workers` worker processes process per second (the backlog
-    the ingest runs left). Every ingest tenant's events count: the workers take the queue in
-    priority order whatever the tenant."""
-    from whatsapp.models import WebhookEvent
-
-    pending = WebhookEvent.objects.filter(tenant__slug__startswith="ingest-", state="pending")
-    before = pending.count()
-    names = [f"processor-{index}" for index in range(workers)]
-    for name in names:
-        processes.worker(name, queues="webhooks", threads=WEBHOOK_WORKER_THREADS)
-    time.sleep(2)  # start-up
-    start_count, start = pending.count(), time.monotonic()
-    time.sleep(seconds)
-    done, elapsed = start_count - pending.count(), time.monotonic() - start
-    processes.stop(*names)
-    return {"workers": workers, "events_per_second": round(done / elapsed, 1), "backlog": before}
 
 
 def drop_backlog():

@@ -17,10 +17,12 @@ LOG_DIR = Path(tempfile.mkdtemp(prefix="bench-logs-"))
 
 # db_worker's default: enough for ~80 sends/s against a Graph API answering in 100 ms.
 WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", "8"))
-# Processing webhooks is mostly CPU (the ORM): the README runs it in workers of its own with
-# one thread, so a flood of statuses cannot slow a customer's message on a crowded GIL (2
-# threads gave +18% events/s but a message's run time under load rose from ~25 to ~55 ms).
-WEBHOOK_WORKER_THREADS = int(os.environ.get("BENCH_WEBHOOK_THREADS", "1"))
+# A webhooks worker's production default (docs/deploying.md): 3 threads. One thread waits
+# for PostgreSQL between its statements; three overlap those waits. Draining a 30,000-webhook
+# burst of the mix: 678 events/s with 1 thread, 798-931 with 2, 707-1,047 with 3, at about the
+# same worker CPU per event (0.8-1.0 ms); a customer's message during a status burst reached
+# the sockets in ~60-100 ms (p50) with 1 thread and ~170-220 ms with 2 or 3 (the GIL).
+WEBHOOK_WORKER_THREADS = int(os.environ.get("BENCH_WEBHOOK_THREADS", "3"))
 
 SERVERS = {
     "daphne": lambda port: ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "inbox.asgi:application"],
@@ -71,6 +73,29 @@ def cpu_seconds(pid):
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return None
+
+
+def machine_busy_seconds():
+    """CPU seconds all cores have spent busy since boot (Linux /proc/stat: all but idle and
+    iowait), and the number of cores."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:8]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK"), os.cpu_count()
+
+
+def postgres_cpu_seconds(dsn):
+    """CPU time so far of the PostgreSQL backends connected to `dsn`'s database (other
+    databases' work on the same server is not counted; backends that ended are lost, so
+    measure while the processes that hold connections run)."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        pids = [
+            row[0]
+            for row in connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
+    return sum(cpu_seconds(pid) or 0 for pid in pids)
 
 
 class Processes:

@@ -14,8 +14,8 @@ import websockets
 from django.utils import timezone
 
 from bench.load import PHONE_NUMBER_ID
-from bench.procs import BASE_DIR, WEBHOOK_WORKER_THREADS
-from bench.setup import make_tenant
+from bench.procs import BASE_DIR, WEBHOOK_WORKER_THREADS, cpu_seconds, machine_busy_seconds, postgres_cpu_seconds
+from bench.setup import database_dsn, make_tenant
 from whatsapp.simulator import payloads
 
 AGENTS = 50
@@ -69,9 +69,11 @@ async def connect_agents(url, slug, session_keys, arrivals):
     return agents
 
 
-async def probe(url, slug, secret, session_keys, probes, interval):
-    """Post `probes` customer messages; returns one latency (s) per socket per probe."""
+async def probe(url, slug, secret, session_keys, probes, interval, clock=None):
+    """Post `probes` customer messages; returns one latency (s) per socket per probe.
+    `clock`, a dict, gets each probe's wall-clock time of posting, by token."""
     arrivals, sent_at = {}, {}
+    clock = {} if clock is None else clock
     agents = await connect_agents(url, slug, session_keys, arrivals)
     await asyncio.sleep(0.5)
     async with httpx.AsyncClient(timeout=10) as client:
@@ -86,7 +88,7 @@ async def probe(url, slug, secret, session_keys, probes, interval):
             token = f"probe{index}-{time.monotonic_ns()}"
             body = payloads.encode(payloads.text_message(PHONE_NUMBER_ID, f"1666{index:07d}", f"Hi {token}"))
             headers = {"Content-Type": "application/json", "X-Hub-Signature-256": payloads.sign(body, secret)}
-            sent_at[token] = time.monotonic()
+            sent_at[token], clock[token] = time.monotonic(), time.time()
             await client.post(f"{url}/webhooks/whatsapp/{slug}/", content=body, headers=headers)
             await asyncio.sleep(interval)
     deadline = time.monotonic() + 10
@@ -97,6 +99,7 @@ async def probe(url, slug, secret, session_keys, probes, interval):
     await asyncio.gather(*agents, return_exceptions=True)
     firsts = [min(arrivals[token]) - sent_at[token] for token in sent_at if arrivals.get(token)]
     latencies = [arrival - sent_at[token] for token in sent_at for arrival in arrivals.get(token, [])]
+    clock["arrivals"], clock["sent_at"] = arrivals, sent_at
     return latencies, firsts, len(sent_at)
 
 
@@ -150,27 +153,74 @@ def run(processes, mode, ingest_rate=None):
         for name in workers:
             processes.worker(name, queues="webhooks", threads=WEBHOOK_WORKER_THREADS)
         try:
-            since = timezone.now()
-            latencies, firsts, sent = asyncio.run(probe(url, "live", secret, keys, mode["probes"], 0.2))
+            since, clock = timezone.now(), {}
+            latencies, firsts, sent = asyncio.run(probe(url, "live", secret, keys, mode["probes"], 0.2, clock))
             out[f"{server}_idle"] = summary(f"{server}, idle, {AGENTS} sockets", latencies, firsts, sent)
             out[f"{server}_idle"].update(task_times(since))
+            out[f"{server}_idle"]["steps"] = _steps(tenant, clock, since)
             print(f"  {out[f'{server}_idle']}", flush=True)
-            rate = max(50, int((ingest_rate or 1000) / 2))
+            rate = max(50, int(ingest_rate / 2)) if ingest_rate else 1000  # the issue's 1,000/s
             load = _status_load(processes, url, secret, rate, mode["load_seconds"])
             time.sleep(1)
             probes = max(5, int((mode["load_seconds"] - 3) / 0.25))
-            since = timezone.now()
-            latencies, firsts, sent = asyncio.run(probe(url, "live", secret, keys, probes, 0.25))
+            since, clock = timezone.now(), {}
+            pids = {"web": processes.pid(f"live-{server}"), "load generator": load.pid}
+            pids |= {f"worker {index}": processes.pid(name) for index, name in enumerate(workers)}
+            cpu = CpuShare(pids)
+            latencies, firsts, sent = asyncio.run(probe(url, "live", secret, keys, probes, 0.25, clock))
+            cpu.stop(rate)
             load.wait(mode["load_seconds"] + 30)
             out[f"{server}_loaded"] = summary(
                 f"{server}, {rate} status webhooks/s, {AGENTS} sockets", latencies, firsts, sent
             )
             out[f"{server}_loaded"].update(task_times(since))
+            out[f"{server}_loaded"]["cpu"] = cpu.figures
+            out[f"{server}_loaded"]["steps"] = _steps(tenant, clock, since)
             print(f"  {out[f'{server}_loaded']}", flush=True)
         finally:
             processes.stop(f"live-{server}", *workers)
         _drop_status_backlog()
     return out
+
+
+class CpuShare:
+    """Who used the machine's cores while it ran: CPU ms per status webhook of each process
+    in `pids` (name: pid), of PostgreSQL, of this process (the agents' sockets, the probes),
+    and how busy the cores were."""
+
+    def __init__(self, pids):
+        self.pids, self.started = pids, time.monotonic()
+        self.before = self._now()
+
+    def _now(self):
+        figures = {name: cpu_seconds(pid) or 0 for name, pid in self.pids.items()}
+        figures["postgres"] = postgres_cpu_seconds(database_dsn())
+        figures["bench (sockets)"] = time.process_time()
+        figures["machine"], self.cores = machine_busy_seconds()
+        return figures
+
+    def stop(self, rate):
+        elapsed, after = time.monotonic() - self.started, self._now()
+        used = {name: after[name] - self.before[name] for name in after}
+        per_webhook = {name: round(1000 * used[name] / (rate * elapsed), 2) for name in used if name != "machine"}
+        self.figures = {
+            "busy": round(used["machine"] / (elapsed * self.cores), 2),
+            "cores": self.cores,
+            "ms_per_status_webhook": per_webhook,
+        }
+
+
+def _steps(tenant, clock, since):
+    """Where the probes' time went (bench.midburst.where_the_time_went), p50 of each step."""
+    from types import SimpleNamespace
+
+    from bench.midburst import where_the_time_went
+
+    probes = {token: at for token, at in clock.items() if token.startswith("probe")}
+    workspace = SimpleNamespace(tenant=tenant, sent_clock=probes, sent_at=clock["sent_at"], arrivals=clock["arrivals"])
+    steps = where_the_time_went(workspace, since)
+    steps.pop("each_ms", None)
+    return steps
 
 
 def _status_load(processes, url, secret, rate, seconds):

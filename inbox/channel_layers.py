@@ -42,6 +42,10 @@ class ThreadSafeInMemoryChannelLayer(InMemoryChannelLayer):
             return await asyncio.wrap_future(future)
         return await super().send(channel, message)
 
+    async def groups_listened(self, groups):
+        """The groups of `groups` that a socket has joined (see RedisPubSubChannelLayer's)."""
+        return {group for group in groups if self.groups.get(group)}
+
     async def group_send(self, group, message):
         if self._on_foreign_loop():
             future = asyncio.run_coroutine_threadsafe(super().group_send(group, message), self._home_loop)
@@ -59,6 +63,24 @@ class RedisPubSubChannelLayer(pubsub.RedisPubSubChannelLayer):
     reconnects once Redis answers and takes its lists again (static/js/inbox.js). The layer
     also logs a lost connection once, and its return, where theirs logs a traceback every
     second until Redis is back."""
+
+    async def groups_listened(self, groups):
+        """The groups of `groups` that some process's sockets have joined: a process with a
+        socket in a group subscribes to its Redis channel, so Redis' PUBSUB NUMSUB counts them
+        (one round trip per shard). A group nobody listens to need not be rendered for."""
+        layer = self._get_layer()
+        by_shard = {}
+        for group in groups:
+            channel = layer._get_group_channel_name(group)
+            by_shard.setdefault(layer._get_shard(channel), {})[channel] = group
+        listened = set()
+        for shard, channels in by_shard.items():
+            shard._ensure_redis()
+            for channel, subscribers in await shard._redis.pubsub_numsub(*channels):
+                name = channel.decode() if isinstance(channel, bytes) else channel
+                if subscribers:
+                    listened.add(channels[name])
+        return listened
 
     def _get_layer(self):
         layer = super()._get_layer()  # one per event loop, made on first use

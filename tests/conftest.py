@@ -166,6 +166,7 @@ def published(monkeypatch, db):
     from tests.support.realtime import events_in
 
     monkeypatch.setattr(realtime, "_group_send", lambda group, message: events.extend(events_in(message)))
+    monkeypatch.setattr(realtime, "_listened", set)  # as if every workspace were watched
 
     def committed():
         nonlocal ran

@@ -310,4 +310,7 @@ def test_the_throughput_limit_is_shared_through_redis(settings):
     throttle.depart(number, 1, ["one"], now)
     client = redis.Redis.from_url(settings.REDIS_URL)
     assert client.zcard(f"throttle:{number}:left") == 1  # the one that left
-    assert int(client.get(f"throttle:{number}:next")) == int((now + 2 * throttle.WINDOW_SECONDS) * 1_000_000) + 2
+    # The latest group of places: the second's, a window after the first (at 1/s, one a group).
+    latest = client.hgetall(f"throttle:{number}:group")
+    assert int(latest[b"at"]) == int(now * 1_000_000) + int(throttle.WINDOW_SECONDS * 1_000_000)
+    assert int(latest[b"places"]) == 1

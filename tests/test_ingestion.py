@@ -466,3 +466,36 @@ def test_every_meta_sample_is_stored_once_without_failing(receive, acme, sample)
     messages = Message.objects.count()
     receive(body)
     assert WebhookEvent.objects.count() == 1 and Message.objects.count() == messages
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        payloads.status(PNID, "wamid.A", "sent", CUSTOMER),
+        payloads.status(PNID, "wamid.A", "delivered", CUSTOMER, user_id="US.1", pricing_category="marketing"),
+        payloads.status(PNID, "wamid.A", "read", CUSTOMER, tracker="inbox:42"),
+        payloads.status(PNID, "wamid.A", "failed", CUSTOMER, error_code=131047, error_title="Re-engagement message"),
+        payloads.status(PNID, "wamid.A", "deleted", CUSTOMER),
+    ],
+    ids=["sent", "business-scoped", "tracker", "failed", "unknown-to-pywa"],
+)
+def test_a_status_is_read_as_pywas_own_dispatch_reads_it(payload):
+    """Statuses skip PyWA's dispatch (updates.Parser.parse) for the type it would choose."""
+    from pywa.types import MessageStatus
+
+    ((kind, envelope),) = ingest.split_items(payload)
+    parser = updates.Parser()
+    direct = parser.parse(kind, envelope)
+    parser.wa.webhook_update_handler(json.dumps(updates.for_pywa(kind, envelope)).encode())
+    dispatched = parser.parsed
+    assert isinstance(direct, MessageStatus) and type(dispatched) is type(direct)
+    assert updates.reported_status(direct, envelope["entry"][0]["changes"][0]["value"]["statuses"][0]) == (
+        updates.reported_status(dispatched, envelope["entry"][0]["changes"][0]["value"]["statuses"][0])
+    )
+
+
+def test_a_status_pywa_cannot_read_is_none_as_from_its_dispatch():
+    payload = payloads.status(PNID, "wamid.A", "sent", CUSTOMER)
+    del payload["entry"][0]["changes"][0]["value"]["statuses"][0]["timestamp"]
+    ((kind, envelope),) = ingest.split_items(payload)
+    assert updates.Parser().parse(kind, envelope) is None

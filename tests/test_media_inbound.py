@@ -208,6 +208,7 @@ def test_the_placeholder_turns_into_the_photo_live(
 
     published = []
     monkeypatch.setattr(realtime, "_group_send", lambda group, message: published.extend(events_in(message)))
+    monkeypatch.setattr(realtime, "_listened", set)  # as if an agent watched the workspace
     fake_graph.register_number(PNID, "", ACME["app_secret"], access_token=ACME["access_token"])
     media_id = fake_graph.add_media(png(), "image/png", PNID)
     webhook.post(payloads.message(PNID, CUSTOMER, "image", image(media_id, png(), "image/png")))

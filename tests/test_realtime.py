@@ -57,6 +57,15 @@ async def test_a_batch_of_customers_messages_arrives_as_one_frame_per_event(agen
     await communicator.disconnect()
 
 
+async def test_a_batchs_events_are_rendered_only_for_workspaces_someone_watches(agent, acme, globex):
+    from whatsapp.realtime import events as realtime
+
+    communicator, connected, _ = await connect(agent, "acme")
+    assert connected
+    assert await database_sync_to_async(realtime._listened)([acme.pk, globex.pk]) == {acme.pk}
+    await communicator.disconnect()
+
+
 async def test_an_outsider_is_refused(outsider, acme):
     communicator, connected, code = await connect(outsider, "acme")
     assert not connected

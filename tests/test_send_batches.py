@@ -3,6 +3,7 @@ their messages with one locked read, sends them side by side over kept connectio
 settles them together; each message once, in order per conversation, and never faster than
 its number's throughput setting."""
 
+import collections
 import time
 import uuid
 
@@ -60,8 +61,11 @@ def test_one_batch_sends_each_conversations_next_message_side_by_side(replies, f
 
 
 def test_batches_send_every_message_once_and_in_order_per_conversation(replies, fake_graph):
-    while run_one_batch("default"):
-        pass
+    unsent = Message.objects.filter(direction="out").exclude(status="sent")
+    deadline = time.monotonic() + 10
+    while unsent.exists() and time.monotonic() < deadline:
+        if not run_one_batch("default"):
+            time.sleep(0.01)  # the next group of places in the number's throughput
     texts = sent_texts(fake_graph)
     assert sorted(texts) == sorted(m.text for m in replies)  # each once
     for n in range(4):
@@ -81,6 +85,8 @@ def test_a_batch_never_sends_more_than_the_numbers_throughput_setting(replies, f
     # Each waits as a job at its booked place, a little over half a second apart at 2/s.
     later = DBTaskResult.objects.filter(status="READY", run_after__gt=timezone.now(), run_after__lt=get_date_max())
     assert sorted(job.args_kwargs["args"][0] for job in later) == sorted(m.pk for m in waiting)
+    # Each job carries its place, as its time: the claim at that time sends without booking again.
+    assert all(job.args_kwargs["args"][1] == pytest.approx(job.run_after.timestamp(), abs=1e-5) for job in later)
     places = sorted(job.run_after for job in later)
     gaps = [(after - before).total_seconds() for before, after in zip(places, places[1:])]
     assert gaps == [pytest.approx(throttle.WINDOW_SECONDS / 2, abs=0.001)] * 2
@@ -101,6 +107,33 @@ def test_processes_booking_places_at_once_never_get_more_than_the_setting_in_any
     assert len(set(places)) == 20  # every place taken once
     assert per_window(places, window=throttle.WINDOW_SECONDS) <= 10
     assert places == sorted(places) and places[-1] - places[0] < 2.1  # evenly, close to 10/s
+
+
+def test_a_busy_numbers_places_come_in_groups_a_claim_takes_together_at_close_to_its_setting():
+    number = f"groups-{uuid.uuid4()}"
+    now = 1_900_000_250.0
+    answers = [place for n in range(40) for place in throttle.book(number, 80, [f"{n}.{k}" for k in range(4)], now)]
+    places = [now if place is None else place for place in answers]
+    assert answers[:4] == [None] * 4  # the first group goes at once
+    groups = collections.Counter(places)
+    assert set(groups.values()) == {4} and len(groups) == 40  # 80/s: groups of 4, each taken once
+    starts = sorted(groups)
+    gaps = {round(after - before, 6) for before, after in zip(starts, starts[1:])}
+    assert gaps == {round(throttle.WINDOW_SECONDS / 20, 6)}  # a group every twentieth of the window
+    assert per_window(places, window=throttle.WINDOW_SECONDS - 1e-6) == 80  # the setting, never more
+    assert 80 / throttle.WINDOW_SECONDS * 0.99 < (len(places) - 4) / (places[-1] - places[0]) <= 80
+
+
+def test_a_quiet_numbers_sends_go_at_once_until_their_group_is_full():
+    number = f"quiet-{uuid.uuid4()}"
+    now = 1_900_000_270.0
+    spacing = throttle.WINDOW_SECONDS / 20  # at 80/s, groups of 4
+    assert throttle.book(number, 80, ["a", "b"], now) == [None, None]
+    assert throttle.book(number, 80, ["c"], now + 0.001) == [None]  # its group has room
+    later = throttle.book(number, 80, ["d", "e"], now + 0.002)
+    assert later == [None, pytest.approx(now + spacing)]  # the group is full: the next one
+    # Once a group's spacing has passed, a send starts a group of its own, at once.
+    assert throttle.book(number, 80, ["f"], now + 3 * spacing) == [None]
 
 
 def test_sends_late_to_their_places_leave_only_while_the_last_second_has_room():

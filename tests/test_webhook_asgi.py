@@ -113,7 +113,7 @@ def test_only_events_with_customers_messages_wake_the_workers(webhook):
         webhook.post(customer_text("wake up"))
         announced = [notification.payload for notification in listener.notifies(timeout=1)]
     message_task = DBTaskResult.objects.get(priority=10)
-    assert announced == [f"webhooks:{message_task.pk}"]
+    assert announced == [f"webhooks:{message_task.pk}:10"]  # its priority wakes the workers' lane too
 
 
 def test_300_unsigned_posts_racing_on_the_pool_make_one_row_and_lose_no_count(webhook, monkeypatch, settings):
@@ -287,3 +287,63 @@ def test_a_tenant_replaced_under_the_same_slug_is_read_again(webhook, acme):
 
     assert asyncio.run(post_twice()) == [200, 200]
     assert WebhookEvent.objects.get().tenant.slug == "acme"
+
+
+def store_at_once(items):
+    """PooledDatabase.store for each (tenant id, body) at once, as concurrent posts would:
+    the answers (or errors) in order, and the sizes of the groups committed together."""
+    groups = []
+
+    async def store_all():
+        database = storage.PooledDatabase()
+        together = database._store_together
+
+        async def counted(params_list):
+            groups.append(len(params_list))
+            return await together(params_list)
+
+        database._store_together = counted
+        try:
+            stores = [
+                database.store(tenant_id, body, received_for(body, ACME["app_secret"])) for tenant_id, body in items
+            ]
+            return await asyncio.gather(*stores, return_exceptions=True)
+        finally:
+            await database.close()
+
+    return asyncio.run(store_all()), groups
+
+
+def received_for(body, secret):
+    from whatsapp.webhook import ingest
+
+    return ingest.Received.read(secret, body, payloads.sign(body, secret))
+
+
+def test_bodies_arriving_together_are_committed_together_each_once(webhook, acme):
+    from django_tasks_db.models import DBTaskResult
+
+    bodies = [payloads.encode(customer_text(f"Hello {n}")) for n in range(60)]
+    answers, groups = store_at_once([(acme.pk, body) for body in bodies + bodies[:20]])
+
+    assert groups and max(groups) > 1 and sum(groups) == 80
+    assert [is_new for _, is_new in answers] == [True] * 60 + [False] * 20
+    assert [event_id for event_id, _ in answers[60:]] == [event_id for event_id, _ in answers[:20]]
+    events = WebhookEvent.objects.filter(tenant=acme)
+    assert events.count() == 60 and sum(events.values_list("deliveries", flat=True)) == 80
+    assert DBTaskResult.objects.count() == 60  # a task for each new event, none for a repeat
+
+
+def test_a_body_that_fails_in_a_group_fails_alone(webhook, acme):
+    """A tenant deleted after its id was read breaks the group's commit (its foreign key):
+    the others are stored one by one, and that one is TenantGone, for the endpoint to read
+    the tenant again."""
+    bodies = [payloads.encode(customer_text(f"Hello {n}")) for n in range(10)]
+    items = [(acme.pk, body) for body in bodies]
+    items[4] = (acme.pk + 1000, bodies[4])
+    answers, groups = store_at_once(items)
+
+    assert groups == [10]
+    assert isinstance(answers[4], storage.TenantGone)
+    assert all(isinstance(answer, tuple) and answer[1] for n, answer in enumerate(answers) if n != 4)
+    assert WebhookEvent.objects.filter(tenant=acme).count() == 9

@@ -89,6 +89,21 @@ def test_a_worker_runs_tasks_side_by_side_on_its_threads(workers, tmp_path):
     assert max(start for start, _ in times) < min(end for _, end in times), naps(log)
 
 
+def test_a_job_above_the_default_priority_does_not_wait_behind_running_ones(workers, tmp_path):
+    """The lane: with its one thread busy, a worker still runs a customer's message (priority
+    10) at once, and its lane takes nothing else."""
+    workers("worker-lane", "--threads", "1", "--interval", "60")
+    log = tmp_path / "naps.log"
+    until_idle(log)
+    nap.enqueue(str(log), "long", 4)
+    nap.enqueue(str(log), "next", 0)
+    wait_until(lambda: "long" in naps(log), timeout=10, message="The long task did not start")
+    nap.using(priority=10).enqueue(str(log), "urgent", 0)
+    wait_until(lambda: ended(log, "urgent"), timeout=3, message=lambda: f"The urgent task waited: {naps(log)}")
+    assert ended(log, "long") is None and "next" not in naps(log)  # the lane left the others alone
+    wait_until(lambda: ended(log, "next"), timeout=15, message=lambda: f"Naps: {naps(log)}")
+
+
 def test_a_worker_told_to_stop_finishes_the_tasks_it_runs(workers, tmp_path):
     from django_tasks_db.models import DBTaskResult
 

@@ -118,7 +118,9 @@ def _contacts_for(tenant, inbounds):
     them now (user id, number, profile name) kept: one read, and one insert when some are new."""
     keys = {inbound.sender_key: inbound for inbound in reversed(inbounds)}  # the first of each
     found = _contacts_named(tenant, keys)
-    missing = [key for key in keys if key not in found]
+    # In one order, as the conversations below: two batches inserting the same new customers
+    # (threads or workers side by side) wait for each other instead of deadlocking.
+    missing = sorted(key for key in keys if key not in found)
     if missing:
         Contact.objects.bulk_create(
             [
@@ -141,7 +143,7 @@ def _contacts_for(tenant, inbounds):
             if value and getattr(contact, name) != value:
                 setattr(contact, name, value)
                 changed.setdefault(contact.pk, (contact, set()))[1].add(name)
-    for contact, names in changed.values():
+    for _pk, (contact, names) in sorted(changed.items()):
         contact.save(update_fields=[*names, "updated_at"])
     if changed:
         hook_events.contacts_updated(tenant.pk, [contact for contact, _names in changed.values()])
@@ -176,7 +178,7 @@ def _conversations_for(tenant, phone_number, contacts):
             for conversation in Conversation.objects.bulk_create(
                 [
                     Conversation(tenant=tenant, contact_id=pk, phone_number=phone_number)
-                    for pk in contacts
+                    for pk in sorted(contacts)
                     if pk not in existing
                 ],
                 ignore_conflicts=True,  # another worker's, created meanwhile: it is the one

@@ -42,6 +42,10 @@ SECRET_CACHE_SECONDS = 5.0
 # one process, the signed ones' median answer took 1.4-3.1 s with rejects free to take
 # every connection, 0.22 s with one writer.
 REJECT_WRITERS = 1
+# Signed bodies are committed by this many pool connections at once, in groups of at most
+# GROUP_MAX: what arrives meanwhile waits for the next group (PooledDatabase.store).
+COMMITTERS = 2
+GROUP_MAX = 100
 # libpq's connect timeout (it counts whole seconds, 2 at least): a database host that stops
 # answering must not hold the pool's connection attempts.
 CONNECT_TIMEOUT_SECONDS = 2
@@ -266,6 +270,7 @@ class PooledDatabase:
         self.pool_lock = asyncio.Lock()
         self.reject_writers = asyncio.Semaphore(REJECT_WRITERS)
         self.drained_at = 0.0
+        self.waiting, self.committers, self.committer_tasks = [], 0, set()
 
     async def tenant(self, slug, fresh=False):
         cached = self.secrets.get(slug)
@@ -279,11 +284,69 @@ class PooledDatabase:
         return keys
 
     async def store(self, tenant_id, body, received):
-        try:
-            event_id, is_new, _notified = await self._fetchone(store_sql(), store_params(tenant_id, body, received))
-        except ForeignKeyViolation as error:
-            raise TenantGone() from error
+        """(event id, is new) once the body is committed. Bodies that arrive while
+        COMMITTERS groups are being committed wait, and go in together as the next group:
+        one transaction, its statements pipelined, one WAL flush. Under load that saves
+        PostgreSQL a commit per webhook (~0.2 ms of its CPU, most of a flush) and the
+        process a pool checkout and a round trip; alone, a body is committed at once."""
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiting.append((store_params(tenant_id, body, received), waiter))
+        if self.committers < COMMITTERS:
+            self.committers += 1
+            committer = asyncio.create_task(self._commit_groups())
+            self.committer_tasks.add(committer)
+            committer.add_done_callback(self.committer_tasks.discard)
+        event_id, is_new, _notified = await waiter
         return event_id, is_new
+
+    async def _commit_groups(self):
+        try:
+            while self.waiting:
+                group, self.waiting = self.waiting[:GROUP_MAX], self.waiting[GROUP_MAX:]
+                await self._commit(group)
+        finally:
+            self.committers -= 1
+
+    async def _commit(self, group):
+        """Commit `group` [(params, waiter)] and answer each waiter: its row, or its error."""
+        if len(group) > 1:
+            try:
+                rows = await self._store_together([params for params, _ in group])
+            except (PoolTimeout, Unavailable) as error:
+                # The database is out of reach: every body of the group would wait as long.
+                for _, waiter in group:
+                    _answer(waiter, error=Unavailable(str(error)))
+                return
+            except psycopg.Error:
+                pass  # one body's error (or a dropped connection): each alone, to answer each for itself
+            except Exception as error:
+                for _, waiter in group:
+                    _answer(waiter, error=error)
+                raise
+            else:
+                for (_, waiter), row in zip(group, rows):
+                    _answer(waiter, row)
+                return
+        for params, waiter in group:
+            try:
+                _answer(waiter, await self._fetchone(store_sql(), params))
+            except ForeignKeyViolation as error:
+                gone = TenantGone()
+                gone.__cause__ = error
+                _answer(waiter, error=gone)
+            except Exception as error:
+                _answer(waiter, error=error)
+
+    async def _store_together(self, params_list):
+        """store_sql() for each of `params_list` in one transaction: the rows, in order."""
+        pool = await self._pool()
+        async with pool.connection() as pooled:
+            async with pooled.transaction(), pooled.cursor() as cursor:
+                await cursor.executemany(store_sql(), params_list, returning=True)
+                rows = [await cursor.fetchone()]
+                while cursor.nextset():
+                    rows.append(await cursor.fetchone())
+        return rows
 
     async def count_reject(self, tenant_id, body, signature):
         async with self.reject_writers:
@@ -347,6 +410,16 @@ class PooledDatabase:
         if self.pool is not None:
             await self.pool.close()
             self.pool = None
+
+
+def _answer(waiter, row=None, error=None):
+    """Resolve a body's waiter, unless its request went away meanwhile."""
+    if waiter.done():
+        return
+    if error is not None:
+        waiter.set_exception(error)
+    else:
+        waiter.set_result(row)
 
 
 def connection_options():
