@@ -89,22 +89,41 @@ function setUp(container) {
     });
   }
 
+  // The header's file gets one object URL while it stays chosen, and an image already shown
+  // stays in place: drawn again (as every keystroke and change draws), a new image has no
+  // size until it loads, and the page shifted under a click on the send button (the press
+  // and the release then land on different things, and nothing is sent).
+  let objectFile = null;
+
+  function fileUrl(file) {
+    if (file !== objectFile) {
+      if (objectUrl) URL.revokeObjectURL(objectUrl);
+      objectFile = file || null;
+      objectUrl = file ? URL.createObjectURL(file) : null;
+    }
+    return objectUrl;
+  }
+
   function drawHeader(current) {
     const header = preview.querySelector("#preview-header");
-    header.replaceChildren();
     const format = current.header_format;
-    if (format === "TEXT") header.append(element("strong", {}, fill(current.header_text, "header")));
     if (["IMAGE", "VIDEO", "DOCUMENT"].includes(format)) {
       const kind = format.toLowerCase();
       const file = fields.querySelector("#header-file")?.files?.[0];
       const picked = fields.querySelector("#header-media-id")?.selectedOptions?.[0];
-      if (objectUrl) URL.revokeObjectURL(objectUrl);
-      objectUrl = file ? URL.createObjectURL(file) : null;
-      const shown = objectUrl || picked?.dataset.url;
+      const shown = fileUrl(file) || picked?.dataset.url;
       const source = shown || valueOf("header_link");
-      if (kind === "image" && shown) header.append(element("img", { src: shown, alt: "The header image", class: "preview-image" }));
-      else header.append(element("span", { class: "media-card" }, source ? `${kind}: ${file?.name || picked?.textContent || source}` : `No ${kind} chosen yet`));
+      if (kind === "image" && shown) {
+        const image = header.querySelector("img");
+        if (!image || image.getAttribute("src") !== shown || header.children.length !== 1)
+          header.replaceChildren(element("img", { src: shown, alt: "The header image", class: "preview-image" }));
+      } else {
+        header.replaceChildren(element("span", { class: "media-card" }, source ? `${kind}: ${file?.name || picked?.textContent || source}` : `No ${kind} chosen yet`));
+      }
+      return;
     }
+    header.replaceChildren();
+    if (format === "TEXT") header.append(element("strong", {}, fill(current.header_text, "header")));
     if (format === "LOCATION") {
       const name = fields.querySelector("#header-location-name")?.value || "Location";
       const address = fields.querySelector("#header-location-address")?.value || "";
