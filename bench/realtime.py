@@ -1,6 +1,6 @@
 """(b) Webhook to browser: from the POST of a customer's message to the message.created
-event on each of 50 agents' websockets, idle and while status webhooks pour in at half the
-maximum ingest rate."""
+event on each of 50 agents' websockets, idle and while status webhooks pour in at 1,000/s
+(issue 16's figure; half the maximum ingest rate on a machine where that is less)."""
 
 import asyncio
 import json
@@ -138,6 +138,12 @@ def task_times(since):
     }
 
 
+# Status webhooks a second while the probes run under load: issue 16's figure. Half the
+# ingest's maximum is 2,000/s and more on a fast machine, which measures a machine at its
+# limit rather than the issue's load.
+LOADED_RATE = 1000
+
+
 def run(processes, mode, ingest_rate=None):
     from django_tasks_db.models import DBTaskResult
 
@@ -159,7 +165,7 @@ def run(processes, mode, ingest_rate=None):
             out[f"{server}_idle"].update(task_times(since))
             out[f"{server}_idle"]["steps"] = _steps(tenant, clock, since)
             print(f"  {out[f'{server}_idle']}", flush=True)
-            rate = max(50, int(ingest_rate / 2)) if ingest_rate else 1000  # the issue's 1,000/s
+            rate = min(LOADED_RATE, max(50, int(ingest_rate / 2))) if ingest_rate else LOADED_RATE
             load = _status_load(processes, url, secret, rate, mode["load_seconds"])
             time.sleep(1)
             probes = max(5, int((mode["load_seconds"] - 3) / 0.25))

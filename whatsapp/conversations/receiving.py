@@ -108,8 +108,9 @@ def receive_messages(tenant, phone_number, inbounds):
         shown = [message for message in new if not message.conversation.contact.blocked]
         touched = _move_forward(shown)
         _apply_followups_naming(tenant, new)
-        realtime.conversations_changed(touched)
+        # The messages first: an open thread shows one before the list's rows are rendered.
         realtime.messages_created(shown)
+        realtime.conversations_changed(touched)
     return stored
 
 
