@@ -35,7 +35,7 @@ MODES = {
         "duration": 6,
         "bisect": 2,
         "drain_events": 30000,
-        "drain_threads": "others",  # the default's, then 1-3 threads as context
+        "drain_threads": "others",  # the default's, then the others of 1-3 threads as context
         "probes": 60,
         "load_seconds": 20,
         "burst_statuses": 30000,

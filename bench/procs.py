@@ -17,12 +17,13 @@ LOG_DIR = Path(tempfile.mkdtemp(prefix="bench-logs-"))
 
 # db_worker's default: enough for ~80 sends/s against a Graph API answering in 100 ms.
 WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", "8"))
-# A webhooks worker's production default (docs/deploying.md): 3 threads. One thread waits
-# for PostgreSQL between its statements; three overlap those waits. Draining a 30,000-webhook
-# burst of the mix: 678 events/s with 1 thread, 798-931 with 2, 707-1,047 with 3, at about the
-# same worker CPU per event (0.8-1.0 ms); a customer's message during a status burst reached
-# the sockets in ~60-100 ms (p50) with 1 thread and ~170-220 ms with 2 or 3 (the GIL).
-WEBHOOK_WORKER_THREADS = int(os.environ.get("BENCH_WEBHOOK_THREADS", "3"))
+# A webhooks worker's production default (docs/deploying.md): 1 thread (and the lane for
+# customers' messages). More threads overlap the waits for PostgreSQL, but share the GIL with
+# the lane: draining a 30,000-webhook burst of the mix, 1,547 events/s with 1 thread, 1,746
+# with 2, 1,717 with 3 (2026-12-05; a slower machine: 742, 876, 1,210); while 1,000 statuses/s
+# arrived, a customer's message reached 50 sockets at p50 48-55 ms (Uvicorn) with 1 thread,
+# 52-70 with 2, 70-96 with 3 (quick runs).
+WEBHOOK_WORKER_THREADS = int(os.environ.get("BENCH_WEBHOOK_THREADS", "1"))
 
 SERVERS = {
     "daphne": lambda port: ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "inbox.asgi:application"],
