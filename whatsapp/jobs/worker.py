@@ -53,7 +53,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult, get_date_max
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from whatsapp.jobs import alarm, batches, heartbeat
+from whatsapp.jobs import alarm, batches, heartbeat, priority
 from whatsapp.jobs.backend import CHANNEL
 from whatsapp.jobs.outage import FIRST_WAIT_SECONDS, LONGEST_WAIT_SECONDS, Outage, is_connection_lost
 
@@ -226,7 +226,10 @@ class ThreadedWorker(Worker):
         try:
             while self.running:
                 try:
-                    found = self._run_one(spread, LANE_PRIORITY if lane else ANY_PRIORITY)
+                    if lane:
+                        found = self._run_urgent(spread)
+                    else:
+                        found = self._run_one(spread, ANY_PRIORITY)
                 except Exception as error:
                     if not is_connection_lost(error):
                         raise
@@ -245,6 +248,12 @@ class ThreadedWorker(Worker):
             self.stop()
         finally:
             connections.close_all()  # this thread's connections
+
+    def _run_urgent(self, spread):
+        """The lane's turn: claim and run one job of LANE_PRIORITY or more while the
+        process's other threads give way (priority.py)."""
+        with priority.urgent():
+            return self._run_one(spread, LANE_PRIORITY)
 
     def _run_one(self, spread=False, min_priority=ANY_PRIORITY):
         """Claim and run one task of `min_priority` or more; False when none is ready. With

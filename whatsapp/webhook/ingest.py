@@ -21,7 +21,7 @@ from pywa import utils as pywa_utils
 from inbox.lengths import fit
 from whatsapp.conversations import actions as conversations
 from whatsapp.conversations import receiving
-from whatsapp.jobs import batches
+from whatsapp.jobs import batches, priority
 from whatsapp.models import WebhookEvent
 from whatsapp.sending import delivery, notices
 from whatsapp.webhook import account_updates, ingest, updates
@@ -210,6 +210,7 @@ def process_events(events):
     batch.receive_messages()
     for event in events:
         if not _has_messages(event):
+            priority.give_way()  # to a customer's message another thread is storing
             batch.read(event)
     batch.receive_messages()
     batch.apply_statuses()
