@@ -4,6 +4,7 @@ and a flood of urgent work never stops them."""
 
 import threading
 import time
+from contextlib import contextmanager
 
 from whatsapp.jobs import priority
 
@@ -26,26 +27,9 @@ def test_nothing_urgent_means_no_wait():
     assert timed_give_way() < 0.01
 
 
-def test_a_thread_waits_while_urgent_work_runs_elsewhere_and_goes_on_when_it_ends():
-    entered, leave = threading.Event(), threading.Event()
-
-    def urgent_work():
-        with priority.urgent():
-            entered.set()
-            leave.wait(5)
-
-    lane, _ = in_thread(urgent_work)
-    entered.wait(5)
-    waiting, waited = in_thread(timed_give_way)
-    time.sleep(0.02)
-    assert waiting.is_alive()  # it gives way
-    leave.set()
-    waiting.join(5)
-    lane.join(5)
-    assert 0.015 < waited["value"] < priority.GIVE_WAY_MAX_SECONDS + 0.02
-
-
-def test_the_wait_is_bounded_and_then_the_thread_runs_free_for_a_while():
+@contextmanager
+def urgent_elsewhere():
+    """Urgent work running in another thread until the block ends."""
     entered, leave = threading.Event(), threading.Event()
 
     def urgent_work():
@@ -56,18 +40,29 @@ def test_the_wait_is_bounded_and_then_the_thread_runs_free_for_a_while():
     lane, _ = in_thread(urgent_work)
     entered.wait(5)
     try:
-
-        def twice():
-            return timed_give_way(), timed_give_way()
-
-        waiting, waited = in_thread(twice)
-        waiting.join(5)
-        first, second = waited["value"]
-        assert priority.GIVE_WAY_MAX_SECONDS - 0.005 < first < priority.GIVE_WAY_MAX_SECONDS + 0.05
-        assert second < 0.01  # free to run: a flood of urgent work slows it, never stops it
+        yield leave
     finally:
         leave.set()
         lane.join(5)
+
+
+def test_a_thread_waits_while_urgent_work_runs_elsewhere_and_goes_on_when_it_ends():
+    with urgent_elsewhere() as leave:
+        waiting, waited = in_thread(timed_give_way)
+        time.sleep(0.02)
+        assert waiting.is_alive()  # it gives way
+        leave.set()
+        waiting.join(5)
+    assert 0.015 < waited["value"] < priority.GIVE_WAY_MAX_SECONDS + 0.02
+
+
+def test_the_wait_is_bounded_and_then_the_thread_runs_free_for_a_while():
+    with urgent_elsewhere():
+        waiting, waited = in_thread(lambda: (timed_give_way(), timed_give_way()))
+        waiting.join(5)
+    first, second = waited["value"]
+    assert priority.GIVE_WAY_MAX_SECONDS - 0.005 < first < priority.GIVE_WAY_MAX_SECONDS + 0.05
+    assert second < 0.01  # free to run: a flood of urgent work slows it, never stops it
 
 
 def test_the_urgent_thread_itself_never_waits():
