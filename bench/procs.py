@@ -20,9 +20,9 @@ WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", "8"))
 # A webhooks worker's production default (docs/deploying.md): 1 thread (and the lane for
 # customers' messages). More threads overlap the waits for PostgreSQL, but share the GIL with
 # the lane: draining a 30,000-webhook burst of the mix, 1,547 events/s with 1 thread, 1,746
-# with 2, 1,717 with 3 (2026-12-05; a slower machine: 742, 876, 1,210); while 1,000 statuses/s
-# arrived, a customer's message reached 50 sockets at p50 48-55 ms (Uvicorn) with 1 thread,
-# 52-70 with 2, 70-96 with 3 (quick runs).
+# with 2, 1,717 with 3 (2026-12-05 01:49, before the lane's give-way; a slower machine: 742,
+# 876, 1,210); while 1,000 statuses/s arrived, a customer's message reached 50 sockets at p50
+# 48-55 ms (Uvicorn) with 1 thread, 52-70 with 2, 70-96 with 3 (quick runs).
 WEBHOOK_WORKER_THREADS = int(os.environ.get("BENCH_WEBHOOK_THREADS", "1"))
 
 SERVERS = {
