@@ -15,6 +15,13 @@ from whatsapp.webhook import ingest, storage
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _no_other_worker(no_live_stack):
+    """These tests process the webhooks they store themselves: the shared live stack's worker
+    (left running by an earlier module) would take some of their jobs first, and publish
+    those events in its own order."""
+
+
 def test_the_tests_run_on_the_redis_channel_layer():
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "inbox.channel_layers.RedisPubSubChannelLayer"
     assert settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["socket_timeout"] is None

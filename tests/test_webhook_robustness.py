@@ -89,7 +89,7 @@ def test_a_bad_signature_is_refused_and_nothing_is_processed(acme, run_tasks, he
 
 
 @pytest.mark.django_db(transaction=True)
-def test_identical_posts_racing_on_separate_connections_store_one_row_each(acme):
+def test_identical_posts_racing_on_separate_connections_store_one_row_each(acme, no_live_stack):
     """Meta's duplicates arrive at the same moment on different server processes: each
     thread here has its own PostgreSQL connection, as each process would."""
     batch = payloads.batch(

@@ -10,8 +10,8 @@ from whatsapp.jobs.worker import ThreadedWorker
 
 
 def test_a_job_whose_row_went_away_does_not_stop_the_worker(
-    transactional_db, caplog
-):  # no outer transaction, as in a worker
+    transactional_db, caplog, no_live_stack
+):  # no outer transaction, as in a worker; no other worker to take the job first
     delete_own_row.enqueue()
     result = DBTaskResult.objects.get(task_path=delete_own_row.module_path)
     result.claim("test-worker")
