@@ -12,14 +12,9 @@ from tests.support.realtime import connect, receive_customer_message, session_he
 from whatsapp.simulator import payloads
 from whatsapp.webhook import ingest, storage
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _no_other_worker(no_live_stack):
-    """These tests process the webhooks they store themselves: the shared live stack's worker
-    (left running by an earlier module) would take some of their jobs first, and publish
-    those events in its own order."""
+# These tests process the webhooks they store themselves: the shared live stack's worker,
+# left running by an earlier module, would take some of their jobs and publish them first.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_live_stack")]
 
 
 def test_the_tests_run_on_the_redis_channel_layer():

@@ -19,14 +19,9 @@ from tests.support.two_factor import code
 from whatsapp.realtime import consumers
 from whatsapp.realtime import events as realtime
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _no_other_worker(no_live_stack):
-    """These tests process the webhooks they store themselves: the shared live stack's worker
-    (left running by an earlier module) would take some of their jobs first, and publish
-    those events in its own order."""
+# These tests process the webhooks they store themselves: the shared live stack's worker,
+# left running by an earlier module, would take some of their jobs and publish them first.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_live_stack")]
 
 
 CLOSE_DEADLINE_SECONDS = 5
